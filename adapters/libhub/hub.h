@@ -1,0 +1,200 @@
+/*
+ * hub.h - the Switchboard client library (libhub).
+ *
+ * One header is the whole public face of libhub: connect to hubd, publish
+ * customer events, subscribe a department by durable name, receive, ack and
+ * nack notifications. Every adapter (hubctl, webhook-in, webhook-out,
+ * mail-out) is built on it.
+ *
+ * Conventions
+ *   - Calls return 0 (or a count) on success and a negative code on failure:
+ *     -HUB_E... for Switchboard's own errors, -errno for the system's.
+ *     hub_strerror() turns either into text and never returns NULL.
+ *   - Where a person must read the reason (a rejected event names its field),
+ *     calls also fill a caller's char err[HUB_ERR_LEN].
+ *   - A hub_client_t is not thread-safe: use it from one thread, or guard it.
+ *     Calls block at most for the timeout they are given.
+ *   - Objects are freed with hub_x_destroy(&p), which accepts NULL, is safe
+ *     twice and sets p to NULL.
+ *
+ * Delivery is at least once. libhub drops a notification it has already
+ * handed to the application (same seq and slot) so that an application sees
+ * each one once while its client lives, even when the hub redelivers after a
+ * timeout or a restart.
+ */
+#ifndef HUB_H_INCLUDED
+#define HUB_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define HUB_EXPORT __attribute__((visibility("default")))
+#else
+#define HUB_EXPORT
+#endif
+
+#define HUB_ERR_LEN 256          /* size of every err[] buffer */
+#define HUB_PROTOCOL_VERSION 1   /* the frame version this library speaks */
+
+/* Switchboard's own error codes; calls return them negated. They start at
+ * 1000 so that they never collide with errno values. */
+enum {
+    HUB_EMALFORMED = 1000,  /* a frame or document that cannot be decoded */
+    HUB_EUNSUPPORTED,       /* a protocol version or feature not spoken */
+    HUB_ETOOLARGE,          /* over a named size limit */
+    HUB_EINVALID,           /* decodes, but a field is missing or wrong */
+    HUB_EDENIED,            /* the hub refused: not allowed */
+    HUB_EUNAVAILABLE,       /* the hub cannot take it now; retry later */
+    HUB_EUNKNOWN,           /* no such subscriber, event or case */
+    HUB_EPROTO,             /* the peer sent a frame that makes no sense here */
+    HUB_ECONFIG,            /* a configuration or policy file is wrong */
+    HUB_ESTORE,             /* the database failed */
+    HUB_EINTERNAL,          /* our own bug: please report it */
+};
+
+/* Text for a code returned by any call (negative or positive); never NULL. */
+HUB_EXPORT const char *hub_strerror(int code);
+
+/* ------------------------------------------------------------ the client */
+
+typedef struct hub_client hub_client_t;
+
+typedef struct {
+    const char *endpoint;     /* e.g. tcp://127.0.0.1:7200; NULL: $HUB_ENDPOINT
+                                 or the embedded default */
+    const char *client_name;  /* free text for the hub's log; NULL: "libhub" */
+    int timeout_ms;           /* default for calls given timeout_ms < 0; 0: 5000 */
+    int heartbeat_ms;         /* liveness probe while idle; 0: 1000 */
+} hub_options_t;
+
+#define HUB_DEFAULT_ENDPOINT "tcp://127.0.0.1:7200"
+
+/* Creates a client and starts connecting. Does not wait for the hub: the
+ * first call that needs it does. Returns NULL on failure and fills err.
+ * opts may be NULL for all defaults. */
+HUB_EXPORT hub_client_t *hub_client_new(const hub_options_t *opts, char err[HUB_ERR_LEN]);
+
+/* Closes the socket, dropping what has not been sent. Accepts NULL. */
+HUB_EXPORT void hub_client_destroy(hub_client_t **self_p);
+
+/* Waits until the hub answers a hello. Returns 0, or -ETIMEDOUT. */
+HUB_EXPORT int hub_client_ping(hub_client_t *self, int timeout_ms);
+
+/* The endpoint in use (after defaults were applied). */
+HUB_EXPORT const char *hub_client_endpoint(const hub_client_t *self);
+
+/* ------------------------------------------------------------ publishing */
+
+typedef struct {
+    char id[128];           /* the event's id (generated when the JSON had none) */
+    uint64_t seq;           /* the hub's sequence number */
+    int duplicate;          /* 1: the id was stored before; seq is the original */
+    uint32_t notifications; /* how many notifications the policy made of it */
+} hub_publish_result_t;
+
+/* Publishes one event given as JSON text (see README "Events") and waits
+ * until the hub acknowledges that it is stored, resending on reconnection.
+ * An event without "id" gets a generated one first, so a retry is stored once.
+ * Returns 0 and fills res; -HUB_EINVALID with err naming the field when the
+ * JSON or the hub refuses the event; -ETIMEDOUT when no ack came in time
+ * (the event may or may not be stored: publish again with the same id). */
+HUB_EXPORT int hub_publish(hub_client_t *self, const char *json, hub_publish_result_t *res, int timeout_ms,
+                           char err[HUB_ERR_LEN]);
+
+/* Pipelined publishing: sends without waiting and returns a local token
+ * (>= 1) through token_p. Acks are collected with hub_publish_wait. Returns
+ * 0, or -HUB_EINVALID with err when the JSON is rejected before sending.
+ * At most 'window' publishes are kept pending (set with
+ * hub_client_set_window; default 1000); beyond it, the call first waits for
+ * acks, up to the client's timeout, and returns -ETIMEDOUT if none came. */
+HUB_EXPORT int hub_publish_async(hub_client_t *self, const char *json, uint64_t *token_p,
+                                 char err[HUB_ERR_LEN]);
+
+typedef struct {
+    uint64_t token;           /* as returned by hub_publish_async */
+    int status;               /* 0: stored; else a negative code */
+    hub_publish_result_t result;
+    char err[HUB_ERR_LEN];    /* the hub's reason when status != 0 */
+} hub_publish_outcome_t;
+
+/* Waits up to timeout_ms for outcomes of pipelined publishes and copies at
+ * most max of them to out. Returns how many (0 on timeout). */
+HUB_EXPORT int hub_publish_wait(hub_client_t *self, hub_publish_outcome_t *out, int max, int timeout_ms);
+
+/* Publishes still waiting for their ack. */
+HUB_EXPORT size_t hub_publish_pending(const hub_client_t *self);
+
+/* Sets how many pipelined publishes may be pending at once (>= 1). */
+HUB_EXPORT void hub_client_set_window(hub_client_t *self, size_t window);
+
+/* Publishes a department's answer on a case: an event of type "response",
+ * source = department, with status one of acknowledged, in_progress,
+ * resolved, rejected, and an optional note. Same returns as hub_publish. */
+HUB_EXPORT int hub_respond(hub_client_t *self, const char *case_id, const char *department, const char *status,
+                           const char *note, hub_publish_result_t *res, int timeout_ms, char err[HUB_ERR_LEN]);
+
+/* ----------------------------------------------------------- subscribing */
+
+typedef enum {
+    HUB_FROM_RESUME = 0,   /* where this durable name stopped (earliest if new) */
+    HUB_FROM_EARLIEST = 1,
+    HUB_FROM_LATEST = 2,
+    HUB_FROM_SEQ = 3,      /* from a sequence number, inclusive */
+} hub_from_t;
+
+/* Subscribes the client as the durable subscriber 'name' to the given topic
+ * patterns ("engineering.*", "*": '*' matches any run of characters), with
+ * at most 'credit' deliveries in flight (0: 100). Waits for the hub's answer.
+ * After a reconnection libhub subscribes again and resumes where the last
+ * acknowledgement left off. Returns 0; -HUB_EINVALID or -HUB_EDENIED with err;
+ * -ETIMEDOUT. One subscription per client. */
+HUB_EXPORT int hub_subscribe(hub_client_t *self, const char *name, const char *const *topics, size_t ntopics,
+                             hub_from_t from, uint64_t from_seq, uint32_t credit, int timeout_ms,
+                             char err[HUB_ERR_LEN]);
+
+typedef struct hub_notification hub_notification_t;
+
+/* Waits up to timeout_ms for the next notification. Returns 1 and sets
+ * *out (the caller owns it: hub_notification_destroy), 0 on timeout, or a
+ * negative code. Duplicates of notifications already returned are dropped
+ * (and acknowledged again) inside. */
+HUB_EXPORT int hub_receive(hub_client_t *self, hub_notification_t **out, int timeout_ms);
+
+/* Acknowledges a notification: the hub will not send it again. Returns 0 or
+ * a negative code. Does not wait for the hub. */
+HUB_EXPORT int hub_ack(hub_client_t *self, const hub_notification_t *n);
+
+/* Refuses a notification: the hub redelivers it later, or dead-letters it at
+ * once when dead_letter is 1 (e.g. an HTTP 404 that will never succeed).
+ * reason goes to the audit log. Returns 0 or a negative code. */
+HUB_EXPORT int hub_nack(hub_client_t *self, const hub_notification_t *n, const char *reason, int dead_letter);
+
+HUB_EXPORT void hub_notification_destroy(hub_notification_t **self_p);
+
+HUB_EXPORT uint64_t hub_notification_seq(const hub_notification_t *n);
+HUB_EXPORT uint32_t hub_notification_slot(const hub_notification_t *n);
+HUB_EXPORT uint32_t hub_notification_attempt(const hub_notification_t *n);
+HUB_EXPORT const char *hub_notification_topic(const hub_notification_t *n);
+HUB_EXPORT const char *hub_notification_route(const hub_notification_t *n);
+HUB_EXPORT const char *hub_notification_event_id(const hub_notification_t *n);
+/* The event's case id, or "" when it has none. */
+HUB_EXPORT const char *hub_notification_case_id(const hub_notification_t *n);
+/* The whole notification as one line of JSON (owned by n). */
+HUB_EXPORT const char *hub_notification_json(const hub_notification_t *n);
+
+/* ---------------------------------------------------------------- admin */
+
+/* Asks the hub for its status (subscribers, positions, backlog, in flight,
+ * dead letters) as JSON text; the caller frees *json_p with free(). */
+HUB_EXPORT int hub_status(hub_client_t *self, char **json_p, int timeout_ms, char err[HUB_ERR_LEN]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * config - hubd's settings: defaults (the embedded default of the README),
+ * then hub.yaml, then command-line options, in that order.
+ *
+ * hub.yaml keys (all optional):
+ *   endpoint: tcp://127.0.0.1:7200     ROUTER endpoint for clients
+ *   tap: tcp://127.0.0.1:7201          PUB tap for live viewing ("" or off: none)
+ *   data: ./var/hub                    data directory (database inside)
+ *   policy: deploy/policy.yaml         routing policy
+ *   log_level: info                    debug, info, warn, error
+ *   delivery:
+ *     ack_timeout: 30s                 redeliver when not acked within
+ *     max_attempts: 5                  then dead-letter
+ *     default_credit: 100              when a subscriber asks for 0
+ *     max_credit: 10000
+ *   limits:
+ *     max_frame: 1048576               bytes in one frame
+ *     max_event: 262144                bytes of one packed event
+ *     max_batch: 4096                  publishes in one group commit
+ */
+#ifndef HUB_CONFIG_H_INCLUDED
+#define HUB_CONFIG_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub.h"
+#include "log.h"
+
+#define HUB_CONFIG_STR 512 /* bytes of one path or endpoint */
+
+typedef struct {
+    char endpoint[HUB_CONFIG_STR];    /* ROUTER endpoint */
+    char tap[HUB_CONFIG_STR];         /* PUB tap endpoint; "" for none */
+    char data_dir[HUB_CONFIG_STR];    /* data directory */
+    char policy_path[HUB_CONFIG_STR]; /* policy file */
+    hub_log_level_t log_level;        /* lowest level logged */
+    int64_t ack_timeout_ms;           /* redelivery after this long unacked */
+    uint32_t max_attempts;            /* deliveries before dead-letter */
+    uint32_t default_credit;          /* credit when a subscriber asks 0 */
+    uint32_t max_credit;              /* credit is capped here */
+    uint32_t max_frame;               /* bytes in one frame (ZMQ_MAXMSGSIZE) */
+    uint32_t max_event;               /* bytes of a packed event */
+    uint32_t max_batch;               /* publishes per group commit */
+} hub_config_t;
+
+/* The embedded default: loopback endpoints, ./var/hub, deploy/policy.yaml. */
+void hub_config_defaults(hub_config_t *self);
+
+/* Overlays the keys of a hub.yaml file on self. Returns 0, or -HUB_ECONFIG /
+ * -errno with err "hub.yaml:LINE: what is wrong" (self may be partly
+ * changed then). */
+int hub_config_load(hub_config_t *self, const char *path, char err[HUB_ERR_LEN]);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * buf - a growable byte buffer, reused across messages so that the hot path
+ * does not allocate per frame.
+ */
+#ifndef HUB_BUF_H_INCLUDED
+#define HUB_BUF_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint8_t *data; /* owned; NULL until the first append */
+    size_t len;    /* bytes in use */
+    size_t cap;    /* bytes allocated */
+} hub_buf_t;
+
+#define HUB_BUF_INIT {NULL, 0, 0}
+
+/* Makes room for 'more' bytes after len. Returns 0 or -ENOMEM (the buffer is
+ * unchanged then). */
+int hub_buf_reserve(hub_buf_t *self, size_t more);
+
+/* Appends bytes. Returns 0 or -ENOMEM. */
+int hub_buf_append(hub_buf_t *self, const void *data, size_t len);
+
+/* Appends a protobuf base-128 varint. Returns 0 or -ENOMEM. */
+int hub_buf_append_varint(hub_buf_t *self, uint64_t value);
+
+/* Empties the buffer, keeping its memory. */
+void hub_buf_reset(hub_buf_t *self);
+
+/* Frees the memory; the buffer is empty and reusable afterwards. */
+void hub_buf_fini(hub_buf_t *self);
+
+#endif

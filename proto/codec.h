@@ -1,0 +1,49 @@
+/*
+ * codec - the only module that packs and unpacks protobuf frames.
+ *
+ * Every frame on the wire is a hub.Frame carrying a protocol version. Decoding
+ * tells the three kinds of bad input apart, so that the hub can answer each
+ * with the right error frame: too large (over the caller's limit), malformed
+ * (not a Frame at all, or a Frame with no body) and unsupported (a version
+ * this build does not speak).
+ */
+#ifndef HUB_CODEC_H_INCLUDED
+#define HUB_CODEC_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "hub.h"
+#include "hub.pb-c.h"
+
+/* Decodes a frame of len bytes. max_len of 0 means no limit.
+ * Returns 0 and sets *frame_p (free it with hub_frame_free); or
+ *   -HUB_ETOOLARGE    len > max_len,
+ *   -HUB_EMALFORMED   not a protobuf Frame, or no body set,
+ *   -HUB_EUNSUPPORTED version missing or not HUB_PROTOCOL_VERSION,
+ *   -ENOMEM,
+ * and fills err with one line saying which. */
+int hub_frame_decode(const void *data, size_t len, size_t max_len, Hub__Frame **frame_p, char err[HUB_ERR_LEN]);
+
+/* Frees a decoded frame. Accepts NULL; sets *frame_p to NULL. */
+void hub_frame_free(Hub__Frame **frame_p);
+
+/* Packs frame into out (which is reset first), setting its version to
+ * HUB_PROTOCOL_VERSION. Returns 0 or -ENOMEM. */
+int hub_frame_encode(Hub__Frame *frame, hub_buf_t *out);
+
+/* Packs a Deliver frame whose notification's event is given already packed
+ * (event, event_len: a packed hub.Event, possibly redacted): the bytes are
+ * spliced in without unpacking them. n->event must be NULL. out is reset
+ * first. Returns 0 or -ENOMEM. */
+int hub_frame_encode_deliver(const char *name, Hub__Notification *n, const uint8_t *event, size_t event_len,
+                             hub_buf_t *out);
+
+/* Packs any message into out (reset first). Returns 0 or -ENOMEM. */
+int hub_message_pack(const ProtobufCMessage *msg, hub_buf_t *out);
+
+/* Short name of the frame's body ("publish", "ack", ...; "none"). */
+const char *hub_frame_kind(const Hub__Frame *frame);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * json - protobuf <-> JSON, driven by the protobuf-c descriptors.
+ *
+ * No per-field code: a field added to proto/hub.proto is mapped by its name
+ * and type. Rules:
+ *   - JSON keys are the field names of the .proto; unknown keys are refused.
+ *   - strings, bools and numbers map to their JSON kinds; 64-bit integers are
+ *     also accepted as decimal strings.
+ *   - enums map to their value name lower-cased with the enum's prefix
+ *     removed: Severity SEVERITY_HIGH <-> "high"; the zero value is omitted.
+ *   - repeated fields map to arrays; a single value is accepted for one.
+ *   - map<string,string> fields map to objects of strings.
+ *   - nested messages map to objects.
+ * Errors name the field by its dotted path: "customer.tier: expected a
+ * string, got a number".
+ */
+#ifndef HUB_JSON_H_INCLUDED
+#define HUB_JSON_H_INCLUDED
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "hub.h"
+#include "hub.pb-c.h"
+
+#define HUB_MAX_JSON_DEPTH 16 /* nesting limit for documents we parse */
+
+/* Fills msg (already initialised for its type, all fields unset) from a
+ * JSON object. On failure msg may hold some fields: free it with
+ * protobuf_c_message_free_unpacked(msg, NULL) either way (every string,
+ * array and sub-message is malloc'd as protobuf-c's unpack would).
+ * Returns 0; -HUB_EINVALID with err naming the field; -ENOMEM. */
+int hub_json_to_message(const json_t *obj, ProtobufCMessage *msg, char err[HUB_ERR_LEN]);
+
+/* A new JSON object holding every set field of msg; NULL on ENOMEM. */
+json_t *hub_message_to_json(const ProtobufCMessage *msg);
+
+/* Same as text: one line, keys in .proto order. The caller frees it.
+ * NULL on ENOMEM. */
+char *hub_message_to_json_text(const ProtobufCMessage *msg);
+
+/* Parses and validates one event from JSON text (len bytes, not
+ * necessarily NUL-terminated). Returns 0 and sets *event_p (free with
+ * hub__event__free_unpacked(ev, NULL)); -HUB_EMALFORMED when the text is not
+ * JSON (err says where); -HUB_EINVALID when a field is wrong or "type" is
+ * missing (err names the field); -ENOMEM. */
+int hub_event_from_json(const char *text, size_t len, Hub__Event **event_p, char err[HUB_ERR_LEN]);
+
+/* The same from a parsed JSON value. */
+int hub_event_from_json_value(const json_t *value, Hub__Event **event_p, char err[HUB_ERR_LEN]);
+
+/* Checks an event as the hub requires it: "type" present and not empty,
+ * occurred_at (when set) an RFC 3339 time, strings within HUB_MAX_FIELD.
+ * Returns 0, or -HUB_EINVALID with err naming the field. */
+int hub_event_validate(const Hub__Event *ev, char err[HUB_ERR_LEN]);
+
+#define HUB_MAX_FIELD 65536 /* bytes in one string field of an event */
+
+#endif

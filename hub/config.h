@@ -52,4 +52,7 @@ void hub_config_defaults(hub_config_t *self);
  * changed then). */
 int hub_config_load(hub_config_t *self, const char *path, char err[HUB_ERR_LEN]);
 
+/* The same from text (len bytes) named 'name' in messages. Does not block. */
+int hub_config_parse(hub_config_t *self, const char *text, size_t len, const char *name, char err[HUB_ERR_LEN]);
+
 #endif

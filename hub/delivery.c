@@ -1,1 +1,738 @@
-#include "hub.h"
+/*
+ * delivery - see delivery.h for the rules and the state machine.
+ *
+ * Each subscriber keeps its in-flight entries in a ring in (seq, slot)
+ * order, the order they were first sent in. An ack frees an entry in place;
+ * the ring's head moves past freed entries, so the head is always the
+ * oldest notification not yet done and the position is just before it.
+ */
+#include "delivery.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "codec.h"
+#include "log.h"
+#include "redact.h"
+
+enum { S_FREE = 0, S_OWED = 1, S_SENT = 2 };
+
+#define HUB_SCAN_ROWS 256 /* rows one scan reads at most */
+
+typedef struct {
+    uint64_t seq;
+    uint32_t slot;
+    uint32_t attempt;   /* deliveries made so far */
+    int64_t sent_ms;    /* monotonic time of the last send */
+    int state;          /* S_FREE, S_OWED, S_SENT */
+} s_flight_t;
+
+typedef struct {
+    char name[64];
+    char topics_joined[HUB_MAX_TOPICS * (HUB_MAX_PATTERN + 1)]; /* as stored */
+    char *topics[HUB_MAX_TOPICS];                               /* into topics_buf */
+    char topics_buf[HUB_MAX_TOPICS * (HUB_MAX_PATTERN + 1)];
+    size_t ntopics;
+    uint64_t position;      /* everything up to here is done (durable once committed) */
+    uint64_t scan_seq;      /* next event to look at */
+    uint32_t scan_slot;     /* next slot in it */
+    s_flight_t *ring;       /* in-flight entries, cap a power of 2 */
+    size_t cap, head, count; /* count includes freed holes after head */
+    size_t live;            /* entries not free */
+    uint32_t credit;
+    uint8_t rid[HUB_MAX_RID]; /* session's routing id */
+    size_t rid_len;
+    int connected;
+    int dirty;              /* position/topics/dead letters not yet written */
+    uint64_t dead_letters;
+    uint64_t delivered, redelivered;
+} s_sub_t;
+
+struct hub_delivery {
+    hub_store_t *store;
+    hub_delivery_opts_t opts;
+    hub_send_fn send;
+    void *send_arg;
+    s_sub_t **subs;
+    size_t nsubs, subs_cap;
+    hub_dead_letter_t *dead;   /* waiting for the next batch */
+    size_t ndead, dead_cap;
+    size_t ndead_collected;    /* how many the current batch holds */
+    hub_buf_t frame;           /* reused for every frame */
+    hub_buf_t redacted;        /* reused for redacted events */
+    uint64_t delivered;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+int hub_topic_match(const char *pattern, const char *topic)
+{
+    const char *star = NULL, *resume = NULL;
+    while (*topic) {
+        if (*pattern == '*') {
+            star = pattern++;
+            resume = topic;
+        } else if (*pattern == *topic) {
+            pattern++;
+            topic++;
+        } else if (star) {
+            pattern = star + 1;
+            topic = ++resume;
+        } else {
+            return 0;
+        }
+    }
+    while (*pattern == '*')
+        pattern++;
+    return *pattern == '\0';
+}
+
+static int s_sub_wants(const s_sub_t *sub, const char *topic)
+{
+    for (size_t i = 0; i < sub->ntopics; i++)
+        if (hub_topic_match(sub->topics[i], topic))
+            return 1;
+    return 0;
+}
+
+static int s_valid_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n >= 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+static int s_valid_pattern(const char *p)
+{
+    size_t n = strlen(p);
+    if (n == 0 || n > HUB_MAX_PATTERN)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              c == '.' || c == '*'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Sets the subscriber's patterns from a space-separated list. */
+static void s_set_topics(s_sub_t *sub, const char *joined)
+{
+    snprintf(sub->topics_joined, sizeof sub->topics_joined, "%s", joined);
+    snprintf(sub->topics_buf, sizeof sub->topics_buf, "%s", joined);
+    sub->ntopics = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(sub->topics_buf, " ", &save); t && sub->ntopics < HUB_MAX_TOPICS;
+         t = strtok_r(NULL, " ", &save))
+        sub->topics[sub->ntopics++] = t;
+}
+
+static s_sub_t *s_find(const hub_delivery_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->nsubs; i++)
+        if (strcmp(self->subs[i]->name, name) == 0)
+            return self->subs[i];
+    return NULL;
+}
+
+static s_sub_t *s_add(hub_delivery_t *self, const char *name)
+{
+    if (self->nsubs == self->subs_cap) {
+        size_t cap = self->subs_cap ? self->subs_cap * 2 : 16;
+        s_sub_t **subs = realloc(self->subs, cap * sizeof *subs);
+        if (!subs)
+            return NULL;
+        self->subs = subs;
+        self->subs_cap = cap;
+    }
+    s_sub_t *sub = calloc(1, sizeof *sub);
+    if (!sub)
+        return NULL;
+    snprintf(sub->name, sizeof sub->name, "%s", name);
+    self->subs[self->nsubs++] = sub;
+    return sub;
+}
+
+static s_flight_t *s_at(const s_sub_t *sub, size_t i)
+{
+    return &sub->ring[(sub->head + i) & (sub->cap - 1)];
+}
+
+/* Grows the ring to hold at least want entries; keeps their order. */
+static int s_ring_reserve(s_sub_t *sub, size_t want)
+{
+    if (sub->cap >= want)
+        return 0;
+    size_t cap = 16;
+    while (cap < want)
+        cap *= 2;
+    s_flight_t *ring = calloc(cap, sizeof *ring);
+    if (!ring)
+        return -ENOMEM;
+    for (size_t i = 0; i < sub->count; i++)
+        ring[i] = *s_at(sub, i);
+    free(sub->ring);
+    sub->ring = ring;
+    sub->cap = cap;
+    sub->head = 0;
+    return 0;
+}
+
+/* Drops freed entries from the head of the ring. */
+static void s_ring_trim(s_sub_t *sub)
+{
+    while (sub->count > 0 && s_at(sub, 0)->state == S_FREE) {
+        sub->head = (sub->head + 1) & (sub->cap - 1);
+        sub->count--;
+    }
+}
+
+/* Moves the position up to just before the oldest notification not done. */
+static void s_advance(s_sub_t *sub)
+{
+    s_ring_trim(sub);
+    uint64_t first_open = sub->count > 0 ? s_at(sub, 0)->seq : sub->scan_seq;
+    if (first_open > 0 && first_open - 1 > sub->position) {
+        sub->position = first_open - 1;
+        sub->dirty = 1;
+    }
+}
+
+static void s_reset_flight(s_sub_t *sub)
+{
+    sub->head = 0;
+    sub->count = 0;
+    sub->live = 0;
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+static int s_load_cursor(const hub_store_cursor_t *c, void *arg)
+{
+    hub_delivery_t *self = arg;
+    s_sub_t *sub = s_add(self, c->name);
+    if (!sub)
+        return 1;
+    s_set_topics(sub, c->topics);
+    sub->position = c->position;
+    sub->scan_seq = c->position + 1;
+    sub->dead_letters = c->dead_letters;
+    return 0;
+}
+
+hub_delivery_t *hub_delivery_new(hub_store_t *store, const hub_delivery_opts_t *opts, hub_send_fn send,
+                                 void *send_arg, char err[HUB_ERR_LEN])
+{
+    hub_delivery_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, HUB_ERR_LEN, "delivery: out of memory");
+        return NULL;
+    }
+    self->store = store;
+    self->opts = *opts;
+    self->send = send;
+    self->send_arg = send_arg;
+    if (hub_store_cursors(store, s_load_cursor, self) != 0) {
+        snprintf(err, HUB_ERR_LEN, "delivery: cannot load the stored subscribers");
+        hub_delivery_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void hub_delivery_destroy(hub_delivery_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    hub_delivery_t *self = *self_p;
+    for (size_t i = 0; i < self->nsubs; i++) {
+        free(self->subs[i]->ring);
+        free(self->subs[i]);
+    }
+    free(self->subs);
+    free(self->dead);
+    hub_buf_fini(&self->frame);
+    hub_buf_fini(&self->redacted);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ------------------------------------------------------------ sending */
+
+/* Builds and sends the Deliver frame for one slot of a stored row. Returns
+ * 0, -EHOSTUNREACH, -EAGAIN, or -HUB_EMALFORMED for a row we cannot read. */
+static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t *row, const Hub__Route *route,
+                       uint32_t slot, uint32_t attempt)
+{
+    const uint8_t *event = row->event;
+    size_t event_len = row->event_len;
+    if (route->n_fields > 0) {
+        if (hub_redact(&hub__event__descriptor, row->event, row->event_len, (const char *const *)route->fields,
+                       route->n_fields, &self->redacted) != 0)
+            return -HUB_EMALFORMED;
+        event = self->redacted.data;
+        event_len = self->redacted.len;
+    }
+    char respond_by[HUB_TIME_LEN], received_at[HUB_TIME_LEN];
+    Hub__Notification n = HUB__NOTIFICATION__INIT;
+    n.has_seq = 1;
+    n.seq = row->seq;
+    n.has_slot = 1;
+    n.slot = slot;
+    n.topic = route->topic;
+    n.route = route->name;
+    n.reason = route->reason;
+    n.department = route->department;
+    n.kind = route->kind;
+    if (route->has_respond_by_ms && route->respond_by_ms > 0) {
+        hub_time_format(route->respond_by_ms, respond_by);
+        n.respond_by = respond_by;
+    }
+    n.has_attempt = 1;
+    n.attempt = attempt;
+    n.event_id = (char *)row->id;
+    hub_time_format(row->received_ms, received_at);
+    n.received_at = received_at;
+    int rc = hub_frame_encode_deliver(sub->name, &n, event, event_len, &self->frame);
+    if (rc != 0)
+        return rc;
+    rc = self->send(sub->rid, sub->rid_len, self->frame.data, self->frame.len, self->send_arg);
+    if (rc == -EHOSTUNREACH) {
+        hub_info("subscriber %s: client gone; waiting for it to come back", sub->name);
+        sub->connected = 0;
+    }
+    return rc;
+}
+
+typedef struct {
+    hub_delivery_t *self;
+    s_sub_t *sub;
+    int64_t now_ms;
+    s_flight_t *entry;  /* for resends */
+    int rc;             /* last send result */
+    int blocked;        /* credit used up or client not taking more */
+} s_scan_t;
+
+static Hub__Routing *s_routing(const hub_store_row_t *row)
+{
+    return hub__routing__unpack(NULL, row->routing_len, row->routing);
+}
+
+/* Row visitor of a scan: sends every wanted slot from scan_slot on. */
+static int s_scan_row(const hub_store_row_t *row, void *arg)
+{
+    s_scan_t *ctx = arg;
+    s_sub_t *sub = ctx->sub;
+    Hub__Routing *routing = s_routing(row);
+    if (!routing) {
+        hub_error("event %llu: stored routing cannot be read; skipping it for %s", (unsigned long long)row->seq,
+                  sub->name);
+        sub->scan_seq = row->seq + 1;
+        sub->scan_slot = 0;
+        return 0;
+    }
+    for (uint32_t slot = sub->scan_slot; slot < routing->n_routes; slot++) {
+        const Hub__Route *route = routing->routes[slot];
+        if (!route->topic || !s_sub_wants(sub, route->topic)) {
+            sub->scan_slot = slot + 1;
+            continue;
+        }
+        if (sub->live >= sub->credit || sub->count + 1 > sub->cap) {
+            ctx->blocked = 1;
+            break;
+        }
+        int rc = s_send_slot(ctx->self, sub, row, route, slot, 1);
+        if (rc == -EHOSTUNREACH || rc == -EAGAIN) {
+            ctx->blocked = 1;
+            break;
+        }
+        sub->scan_slot = slot + 1;
+        if (rc != 0) {
+            hub_error("event %llu slot %u: cannot encode for %s: %s", (unsigned long long)row->seq, slot, sub->name,
+                      hub_strerror(rc));
+            continue;
+        }
+        s_flight_t *e = s_at(sub, sub->count++);
+        *e = (s_flight_t){row->seq, slot, 1, ctx->now_ms, S_SENT};
+        sub->live++;
+        sub->delivered++;
+        ctx->self->delivered++;
+    }
+    if (!ctx->blocked) {
+        sub->scan_seq = row->seq + 1;
+        sub->scan_slot = 0;
+    }
+    hub__routing__free_unpacked(routing, NULL);
+    return ctx->blocked;
+}
+
+/* Row visitor for one resend (ctx->entry). */
+static int s_resend_row(const hub_store_row_t *row, void *arg)
+{
+    s_scan_t *ctx = arg;
+    s_flight_t *e = ctx->entry;
+    Hub__Routing *routing = s_routing(row);
+    if (!routing || e->slot >= routing->n_routes) {
+        ctx->rc = -HUB_EMALFORMED;
+    } else {
+        ctx->rc = s_send_slot(ctx->self, ctx->sub, row, routing->routes[e->slot], e->slot, e->attempt + 1);
+    }
+    if (routing)
+        hub__routing__free_unpacked(routing, NULL);
+    return 1;
+}
+
+/* Queues a dead letter for the next batch and frees the entry. */
+static void s_dead_letter(hub_delivery_t *self, s_sub_t *sub, s_flight_t *e, const char *reason)
+{
+    if (self->ndead == self->dead_cap) {
+        size_t cap = self->dead_cap ? self->dead_cap * 2 : 16;
+        hub_dead_letter_t *dead = realloc(self->dead, cap * sizeof *dead);
+        if (!dead) {
+            /* keep it in flight: it will time out and be tried again */
+            e->state = S_OWED;
+            return;
+        }
+        self->dead = dead;
+        self->dead_cap = cap;
+    }
+    hub_dead_letter_t *d = &self->dead[self->ndead++];
+    snprintf(d->subscriber, sizeof d->subscriber, "%s", sub->name);
+    d->seq = e->seq;
+    d->slot = e->slot;
+    d->attempts = e->attempt;
+    snprintf(d->reason, sizeof d->reason, "%s", reason);
+    hub_warn("subscriber %s: notification %llu/%u dead-lettered: %s", sub->name, (unsigned long long)e->seq,
+             e->slot, reason);
+    e->state = S_FREE;
+    sub->live--;
+    sub->dead_letters++;
+    sub->dirty = 1;
+    /* the caller moves the position (s_advance) once it is done iterating */
+}
+
+/* Sends the owed entries of a subscriber, oldest first. */
+static void s_pump_owed(hub_delivery_t *self, s_sub_t *sub, int64_t now_ms)
+{
+    for (size_t i = 0; i < sub->count && sub->connected; i++) {
+        s_flight_t *e = s_at(sub, i);
+        if (e->state != S_OWED)
+            continue;
+        s_scan_t ctx = {self, sub, now_ms, e, 0, 0};
+        int found = hub_store_get(self->store, e->seq, s_resend_row, &ctx);
+        if (found <= 0 || ctx.rc == -HUB_EMALFORMED) {
+            /* the row is unreadable; there is nothing to redeliver */
+            s_dead_letter(self, sub, e, "stored event cannot be read");
+            continue;
+        }
+        if (ctx.rc == -EHOSTUNREACH || ctx.rc == -EAGAIN)
+            break;
+        e->attempt++;
+        e->sent_ms = now_ms;
+        e->state = S_SENT;
+        sub->redelivered++;
+    }
+    s_advance(sub);
+}
+
+int hub_delivery_pump(hub_delivery_t *self, int64_t now_ms)
+{
+    int more = 0;
+    uint64_t last = hub_store_last_seq(self->store);
+    for (size_t i = 0; i < self->nsubs; i++) {
+        s_sub_t *sub = self->subs[i];
+        if (!sub->connected)
+            continue;
+        s_pump_owed(self, sub, now_ms);
+        if (!sub->connected || sub->scan_seq > last || sub->live >= sub->credit)
+            continue;
+        s_scan_t ctx = {self, sub, now_ms, NULL, 0, 0};
+        int rows = hub_store_scan(self->store, sub->scan_seq, HUB_SCAN_ROWS, s_scan_row, &ctx);
+        if (rows < 0)
+            hub_error("subscriber %s: reading events: %s", sub->name, hub_strerror(rows));
+        s_advance(sub);
+        if (rows > 0 && !ctx.blocked && sub->scan_seq <= last)
+            more = 1;
+    }
+    return more;
+}
+
+void hub_delivery_tick(hub_delivery_t *self, int64_t now_ms)
+{
+    for (size_t i = 0; i < self->nsubs; i++) {
+        s_sub_t *sub = self->subs[i];
+        for (size_t k = 0; k < sub->count; k++) {
+            s_flight_t *e = s_at(sub, k);
+            if (e->state != S_SENT || now_ms - e->sent_ms < self->opts.ack_timeout_ms)
+                continue;
+            if (e->attempt >= self->opts.max_attempts) {
+                char reason[128];
+                snprintf(reason, sizeof reason, "not acknowledged after %u attempts", e->attempt);
+                s_dead_letter(self, sub, e, reason);
+            } else {
+                e->state = S_OWED;
+            }
+        }
+        s_advance(sub);
+    }
+}
+
+/* ------------------------------------------------------------ requests */
+
+int hub_delivery_subscribe(hub_delivery_t *self, const uint8_t *rid, size_t rid_len, const Hub__Subscribe *req,
+                           Hub__Subscribed *reply, char err[HUB_ERR_LEN])
+{
+    if (!req->name || !s_valid_name(req->name)) {
+        snprintf(err, HUB_ERR_LEN, "name: a subscriber name is 1 to 63 letters, digits, '.', '_' or '-'");
+        return -HUB_EINVALID;
+    }
+    if (req->n_topics == 0 || req->n_topics > HUB_MAX_TOPICS) {
+        snprintf(err, HUB_ERR_LEN, "topics: give 1 to %d topic patterns", HUB_MAX_TOPICS);
+        return -HUB_EINVALID;
+    }
+    if (rid_len == 0 || rid_len > HUB_MAX_RID) {
+        snprintf(err, HUB_ERR_LEN, "routing id of %zu bytes", rid_len);
+        return -HUB_EINVALID;
+    }
+    char joined[sizeof ((s_sub_t *)0)->topics_joined] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < req->n_topics; i++) {
+        if (!s_valid_pattern(req->topics[i])) {
+            snprintf(err, HUB_ERR_LEN,
+                     "topics: \"%.*s\" is not a pattern (letters, digits, '.', '_', '-' and '*', at most %d)", 64,
+                     req->topics[i], HUB_MAX_PATTERN);
+            return -HUB_EINVALID;
+        }
+        used += (size_t)snprintf(joined + used, sizeof joined - used, "%s%s", i ? " " : "", req->topics[i]);
+    }
+    s_sub_t *sub = s_find(self, req->name);
+    int fresh = sub == NULL;
+    if (fresh) {
+        if (self->nsubs >= HUB_MAX_SUBSCRIBERS) {
+            snprintf(err, HUB_ERR_LEN, "the hub has %d durable subscribers already", HUB_MAX_SUBSCRIBERS);
+            return -HUB_ETOOLARGE;
+        }
+        if (!(sub = s_add(self, req->name))) {
+            snprintf(err, HUB_ERR_LEN, "out of memory");
+            return -ENOMEM;
+        }
+    }
+    uint32_t credit = req->has_credit && req->credit > 0 ? req->credit : self->opts.default_credit;
+    if (credit > self->opts.max_credit)
+        credit = self->opts.max_credit;
+    if (s_ring_reserve(sub, (size_t)credit * 2) != 0) {
+        snprintf(err, HUB_ERR_LEN, "out of memory");
+        return -ENOMEM;
+    }
+    uint64_t last = hub_store_last_seq(self->store);
+    Hub__Start start = req->has_start ? req->start : HUB__START__START_RESUME;
+    if (start != HUB__START__START_RESUME || fresh) {
+        uint64_t position = 0;
+        if (start == HUB__START__START_LATEST)
+            position = last;
+        else if (start == HUB__START__START_SEQ)
+            position = req->start_seq > 0 ? req->start_seq - 1 : 0;
+        if (position > last)
+            position = last;
+        s_reset_flight(sub);
+        sub->position = position;
+        sub->scan_seq = position + 1;
+        sub->scan_slot = 0;
+        sub->dirty = 1;
+    }
+    if (strcmp(sub->topics_joined, joined) != 0) {
+        s_set_topics(sub, joined);
+        sub->dirty = 1;
+    }
+    if (sub->connected && (sub->rid_len != rid_len || memcmp(sub->rid, rid, rid_len) != 0))
+        hub_info("subscriber %s: taken over by a new connection", sub->name);
+    /* what was sent to the previous session is owed to this one */
+    for (size_t i = 0; i < sub->count; i++)
+        if (s_at(sub, i)->state == S_SENT)
+            s_at(sub, i)->state = S_OWED;
+    memcpy(sub->rid, rid, rid_len);
+    sub->rid_len = rid_len;
+    sub->connected = 1;
+    sub->credit = credit;
+    reply->name = sub->name;
+    reply->has_position = 1;
+    reply->position = sub->position;
+    reply->has_credit = 1;
+    reply->credit = credit;
+    hub_info("subscriber %s: attached (%s) at position %llu, credit %u", sub->name, sub->topics_joined,
+             (unsigned long long)sub->position, credit);
+    return 0;
+}
+
+static s_flight_t *s_find_entry(s_sub_t *sub, uint64_t seq, uint32_t slot)
+{
+    for (size_t i = 0; i < sub->count; i++) {
+        s_flight_t *e = s_at(sub, i);
+        if (e->state != S_FREE && e->seq == seq && e->slot == slot)
+            return e;
+        if (e->seq > seq)
+            break;
+    }
+    return NULL;
+}
+
+int hub_delivery_ack(hub_delivery_t *self, const Hub__Ack *ack)
+{
+    s_sub_t *sub = ack->name ? s_find(self, ack->name) : NULL;
+    if (!sub)
+        return -HUB_EUNKNOWN;
+    for (size_t i = 0; i < ack->n_refs; i++) {
+        const Hub__Ref *ref = ack->refs[i];
+        s_flight_t *e = s_find_entry(sub, ref->seq, ref->slot);
+        if (!e)
+            continue;
+        e->state = S_FREE;
+        sub->live--;
+    }
+    s_advance(sub);
+    return 0;
+}
+
+int hub_delivery_nack(hub_delivery_t *self, const Hub__Nack *nack, int64_t now_ms)
+{
+    s_sub_t *sub = nack->name ? s_find(self, nack->name) : NULL;
+    if (!sub)
+        return -HUB_EUNKNOWN;
+    if (!nack->ref)
+        return 0;
+    s_flight_t *e = s_find_entry(sub, nack->ref->seq, nack->ref->slot);
+    if (!e)
+        return 0;
+    char reason[192];
+    const char *why = nack->reason && *nack->reason ? nack->reason : "refused by the subscriber";
+    if (nack->has_dead_letter && nack->dead_letter) {
+        snprintf(reason, sizeof reason, "%.180s", why);
+        s_dead_letter(self, sub, e, reason);
+    } else if (e->attempt >= self->opts.max_attempts) {
+        snprintf(reason, sizeof reason, "refused %u times, last: %.120s", e->attempt, why);
+        s_dead_letter(self, sub, e, reason);
+    } else {
+        e->state = S_OWED;
+    }
+    s_advance(sub);
+    (void)now_ms;
+    return 0;
+}
+
+void hub_delivery_detach(hub_delivery_t *self, const uint8_t *rid, size_t rid_len)
+{
+    for (size_t i = 0; i < self->nsubs; i++) {
+        s_sub_t *sub = self->subs[i];
+        if (sub->connected && sub->rid_len == rid_len && memcmp(sub->rid, rid, rid_len) == 0)
+            sub->connected = 0;
+    }
+}
+
+/* ------------------------------------------------------------ batches */
+
+size_t hub_delivery_collect(hub_delivery_t *self, hub_store_cursor_t *out, size_t max,
+                            const hub_dead_letter_t **dead_p, size_t *ndead_p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->nsubs && n < max; i++) {
+        s_sub_t *sub = self->subs[i];
+        if (!sub->dirty)
+            continue;
+        out[n++] = (hub_store_cursor_t){sub->name, sub->topics_joined, sub->position, sub->dead_letters};
+    }
+    self->ndead_collected = self->ndead;
+    *dead_p = self->dead;
+    *ndead_p = self->ndead;
+    return n;
+}
+
+void hub_delivery_committed(hub_delivery_t *self)
+{
+    for (size_t i = 0; i < self->nsubs; i++)
+        self->subs[i]->dirty = 0;
+    size_t rest = self->ndead - self->ndead_collected;
+    memmove(self->dead, self->dead + self->ndead_collected, rest * sizeof *self->dead);
+    self->ndead = rest;
+    self->ndead_collected = 0;
+}
+
+int hub_delivery_dirty(const hub_delivery_t *self)
+{
+    if (self->ndead > 0)
+        return 1;
+    for (size_t i = 0; i < self->nsubs; i++)
+        if (self->subs[i]->dirty)
+            return 1;
+    return 0;
+}
+
+uint64_t hub_delivery_delivered(const hub_delivery_t *self)
+{
+    return self->delivered;
+}
+
+int hub_delivery_status(const hub_delivery_t *self, Hub__StatusReply *reply)
+{
+    uint64_t last = hub_store_last_seq(self->store);
+    reply->n_subscribers = 0;
+    reply->subscribers = NULL;
+    if (self->nsubs == 0)
+        return 0;
+    Hub__SubscriberStatus **list = calloc(self->nsubs, sizeof *list);
+    Hub__SubscriberStatus *items = calloc(self->nsubs, sizeof *items);
+    if (!list || !items) {
+        free(list);
+        free(items);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < self->nsubs; i++) {
+        const s_sub_t *sub = self->subs[i];
+        Hub__SubscriberStatus *s = &items[i];
+        hub__subscriber_status__init(s);
+        s->name = (char *)sub->name;
+        s->n_topics = sub->ntopics;
+        s->topics = (char **)sub->topics;
+        s->has_connected = 1;
+        s->connected = sub->connected;
+        s->has_position = 1;
+        s->position = sub->position;
+        s->has_backlog = 1;
+        s->backlog = last > sub->position ? last - sub->position : 0;
+        s->has_in_flight = 1;
+        s->in_flight = (uint32_t)sub->live;
+        s->has_credit = 1;
+        s->credit = sub->credit;
+        s->has_delivered = 1;
+        s->delivered = sub->delivered;
+        s->has_redelivered = 1;
+        s->redelivered = sub->redelivered;
+        s->has_dead_letters = 1;
+        s->dead_letters = sub->dead_letters;
+        list[i] = s;
+    }
+    reply->subscribers = list;
+    reply->n_subscribers = self->nsubs;
+    return 0;
+}
+
+void hub_delivery_status_free(Hub__StatusReply *reply)
+{
+    if (reply->n_subscribers > 0) {
+        free(reply->subscribers[0]);
+        free(reply->subscribers);
+    }
+    reply->subscribers = NULL;
+    reply->n_subscribers = 0;
+}

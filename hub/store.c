@@ -1,1 +1,525 @@
-#include "hub.h"
+/*
+ * store - see store.h for the rules this file keeps.
+ *
+ * Tables
+ *   events(seq PK, id UNIQUE, type, case_id, actor, received_ms, event, routing)
+ *       one row per stored event, its routed notifications in `routing`
+ *       (a packed hub.Routing): a notification is (seq, slot), not a row, so
+ *       a fan-out to four departments costs one row, not five.
+ *   subscribers(name PK, topics, position, dead_letters, updated_ms)
+ *       one row per durable subscriber: its position, not a row per delivery.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+#define HUB_SCHEMA_VERSION 1
+#define HUB_TAIL_ROWS 65536                /* rows the tail cache holds at most (power of 2) */
+#define HUB_TAIL_BYTES (32u * 1024 * 1024) /* bytes it holds at most */
+
+/* One cached row: a single allocation holding id, case id, event, routing. */
+typedef struct {
+    uint64_t seq;
+    int64_t received_ms;
+    uint8_t *blob;      /* id \0 case_id \0 event routing */
+    size_t id_len;      /* without the NUL */
+    size_t case_len;    /* without the NUL */
+    size_t event_len;
+    size_t routing_len;
+} s_cached_t;
+
+struct hub_store {
+    sqlite3 *db;
+    int lock_fd;              /* flock'd hubd.lock in the data dir */
+    uint64_t last_seq;        /* highest committed seq */
+    uint64_t commits;         /* successful commits since open */
+    sqlite3_stmt *begin;
+    sqlite3_stmt *commit;
+    sqlite3_stmt *rollback;
+    sqlite3_stmt *insert_event;
+    sqlite3_stmt *find_event;
+    sqlite3_stmt *upsert_cursor;
+    sqlite3_stmt *scan;
+    sqlite3_stmt *get;
+    s_cached_t *tail;         /* ring of HUB_TAIL_ROWS */
+    uint64_t tail_first;      /* seq of the oldest cached row (0: empty) */
+    size_t tail_count;        /* rows cached */
+    size_t tail_bytes;        /* bytes cached */
+};
+
+static const char *s_schema =
+    "CREATE TABLE IF NOT EXISTS events("
+    "  seq INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  type TEXT NOT NULL,"
+    "  case_id TEXT,"
+    "  actor TEXT NOT NULL,"
+    "  received_ms INTEGER NOT NULL,"
+    "  event BLOB NOT NULL,"
+    "  routing BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS subscribers("
+    "  name TEXT PRIMARY KEY,"
+    "  topics TEXT NOT NULL,"
+    "  position INTEGER NOT NULL,"
+    "  dead_letters INTEGER NOT NULL DEFAULT 0,"
+    "  updated_ms INTEGER NOT NULL);";
+
+static int s_prepare(hub_store_t *self, sqlite3_stmt **st, const char *sql, char err[HUB_ERR_LEN])
+{
+    if (sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+        snprintf(err, HUB_ERR_LEN, "store: preparing statement: %s", sqlite3_errmsg(self->db));
+        return -HUB_ESTORE;
+    }
+    return 0;
+}
+
+static int s_exec(hub_store_t *self, const char *sql, char err[HUB_ERR_LEN])
+{
+    char *msg = NULL;
+    if (sqlite3_exec(self->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, HUB_ERR_LEN, "store: %s", msg ? msg : sqlite3_errmsg(self->db));
+        sqlite3_free(msg);
+        return -HUB_ESTORE;
+    }
+    return 0;
+}
+
+/* Creates dir (and its parents) with mode 0700 where missing. */
+static int s_make_dir(const char *dir, char err[HUB_ERR_LEN])
+{
+    char path[1024];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path) {
+        snprintf(err, HUB_ERR_LEN, "data directory \"%s\": path is empty or too long", dir);
+        return -EINVAL;
+    }
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char saved = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            int e = errno;
+            snprintf(err, HUB_ERR_LEN, "cannot create data directory %s: %s", path, strerror(e));
+            return -e;
+        }
+        path[i] = saved;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, HUB_ERR_LEN, "data directory %s is not a directory", dir);
+        return -ENOTDIR;
+    }
+    if (access(dir, R_OK | W_OK | X_OK) != 0) {
+        int e = errno;
+        snprintf(err, HUB_ERR_LEN, "cannot use data directory %s: %s", dir, strerror(e));
+        return -e;
+    }
+    return 0;
+}
+
+/* Takes the directory's lock so that two hubd never share a database. */
+static int s_lock_dir(hub_store_t *self, const char *dir, char err[HUB_ERR_LEN])
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/hubd.lock", dir);
+    self->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (self->lock_fd < 0) {
+        int e = errno;
+        snprintf(err, HUB_ERR_LEN, "cannot use data directory %s: %s: %s", dir, path, strerror(e));
+        return -e;
+    }
+    if (flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t got = pread(self->lock_fd, pid, sizeof pid - 1, 0);
+        pid[got > 0 ? got : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(err, HUB_ERR_LEN, "data directory %s is in use by another hubd%s%s", dir, *pid ? " (pid " : "",
+                 *pid ? pid : "");
+        if (*pid)
+            strncat(err, ")", HUB_ERR_LEN - strlen(err) - 1);
+        return -EBUSY;
+    }
+    char line[32];
+    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    if (ftruncate(self->lock_fd, 0) != 0 || pwrite(self->lock_fd, line, (size_t)len, 0) != len) {
+        /* the pid is only informative */
+    }
+    return 0;
+}
+
+hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
+{
+    hub_store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, HUB_ERR_LEN, "store: out of memory");
+        return NULL;
+    }
+    self->lock_fd = -1;
+    self->tail = calloc(HUB_TAIL_ROWS, sizeof *self->tail);
+    if (!self->tail) {
+        snprintf(err, HUB_ERR_LEN, "store: out of memory");
+        goto fail;
+    }
+    if (s_make_dir(dir, err) != 0 || s_lock_dir(self, dir, err) != 0)
+        goto fail;
+
+    char path[1100];
+    snprintf(path, sizeof path, "%s/hub.db", dir);
+    /* create the file ourselves so that it is 0600 from the start; SQLite
+     * gives the -wal and -shm files the same mode */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, HUB_ERR_LEN, "cannot open database %s: %s", path, strerror(e));
+        goto fail;
+    }
+    close(fd);
+    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, HUB_ERR_LEN, "cannot open database %s: %s", path,
+                 self->db ? sqlite3_errmsg(self->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(self->db, 1);
+    if (s_exec(self, "PRAGMA journal_mode=WAL", err) != 0 || s_exec(self, "PRAGMA synchronous=FULL", err) != 0 ||
+        s_exec(self, "PRAGMA temp_store=MEMORY", err) != 0 || s_exec(self, "PRAGMA cache_size=-8192", err) != 0)
+        goto fail;
+
+    sqlite3_stmt *ver = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(self->db, "PRAGMA user_version", -1, &ver, NULL) == SQLITE_OK &&
+        sqlite3_step(ver) == SQLITE_ROW)
+        version = sqlite3_column_int(ver, 0);
+    sqlite3_finalize(ver);
+    if (version > HUB_SCHEMA_VERSION) {
+        snprintf(err, HUB_ERR_LEN, "database %s has schema %d, newer than this hubd (%d): upgrade hubd", path,
+                 version, HUB_SCHEMA_VERSION);
+        goto fail;
+    }
+    if (s_exec(self, s_schema, err) != 0 || s_exec(self, "PRAGMA user_version=1", err) != 0)
+        goto fail;
+
+    if (s_prepare(self, &self->begin, "BEGIN IMMEDIATE", err) ||
+        s_prepare(self, &self->commit, "COMMIT", err) || s_prepare(self, &self->rollback, "ROLLBACK", err) ||
+        s_prepare(self, &self->insert_event,
+                  "INSERT INTO events(seq, id, type, case_id, actor, received_ms, event, routing) "
+                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO NOTHING",
+                  err) ||
+        s_prepare(self, &self->find_event, "SELECT seq FROM events WHERE id = ?1", err) ||
+        s_prepare(self, &self->upsert_cursor,
+                  "INSERT INTO subscribers(name, topics, position, dead_letters, updated_ms) "
+                  "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO UPDATE SET topics = excluded.topics, "
+                  "position = excluded.position, dead_letters = excluded.dead_letters, "
+                  "updated_ms = excluded.updated_ms",
+                  err) ||
+        s_prepare(self, &self->scan,
+                  "SELECT seq, id, coalesce(case_id, ''), received_ms, event, routing FROM events "
+                  "WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+                  err) ||
+        s_prepare(self, &self->get,
+                  "SELECT seq, id, coalesce(case_id, ''), received_ms, event, routing FROM events WHERE seq = ?1",
+                  err))
+        goto fail;
+
+    sqlite3_stmt *last = NULL;
+    if (sqlite3_prepare_v2(self->db, "SELECT coalesce(max(seq), 0) FROM events", -1, &last, NULL) != SQLITE_OK ||
+        sqlite3_step(last) != SQLITE_ROW) {
+        snprintf(err, HUB_ERR_LEN, "store: reading the last sequence number: %s", sqlite3_errmsg(self->db));
+        sqlite3_finalize(last);
+        goto fail;
+    }
+    self->last_seq = (uint64_t)sqlite3_column_int64(last, 0);
+    sqlite3_finalize(last);
+    return self;
+fail:
+    hub_store_destroy(&self);
+    return NULL;
+}
+
+static void s_tail_clear(hub_store_t *self)
+{
+    for (size_t i = 0; i < self->tail_count; i++) {
+        s_cached_t *c = &self->tail[(self->tail_first + i) & (HUB_TAIL_ROWS - 1)];
+        free(c->blob);
+        c->blob = NULL;
+    }
+    self->tail_count = 0;
+    self->tail_bytes = 0;
+    self->tail_first = 0;
+}
+
+void hub_store_destroy(hub_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    hub_store_t *self = *self_p;
+    sqlite3_stmt **stmts[] = {&self->begin, &self->commit, &self->rollback, &self->insert_event, &self->find_event,
+                              &self->upsert_cursor, &self->scan, &self->get};
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+        sqlite3_finalize(*stmts[i]);
+        *stmts[i] = NULL;
+    }
+    if (self->db)
+        sqlite3_close(self->db);
+    if (self->tail) {
+        s_tail_clear(self);
+        free(self->tail);
+    }
+    if (self->lock_fd >= 0)
+        close(self->lock_fd);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Steps a statement that returns no row and resets it. */
+static int s_step_done(hub_store_t *self, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    (void)self;
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static int s_fail(hub_store_t *self, int rc, const char *what, char err[HUB_ERR_LEN])
+{
+    int primary = rc & 0xff;
+    if (primary == SQLITE_FULL || (rc == SQLITE_IOERR_WRITE) || (rc == SQLITE_IOERR_FSYNC)) {
+        snprintf(err, HUB_ERR_LEN, "store: %s: %s (disk full or not writable); nothing was stored, retry later",
+                 what, sqlite3_errstr(rc));
+        return -HUB_EUNAVAILABLE;
+    }
+    snprintf(err, HUB_ERR_LEN, "store: %s: %s", what, sqlite3_errmsg(self->db));
+    return -HUB_ESTORE;
+}
+
+/* Adds a committed row to the tail cache, evicting the oldest rows to stay
+ * within its bounds. A failed allocation only empties the cache: rows are
+ * then read from disk. */
+static void s_tail_push(hub_store_t *self, const hub_store_event_t *ev)
+{
+    size_t id_len = strlen(ev->id), case_len = ev->case_id ? strlen(ev->case_id) : 0;
+    size_t size = id_len + 1 + case_len + 1 + ev->event_len + ev->routing_len;
+    if (size > HUB_TAIL_BYTES / 4) {
+        s_tail_clear(self);
+        return;
+    }
+    while (self->tail_count > 0 &&
+           (self->tail_count == HUB_TAIL_ROWS || self->tail_bytes + size > HUB_TAIL_BYTES)) {
+        s_cached_t *old = &self->tail[self->tail_first & (HUB_TAIL_ROWS - 1)];
+        self->tail_bytes -= old->id_len + old->case_len + 2 + old->event_len + old->routing_len;
+        free(old->blob);
+        old->blob = NULL;
+        self->tail_first++;
+        self->tail_count--;
+    }
+    if (self->tail_count > 0 && self->tail_first + self->tail_count != ev->seq)
+        s_tail_clear(self); /* not contiguous: start again */
+    uint8_t *blob = malloc(size ? size : 1);
+    if (!blob) {
+        s_tail_clear(self);
+        return;
+    }
+    memcpy(blob, ev->id, id_len + 1);
+    if (case_len)
+        memcpy(blob + id_len + 1, ev->case_id, case_len);
+    blob[id_len + 1 + case_len] = '\0';
+    memcpy(blob + id_len + case_len + 2, ev->event, ev->event_len);
+    memcpy(blob + id_len + case_len + 2 + ev->event_len, ev->routing, ev->routing_len);
+    if (self->tail_count == 0)
+        self->tail_first = ev->seq;
+    s_cached_t *c = &self->tail[ev->seq & (HUB_TAIL_ROWS - 1)];
+    *c = (s_cached_t){ev->seq, ev->received_ms, blob, id_len, case_len, ev->event_len, ev->routing_len};
+    self->tail_count++;
+    self->tail_bytes += size;
+}
+
+int hub_store_commit(hub_store_t *self, hub_store_event_t *events, size_t nevents, const hub_store_cursor_t *cursors,
+                     size_t ncursors, char err[HUB_ERR_LEN])
+{
+    int rc = s_step_done(self, self->begin);
+    if (rc != SQLITE_OK)
+        return s_fail(self, rc, "beginning a transaction", err);
+    uint64_t next = self->last_seq + 1;
+    for (size_t i = 0; i < nevents && rc == SQLITE_OK; i++) {
+        hub_store_event_t *ev = &events[i];
+        sqlite3_stmt *st = self->insert_event;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)next);
+        sqlite3_bind_text(st, 2, ev->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ev->type, -1, SQLITE_STATIC);
+        if (ev->case_id && *ev->case_id)
+            sqlite3_bind_text(st, 4, ev->case_id, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 4);
+        sqlite3_bind_text(st, 5, ev->actor, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, ev->received_ms);
+        sqlite3_bind_blob(st, 7, ev->event, (int)ev->event_len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 8, ev->routing, (int)ev->routing_len, SQLITE_STATIC);
+        rc = s_step_done(self, st);
+        if (rc != SQLITE_OK)
+            break;
+        if (sqlite3_changes(self->db) == 1) {
+            ev->seq = next++;
+            ev->duplicate = 0;
+            continue;
+        }
+        /* the id is stored already, earlier or in this very batch */
+        sqlite3_bind_text(self->find_event, 1, ev->id, -1, SQLITE_STATIC);
+        int found = sqlite3_step(self->find_event);
+        ev->seq = found == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(self->find_event, 0) : 0;
+        ev->duplicate = 1;
+        sqlite3_reset(self->find_event);
+        if (found != SQLITE_ROW)
+            rc = found == SQLITE_DONE ? SQLITE_CORRUPT : found;
+    }
+    int64_t now = hub_now_ms();
+    for (size_t i = 0; i < ncursors && rc == SQLITE_OK; i++) {
+        sqlite3_stmt *st = self->upsert_cursor;
+        sqlite3_bind_text(st, 1, cursors[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, cursors[i].topics, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)cursors[i].position);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)cursors[i].dead_letters);
+        sqlite3_bind_int64(st, 5, now);
+        rc = s_step_done(self, st);
+    }
+    if (rc == SQLITE_OK)
+        rc = s_step_done(self, self->commit);
+    if (rc != SQLITE_OK) {
+        int ret = s_fail(self, rc, "writing a batch", err);
+        if (!sqlite3_get_autocommit(self->db))
+            s_step_done(self, self->rollback);
+        return ret;
+    }
+    self->commits++;
+    for (size_t i = 0; i < nevents; i++)
+        if (!events[i].duplicate)
+            s_tail_push(self, &events[i]);
+    self->last_seq = next - 1;
+    return 0;
+}
+
+uint64_t hub_store_last_seq(const hub_store_t *self)
+{
+    return self->last_seq;
+}
+
+uint64_t hub_store_commits(const hub_store_t *self)
+{
+    return self->commits;
+}
+
+static void s_row_from_cache(const s_cached_t *c, hub_store_row_t *row)
+{
+    row->seq = c->seq;
+    row->received_ms = c->received_ms;
+    row->id = (const char *)c->blob;
+    row->case_id = (const char *)c->blob + c->id_len + 1;
+    row->event = c->blob + c->id_len + c->case_len + 2;
+    row->event_len = c->event_len;
+    row->routing = row->event + c->event_len;
+    row->routing_len = c->routing_len;
+}
+
+static void s_row_from_stmt(sqlite3_stmt *st, hub_store_row_t *row)
+{
+    row->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    row->id = (const char *)sqlite3_column_text(st, 1);
+    row->case_id = (const char *)sqlite3_column_text(st, 2);
+    row->received_ms = sqlite3_column_int64(st, 3);
+    row->event = sqlite3_column_blob(st, 4);
+    row->event_len = (size_t)sqlite3_column_bytes(st, 4);
+    row->routing = sqlite3_column_blob(st, 5);
+    row->routing_len = (size_t)sqlite3_column_bytes(st, 5);
+    if (!row->id)
+        row->id = "";
+    if (!row->case_id)
+        row->case_id = "";
+}
+
+static int s_in_tail(const hub_store_t *self, uint64_t seq)
+{
+    return self->tail_count > 0 && seq >= self->tail_first && seq < self->tail_first + self->tail_count;
+}
+
+int hub_store_scan(hub_store_t *self, uint64_t from, size_t max, hub_store_row_fn fn, void *arg)
+{
+    if (from == 0)
+        from = 1;
+    int visited = 0;
+    hub_store_row_t row;
+    /* from disk until the tail cache takes over */
+    if (!s_in_tail(self, from) && from <= self->last_seq) {
+        sqlite3_stmt *st = self->scan;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+        int rc;
+        while ((size_t)visited < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            s_row_from_stmt(st, &row);
+            visited++;
+            from = row.seq + 1;
+            if (fn(&row, arg)) {
+                sqlite3_reset(st);
+                return visited;
+            }
+            if (s_in_tail(self, from))
+                break;
+        }
+        sqlite3_reset(st);
+        if (!s_in_tail(self, from))
+            return visited;
+    }
+    while ((size_t)visited < max && s_in_tail(self, from)) {
+        s_row_from_cache(&self->tail[from & (HUB_TAIL_ROWS - 1)], &row);
+        visited++;
+        from++;
+        if (fn(&row, arg))
+            break;
+    }
+    return visited;
+}
+
+int hub_store_get(hub_store_t *self, uint64_t seq, hub_store_row_fn fn, void *arg)
+{
+    hub_store_row_t row;
+    if (s_in_tail(self, seq)) {
+        s_row_from_cache(&self->tail[seq & (HUB_TAIL_ROWS - 1)], &row);
+        fn(&row, arg);
+        return 1;
+    }
+    sqlite3_stmt *st = self->get;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        s_row_from_stmt(st, &row);
+        fn(&row, arg);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -HUB_ESTORE;
+}
+
+int hub_store_cursors(hub_store_t *self, hub_store_cursor_fn fn, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, "SELECT name, topics, position, dead_letters FROM subscribers ORDER BY name",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -HUB_ESTORE;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        hub_store_cursor_t c = {(const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+                                (uint64_t)sqlite3_column_int64(st, 2), (uint64_t)sqlite3_column_int64(st, 3)};
+        if (fn(&c, arg))
+            break;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -HUB_ESTORE;
+}

@@ -1,1 +1,75 @@
+/*
+ * buf - a growable byte buffer.
+ *
+ * The buffer grows by doubling and never shrinks until hub_buf_fini, so a
+ * buffer reused for every frame stops allocating once it has seen the
+ * largest one.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "buf.h"
+
+#define S_MIN_CAP 64 /* first allocation, bytes */
+
+int hub_buf_reserve(hub_buf_t *self, size_t more)
+{
+    if (more > SIZE_MAX - self->len)
+        return -ENOMEM;
+    size_t need = self->len + more;
+    if (need <= self->cap)
+        return 0;
+    size_t cap = self->cap ? self->cap : S_MIN_CAP;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2) {
+            cap = need;
+            break;
+        }
+        cap *= 2;
+    }
+    uint8_t *data = realloc(self->data, cap);
+    if (!data)
+        return -ENOMEM;
+    self->data = data;
+    self->cap = cap;
+    return 0;
+}
+
+int hub_buf_append(hub_buf_t *self, const void *data, size_t len)
+{
+    if (len == 0)
+        return 0;
+    int rc = hub_buf_reserve(self, len);
+    if (rc < 0)
+        return rc;
+    memcpy(self->data + self->len, data, len);
+    self->len += len;
+    return 0;
+}
+
+int hub_buf_append_varint(hub_buf_t *self, uint64_t value)
+{
+    uint8_t tmp[10];
+    size_t n = 0;
+    do {
+        uint8_t byte = value & 0x7f;
+        value >>= 7;
+        tmp[n++] = byte | (value ? 0x80 : 0);
+    } while (value);
+    return hub_buf_append(self, tmp, n);
+}
+
+void hub_buf_reset(hub_buf_t *self)
+{
+    self->len = 0;
+}
+
+void hub_buf_fini(hub_buf_t *self)
+{
+    free(self->data);
+    self->data = NULL;
+    self->len = 0;
+    self->cap = 0;
+}

@@ -1,0 +1,120 @@
+/*
+ * dedup - the bounded set of refs handed to the application (see dedup.h).
+ */
+#include "dedup.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t s_hash_ref(uint64_t seq, uint32_t slot)
+{
+    /* splitmix64 finaliser: seqs are dense, so spread them over the table */
+    uint64_t x = seq ^ ((uint64_t)slot << 48) ^ ((uint64_t)slot * 0x9e3779b97f4a7c15ULL);
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return (size_t)x;
+}
+
+int hub_dedup_init(hub_dedup_t *self, size_t capacity)
+{
+    memset(self, 0, sizeof(*self));
+    if (capacity == 0 || capacity > UINT32_MAX / 4)
+        return -EINVAL;
+    size_t table_size = 2;
+    while (table_size < capacity * 2)
+        table_size <<= 1;
+    self->ring = calloc(capacity, sizeof(*self->ring));
+    self->table = calloc(table_size, sizeof(*self->table));
+    if (!self->ring || !self->table) {
+        hub_dedup_fini(self);
+        return -ENOMEM;
+    }
+    self->capacity = capacity;
+    self->mask = table_size - 1;
+    return 0;
+}
+
+void hub_dedup_fini(hub_dedup_t *self)
+{
+    free(self->ring);
+    free(self->table);
+    memset(self, 0, sizeof(*self));
+}
+
+/* Table slot holding (seq, slot), or the empty slot where it would go. */
+static size_t s_find_slot(const hub_dedup_t *self, uint64_t seq, uint32_t slot)
+{
+    size_t i = s_hash_ref(seq, slot) & self->mask;
+    while (self->table[i] != 0) {
+        const hub_dedup_entry_t *e = &self->ring[self->table[i] - 1];
+        if (e->seq == seq && e->slot == slot)
+            return i;
+        i = (i + 1) & self->mask;
+    }
+    return i;
+}
+
+/* Empties table slot i and shifts later members of its probe run back, so
+ * that every member stays reachable from its home slot without tombstones. */
+static void s_delete_slot(hub_dedup_t *self, size_t i)
+{
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & self->mask;
+        if (self->table[j] == 0)
+            break;
+        const hub_dedup_entry_t *e = &self->ring[self->table[j] - 1];
+        size_t home = s_hash_ref(e->seq, e->slot) & self->mask;
+        /* j's member may move to i only if its home is not in (i, j] */
+        int movable = (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
+        if (movable) {
+            self->table[i] = self->table[j];
+            i = j;
+        }
+    }
+    self->table[i] = 0;
+}
+
+int hub_dedup_contains(const hub_dedup_t *self, uint64_t seq, uint32_t slot)
+{
+    if (!self->table)
+        return 0;
+    return self->table[s_find_slot(self, seq, slot)] != 0;
+}
+
+void hub_dedup_add(hub_dedup_t *self, uint64_t seq, uint32_t slot)
+{
+    if (!self->table || hub_dedup_contains(self, seq, slot))
+        return;
+    hub_dedup_entry_t *e = &self->ring[self->head];
+    if (self->used == self->capacity && e->live) {
+        size_t old = s_find_slot(self, e->seq, e->slot);
+        if (self->table[old] != 0)
+            s_delete_slot(self, old);
+        self->count--;
+    }
+    e->seq = seq;
+    e->slot = slot;
+    e->live = 1;
+    self->table[s_find_slot(self, seq, slot)] = (uint32_t)(self->head + 1);
+    self->count++;
+    self->head = (self->head + 1) % self->capacity;
+    if (self->used < self->capacity)
+        self->used++;
+}
+
+void hub_dedup_remove(hub_dedup_t *self, uint64_t seq, uint32_t slot)
+{
+    if (!self->table)
+        return;
+    size_t i = s_find_slot(self, seq, slot);
+    if (self->table[i] == 0)
+        return;
+    self->ring[self->table[i] - 1].live = 0;
+    s_delete_slot(self, i);
+    self->count--;
+}

@@ -1,0 +1,93 @@
+/*
+ * ident - UUIDv4 (RFC 9562 section 5.4) from the kernel's random source.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ident.h"
+#include "sha256.h"
+
+/* Fills buf from getrandom(2), or /dev/urandom when the call is missing.
+ * Returns 0, or -1 when neither gave len bytes. */
+static int s_fill_random(uint8_t *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = getrandom(buf + got, len - got, 0);
+        if (n > 0) {
+            got += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        break;
+    }
+    if (got == len)
+        return 0;
+
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n > 0)
+            got += (size_t)n;
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else
+            break;
+    }
+    close(fd);
+    return got == len ? 0 : -1;
+}
+
+/* Last resort: unique within this host, not unpredictable. */
+static void s_fill_fallback(uint8_t *buf, size_t len)
+{
+    static atomic_uint_fast64_t counter;
+    struct {
+        struct timespec real, mono;
+        pid_t pid;
+        uint64_t count;
+        const void *stack;
+    } seed;
+    memset(&seed, 0, sizeof seed);
+    clock_gettime(CLOCK_REALTIME, &seed.real);
+    clock_gettime(CLOCK_MONOTONIC, &seed.mono);
+    seed.pid = getpid();
+    seed.count = atomic_fetch_add(&counter, 1);
+    seed.stack = &seed;
+    uint8_t digest[HUB_SHA256_LEN];
+    hub_sha256(&seed, sizeof seed, digest);
+    memcpy(buf, digest, len < sizeof digest ? len : sizeof digest);
+}
+
+void hub_id_generate(char out[HUB_ID_LEN])
+{
+    uint8_t b[16];
+    if (s_fill_random(b, sizeof b) < 0)
+        s_fill_fallback(b, sizeof b);
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
+
+    char hex[33];
+    hub_hex(b, sizeof b, hex);
+    /* 8-4-4-4-12 */
+    memcpy(out, hex, 8);
+    out[8] = '-';
+    memcpy(out + 9, hex + 8, 4);
+    out[13] = '-';
+    memcpy(out + 14, hex + 12, 4);
+    out[18] = '-';
+    memcpy(out + 19, hex + 16, 4);
+    out[23] = '-';
+    memcpy(out + 24, hex + 20, 12);
+    out[36] = '\0';
+}

@@ -1,1 +1,841 @@
-#include "hub.h"
+/*
+ * broker - hubd's loop; see broker.h for the rules it keeps.
+ *
+ * One turn of the loop:
+ *
+ *   poll (router, signal pipe; timeout: 0 when delivery has more to send,
+ *         else until the next tick)
+ *   -> drain the router: every frame waiting, at most max_batch publishes;
+ *      publishes are decoded, validated and routed into the batch, other
+ *      frames are answered or applied to delivery at once
+ *   -> commit: the batch's events, dead letters and subscriber positions in
+ *      one transaction (s_commit)
+ *   -> acks (or error frames) to the batch's publishers, then the tap
+ *   -> delivery: what credit allows, to every connected subscriber
+ *
+ * The batch keeps everything it needs in one arena (a hub_buf_t reused from
+ * turn to turn) as offsets, since the arena may move while it grows; the
+ * store sees pointers only once the batch is complete.
+ *
+ * Dead letters become events of their own, on the topic
+ * deadletter.<subscriber>: the original event (redacted as its route said)
+ * with one route, stored in the same transaction that moves the
+ * subscriber's position past it. Anyone may subscribe to deadletter.* and
+ * gets them with the same guarantees as any notification. A dead letter is
+ * never dead-lettered again.
+ */
+#include "broker.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "codec.h"
+#include "delivery.h"
+#include "ident.h"
+#include "json.h"
+#include "log.h"
+#include "policy.h"
+#include "store.h"
+
+#ifndef HUB_VERSION
+#define HUB_VERSION "0.0.0"
+#endif
+
+#define S_TICK_MS 100            /* ack timeouts are checked this often */
+#define S_CURSOR_FLUSH_MS 200    /* positions alone are written at most this often */
+#define S_ACTOR "local"          /* actor of every publish until clients authenticate */
+#define S_DEAD_PREFIX "deadletter."
+#define S_MAX_ID 127             /* bytes of an event id */
+
+/* One entry of the batch; every *_off is an offset into the arena. */
+typedef struct {
+    size_t rid_off, rid_len;     /* publisher's routing id (0 for dead letters) */
+    uint64_t corr;               /* publisher's corr */
+    size_t id_off;               /* event id, NUL-terminated */
+    size_t type_off;             /* event type, NUL-terminated */
+    size_t case_off;             /* case id, NUL-terminated ("" when none) */
+    size_t event_off, event_len; /* packed hub.Event */
+    size_t routing_off, routing_len; /* packed hub.Routing */
+    uint32_t nroutes;            /* notifications made of it */
+    int is_dead;                 /* 1: a dead letter, nobody to acknowledge */
+} s_entry_t;
+
+struct hub_broker {
+    hub_config_t cfg;            /* settings in force */
+    void *ctx;                   /* ZeroMQ context */
+    void *router;                /* clients */
+    void *tap;                   /* PUB tap, or NULL */
+    hub_store_t *store;
+    hub_delivery_t *delivery;
+    hub_policy_t *policy;
+    char instance[HUB_ID_LEN];   /* changes at every start */
+    char describe[1024];         /* hub_broker_describe */
+    int64_t started_ms;          /* wall clock at start */
+    int64_t last_flush_ms;       /* monotonic time of the last commit */
+    uint64_t rejected;           /* frames refused since start */
+
+    /* the batch of this turn */
+    s_entry_t *entries;
+    size_t nentries, entries_cap;
+    size_t npublishes;           /* entries that are publishes */
+    hub_buf_t arena;
+    hub_store_event_t *store_events; /* filled from entries at commit */
+    hub_store_cursor_t *cursors;     /* HUB_MAX_SUBSCRIBERS of them */
+
+    /* scratch, reused */
+    hub_buf_t out;               /* frames we send */
+    hub_buf_t packed;            /* one packed routing */
+    hub_buf_t event_buf;         /* one packed event */
+    hub_match_t *matches;        /* HUB_MAX_ROUTES */
+    Hub__Route *routes;          /* HUB_MAX_ROUTES */
+    Hub__Route **route_ptrs;     /* HUB_MAX_ROUTES */
+};
+
+/* ------------------------------------------------------------ sending */
+
+/* Sends [rid][frame] without blocking. Returns 0, -EHOSTUNREACH (the
+ * client is gone), -EAGAIN (its queue is full) or -errno. */
+static int s_send_raw(void *router, const uint8_t *rid, size_t rid_len, const uint8_t *data, size_t len)
+{
+    if (zmq_send(router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -zmq_errno();
+    if (zmq_send(router, data, len, ZMQ_DONTWAIT) < 0)
+        return -zmq_errno();
+    return 0;
+}
+
+static int s_delivery_send(const uint8_t *rid, size_t rid_len, const uint8_t *frame, size_t len, void *arg)
+{
+    hub_broker_t *self = arg;
+    return s_send_raw(self->router, rid, rid_len, frame, len);
+}
+
+/* Packs and sends a reply. A reply that cannot be sent is dropped: the
+ * client asks again when it does not hear back. */
+static void s_reply(hub_broker_t *self, const uint8_t *rid, size_t rid_len, Hub__Frame *frame)
+{
+    if (hub_frame_encode(frame, &self->out) != 0) {
+        hub_error("out of memory encoding a %s reply", hub_frame_kind(frame));
+        return;
+    }
+    int rc = s_send_raw(self->router, rid, rid_len, self->out.data, self->out.len);
+    if (rc < 0)
+        hub_debug("reply %s not sent: %s", hub_frame_kind(frame), hub_strerror(rc));
+}
+
+static Hub__ErrorCode s_error_code(int rc)
+{
+    switch (-rc) {
+    case HUB_EMALFORMED:
+        return HUB__ERROR_CODE__ERROR_CODE_MALFORMED;
+    case HUB_EUNSUPPORTED:
+        return HUB__ERROR_CODE__ERROR_CODE_UNSUPPORTED;
+    case HUB_ETOOLARGE:
+        return HUB__ERROR_CODE__ERROR_CODE_TOO_LARGE;
+    case HUB_EINVALID:
+        return HUB__ERROR_CODE__ERROR_CODE_INVALID;
+    case HUB_EDENIED:
+        return HUB__ERROR_CODE__ERROR_CODE_DENIED;
+    case HUB_EUNAVAILABLE:
+        return HUB__ERROR_CODE__ERROR_CODE_UNAVAILABLE;
+    case HUB_EUNKNOWN:
+        return HUB__ERROR_CODE__ERROR_CODE_UNKNOWN_SUBSCRIBER;
+    default:
+        return HUB__ERROR_CODE__ERROR_CODE_INTERNAL;
+    }
+}
+
+/* Sends an Error frame for code rc. field and id may be NULL. When err
+ * starts with "field: ", the field is taken from there. */
+static void s_reply_error(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, int rc,
+                          const char *err, const char *id)
+{
+    Hub__Error error = HUB__ERROR__INIT;
+    error.has_code = 1;
+    error.code = s_error_code(rc);
+    error.message = (char *)(err && *err ? err : hub_strerror(rc));
+    char field[HUB_NAME_LEN] = "";
+    if (rc == -HUB_EINVALID && err) {
+        size_t n = strcspn(err, ": ");
+        if (n > 0 && n < sizeof field && err[n] == ':') {
+            memcpy(field, err, n);
+            field[n] = '\0';
+            error.field = field;
+        }
+    }
+    error.id = (char *)id;
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.has_corr = corr != 0;
+    frame.corr = corr;
+    frame.body_case = HUB__FRAME__BODY_ERROR;
+    frame.error = &error;
+    s_reply(self, rid, rid_len, &frame);
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+/* Binds sock to endpoint; fills err with a line that says what to do. */
+static int s_bind(void *sock, const char *what, const char *endpoint, char err[HUB_ERR_LEN])
+{
+    if (zmq_bind(sock, endpoint) == 0)
+        return 0;
+    int e = zmq_errno();
+    snprintf(err, HUB_ERR_LEN, "cannot listen for %s on %s: %s%s", what, endpoint, zmq_strerror(e),
+             e == EADDRINUSE ? " (is another hubd running? use --endpoint/--tap to pick others)" : "");
+    return -e;
+}
+
+hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
+{
+    hub_broker_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, HUB_ERR_LEN, "out of memory");
+        return NULL;
+    }
+    self->cfg = *cfg;
+    self->started_ms = hub_now_ms();
+    self->last_flush_ms = hub_mono_ms();
+    hub_id_generate(self->instance);
+    self->matches = calloc(HUB_MAX_ROUTES, sizeof *self->matches);
+    self->routes = calloc(HUB_MAX_ROUTES, sizeof *self->routes);
+    self->route_ptrs = calloc(HUB_MAX_ROUTES, sizeof *self->route_ptrs);
+    self->cursors = calloc(HUB_MAX_SUBSCRIBERS, sizeof *self->cursors);
+    if (!self->matches || !self->routes || !self->route_ptrs || !self->cursors) {
+        snprintf(err, HUB_ERR_LEN, "out of memory");
+        goto fail;
+    }
+
+    self->policy = hub_policy_load(cfg->policy_path, err);
+    if (!self->policy)
+        goto fail;
+    self->store = hub_store_open(cfg->data_dir, err);
+    if (!self->store)
+        goto fail;
+    hub_delivery_opts_t opts = {cfg->ack_timeout_ms, cfg->max_attempts, cfg->default_credit, cfg->max_credit};
+    self->delivery = hub_delivery_new(self->store, &opts, s_delivery_send, self, err);
+    if (!self->delivery)
+        goto fail;
+
+    self->ctx = zmq_ctx_new();
+    self->router = self->ctx ? zmq_socket(self->ctx, ZMQ_ROUTER) : NULL;
+    if (!self->router) {
+        snprintf(err, HUB_ERR_LEN, "cannot create a ZeroMQ socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    int one = 1, zero = 0, hwm = 100000;
+    /* frames up to twice the limit are read and answered with TOO_LARGE;
+     * beyond that ZeroMQ drops the connection before we see them */
+    int64_t maxmsg = (int64_t)cfg->max_frame * 2;
+    zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (s_bind(self->router, "clients", cfg->endpoint, err) != 0)
+        goto fail;
+    if (cfg->tap[0]) {
+        self->tap = zmq_socket(self->ctx, ZMQ_PUB);
+        int tap_hwm = 10000;
+        if (!self->tap) {
+            snprintf(err, HUB_ERR_LEN, "cannot create the tap socket: %s", zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+        zmq_setsockopt(self->tap, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_setsockopt(self->tap, ZMQ_SNDHWM, &tap_hwm, sizeof tap_hwm);
+        if (s_bind(self->tap, "the tap", cfg->tap, err) != 0)
+            goto fail;
+    }
+    snprintf(self->describe, sizeof self->describe,
+             "hubd %s: clients on %s, tap %s, data in %s (last seq %llu), policy %s (%zu routes, sha256 %.12s)",
+             HUB_VERSION, cfg->endpoint, cfg->tap[0] ? cfg->tap : "off", cfg->data_dir,
+             (unsigned long long)hub_store_last_seq(self->store), cfg->policy_path,
+             hub_policy_route_count(self->policy), hub_policy_sha256(self->policy));
+    return self;
+fail:
+    hub_broker_destroy(&self);
+    return NULL;
+}
+
+void hub_broker_destroy(hub_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    hub_broker_t *self = *self_p;
+    if (self->router)
+        zmq_close(self->router);
+    if (self->tap)
+        zmq_close(self->tap);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    hub_delivery_destroy(&self->delivery);
+    hub_store_destroy(&self->store);
+    hub_policy_destroy(&self->policy);
+    free(self->entries);
+    free(self->store_events);
+    free(self->cursors);
+    free(self->matches);
+    free(self->routes);
+    free(self->route_ptrs);
+    hub_buf_fini(&self->arena);
+    hub_buf_fini(&self->out);
+    hub_buf_fini(&self->packed);
+    hub_buf_fini(&self->event_buf);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *hub_broker_describe(const hub_broker_t *self)
+{
+    return self->describe;
+}
+
+/* ------------------------------------------------------------ the batch */
+
+/* Copies len bytes into the arena, and a NUL after them when nul is 1.
+ * Returns the offset, or SIZE_MAX when out of memory. */
+static size_t s_arena_put(hub_broker_t *self, const void *data, size_t len, int nul)
+{
+    size_t off = self->arena.len;
+    if (hub_buf_reserve(&self->arena, len + 1) != 0)
+        return SIZE_MAX;
+    if (len)
+        memcpy(self->arena.data + off, data, len);
+    self->arena.len += len;
+    if (nul)
+        self->arena.data[self->arena.len++] = '\0';
+    return off;
+}
+
+static const char *s_arena_str(const hub_broker_t *self, size_t off)
+{
+    return (const char *)self->arena.data + off;
+}
+
+static s_entry_t *s_entry_new(hub_broker_t *self)
+{
+    if (self->nentries == self->entries_cap) {
+        size_t cap = self->entries_cap ? self->entries_cap * 2 : 256;
+        s_entry_t *entries = realloc(self->entries, cap * sizeof *entries);
+        if (!entries)
+            return NULL;
+        hub_store_event_t *events = realloc(self->store_events, cap * sizeof *events);
+        if (!events) {
+            self->entries = entries;
+            return NULL;
+        }
+        self->entries = entries;
+        self->store_events = events;
+        self->entries_cap = cap;
+    }
+    s_entry_t *e = &self->entries[self->nentries];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+/* Adds an event with its routing to the batch: rid/corr say whom to
+ * acknowledge (rid NULL for none). Returns 0 or -ENOMEM (the arena is
+ * then rolled back to where it was). */
+static int s_batch_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, const char *id,
+                       const char *type, const char *case_id, const uint8_t *event, size_t event_len,
+                       const Hub__Routing *routing)
+{
+    size_t mark = self->arena.len;
+    s_entry_t *e = s_entry_new(self);
+    if (!e)
+        return -ENOMEM;
+    e->corr = corr;
+    e->is_dead = rid == NULL;
+    e->rid_len = rid_len;
+    e->rid_off = s_arena_put(self, rid, rid ? rid_len : 0, 0);
+    e->id_off = s_arena_put(self, id, strlen(id), 1);
+    e->type_off = s_arena_put(self, type, strlen(type), 1);
+    e->case_off = s_arena_put(self, case_id ? case_id : "", case_id ? strlen(case_id) : 0, 1);
+    e->event_len = event_len;
+    e->event_off = s_arena_put(self, event, event_len, 0);
+    e->nroutes = (uint32_t)routing->n_routes;
+    if (e->rid_off == SIZE_MAX || e->id_off == SIZE_MAX || e->type_off == SIZE_MAX || e->case_off == SIZE_MAX ||
+        e->event_off == SIZE_MAX || hub_message_pack(&routing->base, &self->packed) != 0)
+        goto nomem;
+    e->routing_len = self->packed.len;
+    e->routing_off = s_arena_put(self, self->packed.data, self->packed.len, 0);
+    if (e->routing_off == SIZE_MAX)
+        goto nomem;
+    self->nentries++;
+    if (!e->is_dead)
+        self->npublishes++;
+    return 0;
+nomem:
+    self->arena.len = mark;
+    return -ENOMEM;
+}
+
+/* Fills self->routes from the policy's matches of ev, received at now_ms.
+ * The routes point into the policy and into respond_by storage of the
+ * matches; valid until the next call. Returns the routing. */
+static Hub__Routing s_route(hub_broker_t *self, const Hub__Event *ev, int64_t now_ms)
+{
+    size_t n = hub_policy_route(self->policy, ev, self->matches, HUB_MAX_ROUTES);
+    for (size_t i = 0; i < n; i++) {
+        const hub_match_t *m = &self->matches[i];
+        Hub__Route *r = &self->routes[i];
+        hub__route__init(r);
+        r->topic = (char *)m->topic;
+        r->name = (char *)m->route;
+        r->department = (char *)m->department;
+        r->kind = (char *)m->kind;
+        r->reason = (char *)m->reason;
+        r->n_fields = m->nfields;
+        r->fields = (char **)m->fields;
+        if (m->respond_within_ms > 0) {
+            r->has_respond_by_ms = 1;
+            r->respond_by_ms = now_ms + m->respond_within_ms;
+        }
+        self->route_ptrs[i] = r;
+    }
+    Hub__Routing routing = HUB__ROUTING__INIT;
+    routing.n_routes = n;
+    routing.routes = self->route_ptrs;
+    return routing;
+}
+
+/* Validates a publish and adds it to the batch, or answers it with an
+ * error frame. An event without an id gets a generated one. */
+static void s_on_publish(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Hub__Publish *pub)
+{
+    char err[HUB_ERR_LEN] = "";
+    char generated[HUB_ID_LEN];
+    Hub__Event *ev = pub->event;
+    char *given_id = ev ? ev->id : NULL; /* owned by the frame: put back before it is freed */
+    int rc;
+    if (!ev) {
+        snprintf(err, sizeof err, "event: missing");
+        rc = -HUB_EINVALID;
+        goto refuse;
+    }
+    if (!ev->id || !*ev->id) {
+        hub_id_generate(generated);
+        ev->id = generated;
+    }
+    if (strlen(ev->id) > S_MAX_ID) {
+        snprintf(err, sizeof err, "id: longer than %d bytes", S_MAX_ID);
+        rc = -HUB_EINVALID;
+        goto refuse;
+    }
+    rc = hub_event_validate(ev, err);
+    if (rc != 0)
+        goto refuse;
+    if (hub_message_pack(&ev->base, &self->event_buf) != 0) {
+        rc = -ENOMEM;
+        snprintf(err, sizeof err, "out of memory");
+        goto refuse;
+    }
+    if (self->event_buf.len > self->cfg.max_event) {
+        snprintf(err, sizeof err, "event: %zu bytes, over the limit of %u", self->event_buf.len,
+                 self->cfg.max_event);
+        rc = -HUB_ETOOLARGE;
+        goto refuse;
+    }
+    Hub__Routing routing = s_route(self, ev, hub_now_ms());
+    rc = s_batch_add(self, rid, rid_len, corr, ev->id, ev->type, ev->case_id, self->event_buf.data,
+                     self->event_buf.len, &routing);
+    if (rc != 0) {
+        snprintf(err, sizeof err, "out of memory");
+        goto refuse;
+    }
+    ev->id = given_id;
+    return;
+refuse:
+    self->rejected++;
+    hub_info("publish refused: %s", err);
+    s_reply_error(self, rid, rid_len, corr, rc, err, ev ? ev->id : NULL);
+    if (ev)
+        ev->id = given_id;
+}
+
+/* Turns the dead letters delivery gave up on into events of the batch. */
+typedef struct {
+    hub_broker_t *self;
+    const hub_dead_letter_t *dead;
+    int rc;
+} s_dead_ctx_t;
+
+static int s_dead_row(const hub_store_row_t *row, void *arg)
+{
+    s_dead_ctx_t *ctx = arg;
+    hub_broker_t *self = ctx->self;
+    const hub_dead_letter_t *d = ctx->dead;
+    Hub__Routing *orig = hub__routing__unpack(NULL, row->routing_len, row->routing);
+    if (!orig || d->slot >= orig->n_routes) {
+        if (orig)
+            hub__routing__free_unpacked(orig, NULL);
+        ctx->rc = -HUB_EMALFORMED;
+        return 1;
+    }
+    const Hub__Route *was = orig->routes[d->slot];
+    if (was->topic && strncmp(was->topic, S_DEAD_PREFIX, strlen(S_DEAD_PREFIX)) == 0) {
+        hub_warn("dead letter %s of %s given up on; it is not dead-lettered again", row->id, d->subscriber);
+        hub__routing__free_unpacked(orig, NULL);
+        return 1;
+    }
+    char topic[HUB_TOPIC_LEN + 16], id[256], reason[320];
+    snprintf(topic, sizeof topic, S_DEAD_PREFIX "%s", d->subscriber);
+    snprintf(id, sizeof id, "deadletter:%s:%llu:%u", d->subscriber, (unsigned long long)d->seq, d->slot);
+    snprintf(reason, sizeof reason, "%s: %s (was %s, %u attempts)", d->subscriber, d->reason,
+             was->topic ? was->topic : "?", d->attempts);
+    Hub__Route route = HUB__ROUTE__INIT;
+    route.topic = topic;
+    route.name = "dead-letter";
+    route.department = (char *)d->subscriber;
+    route.kind = "deadletter";
+    route.reason = reason;
+    route.n_fields = was->n_fields;
+    route.fields = was->fields;
+    Hub__Route *routes[1] = {&route};
+    Hub__Routing routing = HUB__ROUTING__INIT;
+    routing.n_routes = 1;
+    routing.routes = routes;
+    ctx->rc = s_batch_add(self, NULL, 0, 0, id, "dead_letter", row->case_id, row->event, row->event_len, &routing);
+    hub__routing__free_unpacked(orig, NULL);
+    return 1;
+}
+
+static void s_add_dead_letters(hub_broker_t *self, const hub_dead_letter_t *dead, size_t ndead)
+{
+    for (size_t i = 0; i < ndead; i++) {
+        const hub_dead_letter_t *d = &dead[i];
+        s_dead_ctx_t ctx = {self, d, 0};
+        int found = hub_store_get(self->store, d->seq, s_dead_row, &ctx);
+        if (found <= 0 || ctx.rc != 0)
+            hub_error("dead letter %s %llu/%u could not be stored as an event: %s", d->subscriber,
+                      (unsigned long long)d->seq, d->slot, found <= 0 ? "event not found" : hub_strerror(ctx.rc));
+    }
+}
+
+/* Sends every notification of the committed entry to the tap. */
+static void s_tap(hub_broker_t *self, const hub_store_event_t *ev, const s_entry_t *e)
+{
+    if (!self->tap || ev->duplicate)
+        return;
+    Hub__Routing *routing = hub__routing__unpack(NULL, ev->routing_len, ev->routing);
+    if (!routing)
+        return;
+    char received_at[HUB_TIME_LEN], respond_by[HUB_TIME_LEN];
+    hub_time_format(ev->received_ms, received_at);
+    for (size_t i = 0; i < routing->n_routes; i++) {
+        const Hub__Route *r = routing->routes[i];
+        Hub__Notification n = HUB__NOTIFICATION__INIT;
+        n.has_seq = 1;
+        n.seq = ev->seq;
+        n.has_slot = 1;
+        n.slot = (uint32_t)i;
+        n.topic = r->topic;
+        n.route = r->name;
+        n.reason = r->reason;
+        n.department = r->department;
+        n.kind = r->kind;
+        if (r->has_respond_by_ms && r->respond_by_ms > 0) {
+            hub_time_format(r->respond_by_ms, respond_by);
+            n.respond_by = respond_by;
+        }
+        n.event_id = (char *)ev->id;
+        n.received_at = received_at;
+        if (hub_frame_encode_deliver("", &n, ev->event, ev->event_len, &self->out) != 0)
+            break;
+        const char *topic = r->topic ? r->topic : "";
+        if (zmq_send(self->tap, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(self->tap, self->out.data, self->out.len, ZMQ_DONTWAIT) < 0)
+            break; /* lossy by design */
+    }
+    (void)e;
+    hub__routing__free_unpacked(routing, NULL);
+}
+
+/* Commits the batch with the subscriber state delivery has waiting, then
+ * acknowledges or refuses each publish. Returns 0, or the store's error. */
+static int s_commit(hub_broker_t *self)
+{
+    const hub_dead_letter_t *dead = NULL;
+    size_t ndead = 0;
+    size_t ncursors = hub_delivery_collect(self->delivery, self->cursors, HUB_MAX_SUBSCRIBERS, &dead, &ndead);
+    size_t nentries_publishes = self->nentries;
+    s_add_dead_letters(self, dead, ndead);
+
+    int64_t now = hub_now_ms();
+    for (size_t i = 0; i < self->nentries; i++) {
+        const s_entry_t *e = &self->entries[i];
+        hub_store_event_t *ev = &self->store_events[i];
+        const char *case_id = s_arena_str(self, e->case_off);
+        *ev = (hub_store_event_t){
+            .id = s_arena_str(self, e->id_off),
+            .type = s_arena_str(self, e->type_off),
+            .case_id = *case_id ? case_id : NULL,
+            .actor = e->is_dead ? "hubd" : S_ACTOR,
+            .received_ms = now,
+            .event = self->arena.data + e->event_off,
+            .event_len = e->event_len,
+            .routing = self->arena.data + e->routing_off,
+            .routing_len = e->routing_len,
+        };
+    }
+    char err[HUB_ERR_LEN] = "";
+    int rc = hub_store_commit(self->store, self->store_events, self->nentries, self->cursors, ncursors, err);
+    self->last_flush_ms = hub_mono_ms();
+    if (rc == 0) {
+        hub_delivery_committed(self->delivery);
+    } else {
+        hub_error("commit of %zu events failed: %s", self->nentries, err);
+        /* dead letters stay queued in delivery for the next batch */
+        self->nentries = nentries_publishes;
+    }
+    for (size_t i = 0; i < self->nentries; i++) {
+        const s_entry_t *e = &self->entries[i];
+        if (e->is_dead)
+            continue;
+        const hub_store_event_t *ev = &self->store_events[i];
+        const uint8_t *rid = self->arena.data + e->rid_off;
+        if (rc != 0) {
+            s_reply_error(self, rid, e->rid_len, e->corr, rc, err, ev->id);
+            continue;
+        }
+        Hub__PublishAck ack = HUB__PUBLISH_ACK__INIT;
+        ack.id = (char *)ev->id;
+        ack.has_seq = 1;
+        ack.seq = ev->seq;
+        ack.has_duplicate = 1;
+        ack.duplicate = ev->duplicate != 0;
+        ack.has_notifications = 1;
+        ack.notifications = e->nroutes;
+        Hub__Frame frame = HUB__FRAME__INIT;
+        frame.has_corr = 1;
+        frame.corr = e->corr;
+        frame.body_case = HUB__FRAME__BODY_PUBLISH_ACK;
+        frame.publish_ack = &ack;
+        s_reply(self, rid, e->rid_len, &frame);
+    }
+    if (rc == 0)
+        for (size_t i = 0; i < self->nentries; i++)
+            s_tap(self, &self->store_events[i], &self->entries[i]);
+    self->nentries = 0;
+    self->npublishes = 0;
+    hub_buf_reset(&self->arena);
+    return rc;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static void s_on_status(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr)
+{
+    Hub__StatusReply reply = HUB__STATUS_REPLY__INIT;
+    reply.hub_version = HUB_VERSION;
+    reply.instance = self->instance;
+    reply.has_last_seq = 1;
+    reply.last_seq = hub_store_last_seq(self->store);
+    reply.has_events = 1;
+    reply.events = reply.last_seq;
+    reply.policy_sha256 = (char *)hub_policy_sha256(self->policy);
+    reply.has_routes = 1;
+    reply.routes = (uint32_t)hub_policy_route_count(self->policy);
+    reply.has_rejected = 1;
+    reply.rejected = self->rejected;
+    reply.has_commits = 1;
+    reply.commits = hub_store_commits(self->store);
+    reply.data_dir = self->cfg.data_dir;
+    reply.has_uptime_s = 1;
+    reply.uptime_s = (uint64_t)((hub_now_ms() - self->started_ms) / 1000);
+    if (hub_delivery_status(self->delivery, &reply) != 0) {
+        s_reply_error(self, rid, rid_len, corr, -ENOMEM, "out of memory", NULL);
+        return;
+    }
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.has_corr = 1;
+    frame.corr = corr;
+    frame.body_case = HUB__FRAME__BODY_STATUS_REPLY;
+    frame.status_reply = &reply;
+    s_reply(self, rid, rid_len, &frame);
+    hub_delivery_status_free(&reply);
+}
+
+static void s_on_subscribe(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
+                           const Hub__Subscribe *req)
+{
+    char err[HUB_ERR_LEN] = "";
+    Hub__Subscribed sub = HUB__SUBSCRIBED__INIT;
+    int rc = hub_delivery_subscribe(self->delivery, rid, rid_len, req, &sub, err);
+    if (rc != 0) {
+        self->rejected++;
+        hub_info("subscribe refused: %s", err);
+        s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
+        return;
+    }
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.has_corr = 1;
+    frame.corr = corr;
+    frame.body_case = HUB__FRAME__BODY_SUBSCRIBED;
+    frame.subscribed = &sub;
+    s_reply(self, rid, rid_len, &frame);
+}
+
+/* Handles one client frame; publishes go to the batch. */
+static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *data, size_t len)
+{
+    char err[HUB_ERR_LEN] = "";
+    Hub__Frame *frame = NULL;
+    int rc = hub_frame_decode(data, len, self->cfg.max_frame, &frame, err);
+    if (rc != 0) {
+        self->rejected++;
+        hub_info("frame of %zu bytes refused: %s", len, err);
+        s_reply_error(self, rid, rid_len, 0, rc, err, NULL);
+        return;
+    }
+    uint64_t corr = frame->has_corr ? frame->corr : 0;
+    switch (frame->body_case) {
+    case HUB__FRAME__BODY_HELLO: {
+        Hub__Welcome welcome = HUB__WELCOME__INIT;
+        welcome.hub_version = HUB_VERSION;
+        welcome.instance = self->instance;
+        welcome.identity = S_ACTOR;
+        welcome.has_max_frame = 1;
+        welcome.max_frame = self->cfg.max_frame;
+        Hub__Frame reply = HUB__FRAME__INIT;
+        reply.has_corr = 1;
+        reply.corr = corr;
+        reply.body_case = HUB__FRAME__BODY_WELCOME;
+        reply.welcome = &welcome;
+        s_reply(self, rid, rid_len, &reply);
+        break;
+    }
+    case HUB__FRAME__BODY_HEARTBEAT: {
+        Hub__Heartbeat hb = HUB__HEARTBEAT__INIT;
+        hb.instance = self->instance;
+        Hub__Frame reply = HUB__FRAME__INIT;
+        reply.has_corr = 1;
+        reply.corr = corr;
+        reply.body_case = HUB__FRAME__BODY_HEARTBEAT;
+        reply.heartbeat = &hb;
+        s_reply(self, rid, rid_len, &reply);
+        break;
+    }
+    case HUB__FRAME__BODY_PUBLISH:
+        s_on_publish(self, rid, rid_len, corr, frame->publish);
+        break;
+    case HUB__FRAME__BODY_SUBSCRIBE:
+        s_on_subscribe(self, rid, rid_len, corr, frame->subscribe);
+        break;
+    case HUB__FRAME__BODY_ACK:
+        if (hub_delivery_ack(self->delivery, frame->ack) != 0)
+            s_reply_error(self, rid, rid_len, corr, -HUB_EUNKNOWN, "name: no such subscriber", NULL);
+        break;
+    case HUB__FRAME__BODY_NACK:
+        if (hub_delivery_nack(self->delivery, frame->nack, hub_mono_ms()) != 0)
+            s_reply_error(self, rid, rid_len, corr, -HUB_EUNKNOWN, "name: no such subscriber", NULL);
+        break;
+    case HUB__FRAME__BODY_STATUS_REQUEST:
+        s_on_status(self, rid, rid_len, corr);
+        break;
+    default:
+        self->rejected++;
+        snprintf(err, sizeof err, "a %s frame is not something a client sends", hub_frame_kind(frame));
+        hub_info("frame refused: %s", err);
+        s_reply_error(self, rid, rid_len, corr, -HUB_EPROTO, err, NULL);
+        break;
+    }
+    hub_frame_free(&frame);
+}
+
+/* Reads every message waiting on the router, up to max_batch publishes.
+ * Returns 1 when it stopped because the batch is full, else 0. */
+static int s_drain(hub_broker_t *self)
+{
+    zmq_msg_t rid, body;
+    zmq_msg_init(&rid);
+    zmq_msg_init(&body);
+    int full = 0;
+    while (!(full = self->npublishes >= self->cfg.max_batch)) {
+        if (zmq_msg_recv(&rid, self->router, ZMQ_DONTWAIT) < 0)
+            break;
+        int parts = 1, extra = 0;
+        while (zmq_msg_more(parts == 1 ? &rid : &body)) {
+            if (zmq_msg_recv(&body, self->router, ZMQ_DONTWAIT) < 0)
+                break;
+            if (++parts > 2)
+                extra = 1;
+        }
+        const uint8_t *r = zmq_msg_data(&rid);
+        size_t rlen = zmq_msg_size(&rid);
+        if (parts != 2 || extra) {
+            self->rejected++;
+            hub_info("message of %d parts refused", parts - 1);
+            s_reply_error(self, r, rlen, 0, -HUB_EMALFORMED, "a message is exactly one frame", NULL);
+            continue;
+        }
+        s_on_frame(self, r, rlen, zmq_msg_data(&body), zmq_msg_size(&body));
+    }
+    zmq_msg_close(&rid);
+    zmq_msg_close(&body);
+    return full;
+}
+
+static void s_reload(hub_broker_t *self)
+{
+    char err[HUB_ERR_LEN] = "";
+    hub_policy_t *policy = hub_policy_load(self->cfg.policy_path, err);
+    if (!policy) {
+        hub_error("policy reload failed, keeping the running policy (sha256 %.12s): %s",
+                  hub_policy_sha256(self->policy), err);
+        return;
+    }
+    /* the batch is empty between turns: no route points into the old one */
+    hub_policy_destroy(&self->policy);
+    self->policy = policy;
+    hub_info("policy reloaded from %s: %zu routes, sha256 %s", self->cfg.policy_path,
+             hub_policy_route_count(policy), hub_policy_sha256(policy));
+}
+
+int hub_broker_run(hub_broker_t *self, int signal_fd)
+{
+    int64_t next_tick = hub_mono_ms() + S_TICK_MS;
+    int more = 1, stop = 0, full = 0;
+    while (!stop) {
+        int64_t now = hub_mono_ms();
+        long timeout = more || full ? 0 : (long)(next_tick > now ? next_tick - now : 0);
+        zmq_pollitem_t items[2] = {{self->router, 0, ZMQ_POLLIN, 0}, {NULL, signal_fd, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, signal_fd >= 0 ? 2 : 1, timeout);
+        if (n < 0 && zmq_errno() != EINTR) {
+            hub_error("poll failed: %s", zmq_strerror(zmq_errno()));
+            return -zmq_errno();
+        }
+        if (n > 0 && signal_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) {
+            char cmds[16];
+            ssize_t got = read(signal_fd, cmds, sizeof cmds);
+            for (ssize_t i = 0; i < got; i++) {
+                if (cmds[i] == 'T')
+                    stop = 1;
+                else if (cmds[i] == 'H')
+                    s_reload(self);
+            }
+        }
+        full = s_drain(self);
+        now = hub_mono_ms();
+        if (now >= next_tick) {
+            hub_delivery_tick(self->delivery, now);
+            next_tick = now + S_TICK_MS;
+        }
+        int flush_positions = hub_delivery_dirty(self->delivery) &&
+                              (stop || now - self->last_flush_ms >= S_CURSOR_FLUSH_MS);
+        if (self->nentries > 0 || flush_positions)
+            s_commit(self);
+        more = hub_delivery_pump(self->delivery, now);
+    }
+    if (hub_delivery_dirty(self->delivery))
+        s_commit(self);
+    hub_info("stopped: last seq %llu, %llu commits", (unsigned long long)hub_store_last_seq(self->store),
+             (unsigned long long)hub_store_commits(self->store));
+    return 0;
+}

@@ -1,3 +1,420 @@
+/*
+ * delivery: credit, order, acks and positions, redelivery, dead letters and
+ * resubscription, on a real store. The send function is the broker's seam:
+ * here it decodes every frame delivery hands it, so the cases check what a
+ * subscriber would receive.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "check.h"
-static const check_case_t cases[] = {{NULL, NULL}};
-int main(void) { return check_run(cases); }
+#include "codec.h"
+#include "delivery.h"
+#include "store.h"
+
+static char s_dir[256];
+
+typedef struct {
+    uint64_t seq[256];
+    uint32_t slot[256];
+    uint32_t attempt[256];
+    char topic[256][32];
+    int has_body[256];
+    size_t n;
+    int fail_with; /* 0, or the code every send returns */
+} s_wire_t;
+
+static int s_send(const uint8_t *rid, size_t rid_len, const uint8_t *frame, size_t len, void *arg)
+{
+    s_wire_t *wire = arg;
+    if (wire->fail_with)
+        return wire->fail_with;
+    char err[HUB_ERR_LEN];
+    Hub__Frame *f = NULL;
+    CHECK_INT(hub_frame_decode(frame, len, 0, &f, err), 0);
+    if (!f)
+        return 0;
+    CHECK_INT(f->body_case, HUB__FRAME__BODY_DELIVER);
+    if (f->body_case == HUB__FRAME__BODY_DELIVER && wire->n < 256) {
+        const Hub__Notification *n = f->deliver->notification;
+        wire->seq[wire->n] = n->seq;
+        wire->slot[wire->n] = n->slot;
+        wire->attempt[wire->n] = n->attempt;
+        snprintf(wire->topic[wire->n], sizeof wire->topic[0], "%s", n->topic ? n->topic : "");
+        wire->has_body[wire->n] = n->event && n->event->body != NULL;
+        wire->n++;
+    }
+    hub_frame_free(&f);
+    return 0;
+}
+
+static hub_store_t *s_open(void)
+{
+    snprintf(s_dir, sizeof s_dir, "%s/hub-delivery-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(s_dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    char err[HUB_ERR_LEN];
+    hub_store_t *store = hub_store_open(s_dir, err);
+    if (!store) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
+    return store;
+}
+
+static void s_close(hub_store_t **store)
+{
+    hub_store_destroy(store);
+    const char *names[] = {"hub.db", "hub.db-wal", "hub.db-shm", "hubd.lock"};
+    char path[512];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", s_dir, names[i]);
+        unlink(path);
+    }
+    rmdir(s_dir);
+}
+
+/* Stores n events, each routed to the given topics (one slot each). The
+ * route to finance keeps only case_id. */
+static void s_publish(hub_store_t *store, size_t n, const char *const *topics, size_t ntopics)
+{
+    static int counter;
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.type = "bug_report";
+    ev.case_id = "CASE-1";
+    ev.body = "secret details";
+    Hub__Route routes[8];
+    Hub__Route *ptrs[8];
+    char *keep[] = {"case_id"};
+    for (size_t i = 0; i < ntopics; i++) {
+        hub__route__init(&routes[i]);
+        routes[i].topic = (char *)topics[i];
+        routes[i].name = "r";
+        if (strncmp(topics[i], "finance.", 8) == 0) {
+            routes[i].n_fields = 1;
+            routes[i].fields = keep;
+        }
+        ptrs[i] = &routes[i];
+    }
+    Hub__Routing routing = HUB__ROUTING__INIT;
+    routing.n_routes = ntopics;
+    routing.routes = ptrs;
+    hub_buf_t evb = HUB_BUF_INIT, rb = HUB_BUF_INIT;
+    CHECK_INT(hub_message_pack(&ev.base, &evb), 0);
+    CHECK_INT(hub_message_pack(&routing.base, &rb), 0);
+    for (size_t i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "ev-%d", ++counter);
+        hub_store_event_t se = {id, "bug_report", "CASE-1", "test", 0, evb.data, evb.len, rb.data, rb.len, 0, 0};
+        char err[HUB_ERR_LEN];
+        CHECK_INT(hub_store_commit(store, &se, 1, NULL, 0, err), 0);
+    }
+    hub_buf_fini(&evb);
+    hub_buf_fini(&rb);
+}
+
+static const hub_delivery_opts_t s_opts = {1000, 3, 100, 1000};
+
+static int s_subscribe(hub_delivery_t *d, const char *rid, const char *name, const char *topic, Hub__Start start,
+                       uint64_t start_seq, uint32_t credit)
+{
+    Hub__Subscribe req = HUB__SUBSCRIBE__INIT;
+    char *topics[] = {(char *)topic};
+    req.name = (char *)name;
+    req.n_topics = 1;
+    req.topics = topics;
+    req.has_start = 1;
+    req.start = start;
+    req.has_start_seq = start_seq > 0;
+    req.start_seq = start_seq;
+    req.has_credit = 1;
+    req.credit = credit;
+    Hub__Subscribed reply = HUB__SUBSCRIBED__INIT;
+    char err[HUB_ERR_LEN] = "";
+    return hub_delivery_subscribe(d, (const uint8_t *)rid, strlen(rid), &req, &reply, err);
+}
+
+static void s_ack(hub_delivery_t *d, const char *name, uint64_t seq, uint32_t slot)
+{
+    Hub__Ref ref = HUB__REF__INIT;
+    ref.has_seq = 1;
+    ref.seq = seq;
+    ref.has_slot = 1;
+    ref.slot = slot;
+    Hub__Ref *refs[] = {&ref};
+    Hub__Ack ack = HUB__ACK__INIT;
+    ack.name = (char *)name;
+    ack.n_refs = 1;
+    ack.refs = refs;
+    CHECK_INT(hub_delivery_ack(d, &ack), 0);
+}
+
+/* Position of name as the next batch would write it (0 when not dirty). */
+static uint64_t s_position(hub_delivery_t *d, const char *name)
+{
+    hub_store_cursor_t out[16];
+    const hub_dead_letter_t *dead;
+    size_t ndead;
+    size_t n = hub_delivery_collect(d, out, 16, &dead, &ndead);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(out[i].name, name) == 0)
+            return out[i].position;
+    return 0;
+}
+
+static void test_topic_patterns(void)
+{
+    static const struct {
+        const char *pattern, *topic;
+        int match;
+    } table[] = {
+        {"engineering.*", "engineering.defect", 1}, {"engineering.*", "finance.billing_flag", 0},
+        {"*", "sales.followup", 1},                  {"*.rma", "shipping.rma", 1},
+        {"*.rma", "shipping.rmax", 0},               {"sales.followup", "sales.followup", 1},
+        {"sales.followup", "sales.follow", 0},       {"a*b*c", "aXXbYYc", 1},
+        {"a*b*c", "aXXbYY", 0},                      {"", "x", 0},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        CHECK_INT(hub_topic_match(table[i].pattern, table[i].topic), table[i].match);
+}
+
+static void test_credit_bounds_in_flight(void)
+{
+    hub_store_t *store = s_open();
+    const char *topics[] = {"engineering.defect", "sales.followup"};
+    s_publish(store, 10, topics, 2);
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN];
+    hub_delivery_t *d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
+    CHECK_INT(s_subscribe(d, "c1", "engineering", "engineering.*", HUB__START__START_EARLIEST, 0, 3), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 3);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 3); /* nothing more without acks */
+    for (size_t i = 0; i < wire.n; i++) {
+        CHECK_INT(wire.seq[i], i + 1);
+        CHECK_INT(wire.slot[i], 0);
+        CHECK_STR(wire.topic[i], "engineering.defect");
+    }
+    s_ack(d, "engineering", 1, 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 4);
+    CHECK_INT(wire.seq[3], 4);
+    CHECK_INT(s_position(d, "engineering"), 1);
+    hub_delivery_committed(d);
+    CHECK_INT(hub_delivery_dirty(d), 0);
+    hub_delivery_destroy(&d);
+    s_close(&store);
+}
+
+static void test_ack_out_of_order_moves_position_when_contiguous(void)
+{
+    hub_store_t *store = s_open();
+    const char *topics[] = {"sales.followup"};
+    s_publish(store, 3, topics, 1);
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN];
+    hub_delivery_t *d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
+    CHECK_INT(s_subscribe(d, "c1", "sales", "sales.*", HUB__START__START_EARLIEST, 0, 10), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 3);
+    s_ack(d, "sales", 2, 0);
+    s_ack(d, "sales", 3, 0);
+    CHECK_INT(s_position(d, "sales"), 0); /* 1 is still open */
+    s_ack(d, "sales", 1, 0);
+    CHECK_INT(s_position(d, "sales"), 3);
+    s_ack(d, "sales", 1, 0); /* an ack for something done is ignored */
+    hub_delivery_destroy(&d);
+    s_close(&store);
+}
+
+static void test_redelivery_then_dead_letter(void)
+{
+    hub_store_t *store = s_open();
+    const char *topics[] = {"shipping.rma"};
+    s_publish(store, 1, topics, 1);
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN];
+    hub_delivery_t *d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
+    CHECK_INT(s_subscribe(d, "c1", "shipping", "shipping.*", HUB__START__START_EARLIEST, 0, 10), 0);
+    hub_delivery_pump(d, 0);
+    hub_delivery_tick(d, 500); /* not yet timed out */
+    hub_delivery_pump(d, 500);
+    CHECK_INT(wire.n, 1);
+    hub_delivery_tick(d, 1000);
+    hub_delivery_pump(d, 1000);
+    CHECK_INT(wire.n, 2);
+    CHECK_INT(wire.attempt[1], 2);
+    hub_delivery_tick(d, 2000);
+    hub_delivery_pump(d, 2000);
+    CHECK_INT(wire.n, 3);
+    CHECK_INT(wire.attempt[2], 3);
+    hub_delivery_tick(d, 3000); /* max_attempts (3) used up */
+    hub_delivery_pump(d, 3000);
+    CHECK_INT(wire.n, 3);
+    hub_store_cursor_t out[4];
+    const hub_dead_letter_t *dead = NULL;
+    size_t ndead = 0;
+    size_t n = hub_delivery_collect(d, out, 4, &dead, &ndead);
+    CHECK_INT(n, 1);
+    CHECK_INT(out[0].position, 1);
+    CHECK_INT(out[0].dead_letters, 1);
+    CHECK_INT(ndead, 1);
+    CHECK_STR(dead[0].subscriber, "shipping");
+    CHECK_INT(dead[0].seq, 1);
+    CHECK_INT(dead[0].attempts, 3);
+    CHECK_HAS(dead[0].reason, "not acknowledged after 3 attempts");
+    hub_delivery_committed(d);
+    CHECK_INT(hub_delivery_dirty(d), 0);
+    hub_delivery_destroy(&d);
+    s_close(&store);
+}
+
+static void test_nack(void)
+{
+    hub_store_t *store = s_open();
+    const char *topics[] = {"engineering.defect"};
+    s_publish(store, 2, topics, 1);
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN];
+    hub_delivery_t *d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
+    CHECK_INT(s_subscribe(d, "c1", "engineering", "*", HUB__START__START_EARLIEST, 0, 10), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 2);
+    Hub__Ref ref = HUB__REF__INIT;
+    ref.has_seq = 1;
+    ref.seq = 1;
+    ref.has_slot = 1;
+    Hub__Nack nack = HUB__NACK__INIT;
+    nack.name = "engineering";
+    nack.ref = &ref;
+    nack.reason = "try later";
+    CHECK_INT(hub_delivery_nack(d, &nack, 0), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 3); /* sent again at once */
+    CHECK_INT(wire.seq[2], 1);
+    CHECK_INT(wire.attempt[2], 2);
+    ref.seq = 2;
+    nack.has_dead_letter = 1;
+    nack.dead_letter = 1;
+    nack.reason = "HTTP 404";
+    CHECK_INT(hub_delivery_nack(d, &nack, 0), 0);
+    const hub_dead_letter_t *dead = NULL;
+    size_t ndead = 0;
+    hub_store_cursor_t out[4];
+    hub_delivery_collect(d, out, 4, &dead, &ndead);
+    CHECK_INT(ndead, 1);
+    CHECK_STR(dead[0].reason, "HTTP 404");
+    nack.name = "nobody";
+    CHECK_INT(hub_delivery_nack(d, &nack, 0), -HUB_EUNKNOWN);
+    hub_delivery_destroy(&d);
+    s_close(&store);
+}
+
+static void test_start_positions(void)
+{
+    hub_store_t *store = s_open();
+    const char *topics[] = {"finance.billing_flag"};
+    s_publish(store, 5, topics, 1);
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN];
+    hub_delivery_t *d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
+    CHECK_INT(s_subscribe(d, "c1", "a", "finance.*", HUB__START__START_LATEST, 0, 10), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 0);
+    s_publish(store, 1, topics, 1);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 1);
+    CHECK_INT(wire.seq[0], 6);
+    CHECK_INT(wire.has_body[0], 0); /* finance sees only case_id */
+    wire.n = 0;
+    CHECK_INT(s_subscribe(d, "c2", "b", "finance.*", HUB__START__START_SEQ, 4, 10), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 3);
+    CHECK_INT(wire.seq[0], 4);
+    hub_delivery_destroy(&d);
+    s_close(&store);
+}
+
+static void test_resume_after_disconnect(void)
+{
+    hub_store_t *store = s_open();
+    const char *topics[] = {"engineering.defect"};
+    s_publish(store, 4, topics, 1);
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN];
+    hub_delivery_t *d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
+    CHECK_INT(s_subscribe(d, "c1", "engineering", "engineering.*", HUB__START__START_EARLIEST, 0, 2), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 2);
+    s_ack(d, "engineering", 1, 0);
+    wire.fail_with = -EHOSTUNREACH; /* the client went away */
+    hub_delivery_pump(d, 0);
+    wire.fail_with = 0;
+    wire.n = 0;
+    /* it comes back on a new connection and resumes: 2 (in flight) again, then 3 */
+    CHECK_INT(s_subscribe(d, "c9", "engineering", "engineering.*", HUB__START__START_RESUME, 0, 2), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 2);
+    CHECK_INT(wire.seq[0], 2);
+    CHECK_INT(wire.seq[1], 3);
+    hub_store_cursor_t out[4];
+    const hub_dead_letter_t *dead;
+    size_t ndead;
+    size_t n = hub_delivery_collect(d, out, 4, &dead, &ndead);
+    CHECK_INT(n, 1);
+    CHECK_INT(out[0].position, 1);
+    CHECK_INT(hub_store_commit(store, NULL, 0, out, n, err), 0);
+    hub_delivery_committed(d);
+    hub_delivery_destroy(&d);
+
+    /* a restarted hub loads the stored position */
+    wire.n = 0;
+    d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
+    CHECK_INT(s_subscribe(d, "c1", "engineering", "engineering.*", HUB__START__START_RESUME, 0, 10), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 3);
+    CHECK_INT(wire.seq[0], 2);
+    hub_delivery_destroy(&d);
+    s_close(&store);
+}
+
+static void test_subscribe_refusals(void)
+{
+    hub_store_t *store = s_open();
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN];
+    hub_delivery_t *d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
+    CHECK_INT(s_subscribe(d, "c1", "bad name", "x.*", HUB__START__START_RESUME, 0, 1), -HUB_EINVALID);
+    CHECK_INT(s_subscribe(d, "c1", "ok", "bad pattern!", HUB__START__START_RESUME, 0, 1), -HUB_EINVALID);
+    CHECK_INT(s_subscribe(d, "c1", "", "x.*", HUB__START__START_RESUME, 0, 1), -HUB_EINVALID);
+    Hub__Subscribe req = HUB__SUBSCRIBE__INIT;
+    req.name = "ok";
+    Hub__Subscribed reply = HUB__SUBSCRIBED__INIT;
+    CHECK_INT(hub_delivery_subscribe(d, (const uint8_t *)"c1", 2, &req, &reply, err), -HUB_EINVALID);
+    CHECK_HAS(err, "topics");
+    hub_delivery_destroy(&d);
+    s_close(&store);
+}
+
+static const check_case_t cases[] = {
+    {"topic patterns", test_topic_patterns},
+    {"credit bounds in flight", test_credit_bounds_in_flight},
+    {"acks out of order", test_ack_out_of_order_moves_position_when_contiguous},
+    {"redelivery then dead letter", test_redelivery_then_dead_letter},
+    {"nack", test_nack},
+    {"start positions", test_start_positions},
+    {"resume after disconnect", test_resume_after_disconnect},
+    {"subscribe refusals", test_subscribe_refusals},
+    {NULL, NULL},
+};
+
+int main(void)
+{
+    return check_run(cases);
+}

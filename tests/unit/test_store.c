@@ -1,3 +1,275 @@
+/*
+ * store: group commit, idempotent ids, positions, the tail cache and the
+ * data directory's rules, on a real SQLite file in a temporary directory.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "check.h"
-static const check_case_t cases[] = {{NULL, NULL}};
-int main(void) { return check_run(cases); }
+#include "store.h"
+
+static char s_dir[256];
+
+static void s_fresh_dir(void)
+{
+    snprintf(s_dir, sizeof s_dir, "%s/hub-store-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(s_dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+}
+
+static void s_remove_dir(void)
+{
+    const char *names[] = {"hub.db", "hub.db-wal", "hub.db-shm", "hubd.lock"};
+    char path[512];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", s_dir, names[i]);
+        unlink(path);
+    }
+    rmdir(s_dir);
+}
+
+/* An event with the given id; event and routing bytes are arbitrary. */
+static hub_store_event_t s_event(const char *id, const char *case_id)
+{
+    static const uint8_t event[] = {0x0a, 0x01, 'x'};
+    static const uint8_t routing[] = {0x0a, 0x00};
+    hub_store_event_t ev = {id, "bug_report", case_id, "test", 1000, event, sizeof event, routing, sizeof routing,
+                            0, 0};
+    return ev;
+}
+
+typedef struct {
+    uint64_t seqs[64];
+    char ids[64][32];
+    size_t n;
+} s_rows_t;
+
+static int s_collect(const hub_store_row_t *row, void *arg)
+{
+    s_rows_t *rows = arg;
+    if (rows->n < 64) {
+        rows->seqs[rows->n] = row->seq;
+        snprintf(rows->ids[rows->n], sizeof rows->ids[0], "%s", row->id);
+        rows->n++;
+    }
+    return 0;
+}
+
+static void test_group_commit_assigns_contiguous_seqs(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    hub_store_event_t evs[3] = {s_event("a", "CASE-1"), s_event("b", NULL), s_event("c", "")};
+    CHECK_INT(hub_store_commit(store, evs, 3, NULL, 0, err), 0);
+    CHECK_INT(evs[0].seq, 1);
+    CHECK_INT(evs[1].seq, 2);
+    CHECK_INT(evs[2].seq, 3);
+    CHECK_INT(evs[0].duplicate, 0);
+    CHECK_INT(hub_store_last_seq(store), 3);
+    CHECK_INT(hub_store_commits(store), 1);
+    hub_store_destroy(&store);
+    CHECK(store == NULL);
+    hub_store_destroy(&store); /* safe twice */
+    s_remove_dir();
+}
+
+static void test_duplicate_id_keeps_original_seq(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    hub_store_event_t first[2] = {s_event("x", NULL), s_event("y", NULL)};
+    CHECK_INT(hub_store_commit(store, first, 2, NULL, 0, err), 0);
+    /* again in a later batch, and twice inside one batch */
+    hub_store_event_t again[3] = {s_event("y", NULL), s_event("z", NULL), s_event("z", NULL)};
+    CHECK_INT(hub_store_commit(store, again, 3, NULL, 0, err), 0);
+    CHECK_INT(again[0].seq, 2);
+    CHECK_INT(again[0].duplicate, 1);
+    CHECK_INT(again[1].seq, 3);
+    CHECK_INT(again[1].duplicate, 0);
+    CHECK_INT(again[2].seq, 3);
+    CHECK_INT(again[2].duplicate, 1);
+    CHECK_INT(hub_store_last_seq(store), 3);
+    s_rows_t rows = {0};
+    CHECK_INT(hub_store_scan(store, 1, 100, s_collect, &rows), 3);
+    CHECK_STR(rows.ids[2], "z");
+    hub_store_destroy(&store);
+    s_remove_dir();
+}
+
+static int s_count_cursor(const hub_store_cursor_t *c, void *arg)
+{
+    hub_store_cursor_t *out = arg;
+    if (strcmp(c->name, "engineering") == 0) {
+        out->position = c->position;
+        out->dead_letters = c->dead_letters;
+        out->topics = strcmp(c->topics, "engineering.*") == 0 ? "ok" : "wrong";
+    }
+    return 0;
+}
+
+static void test_survives_reopen(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    hub_store_event_t evs[2] = {s_event("p", NULL), s_event("q", NULL)};
+    hub_store_cursor_t cur = {"engineering", "engineering.*", 2, 1};
+    CHECK_INT(hub_store_commit(store, evs, 2, &cur, 1, err), 0);
+    hub_store_destroy(&store);
+
+    store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    CHECK_INT(hub_store_last_seq(store), 2);
+    hub_store_cursor_t got = {0};
+    CHECK_INT(hub_store_cursors(store, s_count_cursor, &got), 0);
+    CHECK_INT(got.position, 2);
+    CHECK_INT(got.dead_letters, 1);
+    CHECK_STR(got.topics, "ok");
+    /* read back from disk (the tail cache is empty after a reopen) */
+    s_rows_t rows = {0};
+    CHECK_INT(hub_store_scan(store, 2, 10, s_collect, &rows), 1);
+    CHECK_INT(rows.seqs[0], 2);
+    CHECK_STR(rows.ids[0], "q");
+    /* a retried publish after the restart is still a duplicate */
+    hub_store_event_t retry = s_event("p", NULL);
+    CHECK_INT(hub_store_commit(store, &retry, 1, NULL, 0, err), 0);
+    CHECK_INT(retry.seq, 1);
+    CHECK_INT(retry.duplicate, 1);
+    hub_store_destroy(&store);
+    s_remove_dir();
+}
+
+static int s_stop_at_two(const hub_store_row_t *row, void *arg)
+{
+    (*(int *)arg)++;
+    return row->seq == 2;
+}
+
+static int s_get_case(const hub_store_row_t *row, void *arg)
+{
+    snprintf(arg, 32, "%s", row->case_id);
+    return 0;
+}
+
+static void test_scan_spans_disk_and_cache(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    hub_store_event_t a[2] = {s_event("1", NULL), s_event("2", NULL)};
+    CHECK_INT(hub_store_commit(store, a, 2, NULL, 0, err), 0);
+    hub_store_destroy(&store);
+    store = hub_store_open(s_dir, err); /* 1-2 on disk only */
+    hub_store_event_t b[2] = {s_event("3", "CASE-3"), s_event("4", NULL)};
+    CHECK_INT(hub_store_commit(store, b, 2, NULL, 0, err), 0); /* 3-4 cached too */
+    s_rows_t rows = {0};
+    CHECK_INT(hub_store_scan(store, 0, 100, s_collect, &rows), 4);
+    for (size_t i = 0; i < rows.n; i++)
+        CHECK_INT(rows.seqs[i], i + 1);
+    rows.n = 0;
+    CHECK_INT(hub_store_scan(store, 2, 2, s_collect, &rows), 2); /* max is kept */
+    CHECK_INT(rows.seqs[1], 3);
+    int visited = 0;
+    CHECK_INT(hub_store_scan(store, 1, 100, s_stop_at_two, &visited), 2); /* fn stops it */
+    CHECK_INT(hub_store_scan(store, 5, 100, s_collect, &rows), 0);      /* past the end */
+    char case_id[32] = "";
+    CHECK_INT(hub_store_get(store, 3, s_get_case, case_id), 1);
+    CHECK_STR(case_id, "CASE-3");
+    CHECK_INT(hub_store_get(store, 1, s_get_case, case_id), 1);
+    CHECK_STR(case_id, "");
+    CHECK_INT(hub_store_get(store, 99, s_get_case, case_id), 0);
+    hub_store_destroy(&store);
+    s_remove_dir();
+}
+
+static void test_directory_rules(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    char sub[300];
+    snprintf(sub, sizeof sub, "%s/a", s_dir);
+    hub_store_t *store = hub_store_open(sub, err);
+    CHECK(store != NULL);
+    struct stat st;
+    char path[512];
+    snprintf(path, sizeof path, "%s/hub.db", sub);
+    CHECK_INT(stat(path, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    CHECK_INT(stat(sub, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0700);
+
+    /* a second store on the same directory is refused while the first lives */
+    hub_store_t *second = hub_store_open(sub, err);
+    CHECK(second == NULL);
+    CHECK_HAS(err, "in use by another hubd");
+    hub_store_destroy(&store);
+
+    /* a file where the directory should be */
+    snprintf(path, sizeof path, "%s/file", s_dir);
+    FILE *f = fopen(path, "w");
+    if (f)
+        fclose(f);
+    CHECK(hub_store_open(path, err) == NULL);
+    CHECK_HAS(err, "not a directory");
+    CHECK(hub_store_open("", err) == NULL);
+    CHECK_HAS(err, "empty");
+    unlink(path);
+    const char *names[] = {"hub.db", "hub.db-wal", "hub.db-shm", "hubd.lock"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", sub, names[i]);
+        unlink(path);
+    }
+    rmdir(sub);
+    s_remove_dir();
+}
+
+static void test_many_rows_evict_cache(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    enum { N = 70000 };
+    hub_store_event_t *evs = calloc(N, sizeof *evs);
+    char (*ids)[16] = calloc(N, sizeof *ids);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "e%zu", i);
+        evs[i] = s_event(ids[i], NULL);
+    }
+    CHECK_INT(hub_store_commit(store, evs, N, NULL, 0, err), 0);
+    CHECK_INT(hub_store_last_seq(store), N);
+    /* the oldest rows left the cache and come from disk; the scan is still in order */
+    s_rows_t rows = {0};
+    CHECK_INT(hub_store_scan(store, 1, 3, s_collect, &rows), 3);
+    CHECK_STR(rows.ids[0], "e0");
+    rows.n = 0;
+    CHECK_INT(hub_store_scan(store, N - 1, 10, s_collect, &rows), 2);
+    CHECK_INT(rows.seqs[1], N);
+    free(evs);
+    free(ids);
+    hub_store_destroy(&store);
+    s_remove_dir();
+}
+
+static const check_case_t cases[] = {
+    {"group commit assigns contiguous seqs", test_group_commit_assigns_contiguous_seqs},
+    {"duplicate id keeps original seq", test_duplicate_id_keeps_original_seq},
+    {"events and positions survive reopen", test_survives_reopen},
+    {"scan spans disk and cache", test_scan_spans_disk_and_cache},
+    {"data directory rules", test_directory_rules},
+    {"many rows evict the cache", test_many_rows_evict_cache},
+    {NULL, NULL},
+};
+
+int main(void)
+{
+    return check_run(cases);
+}

@@ -1,1 +1,186 @@
+/*
+ * codec - packs and unpacks hub.Frame, and splices packed events into
+ * Deliver frames.
+ *
+ * Rules:
+ * 1. Decoding sorts bad input into exactly one of: too large (checked before
+ *    anything is read), malformed (protobuf-c cannot unpack it as a Frame,
+ *    or it unpacks with no body) and unsupported (a version other than
+ *    HUB_PROTOCOL_VERSION, or none). A frame that carries a version this
+ *    build does not speak is unsupported even without a body we know: a
+ *    later version may have bodies we cannot see.
+ * 2. Encoding packs straight into the caller's reusable buffer: the only
+ *    allocation is the buffer growing.
+ * 3. A Deliver frame built by hub_frame_encode_deliver is byte for byte what
+ *    hub_frame_encode would produce for the same frame with the event
+ *    unpacked and set: protobuf-c packs fields in field-number order, and
+ *    the event (field 12) is the Notification's last field.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "codec.h"
+
+/* Wire tags of the fields the splice writes by hand. */
+#define S_TAG_LEN(field) ((uint64_t)(field) << 3 | 2) /* length-delimited */
+#define S_TAG_VARINT(field) ((uint64_t)(field) << 3)  /* varint */
+
+#define S_FRAME_VERSION 1       /* Frame.version */
+#define S_FRAME_DELIVER 16      /* Frame.deliver */
+#define S_DELIVER_NAME 1        /* Deliver.name */
+#define S_DELIVER_NOTIFICATION 2 /* Deliver.notification */
+#define S_NOTIFICATION_EVENT 12 /* Notification.event */
+
+/* An allocator that remembers whether an allocation failed, so that a NULL
+ * from protobuf_c_message_unpack can be told apart: out of memory or bad
+ * bytes. Its memory is malloc's, so frames are freed with the default
+ * allocator. */
+typedef struct {
+    int failed; /* an allocation returned NULL */
+} s_alloc_state_t;
+
+static void *s_alloc(void *data, size_t size)
+{
+    void *p = malloc(size);
+    if (!p)
+        ((s_alloc_state_t *)data)->failed = 1;
+    return p;
+}
+
+static void s_free(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
+
+int hub_frame_decode(const void *data, size_t len, size_t max_len, Hub__Frame **frame_p, char err[HUB_ERR_LEN])
+{
+    *frame_p = NULL;
+    if (max_len && len > max_len) {
+        snprintf(err, HUB_ERR_LEN, "frame of %zu bytes is over the limit of %zu bytes", len, max_len);
+        return -HUB_ETOOLARGE;
+    }
+    s_alloc_state_t state = {0};
+    ProtobufCAllocator allocator = {s_alloc, s_free, &state};
+    ProtobufCMessage *msg = protobuf_c_message_unpack(&hub__frame__descriptor, &allocator, len, data);
+    if (!msg) {
+        if (state.failed) {
+            snprintf(err, HUB_ERR_LEN, "out of memory decoding a frame of %zu bytes", len);
+            return -ENOMEM;
+        }
+        snprintf(err, HUB_ERR_LEN, "%zu bytes that are not a protobuf hub.Frame", len);
+        return -HUB_EMALFORMED;
+    }
+    Hub__Frame *frame = (Hub__Frame *)msg;
+    if (frame->has_version && frame->version != HUB_PROTOCOL_VERSION) {
+        snprintf(err, HUB_ERR_LEN, "protocol version %u is not supported (this hub speaks version %d)",
+                 (unsigned)frame->version, HUB_PROTOCOL_VERSION);
+        hub_frame_free(&frame);
+        return -HUB_EUNSUPPORTED;
+    }
+    if (frame->body_case == HUB__FRAME__BODY__NOT_SET) {
+        snprintf(err, HUB_ERR_LEN, "frame has no body (hello, publish, ...)");
+        hub_frame_free(&frame);
+        return -HUB_EMALFORMED;
+    }
+    if (!frame->has_version) {
+        snprintf(err, HUB_ERR_LEN, "frame has no protocol version (this hub speaks version %d)",
+                 HUB_PROTOCOL_VERSION);
+        hub_frame_free(&frame);
+        return -HUB_EUNSUPPORTED;
+    }
+    *frame_p = frame;
+    return 0;
+}
+
+void hub_frame_free(Hub__Frame **frame_p)
+{
+    if (!frame_p || !*frame_p)
+        return;
+    hub__frame__free_unpacked(*frame_p, NULL);
+    *frame_p = NULL;
+}
+
+int hub_message_pack(const ProtobufCMessage *msg, hub_buf_t *out)
+{
+    hub_buf_reset(out);
+    size_t size = protobuf_c_message_get_packed_size(msg);
+    int rc = hub_buf_reserve(out, size);
+    if (rc < 0)
+        return rc;
+    out->len = protobuf_c_message_pack(msg, out->data);
+    return 0;
+}
+
+int hub_frame_encode(Hub__Frame *frame, hub_buf_t *out)
+{
+    frame->has_version = 1;
+    frame->version = HUB_PROTOCOL_VERSION;
+    return hub_message_pack(&frame->base, out);
+}
+
+/* Bytes a varint of value takes on the wire. */
+static size_t s_varint_size(uint64_t value)
+{
+    size_t n = 1;
+    while (value >= 0x80) {
+        value >>= 7;
+        n++;
+    }
+    return n;
+}
+
+int hub_frame_encode_deliver(const char *name, Hub__Notification *n, const uint8_t *event, size_t event_len,
+                             hub_buf_t *out)
+{
+    assert(n->event == NULL); /* the event comes packed, never both */
+    hub_buf_reset(out);
+
+    /* Sizes from the inside out, so that one reservation covers it all and
+     * every length prefix is known before its bytes are written. */
+    size_t notification_len = protobuf_c_message_get_packed_size(&n->base);
+    if (event)
+        notification_len += s_varint_size(S_TAG_LEN(S_NOTIFICATION_EVENT)) + s_varint_size(event_len) + event_len;
+    size_t name_len = name ? strlen(name) : 0;
+    size_t deliver_len = s_varint_size(S_TAG_LEN(S_DELIVER_NOTIFICATION)) + s_varint_size(notification_len) +
+                         notification_len;
+    if (name)
+        deliver_len += s_varint_size(S_TAG_LEN(S_DELIVER_NAME)) + s_varint_size(name_len) + name_len;
+    size_t frame_len = s_varint_size(S_TAG_VARINT(S_FRAME_VERSION)) + s_varint_size(HUB_PROTOCOL_VERSION) +
+                       s_varint_size(S_TAG_LEN(S_FRAME_DELIVER)) + s_varint_size(deliver_len) + deliver_len;
+    int rc = hub_buf_reserve(out, frame_len);
+    if (rc < 0)
+        return rc;
+
+    /* With the room reserved, the appends below cannot fail. */
+    hub_buf_append_varint(out, S_TAG_VARINT(S_FRAME_VERSION));
+    hub_buf_append_varint(out, HUB_PROTOCOL_VERSION);
+    hub_buf_append_varint(out, S_TAG_LEN(S_FRAME_DELIVER));
+    hub_buf_append_varint(out, deliver_len);
+    if (name) {
+        hub_buf_append_varint(out, S_TAG_LEN(S_DELIVER_NAME));
+        hub_buf_append_varint(out, name_len);
+        hub_buf_append(out, name, name_len);
+    }
+    hub_buf_append_varint(out, S_TAG_LEN(S_DELIVER_NOTIFICATION));
+    hub_buf_append_varint(out, notification_len);
+    out->len += protobuf_c_message_pack(&n->base, out->data + out->len);
+    if (event) {
+        hub_buf_append_varint(out, S_TAG_LEN(S_NOTIFICATION_EVENT));
+        hub_buf_append_varint(out, event_len);
+        hub_buf_append(out, event, event_len);
+    }
+    return 0;
+}
+
+const char *hub_frame_kind(const Hub__Frame *frame)
+{
+    if (!frame || frame->body_case == HUB__FRAME__BODY__NOT_SET)
+        return "none";
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field(&hub__frame__descriptor, (unsigned)frame->body_case);
+    return field ? field->name : "none";
+}

@@ -1,3 +1,556 @@
+/*
+ * test_codec - frames packed and unpacked: every body kind round trips,
+ * each kind of bad input gets its own code, and a Deliver frame spliced
+ * from a packed event is the frame the normal path packs.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "check.h"
-static const check_case_t cases[] = {{NULL, NULL}};
-int main(void) { return check_run(cases); }
+#include "codec.h"
+
+/* Encodes frame, decodes it, encodes the result: both encodings must be
+ * the same bytes and the kind must survive. */
+static void s_round_trip(Hub__Frame *frame, const char *kind)
+{
+    hub_buf_t a = HUB_BUF_INIT, b = HUB_BUF_INIT;
+    char err[HUB_ERR_LEN] = "";
+    frame->has_corr = 1;
+    frame->corr = 0x1122334455ULL;
+    CHECK_INT(hub_frame_encode(frame, &a), 0);
+    Hub__Frame *got = NULL;
+    CHECK_INT(hub_frame_decode(a.data, a.len, 0, &got, err), 0);
+    CHECK(got != NULL);
+    if (got) {
+        CHECK_STR(hub_frame_kind(got), kind);
+        CHECK_INT(got->version, HUB_PROTOCOL_VERSION);
+        CHECK_INT(got->corr, 0x1122334455ULL);
+        CHECK_INT(hub_frame_encode(got, &b), 0);
+        CHECK_INT(b.len, a.len);
+        CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+    }
+    hub_frame_free(&got);
+    CHECK(got == NULL);
+    hub_buf_fini(&a);
+    hub_buf_fini(&b);
+}
+
+static void test_round_trip_hello(void)
+{
+    Hub__Hello hello = HUB__HELLO__INIT;
+    hello.client = "hubctl 0.1.0";
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_HELLO;
+    f.hello = &hello;
+    s_round_trip(&f, "hello");
+}
+
+static void test_round_trip_welcome(void)
+{
+    Hub__Welcome w = HUB__WELCOME__INIT;
+    w.hub_version = "0.1.0";
+    w.instance = "b5c7";
+    w.identity = "client-1";
+    w.has_max_frame = 1;
+    w.max_frame = 1 << 20;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_WELCOME;
+    f.welcome = &w;
+    s_round_trip(&f, "welcome");
+}
+
+static void test_round_trip_publish(void)
+{
+    Hub__Customer c = HUB__CUSTOMER__INIT;
+    c.id = "c-1";
+    c.tier = "enterprise";
+    Hub__Event__AttributesEntry e1 = HUB__EVENT__ATTRIBUTES_ENTRY__INIT, *entries[] = {&e1};
+    e1.key = "region";
+    e1.value = "eu";
+    char *tags[] = {"rma", "urgent"};
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.id = "ev-1";
+    ev.type = "bug_report";
+    ev.customer = &c;
+    ev.has_severity = 1;
+    ev.severity = HUB__SEVERITY__SEVERITY_HIGH;
+    ev.n_tags = 2;
+    ev.tags = tags;
+    ev.n_attributes = 1;
+    ev.attributes = entries;
+    Hub__Publish p = HUB__PUBLISH__INIT;
+    p.event = &ev;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_PUBLISH;
+    f.publish = &p;
+    s_round_trip(&f, "publish");
+}
+
+static void test_round_trip_publish_ack(void)
+{
+    Hub__PublishAck a = HUB__PUBLISH_ACK__INIT;
+    a.id = "ev-1";
+    a.has_seq = 1;
+    a.seq = 42;
+    a.has_duplicate = 1;
+    a.duplicate = 1;
+    a.has_notifications = 1;
+    a.notifications = 3;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_PUBLISH_ACK;
+    f.publish_ack = &a;
+    s_round_trip(&f, "publish_ack");
+}
+
+static void test_round_trip_subscribe(void)
+{
+    char *topics[] = {"engineering.*", "finance.billing_flag"};
+    Hub__Subscribe s = HUB__SUBSCRIBE__INIT;
+    s.name = "engineering";
+    s.n_topics = 2;
+    s.topics = topics;
+    s.has_start = 1;
+    s.start = HUB__START__START_SEQ;
+    s.has_start_seq = 1;
+    s.start_seq = 7;
+    s.has_credit = 1;
+    s.credit = 16;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_SUBSCRIBE;
+    f.subscribe = &s;
+    s_round_trip(&f, "subscribe");
+}
+
+static void test_round_trip_subscribed(void)
+{
+    Hub__Subscribed s = HUB__SUBSCRIBED__INIT;
+    s.name = "engineering";
+    s.has_position = 1;
+    s.position = 99;
+    s.has_credit = 1;
+    s.credit = 16;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_SUBSCRIBED;
+    f.subscribed = &s;
+    s_round_trip(&f, "subscribed");
+}
+
+static void test_round_trip_deliver(void)
+{
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.type = "bug_report";
+    Hub__Notification n = HUB__NOTIFICATION__INIT;
+    n.has_seq = 1;
+    n.seq = 5;
+    n.topic = "engineering.defect";
+    n.event = &ev;
+    Hub__Deliver d = HUB__DELIVER__INIT;
+    d.name = "engineering";
+    d.notification = &n;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_DELIVER;
+    f.deliver = &d;
+    s_round_trip(&f, "deliver");
+}
+
+static void test_round_trip_ack(void)
+{
+    Hub__Ref r1 = HUB__REF__INIT, r2 = HUB__REF__INIT, *refs[] = {&r1, &r2};
+    r1.has_seq = r2.has_seq = 1;
+    r1.seq = 5;
+    r2.seq = 6;
+    r2.has_slot = 1;
+    r2.slot = 1;
+    Hub__Ack a = HUB__ACK__INIT;
+    a.name = "engineering";
+    a.n_refs = 2;
+    a.refs = refs;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_ACK;
+    f.ack = &a;
+    s_round_trip(&f, "ack");
+}
+
+static void test_round_trip_nack(void)
+{
+    Hub__Ref r = HUB__REF__INIT;
+    r.has_seq = 1;
+    r.seq = 5;
+    Hub__Nack n = HUB__NACK__INIT;
+    n.name = "engineering";
+    n.ref = &r;
+    n.reason = "handler failed";
+    n.has_dead_letter = 1;
+    n.dead_letter = 1;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_NACK;
+    f.nack = &n;
+    s_round_trip(&f, "nack");
+}
+
+static void test_round_trip_error(void)
+{
+    Hub__Error e = HUB__ERROR__INIT;
+    e.has_code = 1;
+    e.code = HUB__ERROR_CODE__ERROR_CODE_INVALID;
+    e.message = "type: missing";
+    e.field = "type";
+    e.id = "ev-1";
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_ERROR;
+    f.error = &e;
+    s_round_trip(&f, "error");
+}
+
+static void test_round_trip_heartbeat(void)
+{
+    Hub__Heartbeat h = HUB__HEARTBEAT__INIT;
+    h.instance = "b5c7";
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_HEARTBEAT;
+    f.heartbeat = &h;
+    s_round_trip(&f, "heartbeat");
+}
+
+static void test_round_trip_status_request(void)
+{
+    Hub__StatusRequest s = HUB__STATUS_REQUEST__INIT;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_STATUS_REQUEST;
+    f.status_request = &s;
+    s_round_trip(&f, "status_request");
+}
+
+static void test_round_trip_status_reply(void)
+{
+    Hub__SubscriberStatus sub = HUB__SUBSCRIBER_STATUS__INIT, *subs[] = {&sub};
+    sub.name = "engineering";
+    sub.has_connected = 1;
+    sub.connected = 1;
+    sub.has_backlog = 1;
+    sub.backlog = 12;
+    Hub__StatusReply s = HUB__STATUS_REPLY__INIT;
+    s.hub_version = "0.1.0";
+    s.has_last_seq = 1;
+    s.last_seq = UINT64_MAX;
+    s.n_subscribers = 1;
+    s.subscribers = subs;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_STATUS_REPLY;
+    f.status_reply = &s;
+    s_round_trip(&f, "status_reply");
+}
+
+static void test_encode_sets_version(void)
+{
+    Hub__Heartbeat h = HUB__HEARTBEAT__INIT;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.has_version = 1;
+    f.version = 7;
+    f.body_case = HUB__FRAME__BODY_HEARTBEAT;
+    f.heartbeat = &h;
+    hub_buf_t out = HUB_BUF_INIT;
+    CHECK_INT(hub_frame_encode(&f, &out), 0);
+    CHECK_INT(f.version, HUB_PROTOCOL_VERSION);
+    /* version 1 (08 01), heartbeat 20 empty (a2 01 00) */
+    static const uint8_t want[] = {0x08, 0x01, 0xa2, 0x01, 0x00};
+    CHECK_INT(out.len, sizeof want);
+    CHECK(out.len == sizeof want && memcmp(out.data, want, sizeof want) == 0);
+    hub_buf_fini(&out);
+}
+
+static void test_encode_reuses_buffer(void)
+{
+    Hub__Hello hello = HUB__HELLO__INIT;
+    char big[1000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    hello.client = big;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_HELLO;
+    f.hello = &hello;
+    hub_buf_t out = HUB_BUF_INIT;
+    CHECK_INT(hub_frame_encode(&f, &out), 0);
+    size_t first = out.len, cap = out.cap;
+    uint8_t *data = out.data;
+    hello.client = "small";
+    CHECK_INT(hub_frame_encode(&f, &out), 0);
+    CHECK(out.len < first);
+    CHECK(out.data == data); /* no new allocation */
+    CHECK_INT(out.cap, cap);
+    Hub__Frame *got = NULL;
+    char err[HUB_ERR_LEN];
+    CHECK_INT(hub_frame_decode(out.data, out.len, 0, &got, err), 0);
+    if (got)
+        CHECK_STR(got->hello->client, "small");
+    hub_frame_free(&got);
+    hub_buf_fini(&out);
+}
+
+/* ----------------------------------------------------------- rejections */
+
+typedef struct {
+    const char *name;       /* what the bytes are */
+    const uint8_t *data;    /* the frame */
+    size_t len;             /* its bytes */
+    size_t max_len;         /* the limit given to decode */
+    int code;               /* the expected return */
+    const char *err_has;    /* text the error must contain */
+} s_reject_t;
+
+static void test_decode_rejections(void)
+{
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff};
+    static const uint8_t truncated[] = {0x08, 0x01, 0xa2, 0x01, 0x05, 0x0a}; /* heartbeat says 5 bytes */
+    static const uint8_t bad_wire_type[] = {0x0f, 0x01};                     /* field 1, wire type 7 */
+    static const uint8_t no_body[] = {0x08, 0x01, 0x10, 0x05};               /* version 1, corr 5 */
+    static const uint8_t v0[] = {0x08, 0x00, 0xa2, 0x01, 0x00};
+    static const uint8_t v2[] = {0x08, 0x02, 0xa2, 0x01, 0x00};
+    static const uint8_t v2_no_body[] = {0x08, 0x02};
+    static const uint8_t no_version[] = {0xa2, 0x01, 0x00};
+    static const uint8_t ok[] = {0x08, 0x01, 0xa2, 0x01, 0x00};
+    static const uint8_t text[] = "hello, hub";
+    const s_reject_t cases[] = {
+        {"garbage", garbage, sizeof garbage, 0, -HUB_EMALFORMED, "not a protobuf hub.Frame"},
+        {"truncated body", truncated, sizeof truncated, 0, -HUB_EMALFORMED, "not a protobuf"},
+        {"bad wire type", bad_wire_type, sizeof bad_wire_type, 0, -HUB_EMALFORMED, "not a protobuf"},
+        {"plain text", text, sizeof text - 1, 0, -HUB_EMALFORMED, "not a protobuf"},
+        {"empty", (const uint8_t *)"", 0, 0, -HUB_EMALFORMED, "no body"},
+        {"no body", no_body, sizeof no_body, 0, -HUB_EMALFORMED, "no body"},
+        {"version 0", v0, sizeof v0, 0, -HUB_EUNSUPPORTED, "version 0 is not supported"},
+        {"version 2", v2, sizeof v2, 0, -HUB_EUNSUPPORTED, "version 2 is not supported"},
+        {"version 2 without a body", v2_no_body, sizeof v2_no_body, 0, -HUB_EUNSUPPORTED, "version 2"},
+        {"no version", no_version, sizeof no_version, 0, -HUB_EUNSUPPORTED, "no protocol version"},
+        {"too large", ok, sizeof ok, sizeof ok - 1, -HUB_ETOOLARGE, "5 bytes is over the limit of 4"},
+        {"too large garbage", garbage, sizeof garbage, 2, -HUB_ETOOLARGE, "over the limit"},
+        {"at the limit", ok, sizeof ok, sizeof ok, 0, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const s_reject_t *c = &cases[i];
+        char err[HUB_ERR_LEN] = "";
+        Hub__Frame *frame = (Hub__Frame *)&err; /* must be overwritten */
+        int rc = hub_frame_decode(c->data, c->len, c->max_len, &frame, err);
+        check_case = c->name;
+        CHECK_INT(rc, c->code);
+        CHECK_HAS(err, c->err_has);
+        CHECK(strchr(err, '\n') == NULL);
+        if (rc < 0)
+            CHECK(frame == NULL);
+        else
+            CHECK(frame != NULL);
+        hub_frame_free(&frame);
+    }
+    check_case = "decode rejections";
+}
+
+static void test_free_null(void)
+{
+    Hub__Frame *frame = NULL;
+    hub_frame_free(&frame);
+    hub_frame_free(NULL);
+    CHECK(frame == NULL);
+}
+
+/* ----------------------------------------------------------- deliver splice */
+
+/* A notification with every field set but the event. */
+static void s_notification(Hub__Notification *n)
+{
+    hub__notification__init(n);
+    n->has_seq = 1;
+    n->seq = 300;
+    n->has_slot = 1;
+    n->slot = 2;
+    n->topic = "engineering.defect";
+    n->route = "defect";
+    n->reason = "type=bug_report";
+    n->department = "engineering";
+    n->kind = "defect";
+    n->respond_by = "2026-11-23T14:00:00.000Z";
+    n->has_attempt = 1;
+    n->attempt = 1;
+    n->event_id = "ev-1";
+    n->received_at = "2026-11-23T10:00:00.000Z";
+}
+
+/* Splices packed ev into a Deliver and checks it against the normal path:
+ * same bytes, and it decodes to the same event. */
+static void s_check_splice(const char *name, Hub__Event *ev)
+{
+    hub_buf_t packed = HUB_BUF_INIT, spliced = HUB_BUF_INIT, normal = HUB_BUF_INIT;
+    Hub__Notification n;
+    s_notification(&n);
+    if (ev)
+        CHECK_INT(hub_message_pack(&ev->base, &packed), 0);
+    CHECK_INT(hub_frame_encode_deliver(name, &n, ev ? packed.data : NULL, packed.len, &spliced), 0);
+    CHECK(n.event == NULL);
+
+    Hub__Deliver d = HUB__DELIVER__INIT;
+    d.name = (char *)name;
+    d.notification = &n;
+    n.event = ev;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_DELIVER;
+    f.deliver = &d;
+    CHECK_INT(hub_frame_encode(&f, &normal), 0);
+    CHECK_INT(spliced.len, normal.len);
+    CHECK(spliced.len == normal.len && memcmp(spliced.data, normal.data, normal.len) == 0);
+
+    char err[HUB_ERR_LEN];
+    Hub__Frame *got = NULL;
+    CHECK_INT(hub_frame_decode(spliced.data, spliced.len, 0, &got, err), 0);
+    if (got) {
+        CHECK_STR(hub_frame_kind(got), "deliver");
+        if (name)
+            CHECK_STR(got->deliver->name, name);
+        else
+            CHECK(got->deliver->name == NULL);
+        Hub__Notification *gn = got->deliver->notification;
+        CHECK(gn != NULL);
+        if (gn) {
+            CHECK_INT(gn->seq, 300);
+            CHECK_INT(gn->slot, 2);
+            CHECK_STR(gn->respond_by, "2026-11-23T14:00:00.000Z");
+            CHECK_STR(gn->received_at, "2026-11-23T10:00:00.000Z");
+            if (ev) {
+                CHECK(gn->event != NULL);
+                hub_buf_t again = HUB_BUF_INIT;
+                if (gn->event) {
+                    CHECK_INT(hub_message_pack(&gn->event->base, &again), 0);
+                    CHECK(again.len == packed.len && memcmp(again.data, packed.data, packed.len) == 0);
+                }
+                hub_buf_fini(&again);
+            } else {
+                CHECK(gn->event == NULL);
+            }
+        }
+    }
+    hub_frame_free(&got);
+    hub_buf_fini(&packed);
+    hub_buf_fini(&spliced);
+    hub_buf_fini(&normal);
+}
+
+static void test_deliver_splice_equals_encode(void)
+{
+    Hub__Customer c = HUB__CUSTOMER__INIT;
+    c.name = "Ada";
+    c.tier = "enterprise";
+    char *tags[] = {"rma"};
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.id = "ev-1";
+    ev.type = "bug_report";
+    ev.customer = &c;
+    ev.n_tags = 1;
+    ev.tags = tags;
+    ev.has_severity = 1;
+    ev.severity = HUB__SEVERITY__SEVERITY_CRITICAL;
+    ev.occurred_at = "2026-11-23T10:00:00Z";
+    s_check_splice("engineering", &ev);
+}
+
+static void test_deliver_splice_tap_name(void)
+{
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.type = "bug_report";
+    s_check_splice("", &ev); /* the tap's deliver has name "" */
+}
+
+static void test_deliver_splice_no_name(void)
+{
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.type = "complaint";
+    s_check_splice(NULL, &ev);
+}
+
+static void test_deliver_splice_no_event(void)
+{
+    s_check_splice("engineering", NULL);
+}
+
+static void test_deliver_splice_large_event(void)
+{
+    /* lengths over 127 and 16383 bytes take 2 and 3 varint bytes */
+    size_t len = 20000;
+    char *body = malloc(len + 1);
+    CHECK(body != NULL);
+    if (!body)
+        return;
+    memset(body, 'b', len);
+    body[len] = '\0';
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.type = "bug_report";
+    ev.body = body;
+    s_check_splice("engineering", &ev);
+    free(body);
+}
+
+/* ----------------------------------------------------------- misc */
+
+static void test_message_pack(void)
+{
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.type = "return_request";
+    ev.has_status = 1;
+    ev.status = HUB__STATUS__STATUS_RESOLVED;
+    hub_buf_t out = HUB_BUF_INIT;
+    CHECK_INT(hub_message_pack(&ev.base, &out), 0);
+    CHECK_INT(out.len, hub__event__get_packed_size(&ev));
+    Hub__Event *got = hub__event__unpack(NULL, out.len, out.data);
+    CHECK(got != NULL);
+    if (got) {
+        CHECK_STR(got->type, "return_request");
+        CHECK_INT(got->status, HUB__STATUS__STATUS_RESOLVED);
+    }
+    hub__event__free_unpacked(got, NULL);
+    /* an empty message packs to nothing, and the buffer is reset */
+    Hub__StatusRequest s = HUB__STATUS_REQUEST__INIT;
+    CHECK_INT(hub_message_pack(&s.base, &out), 0);
+    CHECK_INT(out.len, 0);
+    hub_buf_fini(&out);
+}
+
+static void test_frame_kind(void)
+{
+    Hub__Frame f = HUB__FRAME__INIT;
+    CHECK_STR(hub_frame_kind(&f), "none");
+    CHECK_STR(hub_frame_kind(NULL), "none");
+    f.body_case = HUB__FRAME__BODY_PUBLISH_ACK;
+    CHECK_STR(hub_frame_kind(&f), "publish_ack");
+    f.body_case = HUB__FRAME__BODY_STATUS_REPLY;
+    CHECK_STR(hub_frame_kind(&f), "status_reply");
+}
+
+static const check_case_t cases[] = {
+    {"round trip hello", test_round_trip_hello},
+    {"round trip welcome", test_round_trip_welcome},
+    {"round trip publish", test_round_trip_publish},
+    {"round trip publish_ack", test_round_trip_publish_ack},
+    {"round trip subscribe", test_round_trip_subscribe},
+    {"round trip subscribed", test_round_trip_subscribed},
+    {"round trip deliver", test_round_trip_deliver},
+    {"round trip ack", test_round_trip_ack},
+    {"round trip nack", test_round_trip_nack},
+    {"round trip error", test_round_trip_error},
+    {"round trip heartbeat", test_round_trip_heartbeat},
+    {"round trip status_request", test_round_trip_status_request},
+    {"round trip status_reply", test_round_trip_status_reply},
+    {"encode sets the version", test_encode_sets_version},
+    {"encode reuses the buffer", test_encode_reuses_buffer},
+    {"decode rejections", test_decode_rejections},
+    {"free accepts NULL", test_free_null},
+    {"deliver splice equals encode", test_deliver_splice_equals_encode},
+    {"deliver splice, tap name", test_deliver_splice_tap_name},
+    {"deliver splice, no name", test_deliver_splice_no_name},
+    {"deliver splice, no event", test_deliver_splice_no_event},
+    {"deliver splice, large event", test_deliver_splice_large_event},
+    {"message pack", test_message_pack},
+    {"frame kind", test_frame_kind},
+    {NULL, NULL},
+};
+
+int main(void)
+{
+    return check_run(cases);
+}

@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "json.h"
 #include "path.h"
 #include "sha256.h"
 #include "yamldoc.h"
@@ -51,7 +52,6 @@
 #define S_MAX_NOT_DEPTH 8     /* not: inside not: ... */
 #define S_MAX_FIELDS 64       /* entries of one route's fields */
 #define S_BLOCK_SIZE 16384    /* bytes of an arena block */
-#define S_ENUM_NAME_LEN 64    /* room for an enum value's JSON name */
 #define S_WHY_LEN 512         /* bytes of one explanation */
 
 /* ------------------------------------------------------------------ arena */
@@ -331,33 +331,6 @@ static int s_load_departments(s_loader_t *self, const yaml_node_t *node)
 
 /* ------------------------------------------------------------------ match */
 
-/* Writes the JSON name of an enum value, as proto/path.c reads it: the
- * value name lower-cased, without the enum's short name in UPPER_SNAKE and
- * '_' (SEVERITY_HIGH -> "high"). */
-static void s_enum_name(const ProtobufCEnumDescriptor *desc, const ProtobufCEnumValue *ev, char *out, size_t outlen)
-{
-    char prefix[S_ENUM_NAME_LEN];
-    size_t n = 0;
-    const char *s = desc->short_name;
-    for (size_t i = 0; s[i] && n + 2 < sizeof prefix; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (i > 0 && isupper(c) &&
-            (islower((unsigned char)s[i - 1]) || isdigit((unsigned char)s[i - 1]) ||
-             (isupper((unsigned char)s[i - 1]) && s[i + 1] && islower((unsigned char)s[i + 1]))))
-            prefix[n++] = '_';
-        prefix[n++] = (char)toupper(c);
-    }
-    prefix[n++] = '_';
-    prefix[n] = '\0';
-    const char *name = ev->name;
-    if (strncmp(name, prefix, n) == 0 && name[n])
-        name += n;
-    size_t i = 0;
-    for (; name[i] && i + 1 < outlen; i++)
-        out[i] = (char)tolower((unsigned char)name[i]);
-    out[i] = '\0';
-}
-
 /* Checks a match value against the type of the path's last field: an enum
  * value must be one of its names (not the zero one, which reads as
  * missing), a bool true or false. Returns 0 or fills err. */
@@ -382,8 +355,8 @@ static int s_check_value(s_loader_t *self, const char *prefix, const s_term_t *t
     for (unsigned i = 0; i < desc->n_values; i++) {
         if (desc->values[i].value == 0)
             continue;
-        char name[S_ENUM_NAME_LEN];
-        s_enum_name(desc, &desc->values[i], name, sizeof name);
+        char name[HUB_ENUM_NAME_LEN];
+        hub_enum_to_name(desc, desc->values[i].value, name, sizeof name);
         if (strcmp(name, value) == 0)
             return 0;
         s_text_add(&list, "%s%s", list.len ? ", " : "", name);

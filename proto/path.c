@@ -22,62 +22,14 @@
  */
 #include "path.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
+
 #define S_TEXT_LEN 64 /* room for a number or an enum's JSON name */
-
-/* 1 when field is a map (see rule 2). */
-static int s_field_is_map(const ProtobufCFieldDescriptor *field)
-{
-    if (field->label != PROTOBUF_C_LABEL_REPEATED || field->type != PROTOBUF_C_TYPE_MESSAGE)
-        return 0;
-    const ProtobufCMessageDescriptor *entry = field->descriptor;
-    if (!entry || entry->n_fields != 2)
-        return 0;
-    size_t len = strlen(entry->short_name);
-    if (len < 5 || strcmp(entry->short_name + len - 5, "Entry") != 0)
-        return 0;
-    const ProtobufCFieldDescriptor *key = protobuf_c_message_descriptor_get_field(entry, 1);
-    const ProtobufCFieldDescriptor *value = protobuf_c_message_descriptor_get_field(entry, 2);
-    return key && value && strcmp(key->name, "key") == 0 && strcmp(value->name, "value") == 0;
-}
-
-/* Writes the JSON name of an enum value to out: the value's name without
- * the enum's short name in UPPER_SNAKE and '_' ("Severity" -> "SEVERITY_",
- * "ErrorCode" -> "ERROR_CODE_"), lower-cased. A value the enum does not
- * know is written as its number. */
-static void s_enum_name(const ProtobufCEnumDescriptor *desc, int value, char *out, size_t outlen)
-{
-    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(desc, value);
-    if (!ev) {
-        snprintf(out, outlen, "%d", value);
-        return;
-    }
-    char prefix[S_TEXT_LEN];
-    size_t n = 0;
-    const char *s = desc->short_name;
-    for (size_t i = 0; s[i] && n + 2 < sizeof prefix; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (i > 0 && isupper(c) &&
-            (islower((unsigned char)s[i - 1]) || isdigit((unsigned char)s[i - 1]) ||
-             (isupper((unsigned char)s[i - 1]) && s[i + 1] && islower((unsigned char)s[i + 1]))))
-            prefix[n++] = '_';
-        prefix[n++] = (char)toupper(c);
-    }
-    prefix[n++] = '_';
-    prefix[n] = '\0';
-    const char *name = ev->name;
-    if (strncmp(name, prefix, n) == 0 && name[n])
-        name += n;
-    size_t i = 0;
-    for (; name[i] && i + 1 < outlen; i++)
-        out[i] = (char)tolower((unsigned char)name[i]);
-    out[i] = '\0';
-}
 
 /* Shortest of %.{digits}g and %.17g that reads back as the same double. */
 static void s_format_double(double value, int digits, char *out, size_t outlen)
@@ -122,7 +74,7 @@ static const char *s_scalar_text(const ProtobufCFieldDescriptor *field, const vo
         snprintf(out, outlen, "%s", *(const protobuf_c_boolean *)member ? "true" : "false");
         break;
     case PROTOBUF_C_TYPE_ENUM:
-        s_enum_name(field->descriptor, *(const int *)member, out, outlen);
+        hub_enum_to_name(field->descriptor, *(const int *)member, out, outlen);
         break;
     case PROTOBUF_C_TYPE_STRING:
         return *(const char *const *)member;
@@ -256,7 +208,7 @@ static void s_visit(s_walk_t *walk, const ProtobufCMessage *msg, size_t step)
 {
     const ProtobufCFieldDescriptor *field = walk->path->fields[step];
     const char *base = (const char *)msg;
-    if (s_field_is_map(field) && walk->path->has_map_key && step + 1 == walk->path->depth) {
+    if (hub_field_is_map(field) && walk->path->has_map_key && step + 1 == walk->path->depth) {
         s_visit_map(walk, msg, field);
         return;
     }
@@ -334,7 +286,7 @@ int hub_path_resolve(const ProtobufCMessageDescriptor *desc, const char *text, h
             return -HUB_EINVALID;
         }
         out->fields[out->depth++] = field;
-        if (s_field_is_map(field)) {
+        if (hub_field_is_map(field)) {
             if (!dot || !dot[1]) {
                 snprintf(err, HUB_ERR_LEN, "\"%.64s\" is a map: name one key, as in \"%.64s.KEY\"", field->name,
                          field->name);

@@ -1,1 +1,224 @@
-#include "hub.h"
+/*
+ * cmd_status - hubctl status [--json]
+ *
+ * Asks the hub for its state (hub_status: a StatusReply as JSON) and prints
+ * it as an aligned table, or as the raw JSON line with --json. Fields the
+ * hub left out (zero values) print as 0 or "-".
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "hubctl.h"
+
+#define S_COLUMNS 10      /* columns of the subscriber table */
+#define S_CELL_LEN 512    /* bytes of one cell (topics are cut beyond) */
+
+static const char *const s_headers[S_COLUMNS] = {
+    "NAME", "CONNECTED", "POSITION", "BACKLOG", "IN_FLIGHT", "CREDIT", "DELIVERED", "REDELIVERED", "DEAD_LETTERS",
+    "TOPICS",
+};
+
+static void s_help(void)
+{
+    fputs("usage: hubctl status [--json]\n"
+          "\n"
+          "Shows the hub's state: version, instance, last sequence number, events, policy,\n"
+          "counters, and per durable subscriber: connected or not, position (last acknowledged\n"
+          "sequence number), backlog, in flight, credit, deliveries and dead letters.\n"
+          "\n"
+          "options:\n"
+          "  --json          print the hub's answer as one JSON line instead of a table\n"
+          "  --hub EP        the hub's endpoint\n"
+          "  --timeout SEC   how long to wait for the hub (default 10)\n"
+          "  -h, --help      this text\n"
+          "\n"
+          "exit codes: 0 ok, 1 failed, 2 usage, 3 hub not answering\n",
+          stdout);
+}
+
+/* A uint64 member as text: JSON number or decimal string; "0" when absent. */
+static void s_number(const json_t *obj, const char *key, char *out, size_t outlen)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (json_is_integer(v))
+        snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_string(v))
+        snprintf(out, outlen, "%s", json_string_value(v));
+    else if (json_is_real(v))
+        snprintf(out, outlen, "%.0f", json_real_value(v));
+    else
+        snprintf(out, outlen, "0");
+}
+
+/* A string member, or "-" when absent or empty. */
+static const char *s_string(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s && *s ? s : "-";
+}
+
+/* "42s", "5m 06s", "1h 02m 03s", "2d 03h 04m". */
+static void s_uptime(const json_t *obj, char *out, size_t outlen)
+{
+    char text[32];
+    s_number(obj, "uptime_s", text, sizeof text);
+    uint64_t s;
+    if (hubctl_parse_u64(text, 0, UINT64_MAX, &s) != 0) {
+        snprintf(out, outlen, "%s", text);
+        return;
+    }
+    if (s < 60)
+        snprintf(out, outlen, "%" PRIu64 "s", s);
+    else if (s < 3600)
+        snprintf(out, outlen, "%" PRIu64 "m %02" PRIu64 "s", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(out, outlen, "%" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(out, outlen, "%" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m", s / 86400, s / 3600 % 24, s / 60 % 60);
+}
+
+/* Fills one subscriber's cells. */
+static void s_row(const json_t *sub, char cells[S_COLUMNS][S_CELL_LEN])
+{
+    snprintf(cells[0], S_CELL_LEN, "%s", s_string(sub, "name"));
+    snprintf(cells[1], S_CELL_LEN, "%s", json_is_true(json_object_get(sub, "connected")) ? "yes" : "no");
+    static const char *const keys[] = {"position", "backlog", "in_flight", "credit", "delivered", "redelivered",
+                                       "dead_letters"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        s_number(sub, keys[k], cells[2 + k], S_CELL_LEN);
+    const json_t *topics = json_object_get(sub, "topics");
+    size_t used = 0;
+    cells[9][0] = '\0';
+    if (json_is_string(topics))
+        snprintf(cells[9], S_CELL_LEN, "%s", json_string_value(topics));
+    for (size_t i = 0; json_is_array(topics) && i < json_array_size(topics) && used < S_CELL_LEN; i++) {
+        const char *t = json_string_value(json_array_get(topics, i));
+        int n = snprintf(cells[9] + used, S_CELL_LEN - used, "%s%s", i ? "," : "", t ? t : "?");
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (!cells[9][0])
+        snprintf(cells[9], S_CELL_LEN, "-");
+}
+
+/* Prints column c of a row: padded to width, the last one ends the line. */
+static void s_cell(size_t c, size_t width, const char *text)
+{
+    if (c + 1 < S_COLUMNS)
+        printf("%-*s  ", (int)width, text);
+    else
+        printf("%s\n", text);
+}
+
+/* Prints the table. Returns 0, or -1 when stdout failed. */
+static int s_print_table(const json_t *doc)
+{
+    char sha[16], uptime[32], last_seq[32], events[32], routes[32], rejected[32], commits[32];
+    snprintf(sha, sizeof sha, "%.12s", s_string(doc, "policy_sha256"));
+    s_uptime(doc, uptime, sizeof uptime);
+    s_number(doc, "last_seq", last_seq, sizeof last_seq);
+    s_number(doc, "events", events, sizeof events);
+    s_number(doc, "routes", routes, sizeof routes);
+    s_number(doc, "rejected", rejected, sizeof rejected);
+    s_number(doc, "commits", commits, sizeof commits);
+    printf("hub version      %s\n", s_string(doc, "hub_version"));
+    printf("instance         %s\n", s_string(doc, "instance"));
+    printf("last seq         %s\n", last_seq);
+    printf("events           %s\n", events);
+    printf("policy sha256    %s\n", sha);
+    printf("routes           %s\n", routes);
+    printf("rejected frames  %s\n", rejected);
+    printf("commits          %s\n", commits);
+    printf("uptime           %s\n", uptime);
+    if (json_object_get(doc, "data_dir"))
+        printf("data dir         %s\n", s_string(doc, "data_dir"));
+    putchar('\n');
+
+    const json_t *subs = json_object_get(doc, "subscribers");
+    size_t n = json_is_array(subs) ? json_array_size(subs) : 0;
+    if (n == 0) {
+        puts("no subscribers");
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
+    }
+    char (*cells)[S_COLUMNS][S_CELL_LEN] = calloc(n, sizeof *cells);
+    if (!cells)
+        return -1;
+    size_t width[S_COLUMNS];
+    for (size_t c = 0; c < S_COLUMNS; c++)
+        width[c] = strlen(s_headers[c]);
+    for (size_t r = 0; r < n; r++) {
+        s_row(json_array_get(subs, r), cells[r]);
+        for (size_t c = 0; c < S_COLUMNS; c++)
+            if (strlen(cells[r][c]) > width[c])
+                width[c] = strlen(cells[r][c]);
+    }
+    for (size_t c = 0; c < S_COLUMNS; c++)
+        s_cell(c, width[c], s_headers[c]);
+    for (size_t r = 0; r < n; r++)
+        for (size_t c = 0; c < S_COLUMNS; c++)
+            s_cell(c, width[c], cells[r][c]);
+    free(cells);
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
+}
+
+int hubctl_cmd_status(hubctl_t *g, int argc, char **argv)
+{
+    enum { OPT_JSON = 1 };
+    static const struct option options[] = {
+        HUBCTL_COMMON_OPTIONS,
+        {"json", no_argument, NULL, OPT_JSON},
+        {NULL, 0, NULL, 0},
+    };
+    const char *cmd = "status";
+    int as_json = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case HUBCTL_OPT_HELP:
+            s_help();
+            return HUBCTL_OK;
+        case HUBCTL_OPT_HUB:
+        case HUBCTL_OPT_TIMEOUT:
+            if (hubctl_common_option(g, cmd, c, optarg) != 0)
+                return HUBCTL_USAGE;
+            break;
+        case OPT_JSON:
+            as_json = 1;
+            break;
+        default:
+            return hubctl_getopt_error(cmd, c, argv);
+        }
+    }
+    if (optind < argc)
+        return hubctl_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+
+    hub_client_t *client = hubctl_client_new(g);
+    if (!client)
+        return HUBCTL_FAILED;
+    char *json = NULL;
+    char err[HUB_ERR_LEN] = "";
+    int rc = hub_status(client, &json, g->timeout_ms, err);
+    hub_client_destroy(&client);
+    if (rc != 0)
+        return hubctl_call_failed(g, "status", rc, err);
+
+    int exit_code = HUBCTL_OK;
+    if (as_json) {
+        if (hubctl_print_line(json) != 0)
+            exit_code = hubctl_fail("status: cannot write to stdout");
+    } else {
+        json_error_t jerr;
+        json_t *doc = json_loads(json, 0, &jerr);
+        if (!json_is_object(doc))
+            exit_code = hubctl_fail("status: the hub's answer is not a JSON object (%s); try --json", jerr.text);
+        else if (s_print_table(doc) != 0)
+            exit_code = hubctl_fail("status: cannot write to stdout");
+        json_decref(doc);
+    }
+    free(json);
+    return exit_code;
+}

@@ -667,7 +667,7 @@ static void s_on_subscribe(hub_broker_t *self, const uint8_t *rid, size_t rid_le
 {
     char err[HUB_ERR_LEN] = "";
     Hub__Subscribed sub = HUB__SUBSCRIBED__INIT;
-    int rc = hub_delivery_subscribe(self->delivery, rid, rid_len, req, &sub, err);
+    int rc = hub_delivery_subscribe(self->delivery, rid, rid_len, req, hub_mono_ms(), &sub, err);
     if (rc != 0) {
         self->rejected++;
         hub_info("subscribe refused: %s", err);
@@ -712,6 +712,7 @@ static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, c
         break;
     }
     case HUB__FRAME__BODY_HEARTBEAT: {
+        hub_delivery_heard(self->delivery, rid, rid_len, hub_mono_ms());
         Hub__Heartbeat hb = HUB__HEARTBEAT__INIT;
         hb.instance = self->instance;
         Hub__Frame reply = HUB__FRAME__INIT;
@@ -729,10 +730,12 @@ static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, c
         s_on_subscribe(self, rid, rid_len, corr, frame->subscribe);
         break;
     case HUB__FRAME__BODY_ACK:
+        hub_delivery_heard(self->delivery, rid, rid_len, hub_mono_ms());
         if (hub_delivery_ack(self->delivery, frame->ack) != 0)
             s_reply_error(self, rid, rid_len, corr, -HUB_EUNKNOWN, "name: no such subscriber", NULL);
         break;
     case HUB__FRAME__BODY_NACK:
+        hub_delivery_heard(self->delivery, rid, rid_len, hub_mono_ms());
         if (hub_delivery_nack(self->delivery, frame->nack, hub_mono_ms()) != 0)
             s_reply_error(self, rid, rid_len, corr, -HUB_EUNKNOWN, "name: no such subscriber", NULL);
         break;

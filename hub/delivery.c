@@ -47,6 +47,7 @@ typedef struct {
     uint8_t rid[HUB_MAX_RID]; /* session's routing id */
     size_t rid_len;
     int connected;
+    int64_t heard_ms;       /* monotonic time the session was last heard from */
     int dirty;              /* position/topics/dead letters not yet written */
     uint64_t dead_letters;
     uint64_t delivered, redelivered;
@@ -469,10 +470,24 @@ int hub_delivery_pump(hub_delivery_t *self, int64_t now_ms)
     return more;
 }
 
+/* What was sent to a session is owed to whichever comes next. */
+static void s_owe_sent(s_sub_t *sub)
+{
+    for (size_t i = 0; i < sub->count; i++)
+        if (s_at(sub, i)->state == S_SENT)
+            s_at(sub, i)->state = S_OWED;
+}
+
 void hub_delivery_tick(hub_delivery_t *self, int64_t now_ms)
 {
     for (size_t i = 0; i < self->nsubs; i++) {
         s_sub_t *sub = self->subs[i];
+        if (sub->connected && now_ms - sub->heard_ms >= HUB_SILENCE_MS) {
+            hub_info("subscriber %s: not heard from for %d s; waiting for it to come back", sub->name,
+                     HUB_SILENCE_MS / 1000);
+            sub->connected = 0;
+            s_owe_sent(sub);
+        }
         for (size_t k = 0; k < sub->count; k++) {
             s_flight_t *e = s_at(sub, k);
             if (e->state != S_SENT || now_ms - e->sent_ms < self->opts.ack_timeout_ms)
@@ -492,7 +507,7 @@ void hub_delivery_tick(hub_delivery_t *self, int64_t now_ms)
 /* ------------------------------------------------------------ requests */
 
 int hub_delivery_subscribe(hub_delivery_t *self, const uint8_t *rid, size_t rid_len, const Hub__Subscribe *req,
-                           Hub__Subscribed *reply, char err[HUB_ERR_LEN])
+                           int64_t now_ms, Hub__Subscribed *reply, char err[HUB_ERR_LEN])
 {
     if (!req->name || !s_valid_name(req->name)) {
         snprintf(err, HUB_ERR_LEN, "name: a subscriber name is 1 to 63 letters, digits, '.', '_' or '-'");
@@ -559,12 +574,11 @@ int hub_delivery_subscribe(hub_delivery_t *self, const uint8_t *rid, size_t rid_
     if (sub->connected && (sub->rid_len != rid_len || memcmp(sub->rid, rid, rid_len) != 0))
         hub_info("subscriber %s: taken over by a new connection", sub->name);
     /* what was sent to the previous session is owed to this one */
-    for (size_t i = 0; i < sub->count; i++)
-        if (s_at(sub, i)->state == S_SENT)
-            s_at(sub, i)->state = S_OWED;
+    s_owe_sent(sub);
     memcpy(sub->rid, rid, rid_len);
     sub->rid_len = rid_len;
     sub->connected = 1;
+    sub->heard_ms = now_ms;
     sub->credit = credit;
     reply->name = sub->name;
     reply->has_position = 1;
@@ -629,6 +643,20 @@ int hub_delivery_nack(hub_delivery_t *self, const Hub__Nack *nack, int64_t now_m
     s_advance(sub);
     (void)now_ms;
     return 0;
+}
+
+void hub_delivery_heard(hub_delivery_t *self, const uint8_t *rid, size_t rid_len, int64_t now_ms)
+{
+    for (size_t i = 0; i < self->nsubs; i++) {
+        s_sub_t *sub = self->subs[i];
+        if (sub->rid_len != rid_len || memcmp(sub->rid, rid, rid_len) != 0)
+            continue;
+        sub->heard_ms = now_ms;
+        if (!sub->connected) {
+            hub_info("subscriber %s: heard from again", sub->name);
+            sub->connected = 1;
+        }
+    }
 }
 
 void hub_delivery_detach(hub_delivery_t *self, const uint8_t *rid, size_t rid_len)

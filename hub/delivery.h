@@ -76,10 +76,11 @@ void hub_delivery_destroy(hub_delivery_t **self_p);
  * creating it or repositioning it per req->start (RESUME keeps the stored
  * position; a new subscriber resumes from the earliest). A session held by
  * another client is taken over; what was in flight there is sent again.
+ * now_ms is the monotonic time (see hub_delivery_heard).
  * Fills reply (name points into the subscriber). Returns 0, or
  * -HUB_EINVALID / -HUB_ETOOLARGE with err. */
 int hub_delivery_subscribe(hub_delivery_t *self, const uint8_t *rid, size_t rid_len, const Hub__Subscribe *req,
-                           Hub__Subscribed *reply, char err[HUB_ERR_LEN]);
+                           int64_t now_ms, Hub__Subscribed *reply, char err[HUB_ERR_LEN]);
 
 /* Applies acknowledgements. Unknown refs (already acked, redelivered and
  * acked, from before a restart) are ignored. Returns 0, or -HUB_EUNKNOWN
@@ -94,13 +95,21 @@ int hub_delivery_nack(hub_delivery_t *self, const Hub__Nack *nack, int64_t now_m
  * their state and wait for a new session. */
 void hub_delivery_detach(hub_delivery_t *self, const uint8_t *rid, size_t rid_len);
 
+/* Notes that client rid was heard from at now_ms (any frame of a session:
+ * ack, nack, heartbeat). A subscriber of that session that was taken for
+ * gone after a silence is connected again, and what it was owed is sent. */
+void hub_delivery_heard(hub_delivery_t *self, const uint8_t *rid, size_t rid_len, int64_t now_ms);
+
+#define HUB_SILENCE_MS 15000 /* a session not heard from this long is taken for gone */
+
 /* Sends what credit allows to every connected subscriber, from the store.
  * Returns 1 when some subscriber could take more right away (the caller
  * should come back without waiting), else 0. */
 int hub_delivery_pump(hub_delivery_t *self, int64_t now_ms);
 
 /* Ack timeouts: marks timed-out deliveries for resending, or dead-letters
- * them. Call about every 100 ms. */
+ * them; takes sessions silent for HUB_SILENCE_MS for gone. Call about
+ * every 100 ms. */
 void hub_delivery_tick(hub_delivery_t *self, int64_t now_ms);
 
 /* What the next batch must write: the cursors of subscribers whose state

@@ -136,7 +136,7 @@ static int s_subscribe(hub_delivery_t *d, const char *rid, const char *name, con
     req.credit = credit;
     Hub__Subscribed reply = HUB__SUBSCRIBED__INIT;
     char err[HUB_ERR_LEN] = "";
-    return hub_delivery_subscribe(d, (const uint8_t *)rid, strlen(rid), &req, &reply, err);
+    return hub_delivery_subscribe(d, (const uint8_t *)rid, strlen(rid), &req, 0, &reply, err);
 }
 
 static void s_ack(hub_delivery_t *d, const char *name, uint64_t seq, uint32_t slot)
@@ -384,6 +384,37 @@ static void test_resume_after_disconnect(void)
     s_close(&store);
 }
 
+static void test_silent_session_is_taken_for_gone(void)
+{
+    hub_store_t *store = s_open();
+    const char *topics[] = {"sales.followup"};
+    s_publish(store, 3, topics, 1);
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN];
+    hub_delivery_opts_t opts = s_opts;
+    opts.ack_timeout_ms = 60000; /* so that only silence matters here */
+    hub_delivery_t *d = hub_delivery_new(store, &opts, s_send, &wire, err);
+    CHECK_INT(s_subscribe(d, "c1", "sales", "sales.*", HUB__START__START_EARLIEST, 0, 2), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 2);
+    hub_delivery_heard(d, (const uint8_t *)"c1", 2, 10000);
+    hub_delivery_tick(d, 20000); /* heard 10 s ago: still there */
+    s_ack(d, "sales", 1, 0);
+    hub_delivery_pump(d, 20000);
+    CHECK_INT(wire.n, 3);
+    hub_delivery_tick(d, 10000 + HUB_SILENCE_MS); /* silent too long: gone */
+    s_ack(d, "sales", 2, 0);
+    hub_delivery_pump(d, 10000 + HUB_SILENCE_MS);
+    CHECK_INT(wire.n, 3); /* nothing is sent to a session taken for gone */
+    hub_delivery_heard(d, (const uint8_t *)"c1", 2, 40000);
+    hub_delivery_pump(d, 40000);
+    CHECK_INT(wire.n, 4); /* back: what it was owed is sent again */
+    CHECK_INT(wire.seq[3], 3);
+    CHECK_INT(wire.attempt[3], 2);
+    hub_delivery_destroy(&d);
+    s_close(&store);
+}
+
 static void test_subscribe_refusals(void)
 {
     hub_store_t *store = s_open();
@@ -396,7 +427,7 @@ static void test_subscribe_refusals(void)
     Hub__Subscribe req = HUB__SUBSCRIBE__INIT;
     req.name = "ok";
     Hub__Subscribed reply = HUB__SUBSCRIBED__INIT;
-    CHECK_INT(hub_delivery_subscribe(d, (const uint8_t *)"c1", 2, &req, &reply, err), -HUB_EINVALID);
+    CHECK_INT(hub_delivery_subscribe(d, (const uint8_t *)"c1", 2, &req, 0, &reply, err), -HUB_EINVALID);
     CHECK_HAS(err, "topics");
     hub_delivery_destroy(&d);
     s_close(&store);
@@ -410,6 +441,7 @@ static const check_case_t cases[] = {
     {"nack", test_nack},
     {"start positions", test_start_positions},
     {"resume after disconnect", test_resume_after_disconnect},
+    {"silent session is taken for gone", test_silent_session_is_taken_for_gone},
     {"subscribe refusals", test_subscribe_refusals},
     {NULL, NULL},
 };

@@ -1,1 +1,569 @@
-#include "hub.h"
+/*
+ * client - the session with hubd: one DEALER socket, Hello and Welcome,
+ * heartbeats, reconnection, and hub_client_step, where all of the client's
+ * I/O happens. The state machine and its rules are in client_int.h.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "client_int.h"
+#include "clock.h"
+#include "codec.h"
+#include "json.h"
+
+#define S_DEFAULT_TIMEOUT_MS 5000   /* timeout_ms of 0 in the options */
+#define S_DEFAULT_HEARTBEAT_MS 1000 /* heartbeat_ms of 0 in the options */
+#define S_RECONNECT_IVL_MS 100      /* ZMQ_RECONNECT_IVL */
+#define S_RECONNECT_MAX_MS 1000     /* ZMQ_RECONNECT_IVL_MAX */
+#define S_DESTROY_LINGER_MS 200     /* time given to the last acks at destroy */
+#define S_DRAIN_MAX 65536           /* frames handled in one go before timers run */
+
+/* ------------------------------------------------------------- helpers */
+
+void hub_client_errf(char err[HUB_ERR_LEN], const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, HUB_ERR_LEN, fmt, ap);
+    va_end(ap);
+}
+
+uint64_t hub_client_corr(hub_client_t *self)
+{
+    if (++self->next_corr == 0)
+        self->next_corr = 1;
+    return self->next_corr;
+}
+
+int64_t hub_client_deadline(const hub_client_t *self, int timeout_ms)
+{
+    return hub_mono_ms() + (timeout_ms < 0 ? self->timeout_ms : timeout_ms);
+}
+
+int hub_client_error_rc(const Hub__Error *error)
+{
+    switch (error && error->has_code ? error->code : HUB__ERROR_CODE__ERROR_CODE_UNSPECIFIED) {
+    case HUB__ERROR_CODE__ERROR_CODE_MALFORMED:
+        return -HUB_EMALFORMED;
+    case HUB__ERROR_CODE__ERROR_CODE_UNSUPPORTED:
+        return -HUB_EUNSUPPORTED;
+    case HUB__ERROR_CODE__ERROR_CODE_TOO_LARGE:
+        return -HUB_ETOOLARGE;
+    case HUB__ERROR_CODE__ERROR_CODE_INVALID:
+        return -HUB_EINVALID;
+    case HUB__ERROR_CODE__ERROR_CODE_DENIED:
+        return -HUB_EDENIED;
+    case HUB__ERROR_CODE__ERROR_CODE_UNAVAILABLE:
+        return -HUB_EUNAVAILABLE;
+    case HUB__ERROR_CODE__ERROR_CODE_UNKNOWN_SUBSCRIBER:
+        return -HUB_EUNKNOWN;
+    default:
+        return -HUB_EINTERNAL;
+    }
+}
+
+void hub_client_error_text(const Hub__Error *error, char err[HUB_ERR_LEN])
+{
+    if (!err)
+        return;
+    const char *message = error && error->message && *error->message ? error->message
+                                                                       : hub_strerror(hub_client_error_rc(error));
+    if (error && error->field && *error->field)
+        hub_client_errf(err, "%s: %s", error->field, message);
+    else
+        hub_client_errf(err, "%s", message);
+}
+
+void hub_client_timeout_text(const hub_client_t *self, const char *what, int64_t waited_ms,
+                             char err[HUB_ERR_LEN])
+{
+    hub_client_errf(err, "%s%sno answer from the hub at %s within %lld ms (is hubd running?)", what ? what : "",
+                    what ? ": " : "", self->endpoint, (long long)waited_ms);
+}
+
+int hub_client_refused(const hub_client_t *self, char err[HUB_ERR_LEN])
+{
+    if (self->ready || self->hello_rc == 0)
+        return 0;
+    hub_client_errf(err, "hello: %s", self->hello_err);
+    return self->hello_rc;
+}
+
+/* ------------------------------------------------------------- sending */
+
+int hub_client_send_bytes(hub_client_t *self, const void *data, size_t len)
+{
+    if (!self->sock)
+        return -ENOTCONN;
+    if (zmq_send(self->sock, data, len, ZMQ_DONTWAIT) < 0)
+        return -errno;
+    return 0;
+}
+
+int hub_client_send(hub_client_t *self, Hub__Frame *frame)
+{
+    int rc = hub_frame_encode(frame, &self->out);
+    if (rc < 0)
+        return rc;
+    return hub_client_send_bytes(self, self->out.data, self->out.len);
+}
+
+/* Sends a Hello on the current socket and starts waiting for its Welcome.
+ * The client is CONNECTING afterwards, whether or not the send worked: the
+ * liveness timer retries on a new socket. */
+static void s_send_hello(hub_client_t *self, int64_t now)
+{
+    Hub__Hello hello = HUB__HELLO__INIT;
+    hello.client = self->client_name;
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.has_corr = 1;
+    frame.corr = hub_client_corr(self);
+    frame.body_case = HUB__FRAME__BODY_HELLO;
+    frame.hello = &hello;
+    self->ready = 0;
+    self->hello_corr = frame.corr;
+    self->hello_ms = now;
+    self->hello_rc = 0;
+    self->hello_err[0] = '\0';
+    self->probe_corr = 0;
+    (void)hub_client_send(self, &frame);
+}
+
+/* Sends a Heartbeat probe. Returns as hub_client_send. */
+static int s_send_probe(hub_client_t *self, int64_t now)
+{
+    Hub__Heartbeat heartbeat = HUB__HEARTBEAT__INIT;
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.has_corr = 1;
+    frame.corr = hub_client_corr(self);
+    frame.body_case = HUB__FRAME__BODY_HEARTBEAT;
+    frame.heartbeat = &heartbeat;
+    self->probe_corr = frame.corr;
+    self->probe_ms = now;
+    return hub_client_send(self, &frame);
+}
+
+/* Opens the DEALER socket and connects it. Returns 0 or -errno (the client
+ * then has no socket). */
+static int s_open(hub_client_t *self)
+{
+    void *sock = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (!sock)
+        return -errno;
+    int zero = 0, hwm = HUB_CLIENT_HWM, ivl = S_RECONNECT_IVL_MS, ivl_max = S_RECONNECT_MAX_MS;
+    int64_t max_msg = HUB_CLIENT_MAX_MSG;
+    if (zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) < 0
+        || zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) < 0
+        || zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0
+        || zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg) < 0
+        || zmq_setsockopt(sock, ZMQ_IMMEDIATE, &zero, sizeof zero) < 0
+        || zmq_setsockopt(sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) < 0
+        || zmq_setsockopt(sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) < 0
+        || zmq_connect(sock, self->endpoint) < 0) {
+        int rc = -errno;
+        zmq_close(sock);
+        return rc;
+    }
+    self->sock = sock;
+    return 0;
+}
+
+/* Drops the socket (and whatever it still queued) and starts over on a new
+ * one, which the hub sees as a new client: Hello, then Welcome restores the
+ * session (rule 2). */
+static void s_reconnect(hub_client_t *self, int64_t now)
+{
+    if (self->sock) {
+        zmq_close(self->sock);
+        self->sock = NULL;
+    }
+    (void)s_open(self);
+    s_send_hello(self, now);
+}
+
+/* ------------------------------------------------------------ receiving */
+
+static void s_on_welcome(hub_client_t *self, const Hub__Welcome *welcome, int64_t now)
+{
+    self->ready = 1;
+    self->hello_corr = 0;
+    self->hello_rc = 0;
+    self->sessions++;
+    if (welcome->instance)
+        snprintf(self->instance, sizeof self->instance, "%s", welcome->instance);
+    self->max_frame = welcome->has_max_frame ? welcome->max_frame : 0;
+    self->probe_corr = 0;
+    self->probe_ms = now;
+    hub_publish_on_welcome(self);
+    hub_subscribe_on_welcome(self);
+}
+
+static void s_on_heartbeat(hub_client_t *self, uint64_t corr, const Hub__Heartbeat *heartbeat, int64_t now)
+{
+    if (corr == 0 || corr > self->next_corr) {
+        self->frames_dropped++; /* not an answer to any probe of ours */
+        return;
+    }
+    if (corr != self->probe_corr)
+        return; /* an earlier probe's answer, overtaken by a newer probe */
+    self->probe_corr = 0;
+    self->heartbeats++;
+    const char *instance = heartbeat->instance ? heartbeat->instance : "";
+    if (self->ready && *instance && strncmp(instance, self->instance, sizeof self->instance - 1) != 0)
+        s_send_hello(self, now); /* the hub restarted: it knows nothing of us */
+}
+
+static void s_on_status(hub_client_t *self, uint64_t corr, const Hub__StatusReply *reply)
+{
+    if (corr == 0 || corr != self->status_corr) {
+        self->frames_dropped++;
+        return;
+    }
+    free(self->status_json);
+    self->status_json = hub_message_to_json_text(&reply->base);
+    self->status_rc = self->status_json ? 0 : -ENOMEM;
+    self->status_done = 1;
+    self->status_corr = 0;
+}
+
+static void s_on_error(hub_client_t *self, uint64_t corr, const Hub__Error *error, int64_t now)
+{
+    if (corr == 0) {
+        self->frames_dropped++; /* about a frame the hub could not read */
+        return;
+    }
+    if (corr == self->hello_corr) {
+        self->hello_rc = hub_client_error_rc(error);
+        hub_client_error_text(error, self->hello_err);
+        return;
+    }
+    if (hub_publish_on_error(self, corr, error) || hub_subscribe_on_error(self, corr, error))
+        return;
+    if (corr == self->status_corr) {
+        self->status_rc = hub_client_error_rc(error);
+        hub_client_error_text(error, self->status_err);
+        self->status_done = 1;
+        self->status_corr = 0;
+        return;
+    }
+    if (corr == self->probe_corr) {
+        /* a hub that refuses our probe does not know this session */
+        self->probe_corr = 0;
+        s_send_hello(self, now);
+        return;
+    }
+    self->frames_dropped++;
+}
+
+/* Decodes and dispatches one frame from the hub. */
+static void s_handle(hub_client_t *self, const void *data, size_t len, int64_t now)
+{
+    Hub__Frame *frame = NULL;
+    char err[HUB_ERR_LEN];
+    self->last_heard_ms = now;
+    if (hub_frame_decode(data, len, HUB_CLIENT_MAX_MSG, &frame, err) < 0) {
+        self->frames_dropped++;
+        return;
+    }
+    uint64_t corr = frame->has_corr ? frame->corr : 0;
+    switch (frame->body_case) {
+    case HUB__FRAME__BODY_WELCOME:
+        if (corr != 0 && corr == self->hello_corr && frame->welcome)
+            s_on_welcome(self, frame->welcome, now);
+        else
+            self->frames_dropped++;
+        break;
+    case HUB__FRAME__BODY_HEARTBEAT:
+        if (frame->heartbeat)
+            s_on_heartbeat(self, corr, frame->heartbeat, now);
+        break;
+    case HUB__FRAME__BODY_PUBLISH_ACK:
+        if (frame->publish_ack)
+            hub_publish_on_ack(self, corr, frame->publish_ack);
+        break;
+    case HUB__FRAME__BODY_SUBSCRIBED:
+        if (frame->subscribed)
+            hub_subscribe_on_subscribed(self, corr, frame->subscribed);
+        break;
+    case HUB__FRAME__BODY_DELIVER:
+        hub_subscribe_on_deliver(self, &frame);
+        break;
+    case HUB__FRAME__BODY_ERROR:
+        if (frame->error)
+            s_on_error(self, corr, frame->error, now);
+        break;
+    case HUB__FRAME__BODY_STATUS_REPLY:
+        if (frame->status_reply)
+            s_on_status(self, corr, frame->status_reply);
+        break;
+    default:
+        self->frames_dropped++;
+        break;
+    }
+    hub_frame_free(&frame);
+}
+
+/* Handles every frame waiting in the socket, without blocking. Returns how
+ * many, or -ETERM / -ENOMEM when the client cannot go on. */
+static int s_drain(hub_client_t *self)
+{
+    int handled = 0;
+    zmq_msg_t msg;
+    if (zmq_msg_init(&msg) < 0)
+        return -ENOMEM;
+    int64_t now = hub_mono_ms();
+    while (self->sock && handled < S_DRAIN_MAX) {
+        if (zmq_msg_recv(&msg, self->sock, ZMQ_DONTWAIT) < 0) {
+            if (errno == EINTR)
+                continue;
+            int rc = errno == ETERM ? -ETERM : 0;
+            zmq_msg_close(&msg);
+            return rc < 0 ? rc : handled;
+        }
+        handled++;
+        if (zmq_msg_more(&msg)) {
+            /* the hub sends one part per message: drop the whole message */
+            self->frames_dropped++;
+            while (zmq_msg_more(&msg) && zmq_msg_recv(&msg, self->sock, ZMQ_DONTWAIT) >= 0) {
+            }
+            continue;
+        }
+        s_handle(self, zmq_msg_data(&msg), zmq_msg_size(&msg), now);
+    }
+    zmq_msg_close(&msg);
+    return handled;
+}
+
+/* ---------------------------------------------------------------- timers */
+
+static int64_t s_min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* When the next session timer falls due. */
+static int64_t s_next_due(const hub_client_t *self)
+{
+    int64_t hb = self->heartbeat_ms;
+    if (!self->ready)
+        return self->hello_ms + 3 * hb;
+    int64_t due = self->probe_corr ? self->probe_ms + 3 * hb : self->probe_ms + hb;
+    return s_min64(due, hub_publish_next_due(self));
+}
+
+/* Heartbeat, liveness and resend timers (rule 3). */
+static void s_run_timers(hub_client_t *self, int64_t now)
+{
+    int64_t hb = self->heartbeat_ms;
+    if (!self->ready) {
+        if (now - self->hello_ms >= 3 * hb)
+            s_reconnect(self, now);
+        return;
+    }
+    if (self->probe_corr && now - self->probe_ms >= 3 * hb) {
+        if (self->last_heard_ms < self->probe_ms) {
+            s_reconnect(self, now); /* not a word since the probe: the link is dead */
+            return;
+        }
+        self->probe_corr = 0; /* the hub talks but this answer got lost: probe again */
+    }
+    if (!self->probe_corr && now - self->probe_ms >= hb)
+        (void)s_send_probe(self, now);
+    hub_publish_on_timer(self, now);
+}
+
+int hub_client_step(hub_client_t *self, int64_t deadline)
+{
+    int handled = s_drain(self);
+    if (handled < 0)
+        return handled;
+    int64_t now = hub_mono_ms();
+    s_run_timers(self, now);
+    hub_subscribe_flush_acks(self);
+    if (handled > 0)
+        return 0; /* the caller looks at what arrived before waiting again */
+
+    int64_t wake = s_min64(deadline, s_next_due(self));
+    int64_t wait_ms = wake - now;
+    if (wait_ms <= 0)
+        return 0;
+    if (wait_ms > INT_MAX)
+        wait_ms = INT_MAX;
+    zmq_pollitem_t item = {self->sock, 0, ZMQ_POLLIN, 0};
+    int n = zmq_poll(self->sock ? &item : NULL, self->sock ? 1 : 0, (long)wait_ms);
+    if (n < 0)
+        return errno == EINTR ? -EINTR : errno == ETERM ? -ETERM : -errno;
+    if (n > 0) {
+        handled = s_drain(self);
+        if (handled < 0)
+            return handled;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ public API */
+
+hub_client_t *hub_client_new(const hub_options_t *opts, char err[HUB_ERR_LEN])
+{
+    hub_options_t o = {0};
+    if (opts)
+        o = *opts;
+    const char *endpoint = o.endpoint;
+    if (!endpoint || !*endpoint)
+        endpoint = getenv("HUB_ENDPOINT");
+    if (!endpoint || !*endpoint)
+        endpoint = HUB_DEFAULT_ENDPOINT;
+
+    hub_client_t *self = calloc(1, sizeof(*self));
+    if (!self) {
+        hub_client_errf(err, "out of memory");
+        return NULL;
+    }
+    self->endpoint = strdup(endpoint);
+    self->client_name = strdup(o.client_name && *o.client_name ? o.client_name : "libhub");
+    self->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : S_DEFAULT_TIMEOUT_MS;
+    self->heartbeat_ms = o.heartbeat_ms > 0 ? o.heartbeat_ms : S_DEFAULT_HEARTBEAT_MS;
+    if (!self->endpoint || !self->client_name || hub_publish_init(self) < 0 || hub_subscribe_init(self) < 0) {
+        hub_client_errf(err, "out of memory");
+        hub_client_destroy(&self);
+        return NULL;
+    }
+    self->ctx = zmq_ctx_new();
+    if (!self->ctx) {
+        hub_client_errf(err, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
+        hub_client_destroy(&self);
+        return NULL;
+    }
+    int rc = s_open(self);
+    if (rc < 0) {
+        hub_client_errf(err, "endpoint \"%s\": %s", self->endpoint, zmq_strerror(-rc));
+        hub_client_destroy(&self);
+        return NULL;
+    }
+    s_send_hello(self, hub_mono_ms());
+    return self;
+}
+
+void hub_client_destroy(hub_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    hub_client_t *self = *self_p;
+    if (self->sock) {
+        if (self->ready && self->n_acks > 0) {
+            /* best effort: give the last acks a moment to leave */
+            int linger = S_DESTROY_LINGER_MS;
+            zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
+            hub_subscribe_flush_acks(self);
+        }
+        zmq_close(self->sock);
+    }
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    hub_publish_fini(self);
+    hub_subscribe_fini(self);
+    free(self->status_json);
+    free(self->endpoint);
+    free(self->client_name);
+    hub_buf_fini(&self->out);
+    free(self);
+    *self_p = NULL;
+}
+
+int hub_client_ping(hub_client_t *self, int timeout_ms)
+{
+    if (!self)
+        return -EINVAL;
+    int64_t deadline = hub_client_deadline(self, timeout_ms);
+    /* a live session answers a probe; a new one answers with a Welcome */
+    uint64_t sessions = self->sessions, heartbeats = self->heartbeats;
+    int probed = 0;
+    for (;;) {
+        if (self->sessions != sessions)
+            return 0;
+        if (self->ready && !probed) {
+            (void)s_send_probe(self, hub_mono_ms());
+            probed = 1;
+        }
+        if (probed && self->heartbeats != heartbeats)
+            return 0;
+        int rc = hub_client_refused(self, NULL);
+        if (rc < 0)
+            return rc;
+        if (hub_mono_ms() >= deadline)
+            return -ETIMEDOUT;
+        rc = hub_client_step(self, deadline);
+        if (rc < 0)
+            return rc;
+        if (!self->ready)
+            probed = 0; /* the session was lost: wait for the next Welcome */
+    }
+}
+
+const char *hub_client_endpoint(const hub_client_t *self)
+{
+    return self ? self->endpoint : "";
+}
+
+int hub_status(hub_client_t *self, char **json_p, int timeout_ms, char err[HUB_ERR_LEN])
+{
+    if (err)
+        err[0] = '\0';
+    if (!self || !json_p)
+        return -EINVAL;
+    *json_p = NULL;
+    int64_t start = hub_mono_ms();
+    int64_t deadline = hub_client_deadline(self, timeout_ms);
+    uint64_t sent_in = 0; /* session the request went out in; 0: not sent */
+    self->status_done = 0;
+    self->status_corr = 0;
+    for (;;) {
+        if (self->ready && sent_in != self->sessions) {
+            /* rule 1: only in READY; a new session has not seen the request */
+            Hub__StatusRequest request = HUB__STATUS_REQUEST__INIT;
+            Hub__Frame frame = HUB__FRAME__INIT;
+            frame.has_corr = 1;
+            frame.corr = hub_client_corr(self);
+            frame.body_case = HUB__FRAME__BODY_STATUS_REQUEST;
+            frame.status_request = &request;
+            if (hub_client_send(self, &frame) == 0) {
+                self->status_corr = frame.corr;
+                sent_in = self->sessions;
+            }
+        }
+        if (self->status_done) {
+            self->status_done = 0;
+            if (self->status_rc < 0) {
+                hub_client_errf(err, "status: %s", self->status_err);
+                return self->status_rc;
+            }
+            *json_p = self->status_json;
+            self->status_json = NULL;
+            return 0;
+        }
+        int rc = hub_client_refused(self, err);
+        if (rc < 0) {
+            self->status_corr = 0;
+            return rc;
+        }
+        int64_t now = hub_mono_ms();
+        if (now >= deadline) {
+            hub_client_timeout_text(self, NULL, now - start, err);
+            self->status_corr = 0;
+            return -ETIMEDOUT;
+        }
+        rc = hub_client_step(self, deadline);
+        if (rc < 0) {
+            hub_client_errf(err, "status: %s", hub_strerror(rc));
+            self->status_corr = 0;
+            return rc;
+        }
+    }
+}

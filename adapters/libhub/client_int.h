@@ -23,9 +23,20 @@
  *      START_RESUME once the hub has confirmed the first subscribe), and
  *      sends the acks kept meanwhile.
  *   3. Timers (heartbeat probe, liveness, resends) only run inside calls,
- *      in hub_client_step; an idle client sends nothing.
+ *      in hub_client_step; an idle client sends nothing. While calls run,
+ *      a probe goes out every heartbeat_ms even under traffic: a hub that
+ *      restarted may still answer publishes, and only the instance in a
+ *      Heartbeat tells that the subscription must be restored.
  *   4. Nothing the hub sends can make the client assert or abort: a frame
  *      that cannot be decoded or makes no sense here is counted and dropped.
+ *   5. A redelivered notification the application already received is
+ *      dropped; it is acknowledged again only when the application had
+ *      acknowledged it (an ack the hub lost), never on the application's
+ *      behalf while it still holds it.
+ *
+ * Frames arriving are handled before the timers run, so that an answer
+ * waiting in the socket is never mistaken for silence after the
+ * application spent a while outside the library.
  */
 #ifndef HUB_CLIENT_INT_H_INCLUDED
 #define HUB_CLIENT_INT_H_INCLUDED
@@ -80,7 +91,7 @@ struct hub_client {
     uint64_t sessions;                /* Welcomes received */
     int64_t last_heard_ms;            /* last frame from the hub */
     uint64_t probe_corr;              /* Heartbeat waiting for an answer; 0: none */
-    int64_t probe_ms;                 /* when it was sent */
+    int64_t probe_ms;                 /* when the last probe was sent */
     uint64_t heartbeats;              /* Heartbeat answers received */
     uint64_t frames_dropped;          /* hub frames that made no sense */
     hub_buf_t out;                    /* encode buffer, reused */
@@ -118,6 +129,7 @@ struct hub_client {
     size_t n_acks;                    /* entries in acks */
     size_t acks_cap;                  /* capacity of acks */
     hub_dedup_t dedup;                /* refs handed to the application */
+    hub_dedup_t acked;                /* refs the application acknowledged */
 
     /* status */
     uint64_t status_corr;             /* StatusRequest waiting; 0: none */
@@ -148,6 +160,11 @@ int hub_client_send_bytes(hub_client_t *self, const void *data, size_t len);
  * that arrived. Blocks until then. Returns 0, or a negative code when the
  * client cannot go on (-ENOMEM, -ETERM). */
 int hub_client_step(hub_client_t *self, int64_t deadline);
+
+/* When the hub refused this session's Hello (and no Welcome came since):
+ * its code, with its words copied to err (may be NULL). Else 0. Calls
+ * waiting for the hub give up with it rather than wait for their deadline. */
+int hub_client_refused(const hub_client_t *self, char err[HUB_ERR_LEN]);
 
 /* The hub's refusal as a return code (-HUB_E...). */
 int hub_client_error_rc(const Hub__Error *error);
@@ -201,7 +218,8 @@ void hub_subscribe_on_deliver(hub_client_t *self, Hub__Frame **frame_p);
  * subscription, else 0. */
 int hub_subscribe_on_error(hub_client_t *self, uint64_t corr, const Hub__Error *error);
 
-/* Sends the acks kept (READY and subscribed only). Never blocks. */
+/* Sends the Subscribe when one is wanted, then the acks kept (READY only;
+ * acks once a Subscribe is out). Never blocks. */
 void hub_subscribe_flush_acks(hub_client_t *self);
 
 /* ------------------------------------------------------- notification.c */

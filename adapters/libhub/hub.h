@@ -13,7 +13,9 @@
  *   - Where a person must read the reason (a rejected event names its field),
  *     calls also fill a caller's char err[HUB_ERR_LEN].
  *   - A hub_client_t is not thread-safe: use it from one thread, or guard it.
- *     Calls block at most for the timeout they are given.
+ *     Calls block at most for the timeout they are given; a signal caught
+ *     while one waits ends it early with -EINTR. libhub runs no thread of
+ *     its own: heartbeats, reconnection and resends happen inside calls.
  *   - Objects are freed with hub_x_destroy(&p), which accepts NULL, is safe
  *     twice and sets p to NULL.
  *
@@ -82,7 +84,9 @@ HUB_EXPORT hub_client_t *hub_client_new(const hub_options_t *opts, char err[HUB_
 /* Closes the socket, dropping what has not been sent. Accepts NULL. */
 HUB_EXPORT void hub_client_destroy(hub_client_t **self_p);
 
-/* Waits until the hub answers a hello. Returns 0, or -ETIMEDOUT. */
+/* Waits until the hub answers: a Welcome, or a heartbeat when the session
+ * is up. Returns 0; -ETIMEDOUT; or the hub's refusal of the Hello
+ * (e.g. -HUB_EDENIED). */
 HUB_EXPORT int hub_client_ping(hub_client_t *self, int timeout_ms);
 
 /* The endpoint in use (after defaults were applied). */
@@ -100,18 +104,24 @@ typedef struct {
 /* Publishes one event given as JSON text (see README "Events") and waits
  * until the hub acknowledges that it is stored, resending on reconnection.
  * An event without "id" gets a generated one first, so a retry is stored once.
- * Returns 0 and fills res; -HUB_EINVALID with err naming the field when the
- * JSON or the hub refuses the event; -ETIMEDOUT when no ack came in time
- * (the event may or may not be stored: publish again with the same id). */
+ * Returns 0 and fills res; -HUB_EMALFORMED when the text is not JSON;
+ * -HUB_EINVALID with err naming the field when the JSON or the hub refuses
+ * the event (ids are at most 127 bytes); another -HUB_E code with the hub's
+ * words for its other refusals (-HUB_EDENIED, -HUB_ETOOLARGE, ...);
+ * -ETIMEDOUT when no ack came in time (the event may or may not be stored:
+ * publish again with the same id, which res->id holds even then). */
 HUB_EXPORT int hub_publish(hub_client_t *self, const char *json, hub_publish_result_t *res, int timeout_ms,
                            char err[HUB_ERR_LEN]);
 
 /* Pipelined publishing: sends without waiting and returns a local token
  * (>= 1) through token_p. Acks are collected with hub_publish_wait. Returns
- * 0, or -HUB_EINVALID with err when the JSON is rejected before sending.
- * At most 'window' publishes are kept pending (set with
+ * 0, or -HUB_EINVALID / -HUB_EMALFORMED with err when the JSON is rejected
+ * before sending. At most 'window' publishes are kept pending (set with
  * hub_client_set_window; default 1000); beyond it, the call first waits for
- * acks, up to the client's timeout, and returns -ETIMEDOUT if none came. */
+ * acks, up to the client's timeout, and returns -ETIMEDOUT if none came.
+ * A pipelined publish stays pending, and is resent on reconnection, until
+ * the hub answers it; "retry later" answers are retried. Outcomes wait in
+ * the client until hub_publish_wait takes them. */
 HUB_EXPORT int hub_publish_async(hub_client_t *self, const char *json, uint64_t *token_p,
                                  char err[HUB_ERR_LEN]);
 
@@ -123,7 +133,9 @@ typedef struct {
 } hub_publish_outcome_t;
 
 /* Waits up to timeout_ms for outcomes of pipelined publishes and copies at
- * most max of them to out. Returns how many (0 on timeout). */
+ * most max of them to out, oldest first. Returns how many: 0 on timeout, or
+ * at once when no pipelined publish is pending; a negative code when the
+ * client cannot go on. */
 HUB_EXPORT int hub_publish_wait(hub_client_t *self, hub_publish_outcome_t *out, int max, int timeout_ms);
 
 /* Publishes still waiting for their ack. */
@@ -161,17 +173,22 @@ typedef struct hub_notification hub_notification_t;
 
 /* Waits up to timeout_ms for the next notification. Returns 1 and sets
  * *out (the caller owns it: hub_notification_destroy), 0 on timeout, or a
- * negative code. Duplicates of notifications already returned are dropped
- * (and acknowledged again) inside. */
+ * negative code: -EINVAL before hub_subscribe, the hub's refusal when it
+ * refused the subscription again after a reconnection. Duplicates of
+ * notifications already returned are dropped inside, and acknowledged
+ * again when the application had acknowledged them. */
 HUB_EXPORT int hub_receive(hub_client_t *self, hub_notification_t **out, int timeout_ms);
 
 /* Acknowledges a notification: the hub will not send it again. Returns 0 or
- * a negative code. Does not wait for the hub. */
+ * a negative code. Does not wait for the hub: acks leave in batches with
+ * the next call (and, best effort, at hub_client_destroy). */
 HUB_EXPORT int hub_ack(hub_client_t *self, const hub_notification_t *n);
 
 /* Refuses a notification: the hub redelivers it later, or dead-letters it at
  * once when dead_letter is 1 (e.g. an HTTP 404 that will never succeed).
- * reason goes to the audit log. Returns 0 or a negative code. */
+ * reason goes to the audit log. Returns 0 or a negative code. Without a
+ * session the nack is dropped and the hub redelivers after its ack
+ * timeout; either way the redelivery reaches the application again. */
 HUB_EXPORT int hub_nack(hub_client_t *self, const hub_notification_t *n, const char *reason, int dead_letter);
 
 HUB_EXPORT void hub_notification_destroy(hub_notification_t **self_p);
@@ -184,13 +201,15 @@ HUB_EXPORT const char *hub_notification_route(const hub_notification_t *n);
 HUB_EXPORT const char *hub_notification_event_id(const hub_notification_t *n);
 /* The event's case id, or "" when it has none. */
 HUB_EXPORT const char *hub_notification_case_id(const hub_notification_t *n);
-/* The whole notification as one line of JSON (owned by n). */
+/* The whole notification as one line of JSON (owned by n); NULL when out
+ * of memory. */
 HUB_EXPORT const char *hub_notification_json(const hub_notification_t *n);
 
 /* ---------------------------------------------------------------- admin */
 
 /* Asks the hub for its status (subscribers, positions, backlog, in flight,
- * dead letters) as JSON text; the caller frees *json_p with free(). */
+ * dead letters) as JSON text; the caller frees *json_p with free().
+ * Returns 0; -ETIMEDOUT or the hub's refusal, with err. */
 HUB_EXPORT int hub_status(hub_client_t *self, char **json_p, int timeout_ms, char err[HUB_ERR_LEN]);
 
 #ifdef __cplusplus

@@ -1,3 +1,995 @@
+/*
+ * libhub: its insides (dedup, pending; the rules in their headers), then
+ * the client against a scripted hub: a ROUTER socket in this test, on a
+ * temporary ipc endpoint, driven turn by turn from the same thread, so
+ * that each case says exactly what the hub sends and checks what the
+ * client answers.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
 #include "check.h"
-static const check_case_t cases[] = {{NULL, NULL}};
-int main(void) { return check_run(cases); }
+#include "client_int.h"
+#include "clock.h"
+#include "codec.h"
+#include "dedup.h"
+#include "ident.h"
+#include "pending.h"
+
+/* ================================================================ dedup */
+
+static void test_dedup_add_contains(void)
+{
+    hub_dedup_t d;
+    CHECK_INT(hub_dedup_init(&d, 8), 0);
+    CHECK_INT(hub_dedup_contains(&d, 1, 0), 0);
+    hub_dedup_add(&d, 1, 0);
+    CHECK_INT(hub_dedup_contains(&d, 1, 0), 1);
+    CHECK_INT(hub_dedup_contains(&d, 1, 1), 0); /* the slot is part of the ref */
+    CHECK_INT(hub_dedup_contains(&d, 2, 0), 0);
+    hub_dedup_add(&d, 1, 1);
+    CHECK_INT(hub_dedup_contains(&d, 1, 1), 1);
+    CHECK_INT(d.count, 2);
+    hub_dedup_fini(&d);
+}
+
+/* Rule 2: a ref is in the set once; adding it again uses no ring slot. */
+static void test_dedup_add_twice(void)
+{
+    hub_dedup_t d;
+    CHECK_INT(hub_dedup_init(&d, 2), 0);
+    hub_dedup_add(&d, 5, 0);
+    hub_dedup_add(&d, 5, 0);
+    hub_dedup_add(&d, 5, 0);
+    CHECK_INT(d.count, 1);
+    hub_dedup_add(&d, 6, 0);
+    CHECK_INT(hub_dedup_contains(&d, 5, 0), 1); /* not pushed out by its own copies */
+    CHECK_INT(hub_dedup_contains(&d, 6, 0), 1);
+    hub_dedup_fini(&d);
+}
+
+/* Rule 1: a full set forgets the ref added longest ago, looked up or not. */
+static void test_dedup_fifo(void)
+{
+    hub_dedup_t d;
+    CHECK_INT(hub_dedup_init(&d, 4), 0);
+    for (uint64_t s = 1; s <= 4; s++)
+        hub_dedup_add(&d, s, 0);
+    CHECK_INT(hub_dedup_contains(&d, 1, 0), 1); /* a lookup does not refresh it */
+    hub_dedup_add(&d, 5, 0);
+    CHECK_INT(hub_dedup_contains(&d, 1, 0), 0);
+    for (uint64_t s = 2; s <= 5; s++)
+        CHECK_INT(hub_dedup_contains(&d, s, 0), 1);
+    CHECK_INT(d.count, 4);
+    hub_dedup_add(&d, 6, 0);
+    CHECK_INT(hub_dedup_contains(&d, 2, 0), 0);
+    CHECK_INT(hub_dedup_contains(&d, 6, 0), 1);
+    hub_dedup_fini(&d);
+}
+
+/* Rule 3: a removed ref is gone at once; its ring slot is reused only when
+ * the FIFO comes round to it. */
+static void test_dedup_remove(void)
+{
+    hub_dedup_t d;
+    CHECK_INT(hub_dedup_init(&d, 4), 0);
+    for (uint64_t s = 1; s <= 4; s++)
+        hub_dedup_add(&d, s, 0);
+    hub_dedup_remove(&d, 2, 0);
+    hub_dedup_remove(&d, 2, 0); /* absent: nothing happens */
+    hub_dedup_remove(&d, 99, 0);
+    CHECK_INT(hub_dedup_contains(&d, 2, 0), 0);
+    CHECK_INT(d.count, 3);
+    hub_dedup_add(&d, 5, 0); /* takes 1's slot: 1 is forgotten */
+    CHECK_INT(hub_dedup_contains(&d, 1, 0), 0);
+    CHECK_INT(d.count, 3);
+    hub_dedup_add(&d, 6, 0); /* takes 2's dead slot: nobody is forgotten */
+    CHECK_INT(d.count, 4);
+    CHECK_INT(hub_dedup_contains(&d, 3, 0), 1);
+    CHECK_INT(hub_dedup_contains(&d, 4, 0), 1);
+    CHECK_INT(hub_dedup_contains(&d, 5, 0), 1);
+    CHECK_INT(hub_dedup_contains(&d, 6, 0), 1);
+    /* a removed ref can come back */
+    hub_dedup_remove(&d, 4, 0);
+    hub_dedup_add(&d, 4, 0);
+    CHECK_INT(hub_dedup_contains(&d, 4, 0), 1);
+    hub_dedup_fini(&d);
+}
+
+static void test_dedup_limits(void)
+{
+    hub_dedup_t d;
+    CHECK_INT(hub_dedup_init(&d, 0), -EINVAL);
+    hub_dedup_fini(&d); /* safe after a failed init */
+    /* a zeroed set answers and ignores */
+    memset(&d, 0, sizeof d);
+    CHECK_INT(hub_dedup_contains(&d, 1, 0), 0);
+    hub_dedup_add(&d, 1, 0);
+    hub_dedup_remove(&d, 1, 0);
+    CHECK_INT(hub_dedup_contains(&d, 1, 0), 0);
+    hub_dedup_fini(&d);
+    hub_dedup_fini(&d);
+    /* capacity 1 */
+    CHECK_INT(hub_dedup_init(&d, 1), 0);
+    hub_dedup_add(&d, 1, 0);
+    hub_dedup_add(&d, 2, 0);
+    CHECK_INT(hub_dedup_contains(&d, 1, 0), 0);
+    CHECK_INT(hub_dedup_contains(&d, 2, 0), 1);
+    hub_dedup_fini(&d);
+}
+
+/* The real capacity over dense sequence numbers: exactly the last
+ * HUB_DEDUP_CAPACITY refs are remembered. */
+static void test_dedup_capacity(void)
+{
+    hub_dedup_t d;
+    CHECK_INT(hub_dedup_init(&d, HUB_DEDUP_CAPACITY), 0);
+    const uint64_t total = 3 * HUB_DEDUP_CAPACITY + 17;
+    for (uint64_t s = 1; s <= total; s++)
+        hub_dedup_add(&d, s, (uint32_t)(s % 3));
+    CHECK_INT(d.count, HUB_DEDUP_CAPACITY);
+    size_t in = 0, out = 0;
+    for (uint64_t s = 1; s <= total; s++) {
+        int has = hub_dedup_contains(&d, s, (uint32_t)(s % 3));
+        if (s > total - HUB_DEDUP_CAPACITY)
+            in += has;
+        else
+            out += has;
+    }
+    CHECK_INT(in, HUB_DEDUP_CAPACITY);
+    CHECK_INT(out, 0);
+    hub_dedup_fini(&d);
+}
+
+/* Random adds and removes over few refs (many collisions, many
+ * backward shifts) against a plain model of the three rules. */
+static void test_dedup_model(void)
+{
+    enum { CAP = 37, OPS = 200000 };
+    struct {
+        uint64_t seq;
+        uint32_t slot;
+        int live;
+    } ring[CAP];
+    memset(ring, 0, sizeof ring);
+    size_t head = 0;
+    hub_dedup_t d;
+    CHECK_INT(hub_dedup_init(&d, CAP), 0);
+    uint64_t x = 88172645463325252ULL;
+    int mismatches = 0;
+    for (int op = 0; op < OPS; op++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t seq = (x >> 8) % 60;
+        uint32_t slot = (uint32_t)((x >> 20) % 2);
+        int model_has = 0;
+        size_t at = 0;
+        for (size_t i = 0; i < CAP; i++)
+            if (ring[i].live && ring[i].seq == seq && ring[i].slot == slot)
+                model_has = 1, at = i;
+        if ((x & 3) == 0) {
+            hub_dedup_remove(&d, seq, slot);
+            if (model_has)
+                ring[at].live = 0;
+        }
+        else {
+            hub_dedup_add(&d, seq, slot);
+            if (!model_has) {
+                ring[head].seq = seq;
+                ring[head].slot = slot;
+                ring[head].live = 1;
+                head = (head + 1) % CAP;
+            }
+        }
+        size_t live = 0;
+        for (size_t i = 0; i < CAP; i++)
+            live += ring[i].live != 0;
+        if (live != d.count)
+            mismatches++;
+        if (op % 97 == 0)
+            for (uint64_t s = 0; s < 60; s++)
+                for (uint32_t k = 0; k < 2; k++) {
+                    int m = 0;
+                    for (size_t i = 0; i < CAP; i++)
+                        if (ring[i].live && ring[i].seq == s && ring[i].slot == k)
+                            m = 1;
+                    if (m != hub_dedup_contains(&d, s, k))
+                        mismatches++;
+                }
+    }
+    CHECK_INT(mismatches, 0);
+    hub_dedup_fini(&d);
+}
+
+/* ============================================================== pending */
+
+static hub_pending_entry_t *s_entry(uint64_t corr)
+{
+    hub_pending_entry_t *e = calloc(1, sizeof(*e));
+    e->corr = corr;
+    e->frame = malloc(8);
+    memcpy(e->frame, &corr, 8);
+    e->frame_len = 8;
+    snprintf(e->id, sizeof e->id, "ev-%llu", (unsigned long long)corr);
+    return e;
+}
+
+/* Rules 2 and 3 over the whole table: the list is ordered by stamp, every
+ * listed entry is found by its corr, and the count is the list's length. */
+static int s_pending_ok(const hub_pending_t *p)
+{
+    size_t n = 0;
+    const hub_pending_entry_t *prev = NULL;
+    for (const hub_pending_entry_t *e = p->head; e; prev = e, e = e->next) {
+        if (e->prev != prev || (prev && prev->sent_ms > e->sent_ms) || hub_pending_find(p, e->corr) != e)
+            return 0;
+        n++;
+    }
+    return n == p->count && p->tail == prev;
+}
+
+static void test_pending_basic(void)
+{
+    hub_pending_t p;
+    CHECK_INT(hub_pending_init(&p), 0);
+    CHECK(hub_pending_find(&p, 1) == NULL);
+    hub_pending_entry_t *a = s_entry(1), *b = s_entry(2), *c = s_entry(3);
+    CHECK_INT(hub_pending_add(&p, a), 0);
+    CHECK_INT(hub_pending_add(&p, b), 0);
+    CHECK_INT(hub_pending_add(&p, c), 0);
+    CHECK_INT(p.count, 3);
+    CHECK(hub_pending_find(&p, 2) == b);
+    CHECK(hub_pending_find(&p, 4) == NULL);
+    CHECK(p.head == a && p.tail == c);
+    /* rule 1: the bytes stay as they were given */
+    CHECK_INT(b->frame_len, 8);
+    uint64_t corr;
+    memcpy(&corr, b->frame, 8);
+    CHECK_INT(corr, 2);
+    hub_pending_take(&p, b);
+    CHECK(hub_pending_find(&p, 2) == NULL);
+    CHECK(b->next == NULL && b->prev == NULL);
+    CHECK(a->next == c && c->prev == a);
+    CHECK_INT(p.count, 2);
+    CHECK(s_pending_ok(&p));
+    hub_pending_entry_destroy(&b);
+    CHECK(b == NULL);
+    hub_pending_entry_destroy(&b);
+    hub_pending_entry_destroy(NULL);
+    hub_pending_fini(&p); /* frees a and c */
+    hub_pending_fini(&p);
+}
+
+/* Rule 2: touching stamps and moves to the tail; the head is always the
+ * one sent longest ago. */
+static void test_pending_touch_order(void)
+{
+    hub_pending_t p;
+    CHECK_INT(hub_pending_init(&p), 0);
+    hub_pending_entry_t *e[4];
+    for (int i = 0; i < 4; i++) {
+        e[i] = s_entry((uint64_t)i + 10);
+        CHECK_INT(hub_pending_add(&p, e[i]), 0);
+        hub_pending_touch(&p, e[i], 100 + i);
+    }
+    CHECK(s_pending_ok(&p));
+    hub_pending_touch(&p, e[0], 200);
+    CHECK(p.head == e[1] && p.tail == e[0]);
+    hub_pending_touch(&p, e[0], 201); /* already the tail */
+    CHECK(p.tail == e[0]);
+    CHECK_INT(e[0]->sent_ms, 201);
+    hub_pending_touch(&p, e[2], 202);
+    CHECK(p.head == e[1] && e[1]->next == e[3] && e[3]->next == e[0] && e[0]->next == e[2]);
+    CHECK(s_pending_ok(&p));
+    /* the only entry */
+    hub_pending_take(&p, e[1]);
+    hub_pending_take(&p, e[3]);
+    hub_pending_take(&p, e[0]);
+    CHECK(p.head == e[2] && p.tail == e[2]);
+    hub_pending_touch(&p, e[2], 300);
+    CHECK(p.head == e[2] && p.tail == e[2] && e[2]->prev == NULL && e[2]->next == NULL);
+    for (int i = 0; i < 4; i++)
+        if (i != 2)
+            hub_pending_entry_destroy(&e[i]);
+    hub_pending_fini(&p);
+}
+
+/* Growth and deletions with many entries, against a model: every entry
+ * still in the table is found, every one taken is not. */
+static void test_pending_many(void)
+{
+    enum { N = 20000 };
+    hub_pending_t p;
+    CHECK_INT(hub_pending_init(&p), 0);
+    static hub_pending_entry_t *e[N];
+    static int in[N];
+    int failed_add = 0;
+    for (int i = 0; i < N; i++) {
+        /* corrs in a stride that lands many in the same home slots */
+        e[i] = s_entry((uint64_t)i * 4096 + 1);
+        if (hub_pending_add(&p, e[i]) != 0)
+            failed_add++;
+        hub_pending_touch(&p, e[i], i);
+        in[i] = 1;
+    }
+    CHECK_INT(failed_add, 0);
+    CHECK_INT(p.count, N);
+    uint64_t x = 2463534242ULL;
+    int64_t now = N;
+    for (int op = 0; op < 3 * N; op++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        int i = (int)(x % N);
+        if (in[i] && (x & 0x100)) {
+            hub_pending_take(&p, e[i]);
+            hub_pending_entry_destroy(&e[i]);
+            in[i] = 0;
+        }
+        else if (in[i])
+            hub_pending_touch(&p, e[i], ++now);
+        else {
+            e[i] = s_entry((uint64_t)i * 4096 + 1);
+            CHECK_INT(hub_pending_add(&p, e[i]), 0);
+            hub_pending_touch(&p, e[i], ++now);
+            in[i] = 1;
+        }
+    }
+    size_t live = 0;
+    int wrong = 0;
+    for (int i = 0; i < N; i++) {
+        const hub_pending_entry_t *f = hub_pending_find(&p, (uint64_t)i * 4096 + 1);
+        live += in[i];
+        if (in[i] ? f != e[i] : f != NULL)
+            wrong++;
+    }
+    CHECK_INT(wrong, 0);
+    CHECK_INT(p.count, live);
+    CHECK(s_pending_ok(&p));
+    hub_pending_fini(&p);
+}
+
+static void test_pending_zeroed(void)
+{
+    hub_pending_t p;
+    memset(&p, 0, sizeof p);
+    CHECK(hub_pending_find(&p, 1) == NULL);
+    hub_pending_entry_t *e = s_entry(1);
+    CHECK_INT(hub_pending_add(&p, e), -ENOMEM); /* not initialised: caller keeps it */
+    hub_pending_entry_destroy(&e);
+    hub_pending_fini(&p);
+}
+
+/* ======================================================== scripted hub */
+
+typedef struct {
+    void *ctx;
+    void *router;
+    char dir[200];
+    char endpoint[256];
+    uint8_t rid[256];      /* routing id of the last client frame */
+    size_t rid_len;
+    uint8_t raw[4096];     /* bytes of the last client frame */
+    size_t raw_len;
+    const char *instance;  /* told in Welcome and Heartbeat answers */
+    int silent;            /* 1: probes are not answered */
+    uint64_t acked[64][2]; /* (seq, slot) of every ref in Ack frames */
+    size_t n_acked;
+} s_hub_t;
+
+static void s_hub_open(s_hub_t *h)
+{
+    memset(h, 0, sizeof *h);
+    snprintf(h->dir, sizeof h->dir, "%s/hub-libhub-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(h->dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    snprintf(h->endpoint, sizeof h->endpoint, "ipc://%s/hub.sock", h->dir);
+    h->ctx = zmq_ctx_new();
+    h->router = zmq_socket(h->ctx, ZMQ_ROUTER);
+    int zero = 0;
+    zmq_setsockopt(h->router, ZMQ_LINGER, &zero, sizeof zero);
+    CHECK_INT(zmq_bind(h->router, h->endpoint), 0);
+    h->instance = "instance-A";
+}
+
+static void s_hub_close(s_hub_t *h)
+{
+    zmq_close(h->router);
+    zmq_ctx_term(h->ctx);
+    char path[300];
+    snprintf(path, sizeof path, "%s/hub.sock", h->dir);
+    unlink(path);
+    rmdir(h->dir);
+}
+
+static void s_hub_send_raw(s_hub_t *h, const void *data, size_t len)
+{
+    zmq_send(h->router, h->rid, h->rid_len, ZMQ_SNDMORE);
+    zmq_send(h->router, data, len, 0);
+}
+
+static void s_hub_send(s_hub_t *h, Hub__Frame *frame)
+{
+    hub_buf_t buf = HUB_BUF_INIT;
+    CHECK_INT(hub_frame_encode(frame, &buf), 0);
+    s_hub_send_raw(h, buf.data, buf.len);
+    hub_buf_fini(&buf);
+}
+
+static void s_hub_heartbeat(s_hub_t *h, uint64_t corr, const char *instance)
+{
+    Hub__Heartbeat hb = HUB__HEARTBEAT__INIT;
+    hb.instance = (char *)instance;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.has_corr = 1;
+    f.corr = corr;
+    f.body_case = HUB__FRAME__BODY_HEARTBEAT;
+    f.heartbeat = &hb;
+    s_hub_send(h, &f);
+}
+
+/* One client frame if there is one (waits up to wait_ms), decoded. */
+static Hub__Frame *s_hub_recv(s_hub_t *h, int wait_ms)
+{
+    zmq_pollitem_t item = {h->router, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, wait_ms) <= 0)
+        return NULL;
+    int n = zmq_recv(h->router, h->rid, sizeof h->rid, 0);
+    h->rid_len = n > 0 ? (size_t)n : 0;
+    n = zmq_recv(h->router, h->raw, sizeof h->raw, 0);
+    h->raw_len = n > 0 ? (size_t)n : 0;
+    Hub__Frame *f = NULL;
+    char err[HUB_ERR_LEN];
+    CHECK_INT(hub_frame_decode(h->raw, h->raw_len, 0, &f, err), 0);
+    return f;
+}
+
+/* Notes what the hub sees on the way: answers probes (unless silent) and
+ * records the refs of Ack frames. */
+static void s_note(s_hub_t *h, const Hub__Frame *f)
+{
+    if (f->body_case == HUB__FRAME__BODY_HEARTBEAT && !h->silent)
+        s_hub_heartbeat(h, f->corr, h->instance);
+    if (f->body_case == HUB__FRAME__BODY_ACK)
+        for (size_t i = 0; i < f->ack->n_refs && h->n_acked < 64; i++) {
+            h->acked[h->n_acked][0] = f->ack->refs[i]->seq;
+            h->acked[h->n_acked][1] = f->ack->refs[i]->slot;
+            h->n_acked++;
+        }
+}
+
+static size_t s_acks_of(const s_hub_t *h, uint64_t seq, uint32_t slot);
+
+/* Runs the client and the hub in turns until the client sends a frame of
+ * kind want (returned; free it), or, with want 0, until the hub has seen an
+ * ack of (seq, slot) (returns NULL). NULL after 3 s. */
+static Hub__Frame *s_run(s_hub_t *h, hub_client_t *c, Hub__Frame__BodyCase want, uint64_t seq, uint32_t slot)
+{
+    int64_t until = hub_mono_ms() + 3000;
+    while (hub_mono_ms() < until) {
+        Hub__Frame *f = s_hub_recv(h, 0);
+        if (!f) {
+            if (want == 0 && s_acks_of(h, seq, slot) > 0)
+                return NULL;
+            CHECK_INT(hub_client_step(c, hub_mono_ms() + 2), 0);
+            continue;
+        }
+        if (want != 0 && f->body_case == want)
+            return f;
+        s_note(h, f);
+        hub_frame_free(&f);
+    }
+    CHECK(!"the client did not send what was expected within 3 s");
+    return NULL;
+}
+
+static Hub__Frame *s_expect(s_hub_t *h, hub_client_t *c, Hub__Frame__BodyCase want)
+{
+    return s_run(h, c, want, 0, 0);
+}
+
+static size_t s_acks_of(const s_hub_t *h, uint64_t seq, uint32_t slot)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->n_acked; i++)
+        n += h->acked[i][0] == seq && h->acked[i][1] == slot;
+    return n;
+}
+
+/* A client connected to h, past its Welcome. */
+static hub_client_t *s_connect(s_hub_t *h, int heartbeat_ms)
+{
+    hub_options_t o = {h->endpoint, "test", 2000, heartbeat_ms};
+    char err[HUB_ERR_LEN];
+    hub_client_t *c = hub_client_new(&o, err);
+    CHECK(c != NULL);
+    if (!c)
+        exit(1);
+    Hub__Frame *hello = s_expect(h, c, HUB__FRAME__BODY_HELLO);
+    CHECK(hello != NULL);
+    CHECK_STR(hello ? hello->hello->client : NULL, "test");
+    Hub__Welcome w = HUB__WELCOME__INIT;
+    w.instance = (char *)h->instance;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.has_corr = 1;
+    f.corr = hello ? hello->corr : 0;
+    f.body_case = HUB__FRAME__BODY_WELCOME;
+    f.welcome = &w;
+    s_hub_send(h, &f);
+    hub_frame_free(&hello);
+    CHECK_INT(hub_client_ping(c, 2000), 0);
+    CHECK_INT(c->ready, 1);
+    return c;
+}
+
+static void s_ack_publish(s_hub_t *h, uint64_t corr, uint64_t seq)
+{
+    Hub__PublishAck ack = HUB__PUBLISH_ACK__INIT;
+    ack.has_seq = 1;
+    ack.seq = seq;
+    ack.has_notifications = 1;
+    ack.notifications = 2;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.has_corr = 1;
+    f.corr = corr;
+    f.body_case = HUB__FRAME__BODY_PUBLISH_ACK;
+    f.publish_ack = &ack;
+    s_hub_send(h, &f);
+}
+
+static void s_error(s_hub_t *h, uint64_t corr, Hub__ErrorCode code, const char *field, const char *message)
+{
+    Hub__Error e = HUB__ERROR__INIT;
+    e.has_code = 1;
+    e.code = code;
+    e.field = (char *)field;
+    e.message = (char *)message;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.has_corr = 1;
+    f.corr = corr;
+    f.body_case = HUB__FRAME__BODY_ERROR;
+    f.error = &e;
+    s_hub_send(h, &f);
+}
+
+static void s_deliver(s_hub_t *h, const char *name, uint64_t seq, uint32_t slot, uint32_t attempt)
+{
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.type = (char *)"bug_report";
+    ev.case_id = (char *)"CASE-7";
+    Hub__Notification n = HUB__NOTIFICATION__INIT;
+    n.has_seq = n.has_slot = n.has_attempt = 1;
+    n.seq = seq;
+    n.slot = slot;
+    n.attempt = attempt;
+    n.topic = (char *)"engineering.defect";
+    n.route = (char *)"defect";
+    n.event_id = (char *)"ev-1";
+    n.event = &ev;
+    Hub__Deliver d = HUB__DELIVER__INIT;
+    d.name = (char *)name;
+    d.notification = &n;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_DELIVER;
+    f.deliver = &d;
+    s_hub_send(h, &f);
+}
+
+/* Waits (stepping) for at least one pipelined outcome. */
+static int s_outcome(hub_client_t *c, hub_publish_outcome_t *o)
+{
+    return hub_publish_wait(c, o, 1, 2000);
+}
+
+static const char s_event[] = "{\"type\":\"bug_report\",\"case_id\":\"CASE-7\"}";
+
+static void test_client_publish(void)
+{
+    s_hub_t h;
+    s_hub_open(&h);
+    hub_client_t *c = s_connect(&h, 1000);
+    uint64_t token = 0;
+    char err[HUB_ERR_LEN];
+    CHECK_INT(hub_publish_async(c, s_event, &token, err), 0);
+    CHECK(token >= 1);
+    CHECK_INT(hub_publish_pending(c), 1);
+    Hub__Frame *p = s_expect(&h, c, HUB__FRAME__BODY_PUBLISH);
+    CHECK(p != NULL);
+    if (p) {
+        CHECK_INT(p->corr, token);
+        CHECK_STR(p->publish->event->type, "bug_report");
+        CHECK_INT(strlen(p->publish->event->id), HUB_ID_LEN - 1); /* generated */
+        s_ack_publish(&h, p->corr, 42);
+    }
+    hub_publish_outcome_t o;
+    CHECK_INT(s_outcome(c, &o), 1);
+    CHECK_INT(o.token, token);
+    CHECK_INT(o.status, 0);
+    CHECK_INT(o.result.seq, 42);
+    CHECK_INT(o.result.notifications, 2);
+    CHECK_STR(o.result.id, p ? p->publish->event->id : "");
+    CHECK_INT(hub_publish_pending(c), 0);
+    CHECK_INT(hub_publish_wait(c, &o, 1, 0), 0); /* nothing left */
+    hub_frame_free(&p);
+
+    /* refused before sending: nothing goes pending */
+    CHECK_INT(hub_publish_async(c, "{\"type\":", &token, err), -HUB_EMALFORMED);
+    CHECK_INT(hub_publish_async(c, "{\"subject\":\"x\"}", &token, err), -HUB_EINVALID);
+    CHECK_HAS(err, "type");
+    CHECK_INT(hub_respond(c, "CASE-7", "engineering", "done", NULL, NULL, 100, err), -HUB_EINVALID);
+    CHECK_HAS(err, "status");
+    CHECK_INT(hub_respond(c, "", "engineering", "resolved", NULL, NULL, 100, err), -HUB_EINVALID);
+    CHECK_HAS(err, "case_id");
+    CHECK_INT(hub_publish_pending(c), 0);
+    hub_client_destroy(&c);
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+}
+
+/* The hub's refusals become codes and "field: message"; UNAVAILABLE keeps
+ * the publish pending for a resend of the same bytes. */
+static void test_client_refusals(void)
+{
+    s_hub_t h;
+    s_hub_open(&h);
+    hub_client_t *c = s_connect(&h, 1000);
+    char err[HUB_ERR_LEN];
+    uint64_t token;
+    hub_publish_outcome_t o;
+
+    CHECK_INT(hub_publish_async(c, s_event, &token, err), 0);
+    Hub__Frame *p = s_expect(&h, c, HUB__FRAME__BODY_PUBLISH);
+    s_error(&h, p ? p->corr : 0, HUB__ERROR_CODE__ERROR_CODE_INVALID, "customer.tier", "expected a string");
+    CHECK_INT(s_outcome(c, &o), 1);
+    CHECK_INT(o.status, -HUB_EINVALID);
+    CHECK_STR(o.err, "customer.tier: expected a string");
+    CHECK_STR(o.result.id, p ? p->publish->event->id : "");
+    hub_frame_free(&p);
+
+    CHECK_INT(hub_publish_async(c, s_event, &token, err), 0);
+    p = s_expect(&h, c, HUB__FRAME__BODY_PUBLISH);
+    uint8_t first[4096];
+    size_t first_len = h.raw_len;
+    memcpy(first, h.raw, h.raw_len);
+    s_error(&h, p ? p->corr : 0, HUB__ERROR_CODE__ERROR_CODE_UNAVAILABLE, NULL, "store busy");
+    hub_frame_free(&p);
+    CHECK_INT(hub_publish_wait(c, &o, 1, 50), 0);
+    CHECK_INT(hub_publish_pending(c), 1);
+    p = s_expect(&h, c, HUB__FRAME__BODY_PUBLISH); /* after HUB_RESEND_MS */
+    CHECK(p != NULL);
+    CHECK_INT(h.raw_len, first_len);
+    CHECK(memcmp(h.raw, first, first_len) == 0);
+    s_error(&h, p ? p->corr : 0, HUB__ERROR_CODE__ERROR_CODE_DENIED, NULL, NULL);
+    hub_frame_free(&p);
+    CHECK_INT(s_outcome(c, &o), 1);
+    CHECK_INT(o.status, -HUB_EDENIED);
+    CHECK_STR(o.err, "denied"); /* no words: the code's text */
+
+    /* each code maps */
+    static const struct {
+        Hub__ErrorCode code;
+        int rc;
+    } map[] = {
+        {HUB__ERROR_CODE__ERROR_CODE_MALFORMED, -HUB_EMALFORMED},
+        {HUB__ERROR_CODE__ERROR_CODE_UNSUPPORTED, -HUB_EUNSUPPORTED},
+        {HUB__ERROR_CODE__ERROR_CODE_TOO_LARGE, -HUB_ETOOLARGE},
+        {HUB__ERROR_CODE__ERROR_CODE_UNKNOWN_SUBSCRIBER, -HUB_EUNKNOWN},
+        {HUB__ERROR_CODE__ERROR_CODE_INTERNAL, -HUB_EINTERNAL},
+        {HUB__ERROR_CODE__ERROR_CODE_UNSPECIFIED, -HUB_EINTERNAL},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        Hub__Error e = HUB__ERROR__INIT;
+        e.has_code = 1;
+        e.code = map[i].code;
+        CHECK_INT(hub_client_error_rc(&e), map[i].rc);
+    }
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+}
+
+/* Rule 4 of the session: garbage from the hub is counted and dropped. */
+static void test_client_garbage(void)
+{
+    s_hub_t h;
+    s_hub_open(&h);
+    hub_client_t *c = s_connect(&h, 1000);
+    uint64_t dropped = c->frames_dropped;
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0x01, 0x02};
+    s_hub_send_raw(&h, junk, sizeof junk);
+    s_hub_send_raw(&h, "", 0);
+    zmq_send(h.router, h.rid, h.rid_len, ZMQ_SNDMORE); /* two parts */
+    zmq_send(h.router, "a", 1, ZMQ_SNDMORE);
+    zmq_send(h.router, "b", 1, 0);
+    Hub__Frame f = HUB__FRAME__INIT;
+    Hub__Welcome w = HUB__WELCOME__INIT;
+    f.body_case = HUB__FRAME__BODY_WELCOME; /* a Welcome nobody asked for */
+    f.welcome = &w;
+    s_hub_send(&h, &f);
+    s_ack_publish(&h, 987654, 1);                                           /* unknown corr */
+    s_deliver(&h, "someone-else", 1, 0, 1);                                 /* not subscribed */
+    s_error(&h, 0, HUB__ERROR_CODE__ERROR_CODE_MALFORMED, NULL, "garbled"); /* about nothing */
+    Hub__Frame g = HUB__FRAME__INIT;
+    Hub__Hello hello = HUB__HELLO__INIT;
+    g.body_case = HUB__FRAME__BODY_HELLO; /* a client's frame */
+    g.hello = &hello;
+    s_hub_send(&h, &g);
+    uint8_t v2[] = {0x08, 0x02, 0x10, 0x01, 0xa2, 0x01, 0x00}; /* version 2, heartbeat */
+    s_hub_send_raw(&h, v2, sizeof v2);
+
+    /* the client still works */
+    uint64_t token;
+    char err[HUB_ERR_LEN];
+    CHECK_INT(hub_publish_async(c, s_event, &token, err), 0);
+    Hub__Frame *p = s_expect(&h, c, HUB__FRAME__BODY_PUBLISH);
+    s_ack_publish(&h, p ? p->corr : 0, 5);
+    hub_frame_free(&p);
+    hub_publish_outcome_t o;
+    CHECK_INT(s_outcome(c, &o), 1);
+    CHECK_INT(o.status, 0);
+    CHECK_INT(c->frames_dropped - dropped, 8); /* all but the ack: a late answer */
+    CHECK_INT(c->ready, 1);
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+}
+
+/* A Heartbeat answer from another instance: the hub restarted. The client
+ * says Hello again and, on Welcome, resends the pending publish (same
+ * bytes) and subscribes again with START_RESUME. */
+static void test_client_restart(void)
+{
+    s_hub_t h;
+    s_hub_open(&h);
+    hub_client_t *c = s_connect(&h, 50);
+    char err[HUB_ERR_LEN];
+    const char *topics[] = {"engineering.*"};
+    /* the first Subscribe goes out with the caller's start */
+    CHECK_INT(hub_subscribe(c, "eng", topics, 1, HUB_FROM_EARLIEST, 0, 10, 0, err), -ETIMEDOUT);
+    Hub__Frame *s = s_expect(&h, c, HUB__FRAME__BODY_SUBSCRIBE);
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_STR(s->subscribe->name, "eng");
+        CHECK_INT(s->subscribe->start, HUB__START__START_EARLIEST);
+        CHECK_INT(s->subscribe->credit, 10);
+        Hub__Subscribed ok = HUB__SUBSCRIBED__INIT;
+        Hub__Frame f = HUB__FRAME__INIT;
+        f.has_corr = 1;
+        f.corr = s->corr;
+        f.body_case = HUB__FRAME__BODY_SUBSCRIBED;
+        f.subscribed = &ok;
+        s_hub_send(&h, &f);
+    }
+    hub_frame_free(&s);
+    uint64_t token;
+    CHECK_INT(hub_publish_async(c, s_event, &token, err), 0);
+    Hub__Frame *p = s_expect(&h, c, HUB__FRAME__BODY_PUBLISH);
+    CHECK(p != NULL);
+    for (int64_t until = hub_mono_ms() + 3000; c->sub_state != HUB_SUB_ACTIVE && hub_mono_ms() < until;)
+        CHECK_INT(hub_client_step(c, hub_mono_ms() + 2), 0);
+    CHECK_INT(c->sub_state, HUB_SUB_ACTIVE);
+    uint8_t first[4096];
+    size_t first_len = h.raw_len;
+    memcpy(first, h.raw, h.raw_len);
+    hub_frame_free(&p);
+
+    h.instance = "instance-B"; /* the next probe's answer says so */
+    Hub__Frame *hello = s_expect(&h, c, HUB__FRAME__BODY_HELLO);
+    CHECK(hello != NULL);
+    CHECK_INT(c->ready, 0);
+    Hub__Welcome w = HUB__WELCOME__INIT;
+    w.instance = (char *)"instance-B";
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.has_corr = 1;
+    f.corr = hello ? hello->corr : 0;
+    f.body_case = HUB__FRAME__BODY_WELCOME;
+    f.welcome = &w;
+    s_hub_send(&h, &f);
+    hub_frame_free(&hello);
+    p = s_expect(&h, c, HUB__FRAME__BODY_PUBLISH);
+    CHECK(p != NULL);
+    CHECK_INT(h.raw_len, first_len);
+    CHECK(memcmp(h.raw, first, first_len) == 0);
+    s = s_expect(&h, c, HUB__FRAME__BODY_SUBSCRIBE);
+    CHECK(s != NULL);
+    CHECK_INT(s ? (int)s->subscribe->start : -1, HUB__START__START_RESUME);
+    CHECK_INT(c->sessions, 2);
+    s_ack_publish(&h, p ? p->corr : 0, 9);
+    hub_frame_free(&p);
+    hub_frame_free(&s);
+    hub_publish_outcome_t o;
+    CHECK_INT(s_outcome(c, &o), 1);
+    CHECK_INT(o.result.seq, 9);
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+}
+
+/* A hub that stops answering: after 3 heartbeats without a word the client
+ * drops its socket and says Hello from a new one (a new routing id). */
+static void test_client_silent_hub(void)
+{
+    s_hub_t h;
+    s_hub_open(&h);
+    hub_client_t *c = s_connect(&h, 30);
+    uint8_t rid[256];
+    size_t rid_len = h.rid_len;
+    memcpy(rid, h.rid, rid_len);
+    h.silent = 1;
+    Hub__Frame *hello = s_expect(&h, c, HUB__FRAME__BODY_HELLO);
+    CHECK(hello != NULL);
+    CHECK(h.rid_len != rid_len || memcmp(h.rid, rid, rid_len) != 0);
+    hub_frame_free(&hello);
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+}
+
+static void s_subscribed(s_hub_t *h, hub_client_t *c)
+{
+    char err[HUB_ERR_LEN];
+    const char *topics[] = {"engineering.*"};
+    CHECK_INT(hub_subscribe(c, "eng", topics, 1, HUB_FROM_RESUME, 0, 0, 0, err), -ETIMEDOUT);
+    Hub__Frame *s = s_expect(h, c, HUB__FRAME__BODY_SUBSCRIBE);
+    CHECK(s != NULL);
+    CHECK_INT(s ? s->subscribe->credit : 0, HUB_DEFAULT_CREDIT);
+    Hub__Subscribed ok = HUB__SUBSCRIBED__INIT;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.has_corr = 1;
+    f.corr = s ? s->corr : 0;
+    f.body_case = HUB__FRAME__BODY_SUBSCRIBED;
+    f.subscribed = &ok;
+    s_hub_send(h, &f);
+    hub_frame_free(&s);
+}
+
+/* Duplicates are dropped; re-acked only when the application had acked. */
+static void test_client_duplicates(void)
+{
+    s_hub_t h;
+    s_hub_open(&h);
+    hub_client_t *c = s_connect(&h, 1000);
+    s_subscribed(&h, c);
+    hub_notification_t *n = NULL;
+    s_deliver(&h, "eng", 1, 0, 1);
+    s_deliver(&h, "eng", 1, 0, 2);
+    s_deliver(&h, "eng", 2, 0, 1);
+    CHECK_INT(hub_receive(c, &n, 2000), 1);
+    CHECK_INT(c->sub_state, HUB_SUB_ACTIVE);
+    CHECK_INT(hub_notification_seq(n), 1);
+    CHECK_INT(hub_notification_attempt(n), 1);
+    CHECK_STR(hub_notification_topic(n), "engineering.defect");
+    CHECK_STR(hub_notification_route(n), "defect");
+    CHECK_STR(hub_notification_event_id(n), "ev-1");
+    CHECK_STR(hub_notification_case_id(n), "CASE-7");
+    CHECK_HAS(hub_notification_json(n), "\"seq\":1");
+    CHECK_HAS(hub_notification_json(n), "\"case_id\":\"CASE-7\"");
+    CHECK_INT(hub_ack(c, n), 0);
+    hub_notification_destroy(&n);
+    CHECK_INT(hub_receive(c, &n, 2000), 1); /* (1,0) again is dropped */
+    CHECK_INT(hub_notification_seq(n), 2);
+    s_deliver(&h, "eng", 2, 0, 2); /* the application still holds it */
+    hub_notification_t *again = NULL;
+    CHECK_INT(hub_receive(c, &again, 100), 0);
+    CHECK(again == NULL);
+    CHECK_INT(hub_ack(c, n), 0);
+    hub_notification_destroy(&n);
+    s_deliver(&h, "eng", 3, 1, 1); /* a marker: its ack comes after (2,0)'s */
+    CHECK_INT(hub_receive(c, &n, 2000), 1);
+    CHECK_INT(hub_notification_slot(n), 1);
+    CHECK_INT(hub_ack(c, n), 0);
+    hub_notification_destroy(&n);
+    s_run(&h, c, 0, 3, 1);
+    CHECK_INT(s_acks_of(&h, 1, 0), 2); /* the application's, then the re-ack */
+    CHECK_INT(s_acks_of(&h, 2, 0), 1); /* the application's only */
+    CHECK_INT(s_acks_of(&h, 3, 1), 1);
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+}
+
+/* A nack goes to the hub, and the redelivery it asks for is handed out. */
+static void test_client_nack(void)
+{
+    s_hub_t h;
+    s_hub_open(&h);
+    hub_client_t *c = s_connect(&h, 1000);
+    s_subscribed(&h, c);
+    hub_notification_t *n = NULL;
+    s_deliver(&h, "eng", 4, 0, 1);
+    CHECK_INT(hub_receive(c, &n, 2000), 1);
+    CHECK_INT(hub_nack(c, n, "endpoint down", 0), 0);
+    hub_notification_destroy(&n);
+    Hub__Frame *f = s_expect(&h, c, HUB__FRAME__BODY_NACK);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK_STR(f->nack->name, "eng");
+        CHECK_INT(f->nack->ref->seq, 4);
+        CHECK_STR(f->nack->reason, "endpoint down");
+        CHECK_INT(f->nack->dead_letter, 0);
+    }
+    hub_frame_free(&f);
+    s_deliver(&h, "eng", 4, 0, 2);
+    CHECK_INT(hub_receive(c, &n, 2000), 1);
+    CHECK_INT(hub_notification_attempt(n), 2);
+    hub_notification_destroy(&n);
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+}
+
+/* Calls that cannot reach a hub say so, and keep the event's id. */
+static void test_client_no_hub(void)
+{
+    char dir[200], ep[256], err[HUB_ERR_LEN];
+    snprintf(dir, sizeof dir, "%s/hub-libhub-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(ep, sizeof ep, "ipc://%s/nobody.sock", dir);
+    hub_options_t o = {ep, NULL, 100, 20};
+    hub_client_t *c = hub_client_new(&o, err);
+    CHECK(c != NULL);
+    CHECK_STR(hub_client_endpoint(c), ep);
+    hub_publish_result_t r;
+    CHECK_INT(hub_publish(c, s_event, &r, 100, err), -ETIMEDOUT);
+    CHECK_HAS(err, "no answer from the hub at ipc://");
+    CHECK_HAS(err, "is hubd running?");
+    CHECK_INT(strlen(r.id), HUB_ID_LEN - 1);
+    CHECK_INT(hub_publish_pending(c), 0); /* the call gave up on it */
+    CHECK_INT(hub_client_ping(c, 50), -ETIMEDOUT);
+    char *json = NULL;
+    CHECK_INT(hub_status(c, &json, 50, err), -ETIMEDOUT);
+    CHECK(json == NULL);
+    hub_notification_t *n = NULL;
+    CHECK_INT(hub_receive(c, &n, 10), -EINVAL); /* not subscribed */
+    hub_client_destroy(&c);
+    rmdir(dir);
+
+    o.endpoint = "no-such-transport://x";
+    CHECK(hub_client_new(&o, err) == NULL);
+    CHECK_HAS(err, "no-such-transport://x");
+}
+
+/* A hub that refuses the Hello: calls give up with its code at once. */
+static void test_client_hello_refused(void)
+{
+    s_hub_t h;
+    s_hub_open(&h);
+    hub_options_t o = {h.endpoint, NULL, 2000, 1000};
+    char err[HUB_ERR_LEN];
+    hub_client_t *c = hub_client_new(&o, err);
+    Hub__Frame *hello = s_expect(&h, c, HUB__FRAME__BODY_HELLO);
+    s_error(&h, hello ? hello->corr : 0, HUB__ERROR_CODE__ERROR_CODE_DENIED, NULL, "unknown key");
+    hub_frame_free(&hello);
+    CHECK_INT(hub_client_ping(c, 2000), -HUB_EDENIED);
+    hub_publish_result_t r;
+    CHECK_INT(hub_publish(c, s_event, &r, 2000, err), -HUB_EDENIED);
+    CHECK_HAS(err, "unknown key");
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+}
+
+static const check_case_t cases[] = {
+    {"dedup: add and contains", test_dedup_add_contains},
+    {"dedup: rule 2, a ref is in once", test_dedup_add_twice},
+    {"dedup: rule 1, full set forgets the oldest", test_dedup_fifo},
+    {"dedup: rule 3, removal and dead slots", test_dedup_remove},
+    {"dedup: limits and zeroed sets", test_dedup_limits},
+    {"dedup: exact capacity over dense seqs", test_dedup_capacity},
+    {"dedup: random ops against a model", test_dedup_model},
+    {"pending: add, find, take", test_pending_basic},
+    {"pending: rule 2, touch keeps send order", test_pending_touch_order},
+    {"pending: growth and deletions against a model", test_pending_many},
+    {"pending: zeroed table", test_pending_zeroed},
+    {"client: publish, ack, local refusals", test_client_publish},
+    {"client: hub refusals and UNAVAILABLE resend", test_client_refusals},
+    {"client: garbage from the hub is dropped", test_client_garbage},
+    {"client: hub restart restores the session", test_client_restart},
+    {"client: silent hub means a new socket", test_client_silent_hub},
+    {"client: duplicates dropped, re-acked when acked", test_client_duplicates},
+    {"client: nack and redelivery", test_client_nack},
+    {"client: no hub", test_client_no_hub},
+    {"client: hello refused", test_client_hello_refused},
+    {NULL, NULL},
+};
+
+int main(void)
+{
+    return check_run(cases);
+}

@@ -69,11 +69,35 @@ static void s_fill_fallback(uint8_t *buf, size_t len)
     memcpy(buf, digest, len < sizeof digest ? len : sizeof digest);
 }
 
+#define S_POOL_LEN 4096 /* random bytes fetched at once: one syscall per 256 ids */
+
+/* Takes len bytes from a per-thread pool of kernel randomness. The pool is
+ * tied to the process that filled it, so a forked child never hands out
+ * the ids its parent will. */
+static void s_take_random(uint8_t *buf, size_t len)
+{
+    static _Thread_local uint8_t pool[S_POOL_LEN];
+    static _Thread_local size_t left;
+    static _Thread_local pid_t owner;
+    pid_t pid = getpid();
+    if (left < len || owner != pid) {
+        if (s_fill_random(pool, sizeof pool) < 0) {
+            left = 0;
+            s_fill_fallback(buf, len);
+            return;
+        }
+        left = sizeof pool;
+        owner = pid;
+    }
+    memcpy(buf, pool + sizeof pool - left, len);
+    memset(pool + sizeof pool - left, 0, len);
+    left -= len;
+}
+
 void hub_id_generate(char out[HUB_ID_LEN])
 {
     uint8_t b[16];
-    if (s_fill_random(b, sizeof b) < 0)
-        s_fill_fallback(b, sizeof b);
+    s_take_random(b, sizeof b);
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
 

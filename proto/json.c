@@ -49,15 +49,26 @@ typedef struct {
  * to the path. Returns the old length, for s_path_pop. */
 static size_t s_path_push(s_walk_t *w, const char *name, size_t index)
 {
+    /* on every field of every event: copy, do not format */
     size_t old = w->len;
-    int n;
-    if (name)
-        n = snprintf(w->path + w->len, S_PATH_LEN - w->len, "%s%s", w->len ? "." : "", name);
-    else
-        n = snprintf(w->path + w->len, S_PATH_LEN - w->len, "[%zu]", index);
-    w->len += n > 0 ? (size_t)n : 0;
-    if (w->len >= S_PATH_LEN)
-        w->len = S_PATH_LEN - 1;
+    size_t room = S_PATH_LEN - 1 - w->len;
+    if (name) {
+        if (w->len && room > 0) {
+            w->path[w->len++] = '.';
+            room--;
+        }
+        size_t n = strlen(name);
+        if (n > room)
+            n = room;
+        memcpy(w->path + w->len, name, n);
+        w->len += n;
+        w->path[w->len] = '\0';
+    } else {
+        int n = snprintf(w->path + w->len, S_PATH_LEN - w->len, "[%zu]", index);
+        w->len += n > 0 ? (size_t)n : 0;
+        if (w->len >= S_PATH_LEN)
+            w->len = S_PATH_LEN - 1;
+    }
     /* keys come from the document: keep err one printable line */
     for (size_t i = old; i < w->len; i++) {
         unsigned char c = (unsigned char)w->path[i];

@@ -1,0 +1,433 @@
+/*
+ * badframes - what no client should send: bytes that are not a frame, a
+ * frame of another protocol version, a frame without body, frames over the
+ * size limit, requests with wrong fields, frames only the hub sends. Each
+ * readable one is answered with an Error of the right code; the hub stays
+ * up and serves a normal publish and subscribe afterwards.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "check.h"
+#include "harness.h"
+
+#define MAX_FRAME 4096
+
+static const char *s_policy = "departments:\n"
+                              "  eng: {}\n"
+                              "routes:\n"
+                              "  - name: to-eng\n"
+                              "    match: { type: bug_report }\n"
+                              "    notify: eng\n"
+                              "    kind: defect\n";
+
+static const char *s_config = "limits:\n"
+                              "  max_frame: 4096\n"
+                              "  max_event: 2048\n";
+
+static harness_t *s_hub;
+
+static void s_init_frame(Hub__Frame *f, uint32_t version, uint64_t corr)
+{
+    hub__frame__init(f);
+    f->has_version = 1;
+    f->version = version;
+    f->has_corr = 1;
+    f->corr = corr;
+}
+
+/* Waits for the next Error frame; returns its code (and corr, field), or -1
+ * when none came within timeout_ms. */
+static int s_expect_error(harness_raw_t *raw, uint64_t *corr, char *field, size_t cap, int timeout_ms)
+{
+    Hub__Frame *f = NULL;
+    if (!harness_raw_expect(raw, HUB__FRAME__BODY_ERROR, &f, timeout_ms))
+        return -1;
+    int code = f->error->has_code ? (int)f->error->code : 0;
+    if (corr)
+        *corr = f->corr;
+    if (field)
+        snprintf(field, cap, "%s", f->error->field ? f->error->field : "");
+    hub__frame__free_unpacked(f, NULL);
+    return code;
+}
+
+/* Sends Heartbeats (again every 500 ms: one may be lost with a dropped
+ * connection) and waits for the hub's answer; 1 when it answered. */
+static int s_alive_on(harness_raw_t *raw, uint64_t corr, int timeout_ms)
+{
+    Hub__Frame f;
+    Hub__Heartbeat hb = HUB__HEARTBEAT__INIT;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, corr);
+    f.body_case = HUB__FRAME__BODY_HEARTBEAT;
+    f.heartbeat = &hb;
+    int64_t deadline = harness_now_ms() + timeout_ms;
+    while (harness_now_ms() < deadline) {
+        if (harness_raw_send_frame(raw, &f) != 0)
+            return 0;
+        int64_t until = harness_now_ms() + 500;
+        while (harness_now_ms() < until) {
+            Hub__Frame *r = NULL;
+            if (!harness_raw_expect(raw, HUB__FRAME__BODY_HEARTBEAT, &r, (int)(until - harness_now_ms())))
+                break;
+            int ok = r->corr == corr;
+            hub__frame__free_unpacked(r, NULL);
+            if (ok)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static void test_not_a_frame(void)
+{
+    harness_raw_t *raw = harness_raw_new(harness_endpoint(s_hub));
+    REQUIRE(raw != NULL);
+    static const unsigned char garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 'g', 'a', 'r', 'b', 'a', 'g', 'e'};
+    REQUIRE(harness_raw_send(raw, garbage, sizeof garbage) == 0);
+    uint64_t corr = 99;
+    CHECK_INT(s_expect_error(raw, &corr, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_MALFORMED);
+    CHECK_INT(corr, 0);
+
+    /* a truncated frame: a field announcing more bytes than there are */
+    static const unsigned char truncated[] = {0x08, 0x01, 0x10, 0x05, 0x52, 0x40, 0x01};
+    REQUIRE(harness_raw_send(raw, truncated, sizeof truncated) == 0);
+    CHECK_INT(s_expect_error(raw, NULL, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_MALFORMED);
+
+    /* an empty message: no version, no body */
+    REQUIRE(harness_raw_send(raw, "", 0) == 0);
+    int code = s_expect_error(raw, NULL, NULL, 0, 5000);
+    CHECK(code == HUB__ERROR_CODE__ERROR_CODE_MALFORMED || code == HUB__ERROR_CODE__ERROR_CODE_UNSUPPORTED);
+    CHECK(s_alive_on(raw, 1000, 5000));
+done:
+    harness_raw_destroy(&raw);
+}
+
+static void test_version_and_body(void)
+{
+    harness_raw_t *raw = harness_raw_new(harness_endpoint(s_hub));
+    REQUIRE(raw != NULL);
+    Hub__Frame f;
+    Hub__Hello hello = HUB__HELLO__INIT;
+    hello.client = (char *)"from the future";
+    s_init_frame(&f, 2, 5);
+    f.body_case = HUB__FRAME__BODY_HELLO;
+    f.hello = &hello;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    CHECK_INT(s_expect_error(raw, NULL, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_UNSUPPORTED);
+
+    /* no version at all */
+    s_init_frame(&f, 0, 6);
+    f.has_version = 0;
+    f.body_case = HUB__FRAME__BODY_HELLO;
+    f.hello = &hello;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    CHECK_INT(s_expect_error(raw, NULL, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_UNSUPPORTED);
+
+    /* version 1, no body */
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 7);
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    CHECK_INT(s_expect_error(raw, NULL, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_MALFORMED);
+    CHECK(s_alive_on(raw, 1001, 5000));
+done:
+    harness_raw_destroy(&raw);
+}
+
+static void test_wrong_fields(void)
+{
+    harness_raw_t *raw = harness_raw_new(harness_endpoint(s_hub));
+    REQUIRE(raw != NULL);
+    REQUIRE(harness_raw_hello(raw, 5000));
+    char field[64];
+    uint64_t corr = 0;
+
+    /* a publish whose event has no type */
+    Hub__Frame f;
+    Hub__Publish p = HUB__PUBLISH__INIT;
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.id = (char *)"raw-1";
+    ev.subject = (char *)"no type";
+    p.event = &ev;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 9);
+    f.body_case = HUB__FRAME__BODY_PUBLISH;
+    f.publish = &p;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    CHECK_INT(s_expect_error(raw, &corr, field, sizeof field, 5000), HUB__ERROR_CODE__ERROR_CODE_INVALID);
+    CHECK_INT(corr, 9);
+    CHECK_STR(field, "type");
+
+    /* a severity that is not one of the enum's values */
+    ev.type = (char *)"bug_report";
+    ev.has_severity = 1;
+    ev.severity = (Hub__Severity)42;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 10);
+    f.body_case = HUB__FRAME__BODY_PUBLISH;
+    f.publish = &p;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    CHECK_INT(s_expect_error(raw, &corr, field, sizeof field, 5000), HUB__ERROR_CODE__ERROR_CODE_INVALID);
+    CHECK_INT(corr, 10);
+    CHECK_STR(field, "severity");
+
+    /* a publish without event */
+    Hub__Publish empty = HUB__PUBLISH__INIT;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 11);
+    f.body_case = HUB__FRAME__BODY_PUBLISH;
+    f.publish = &empty;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    int code = s_expect_error(raw, &corr, NULL, 0, 5000);
+    CHECK(code == HUB__ERROR_CODE__ERROR_CODE_INVALID || code == HUB__ERROR_CODE__ERROR_CODE_MALFORMED);
+    CHECK_INT(corr, 11);
+
+    /* subscribe: no name; a pattern with a character patterns do not have */
+    Hub__Subscribe s = HUB__SUBSCRIBE__INIT;
+    char *topics[] = {(char *)"eng/*"};
+    s.name = (char *)"";
+    s.n_topics = 1;
+    s.topics = topics;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 12);
+    f.body_case = HUB__FRAME__BODY_SUBSCRIBE;
+    f.subscribe = &s;
+    topics[0] = (char *)"eng.*";
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    CHECK_INT(s_expect_error(raw, &corr, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_INVALID);
+    CHECK_INT(corr, 12);
+    s.name = (char *)"eng";
+    topics[0] = (char *)"eng/*";
+    f.corr = 13;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    CHECK_INT(s_expect_error(raw, &corr, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_INVALID);
+    CHECK_INT(corr, 13);
+
+    /* frames only the hub sends, an ack for nobody: an error or nothing,
+     * and the hub goes on */
+    Hub__PublishAck pa = HUB__PUBLISH_ACK__INIT;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 14);
+    f.body_case = HUB__FRAME__BODY_PUBLISH_ACK;
+    f.publish_ack = &pa;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    Hub__Ack ack = HUB__ACK__INIT;
+    Hub__Ref ref = HUB__REF__INIT;
+    Hub__Ref *refs[] = {&ref};
+    ref.has_seq = 1;
+    ref.seq = 123456;
+    ack.name = (char *)"nobody";
+    ack.n_refs = 1;
+    ack.refs = refs;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 15);
+    f.body_case = HUB__FRAME__BODY_ACK;
+    f.ack = &ack;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    Hub__Nack nack = HUB__NACK__INIT;
+    nack.name = (char *)"nobody";
+    nack.ref = &ref;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 16);
+    f.body_case = HUB__FRAME__BODY_NACK;
+    f.nack = &nack;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    CHECK(s_alive_on(raw, 1002, 5000));
+done:
+    harness_raw_destroy(&raw);
+}
+
+static void test_too_large(void)
+{
+    harness_raw_t *raw = harness_raw_new(harness_endpoint(s_hub));
+    char *subject = malloc(2 * MAX_FRAME);
+    REQUIRE(raw != NULL && subject != NULL);
+    REQUIRE(harness_raw_hello(raw, 5000));
+    memset(subject, 'x', 2 * MAX_FRAME - 1);
+    subject[2 * MAX_FRAME - 1] = '\0';
+    Hub__Frame f;
+    Hub__Publish p = HUB__PUBLISH__INIT;
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.id = (char *)"big-1";
+    ev.type = (char *)"bug_report";
+    ev.subject = subject;
+    p.event = &ev;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 20);
+    f.body_case = HUB__FRAME__BODY_PUBLISH;
+    f.publish = &p;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    /* either the hub reads it and answers TOO_LARGE, or ZeroMQ's message
+     * size limit drops the connection (the DEALER then reconnects): in both
+     * cases the heartbeat that follows is answered */
+    Hub__Frame *r = NULL;
+    int64_t deadline = harness_now_ms() + 5000;
+    int answered = 0;
+    while (!answered && harness_now_ms() < deadline) {
+        if (harness_raw_recv(raw, &r, 1000) == 1) {
+            if (r->body_case == HUB__FRAME__BODY_ERROR) {
+                CHECK_INT(r->error->code, HUB__ERROR_CODE__ERROR_CODE_TOO_LARGE);
+                answered = 1;
+            } else if (r->body_case == HUB__FRAME__BODY_PUBLISH_ACK) {
+                CHECK(!"an oversized publish was stored");
+                answered = 1;
+            }
+            hub__frame__free_unpacked(r, NULL);
+            r = NULL;
+        } else {
+            break; /* nothing within 1 s: probably dropped */
+        }
+    }
+    printf("oversized frame: %s\n", answered ? "answered with an error" : "connection dropped (no answer)");
+    CHECK(s_alive_on(raw, 1003, 5000));
+    harness_raw_destroy(&raw);
+    /* a fresh connection works */
+    REQUIRE((raw = harness_raw_new(harness_endpoint(s_hub))) != NULL);
+    CHECK(harness_raw_hello(raw, 5000));
+    /* and the big event was not stored */
+    json_t *st = harness_status(s_hub);
+    CHECK(st != NULL);
+    CHECK_INT(harness_status_u64(st, "events"), 0);
+    json_decref(st);
+
+    /* a frame within max_frame whose event is over max_event (2048) */
+    subject[3000] = '\0';
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 21);
+    f.body_case = HUB__FRAME__BODY_PUBLISH;
+    f.publish = &p;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    uint64_t corr = 0;
+    CHECK_INT(s_expect_error(raw, &corr, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_TOO_LARGE);
+    CHECK_INT(corr, 21);
+    subject[3000] = 'x';
+
+    /* an oversized message that is not a frame at all */
+    REQUIRE(harness_raw_send(raw, subject, 2 * MAX_FRAME) == 0);
+    CHECK(s_alive_on(raw, 1004, 5000));
+done:
+    free(subject);
+    harness_raw_destroy(&raw);
+}
+
+/* Many bad frames in a row: all counted, none fatal, memory flat. */
+static void test_flood(void)
+{
+    harness_raw_t *raw = harness_raw_new(harness_endpoint(s_hub));
+    REQUIRE(raw != NULL);
+    json_t *st = harness_status(s_hub);
+    uint64_t rejected_before = harness_status_u64(st, "rejected");
+    json_decref(st);
+    long rss_before = harness_rss_kb(s_hub);
+    unsigned char junk[64];
+    size_t errors = 0;
+    for (unsigned i = 0; i < 2000; i++) {
+        for (size_t k = 0; k < sizeof junk; k++)
+            junk[k] = (unsigned char)(i * 31 + k * 7 + 0x80);
+        REQUIRE(harness_raw_send(raw, junk, 1 + i % sizeof junk) == 0);
+        /* collect what came meanwhile, so that replies do not pile up */
+        Hub__Frame *r = NULL;
+        while (harness_raw_recv(raw, &r, 0) == 1) {
+            errors += r->body_case == HUB__FRAME__BODY_ERROR;
+            hub__frame__free_unpacked(r, NULL);
+        }
+    }
+    CHECK(s_alive_on(raw, 1005, 10000));
+    st = harness_status(s_hub);
+    CHECK(harness_status_u64(st, "rejected") >= rejected_before + 1000);
+    json_decref(st);
+    long rss_after = harness_rss_kb(s_hub);
+    printf("2000 bad frames: %zu errors seen before the heartbeat; RSS %ld -> %ld kB\n", errors, rss_before, rss_after);
+    CHECK(rss_after < rss_before + 64 * 1024);
+done:
+    harness_raw_destroy(&raw);
+}
+
+/* Two-part messages are not frames of this protocol. */
+static void test_multipart(void)
+{
+    harness_raw_t *raw = harness_raw_new(harness_endpoint(s_hub));
+    REQUIRE(raw != NULL);
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0, timeout = 5000;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sock, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    CHECK(zmq_connect(sock, harness_endpoint(s_hub)) == 0);
+    CHECK(zmq_send(sock, "one", 3, ZMQ_SNDMORE) == 3);
+    CHECK(zmq_send(sock, "two", 3, 0) == 3);
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    CHECK(s_alive_on(raw, 1006, 5000));
+done:
+    harness_raw_destroy(&raw);
+}
+
+static void test_hubctl_bad_json(void)
+{
+    harness_run_t run = {0};
+    CHECK_INT(harness_hubctl(s_hub, "{\"type\": \"bug_report\", \"subject\": }\n", &run, "publish", "-", NULL), 1);
+    CHECK_HAS(run.err, "hubctl: ");
+    harness_run_free(&run);
+    CHECK_INT(harness_hubctl(s_hub, "[1, 2, 3]\n", &run, "publish", "-", NULL), 1);
+    harness_run_free(&run);
+    /* deeper than any event may nest */
+    char deep[256] = "{\"id\":\"deep\",\"type\":\"bug_report\",\"attributes\":";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "[");
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "]");
+    strcat(deep, "}\n");
+    CHECK_INT(harness_hubctl(s_hub, deep, &run, "publish", "-", NULL), 1);
+    CHECK_HAS(run.err, "deep");
+    harness_run_free(&run);
+}
+
+/* After all of it: a normal publish and subscribe. */
+static void test_still_serving(void)
+{
+    hub_client_t *pub = NULL, *sub = NULL;
+    harness_got_t got[1] = {0};
+    size_t n = 0;
+    CHECK(harness_alive(s_hub));
+    REQUIRE((pub = harness_client(s_hub, "publisher")) != NULL);
+    REQUIRE((sub = harness_client(s_hub, "eng")) != NULL);
+    const char *topics[] = {"eng.*", NULL};
+    REQUIRE(harness_subscribe(sub, "eng", topics, HUB_FROM_RESUME, 0, 10) == 0);
+    hub_publish_result_t res;
+    REQUIRE(harness_publish(pub, "{\"id\":\"fine-1\",\"type\":\"bug_report\",\"case_id\":\"CASE-1\"}", &res) == 0);
+    CHECK_INT(res.notifications, 1);
+    n = harness_collect(sub, got, 1, 1, 10000);
+    CHECK_INT(n, 1);
+    if (n == 1)
+        CHECK_STR(got[0].event_id, "fine-1");
+    json_t *st = harness_status(s_hub);
+    CHECK_INT(harness_status_u64(st, "events"), 1);
+    json_decref(st);
+    CHECK(harness_alive(s_hub));
+done:
+    harness_got_free(got, n);
+    hub_client_destroy(&pub);
+    hub_client_destroy(&sub);
+}
+
+int main(void)
+{
+    harness_require();
+    harness_opts_t o = {.policy_text = s_policy, .config_text = s_config};
+    s_hub = HARNESS_NEW(&o);
+    if (!s_hub || harness_start(s_hub) != 0) {
+        fprintf(stderr, "cannot start hubd\n");
+        if (s_hub)
+            harness_destroy(&s_hub, 1);
+        return 1;
+    }
+    /* the cases share one hub, in this order; the last checks it survived */
+    static const check_case_t cases[] = {
+        {"bytes that are not a frame: MALFORMED, corr 0", test_not_a_frame},
+        {"version 2 or none: UNSUPPORTED; no body: MALFORMED", test_version_and_body},
+        {"wrong fields: INVALID naming the field, same corr", test_wrong_fields},
+        {"over max_frame: TOO_LARGE or a dropped connection", test_too_large},
+        {"2000 bad frames: counted, memory flat", test_flood},
+        {"a two-part message", test_multipart},
+        {"invalid JSON through hubctl", test_hubctl_bad_json},
+        {"still serving: publish and subscribe", test_still_serving},
+        {NULL, NULL},
+    };
+    int rc = check_run(cases);
+    int problems = harness_destroy(&s_hub, rc ? 1 : 0);
+    return rc || problems ? 1 : 0;
+}

@@ -31,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -181,9 +183,32 @@ static void s_reply_error(hub_broker_t *self, const uint8_t *rid, size_t rid_len
 
 /* ------------------------------------------------------------ lifetime */
 
+/* 1 when something accepts connections on the ipc:// endpoint's socket
+ * file. ZeroMQ binds an ipc endpoint by replacing the file, which would cut
+ * off a hub already serving there, so that is checked first. */
+static int s_ipc_in_use(const char *endpoint)
+{
+    const char *path = endpoint + strlen("ipc://");
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (*path == '@' || strlen(path) >= sizeof addr.sun_path)
+        return 0;
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int in_use = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
+    close(fd);
+    return in_use;
+}
+
 /* Binds sock to endpoint; fills err with a line that says what to do. */
 static int s_bind(void *sock, const char *what, const char *endpoint, char err[HUB_ERR_LEN])
 {
+    if (strncmp(endpoint, "ipc://", 6) == 0 && s_ipc_in_use(endpoint)) {
+        snprintf(err, HUB_ERR_LEN, "cannot listen for %s on %s: another process is serving there (is another "
+                 "hubd running? use --endpoint/--tap to pick others)", what, endpoint);
+        return -EADDRINUSE;
+    }
     if (zmq_bind(sock, endpoint) == 0)
         return 0;
     int e = zmq_errno();
@@ -484,7 +509,7 @@ static int s_dead_row(const hub_store_row_t *row, void *arg)
         hub__routing__free_unpacked(orig, NULL);
         return 1;
     }
-    char topic[HUB_TOPIC_LEN + 16], id[256], reason[320];
+    char topic[HUB_TOPIC_LEN + 16], id[256], reason[768];
     snprintf(topic, sizeof topic, S_DEAD_PREFIX "%s", d->subscriber);
     snprintf(id, sizeof id, "deadletter:%s:%llu:%u", d->subscriber, (unsigned long long)d->seq, d->slot);
     snprintf(reason, sizeof reason, "%s: %s (was %s, %u attempts)", d->subscriber, d->reason,

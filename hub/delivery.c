@@ -629,13 +629,13 @@ int hub_delivery_nack(hub_delivery_t *self, const Hub__Nack *nack, int64_t now_m
     s_flight_t *e = s_find_entry(sub, nack->ref->seq, nack->ref->slot);
     if (!e)
         return 0;
-    char reason[192];
+    char reason[sizeof ((hub_dead_letter_t *)0)->reason];
     const char *why = nack->reason && *nack->reason ? nack->reason : "refused by the subscriber";
     if (nack->has_dead_letter && nack->dead_letter) {
-        snprintf(reason, sizeof reason, "%.180s", why);
+        snprintf(reason, sizeof reason, "%s", why);
         s_dead_letter(self, sub, e, reason);
     } else if (e->attempt >= self->opts.max_attempts) {
-        snprintf(reason, sizeof reason, "refused %u times, last: %.120s", e->attempt, why);
+        snprintf(reason, sizeof reason, "refused %u times, last: %.400s", e->attempt, why);
         s_dead_letter(self, sub, e, reason);
     } else {
         e->state = S_OWED;
@@ -691,7 +691,8 @@ void hub_delivery_committed(hub_delivery_t *self)
     for (size_t i = 0; i < self->nsubs; i++)
         self->subs[i]->dirty = 0;
     size_t rest = self->ndead - self->ndead_collected;
-    memmove(self->dead, self->dead + self->ndead_collected, rest * sizeof *self->dead);
+    if (rest > 0)
+        memmove(self->dead, self->dead + self->ndead_collected, rest * sizeof *self->dead);
     self->ndead = rest;
     self->ndead_collected = 0;
 }

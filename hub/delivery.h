@@ -62,7 +62,7 @@ typedef struct {
     uint64_t seq;
     uint32_t slot;
     uint32_t attempts;
-    char reason[192];
+    char reason[512];       /* the subscriber's words, e.g. an HTTP answer */
 } hub_dead_letter_t;
 
 /* Creates the delivery state and loads the stored subscribers (all

@@ -457,11 +457,14 @@ void hub_client_destroy(hub_client_t **self_p)
         return;
     hub_client_t *self = *self_p;
     if (self->sock) {
-        if (self->ready && self->n_acks > 0) {
-            /* best effort: give the last acks a moment to leave */
+        if (self->ready) {
+            /* best effort: give the last acks a moment to leave, both those
+             * kept here and those already handed to ZeroMQ but not yet
+             * written (with a linger of 0 those would be dropped) */
             int linger = S_DESTROY_LINGER_MS;
             zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
-            hub_subscribe_flush_acks(self);
+            if (self->n_acks > 0)
+                hub_subscribe_flush_acks(self);
         }
         zmq_close(self->sock);
     }

@@ -180,8 +180,10 @@ typedef struct hub_notification hub_notification_t;
 HUB_EXPORT int hub_receive(hub_client_t *self, hub_notification_t **out, int timeout_ms);
 
 /* Acknowledges a notification: the hub will not send it again. Returns 0 or
- * a negative code. Does not wait for the hub: acks leave in batches with
- * the next call (and, best effort, at hub_client_destroy). */
+ * a negative code. Does not wait for the hub. While more notifications wait
+ * in the client, acks are batched and leave with the next call; the ack of
+ * the last one waiting leaves at once (and, best effort, any kept at
+ * hub_client_destroy). */
 HUB_EXPORT int hub_ack(hub_client_t *self, const hub_notification_t *n);
 
 /* Refuses a notification: the hub redelivers it later, or dead-letters it at

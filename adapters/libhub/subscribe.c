@@ -374,7 +374,10 @@ int hub_ack(hub_client_t *self, const hub_notification_t *n)
     if (rc < 0)
         return rc;
     hub_dedup_add(&self->acked, seq, slot);
-    if (self->n_acks >= HUB_ACK_BATCH)
+    /* With nothing more queued the application is about to wait, or to do
+     * something else for a while: an ack kept until its next call could
+     * outlive the hub's ack timeout, so it goes now. */
+    if (self->n_acks >= HUB_ACK_BATCH || self->q_len == 0)
         hub_subscribe_flush_acks(self);
     return 0;
 }

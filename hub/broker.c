@@ -41,6 +41,7 @@
 #include "codec.h"
 #include "delivery.h"
 #include "ident.h"
+#include "journal.h"
 #include "json.h"
 #include "log.h"
 #include "policy.h"
@@ -66,7 +67,8 @@ typedef struct {
     size_t event_off, event_len; /* packed hub.Event */
     size_t routing_off, routing_len; /* packed hub.Routing */
     uint32_t nroutes;            /* notifications made of it */
-    int is_dead;                 /* 1: a dead letter, nobody to acknowledge */
+    int is_dead;                 /* 1: made by the hub (dead letter, escalation), nobody to acknowledge */
+    size_t responder_off;        /* a response: the answering department; SIZE_MAX otherwise */
 } s_entry_t;
 
 struct hub_broker {
@@ -89,6 +91,7 @@ struct hub_broker {
     size_t npublishes;           /* entries that are publishes */
     hub_buf_t arena;
     hub_store_event_t *store_events; /* filled from entries at commit */
+    hub_journal_t *journal;      /* audit rows, deadlines and breaches of the batch */
     hub_store_cursor_t *cursors;     /* HUB_MAX_SUBSCRIBERS of them */
 
     /* scratch, reused */
@@ -181,6 +184,40 @@ static void s_reply_error(hub_broker_t *self, const uint8_t *rid, size_t rid_len
     s_reply(self, rid, rid_len, &frame);
 }
 
+/* ------------------------------------------------------------ audit */
+
+/* Records an audit row for the next batch. A row that cannot be kept for
+ * lack of memory is logged instead. */
+static void s_audit(hub_broker_t *self, int event, const char *actor, const char *action, const char *event_id,
+                    const char *case_id, const char *department, uint64_t seq, uint64_t seq_to, hub_detail_t *d)
+{
+    if (hub_journal_audit(self->journal, event, actor, action, event_id, case_id, department, seq, seq_to,
+                          d ? hub_detail_text(d) : NULL) != 0)
+        hub_error("audit row %s for %s lost: out of memory", action, event_id ? event_id : "-");
+}
+
+/* The "received" row of an event the hub made itself (a dead letter, an
+ * escalation), so that the case's history knows its sequence number. */
+static void s_audit_made(hub_broker_t *self, int entry, const char *id, const char *case_id, const char *type)
+{
+    hub_detail_t d;
+    hub_detail_init(&d);
+    hub_detail_str(&d, "type", type);
+    hub_detail_str(&d, "source", "hubd");
+    hub_detail_int(&d, "notifications", 1);
+    s_audit(self, entry, "hubd", "received", id, case_id, NULL, 0, 0, &d);
+}
+
+static void s_audit_policy(hub_broker_t *self)
+{
+    hub_detail_t d;
+    hub_detail_init(&d);
+    hub_detail_str(&d, "sha256", hub_policy_sha256(self->policy));
+    hub_detail_int(&d, "routes", (int64_t)hub_policy_route_count(self->policy));
+    hub_detail_str(&d, "path", self->cfg.policy_path);
+    s_audit(self, -1, "hubd", "policy_loaded", NULL, NULL, NULL, 0, 0, &d);
+}
+
 /* ------------------------------------------------------------ lifetime */
 
 /* 1 when something accepts connections on the ipc:// endpoint's socket
@@ -237,9 +274,15 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
         goto fail;
     }
 
+    self->journal = hub_journal_new();
+    if (!self->journal) {
+        snprintf(err, HUB_ERR_LEN, "out of memory");
+        goto fail;
+    }
     self->policy = hub_policy_load(cfg->policy_path, err);
     if (!self->policy)
         goto fail;
+    s_audit_policy(self);
     self->store = hub_store_open(cfg->data_dir, err);
     if (!self->store)
         goto fail;
@@ -302,6 +345,7 @@ void hub_broker_destroy(hub_broker_t **self_p)
     hub_delivery_destroy(&self->delivery);
     hub_store_destroy(&self->store);
     hub_policy_destroy(&self->policy);
+    hub_journal_destroy(&self->journal);
     free(self->entries);
     free(self->store_events);
     free(self->cursors);
@@ -385,6 +429,7 @@ static int s_batch_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
     e->event_len = event_len;
     e->event_off = s_arena_put(self, event, event_len, 0);
     e->nroutes = (uint32_t)routing->n_routes;
+    e->responder_off = SIZE_MAX;
     if (e->rid_off == SIZE_MAX || e->id_off == SIZE_MAX || e->type_off == SIZE_MAX || e->case_off == SIZE_MAX ||
         e->event_off == SIZE_MAX || hub_message_pack(&routing->base, &self->packed) != 0)
         goto nomem;
@@ -430,6 +475,48 @@ static Hub__Routing s_route(hub_broker_t *self, const Hub__Event *ev, int64_t no
     return routing;
 }
 
+/* Journals what storing entry (the batch's event ev with its routing)
+ * means: received, responded for a response, one routed row and, where the
+ * route has a deadline, one deadline per notification. */
+static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *ev, const Hub__Routing *routing,
+                              int64_t now)
+{
+    hub_detail_t d;
+    hub_detail_init(&d);
+    hub_detail_str(&d, "type", ev->type);
+    hub_detail_str(&d, "source", ev->source);
+    hub_detail_int(&d, "notifications", (int64_t)routing->n_routes);
+    s_audit(self, entry, S_ACTOR, "received", ev->id, ev->case_id, NULL, 0, 0, &d);
+    if (strcmp(ev->type, "response") == 0 && ev->source && *ev->source) {
+        s_entry_t *e = &self->entries[entry];
+        e->responder_off = s_arena_put(self, ev->source, strlen(ev->source), 1);
+        char status[HUB_ENUM_NAME_LEN] = "";
+        if (ev->has_status)
+            hub_enum_to_name(&hub__status__descriptor, ev->status, status, sizeof status);
+        hub_detail_init(&d);
+        hub_detail_str(&d, "status", *status ? status : NULL);
+        hub_detail_str(&d, "note", ev->note);
+        s_audit(self, entry, S_ACTOR, "responded", ev->id, ev->case_id, ev->source, 0, 0, &d);
+    }
+    for (size_t i = 0; i < routing->n_routes; i++) {
+        const Hub__Route *r = routing->routes[i];
+        char respond_by[HUB_TIME_LEN];
+        hub_detail_init(&d);
+        hub_detail_int(&d, "slot", (int64_t)i);
+        hub_detail_str(&d, "route", r->name);
+        hub_detail_str(&d, "topic", r->topic);
+        hub_detail_str(&d, "reason", r->reason);
+        if (r->has_respond_by_ms) {
+            hub_time_format(r->respond_by_ms, respond_by);
+            hub_detail_str(&d, "respond_by", respond_by);
+            if (hub_journal_deadline(self->journal, entry, (uint32_t)i, r->department, ev->case_id, r->name, now,
+                                     r->respond_by_ms) != 0)
+                hub_error("deadline of %s for %s lost: out of memory", ev->id, r->department);
+        }
+        s_audit(self, entry, S_ACTOR, "routed", ev->id, ev->case_id, r->department, 0, 0, &d);
+    }
+}
+
 /* Validates a publish and adds it to the batch, or answers it with an
  * error frame. An event without an id gets a generated one. */
 static void s_on_publish(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Hub__Publish *pub)
@@ -467,18 +554,25 @@ static void s_on_publish(hub_broker_t *self, const uint8_t *rid, size_t rid_len,
         rc = -HUB_ETOOLARGE;
         goto refuse;
     }
-    Hub__Routing routing = s_route(self, ev, hub_now_ms());
+    int64_t now = hub_now_ms();
+    Hub__Routing routing = s_route(self, ev, now);
     rc = s_batch_add(self, rid, rid_len, corr, ev->id, ev->type, ev->case_id, self->event_buf.data,
                      self->event_buf.len, &routing);
     if (rc != 0) {
         snprintf(err, sizeof err, "out of memory");
         goto refuse;
     }
+    s_journal_publish(self, (int)self->nentries - 1, ev, &routing, now);
     ev->id = given_id;
     return;
 refuse:
     self->rejected++;
     hub_info("publish refused: %s", err);
+    hub_detail_t d;
+    hub_detail_init(&d);
+    hub_detail_str(&d, "code", hub_strerror(rc));
+    hub_detail_str(&d, "reason", err);
+    s_audit(self, -1, S_ACTOR, "rejected", ev ? ev->id : NULL, ev ? ev->case_id : NULL, NULL, 0, 0, &d);
     s_reply_error(self, rid, rid_len, corr, rc, err, ev ? ev->id : NULL);
     if (ev)
         ev->id = given_id;
@@ -527,6 +621,16 @@ static int s_dead_row(const hub_store_row_t *row, void *arg)
     routing.n_routes = 1;
     routing.routes = routes;
     ctx->rc = s_batch_add(self, NULL, 0, 0, id, "dead_letter", row->case_id, row->event, row->event_len, &routing);
+    if (ctx->rc == 0) {
+        s_audit_made(self, (int)self->nentries - 1, id, row->case_id, "dead_letter");
+        hub_detail_t dd;
+        hub_detail_init(&dd);
+        hub_detail_int(&dd, "slot", d->slot);
+        hub_detail_int(&dd, "attempts", d->attempts);
+        hub_detail_str(&dd, "reason", d->reason);
+        hub_detail_str(&dd, "topic", topic);
+        s_audit(self, -1, "hubd", "dead_lettered", row->id, row->case_id, d->subscriber, row->seq, row->seq, &dd);
+    }
     hub__routing__free_unpacked(orig, NULL);
     return 1;
 }
@@ -541,6 +645,105 @@ static void s_add_dead_letters(hub_broker_t *self, const hub_dead_letter_t *dead
             hub_error("dead letter %s %llu/%u could not be stored as an event: %s", d->subscriber,
                       (unsigned long long)d->seq, d->slot, found <= 0 ? "event not found" : hub_strerror(ctx.rc));
     }
+}
+
+/* ------------------------------------------------------------ deadlines */
+
+typedef struct {
+    hub_broker_t *self;
+    const hub_store_due_t *due;
+    int64_t now;
+} s_due_ctx_t;
+
+/* Breaches one past-due deadline of the stored event row: records the
+ * breach and, when the department has a backup, escalates to it with a new
+ * event on <escalate_to>.escalation carrying the original event (redacted
+ * as the original route said). */
+static int s_due_row(const hub_store_row_t *row, void *arg)
+{
+    s_due_ctx_t *ctx = arg;
+    hub_broker_t *self = ctx->self;
+    const hub_store_due_t *due = ctx->due;
+    int64_t late_ms = ctx->now - due->due_ms;
+    const char *backup = hub_policy_escalate_to(self->policy, due->department);
+    Hub__Routing *orig = hub__routing__unpack(NULL, row->routing_len, row->routing);
+    const Hub__Route *was = orig && due->slot < orig->n_routes ? orig->routes[due->slot] : NULL;
+    char due_at[HUB_TIME_LEN];
+    hub_time_format(due->due_ms, due_at);
+    int escalation = -1;
+    char topic[HUB_TOPIC_LEN + 16] = "";
+    if (backup) {
+        char id[256], reason[512];
+        snprintf(topic, sizeof topic, "%s.escalation", backup);
+        snprintf(id, sizeof id, "escalation:%llu:%u", (unsigned long long)due->seq, due->slot);
+        snprintf(reason, sizeof reason, "%s did not answer %s by %s (route %s); %lld s late", due->department,
+                 *due->case_id ? due->case_id : row->id, due_at, due->route, (long long)(late_ms / 1000));
+        Hub__Route route = HUB__ROUTE__INIT;
+        route.topic = topic;
+        route.name = (char *)due->route;
+        route.department = (char *)backup;
+        route.kind = "escalation";
+        route.reason = reason;
+        if (was) {
+            route.n_fields = was->n_fields;
+            route.fields = was->fields;
+        }
+        Hub__Route *routes[1] = {&route};
+        Hub__Routing routing = HUB__ROUTING__INIT;
+        routing.n_routes = 1;
+        routing.routes = routes;
+        if (s_batch_add(self, NULL, 0, 0, id, "escalation", row->case_id, row->event, row->event_len, &routing) == 0) {
+            escalation = (int)self->nentries - 1;
+            s_audit_made(self, escalation, id, row->case_id, "escalation");
+        } else
+            hub_error("escalation of %s lost: out of memory", id);
+    }
+    if (hub_journal_breach(self->journal, due->seq, due->slot, ctx->now, escalation) != 0) {
+        hub_error("breach of %llu/%u not recorded: out of memory", (unsigned long long)due->seq, due->slot);
+    } else {
+        hub_warn("%s did not answer %s within its commitment (route %s, due %s)%s%s", due->department,
+                 *due->case_id ? due->case_id : row->id, due->route, due_at, backup ? "; escalated to " : "",
+                 backup ? backup : "");
+        hub_detail_t d;
+        hub_detail_init(&d);
+        hub_detail_int(&d, "slot", due->slot);
+        hub_detail_str(&d, "route", due->route);
+        hub_detail_str(&d, "due", due_at);
+        hub_detail_int(&d, "late_ms", late_ms);
+        s_audit(self, -1, "hubd", "breached", row->id, row->case_id, due->department, due->seq, due->seq, &d);
+        if (escalation >= 0) {
+            hub_detail_init(&d);
+            hub_detail_str(&d, "from", due->department);
+            hub_detail_str(&d, "route", due->route);
+            hub_detail_str(&d, "topic", topic);
+            hub_detail_int(&d, "late_ms", late_ms);
+            s_audit(self, -1, "hubd", "escalated", row->id, row->case_id, backup, due->seq, due->seq, &d);
+        }
+    }
+    if (orig)
+        hub__routing__free_unpacked(orig, NULL);
+    return 1;
+}
+
+static int s_on_due(const hub_store_due_t *due, void *arg)
+{
+    s_due_ctx_t ctx = *(s_due_ctx_t *)arg;
+    ctx.due = due;
+    if (hub_store_get(ctx.self->store, due->seq, s_due_row, &ctx) <= 0)
+        hub_error("deadline on %llu/%u: its event cannot be read", (unsigned long long)due->seq, due->slot);
+    return 0;
+}
+
+/* Breaches and escalates every deadline past due (at most a bounded number
+ * per turn; the rest in the next ones). */
+static void s_check_deadlines(hub_broker_t *self)
+{
+    int64_t now = hub_now_ms();
+    if (now < hub_store_next_due(self->store))
+        return;
+    s_due_ctx_t ctx = {self, NULL, now};
+    if (hub_store_due(self->store, now, 256, s_on_due, &ctx) < 0)
+        hub_error("reading due deadlines failed");
 }
 
 /* Sends every notification of the committed entry to the tap. */
@@ -582,6 +785,22 @@ static void s_tap(hub_broker_t *self, const hub_store_event_t *ev, const s_entry
     hub__routing__free_unpacked(routing, NULL);
 }
 
+/* One audit row per subscriber and kind of what delivery did since the
+ * last batch (hub_range_fn). */
+static void s_audit_range(const char *subscriber, hub_range_kind_t kind, uint64_t lo, uint64_t hi, uint64_t count,
+                          const char *why, void *arg)
+{
+    hub_broker_t *self = arg;
+    static const char *const actions[] = {"delivered", "acked", "redelivered", "detached"};
+    hub_detail_t d;
+    hub_detail_init(&d);
+    if (kind == HUB_RANGE_GONE)
+        hub_detail_str(&d, "reason", why);
+    else
+        hub_detail_int(&d, "count", (int64_t)count);
+    s_audit(self, -1, "hubd", actions[kind], NULL, NULL, subscriber, lo, hi, &d);
+}
+
 /* Commits the batch with the subscriber state delivery has waiting, then
  * acknowledges or refuses each publish. Returns 0, or the store's error. */
 static int s_commit(hub_broker_t *self)
@@ -589,8 +808,8 @@ static int s_commit(hub_broker_t *self)
     const hub_dead_letter_t *dead = NULL;
     size_t ndead = 0;
     size_t ncursors = hub_delivery_collect(self->delivery, self->cursors, HUB_MAX_SUBSCRIBERS, &dead, &ndead);
-    size_t nentries_publishes = self->nentries;
     s_add_dead_letters(self, dead, ndead);
+    hub_delivery_ranges(self->delivery, s_audit_range, self);
 
     int64_t now = hub_now_ms();
     for (size_t i = 0; i < self->nentries; i++) {
@@ -607,17 +826,22 @@ static int s_commit(hub_broker_t *self)
             .event_len = e->event_len,
             .routing = self->arena.data + e->routing_off,
             .routing_len = e->routing_len,
+            .responder = e->responder_off != SIZE_MAX ? s_arena_str(self, e->responder_off) : NULL,
         };
     }
+    hub_store_batch_t batch = {.events = self->store_events, .nevents = self->nentries, .cursors = self->cursors,
+                               .ncursors = ncursors};
+    hub_journal_fill(self->journal, &batch);
     char err[HUB_ERR_LEN] = "";
-    int rc = hub_store_commit(self->store, self->store_events, self->nentries, self->cursors, ncursors, err);
+    int rc = hub_store_commit_batch(self->store, &batch, err);
     self->last_flush_ms = hub_mono_ms();
+    hub_journal_reset(self->journal);
     if (rc == 0) {
         hub_delivery_committed(self->delivery);
     } else {
+        /* dead letters, ranges and due deadlines stay where they were for
+         * the next batch; publishers are told to retry */
         hub_error("commit of %zu events failed: %s", self->nentries, err);
-        /* dead letters stay queued in delivery for the next batch */
-        self->nentries = nentries_publishes;
     }
     for (size_t i = 0; i < self->nentries; i++) {
         const s_entry_t *e = &self->entries[i];
@@ -699,6 +923,20 @@ static void s_on_subscribe(hub_broker_t *self, const uint8_t *rid, size_t rid_le
         s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
         return;
     }
+    hub_detail_t d;
+    hub_detail_init(&d);
+    char topics[HUB_DETAIL_LEN / 2] = "[";
+    size_t used = 1;
+    for (size_t i = 0; i < req->n_topics && used + HUB_MAX_PATTERN + 4 < sizeof topics; i++)
+        used += (size_t)snprintf(topics + used, sizeof topics - used, "%s\"%s\"", i ? "," : "", req->topics[i]);
+    snprintf(topics + used, sizeof topics - used, "]");
+    hub_detail_raw(&d, "topics", topics); /* patterns hold no character JSON must escape */
+    static const char *const starts[] = {"resume", "earliest", "latest", "seq"};
+    unsigned start = req->has_start && req->start <= HUB__START__START_SEQ ? (unsigned)req->start : 0;
+    hub_detail_str(&d, "start", starts[start]);
+    hub_detail_int(&d, "position", (int64_t)sub.position);
+    hub_detail_int(&d, "credit", sub.credit);
+    s_audit(self, -1, S_ACTOR, "subscribed", NULL, NULL, sub.name, 0, 0, &d);
     Hub__Frame frame = HUB__FRAME__INIT;
     frame.has_corr = 1;
     frame.corr = corr;
@@ -822,12 +1060,16 @@ static void s_reload(hub_broker_t *self)
     /* the batch is empty between turns: no route points into the old one */
     hub_policy_destroy(&self->policy);
     self->policy = policy;
+    s_audit_policy(self);
     hub_info("policy reloaded from %s: %zu routes, sha256 %s", self->cfg.policy_path,
              hub_policy_route_count(policy), hub_policy_sha256(policy));
 }
 
 int hub_broker_run(hub_broker_t *self, int signal_fd)
 {
+    const char *head = NULL;
+    int64_t rows = hub_store_audit_head(self->store, &head);
+    hub_info("audit log: %lld rows, head %s", (long long)rows, rows ? head : "-");
     int64_t next_tick = hub_mono_ms() + S_TICK_MS;
     int more = 1, stop = 0, full = 0;
     while (!stop) {
@@ -853,17 +1095,20 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
         now = hub_mono_ms();
         if (now >= next_tick) {
             hub_delivery_tick(self->delivery, now);
+            s_check_deadlines(self);
             next_tick = now + S_TICK_MS;
         }
         int flush_positions = hub_delivery_dirty(self->delivery) &&
                               (stop || now - self->last_flush_ms >= S_CURSOR_FLUSH_MS);
-        if (self->nentries > 0 || flush_positions)
+        if (self->nentries > 0 || hub_journal_pending(self->journal) || flush_positions)
             s_commit(self);
         more = hub_delivery_pump(self->delivery, now);
     }
     if (hub_delivery_dirty(self->delivery))
         s_commit(self);
-    hub_info("stopped: last seq %llu, %llu commits", (unsigned long long)hub_store_last_seq(self->store),
-             (unsigned long long)hub_store_commits(self->store));
+    rows = hub_store_audit_head(self->store, &head);
+    hub_info("stopped: last seq %llu, %llu commits; audit log %lld rows, head %s",
+             (unsigned long long)hub_store_last_seq(self->store), (unsigned long long)hub_store_commits(self->store),
+             (long long)rows, rows ? head : "-");
     return 0;
 }

@@ -31,6 +31,13 @@ typedef struct {
     int state;          /* S_FREE, S_OWED, S_SENT */
 } s_flight_t;
 
+/* Notifications sent, acknowledged or sent again since the last batch, for
+ * the audit log: one row per kind per subscriber per batch. */
+typedef struct {
+    uint64_t lo, hi; /* seqs covered (lo 0: none) */
+    uint64_t count;  /* notifications */
+} s_range_t;
+
 typedef struct {
     char name[64];
     char topics_joined[HUB_MAX_TOPICS * (HUB_MAX_PATTERN + 1)]; /* as stored */
@@ -51,6 +58,8 @@ typedef struct {
     int dirty;              /* position/topics/dead letters not yet written */
     uint64_t dead_letters;
     uint64_t delivered, redelivered;
+    s_range_t ranges[3];    /* HUB_AUDIT_DELIVERED, _ACKED, _REDELIVERED since the last batch */
+    const char *gone;       /* why the session was taken for gone, not yet in a batch; or NULL */
 } s_sub_t;
 
 struct hub_delivery {
@@ -69,6 +78,16 @@ struct hub_delivery {
 };
 
 /* ------------------------------------------------------------ helpers */
+
+static void s_range_add(s_sub_t *sub, hub_range_kind_t kind, uint64_t seq)
+{
+    s_range_t *r = &sub->ranges[kind];
+    if (r->count == 0 || seq < r->lo)
+        r->lo = seq;
+    if (r->count == 0 || seq > r->hi)
+        r->hi = seq;
+    r->count++;
+}
 
 int hub_topic_match(const char *pattern, const char *topic)
 {
@@ -313,6 +332,7 @@ static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t
     if (rc == -EHOSTUNREACH) {
         hub_info("subscriber %s: client gone; waiting for it to come back", sub->name);
         sub->connected = 0;
+        sub->gone = "client gone";
     }
     return rc;
 }
@@ -369,6 +389,7 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
         *e = (s_flight_t){row->seq, slot, 1, ctx->now_ms, S_SENT};
         sub->live++;
         sub->delivered++;
+        s_range_add(sub, HUB_RANGE_DELIVERED, row->seq);
         ctx->self->delivered++;
     }
     if (!ctx->blocked) {
@@ -444,6 +465,7 @@ static void s_pump_owed(hub_delivery_t *self, s_sub_t *sub, int64_t now_ms)
         e->sent_ms = now_ms;
         e->state = S_SENT;
         sub->redelivered++;
+        s_range_add(sub, HUB_RANGE_REDELIVERED, e->seq);
     }
     s_advance(sub);
 }
@@ -486,6 +508,7 @@ void hub_delivery_tick(hub_delivery_t *self, int64_t now_ms)
             hub_info("subscriber %s: not heard from for %d s; waiting for it to come back", sub->name,
                      HUB_SILENCE_MS / 1000);
             sub->connected = 0;
+            sub->gone = "not heard from for 15 s";
             s_owe_sent(sub);
         }
         for (size_t k = 0; k < sub->count; k++) {
@@ -614,6 +637,7 @@ int hub_delivery_ack(hub_delivery_t *self, const Hub__Ack *ack)
             continue;
         e->state = S_FREE;
         sub->live--;
+        s_range_add(sub, HUB_RANGE_ACKED, e->seq);
     }
     s_advance(sub);
     return 0;
@@ -663,8 +687,10 @@ void hub_delivery_detach(hub_delivery_t *self, const uint8_t *rid, size_t rid_le
 {
     for (size_t i = 0; i < self->nsubs; i++) {
         s_sub_t *sub = self->subs[i];
-        if (sub->connected && sub->rid_len == rid_len && memcmp(sub->rid, rid, rid_len) == 0)
+        if (sub->connected && sub->rid_len == rid_len && memcmp(sub->rid, rid, rid_len) == 0) {
             sub->connected = 0;
+            sub->gone = "client gone";
+        }
     }
 }
 
@@ -688,8 +714,12 @@ size_t hub_delivery_collect(hub_delivery_t *self, hub_store_cursor_t *out, size_
 
 void hub_delivery_committed(hub_delivery_t *self)
 {
-    for (size_t i = 0; i < self->nsubs; i++)
-        self->subs[i]->dirty = 0;
+    for (size_t i = 0; i < self->nsubs; i++) {
+        s_sub_t *sub = self->subs[i];
+        sub->dirty = 0;
+        memset(sub->ranges, 0, sizeof sub->ranges);
+        sub->gone = NULL;
+    }
     size_t rest = self->ndead - self->ndead_collected;
     if (rest > 0)
         memmove(self->dead, self->dead + self->ndead_collected, rest * sizeof *self->dead);
@@ -701,10 +731,25 @@ int hub_delivery_dirty(const hub_delivery_t *self)
 {
     if (self->ndead > 0)
         return 1;
-    for (size_t i = 0; i < self->nsubs; i++)
-        if (self->subs[i]->dirty)
+    for (size_t i = 0; i < self->nsubs; i++) {
+        const s_sub_t *sub = self->subs[i];
+        if (sub->dirty || sub->gone || sub->ranges[0].count || sub->ranges[1].count || sub->ranges[2].count)
             return 1;
+    }
     return 0;
+}
+
+void hub_delivery_ranges(const hub_delivery_t *self, hub_range_fn fn, void *arg)
+{
+    for (size_t i = 0; i < self->nsubs; i++) {
+        const s_sub_t *sub = self->subs[i];
+        for (int k = 0; k < 3; k++)
+            if (sub->ranges[k].count)
+                fn(sub->name, (hub_range_kind_t)k, sub->ranges[k].lo, sub->ranges[k].hi, sub->ranges[k].count,
+                   NULL, arg);
+        if (sub->gone)
+            fn(sub->name, HUB_RANGE_GONE, 0, 0, 0, sub->gone, arg);
+    }
 }
 
 uint64_t hub_delivery_delivered(const hub_delivery_t *self)

@@ -125,6 +125,21 @@ void hub_delivery_committed(hub_delivery_t *self);
 /* 1 when some subscriber state waits to be written. */
 int hub_delivery_dirty(const hub_delivery_t *self);
 
+/* What happened to each subscriber since the last batch, for the audit
+ * log; cleared by hub_delivery_committed. */
+typedef enum {
+    HUB_RANGE_DELIVERED = 0, /* sent for the first time */
+    HUB_RANGE_ACKED = 1,
+    HUB_RANGE_REDELIVERED = 2,
+    HUB_RANGE_GONE = 3,      /* the session was taken for gone (why says why) */
+} hub_range_kind_t;
+
+typedef void (*hub_range_fn)(const char *subscriber, hub_range_kind_t kind, uint64_t lo, uint64_t hi,
+                             uint64_t count, const char *why, void *arg);
+
+/* Calls fn once per subscriber and kind with something to report. */
+void hub_delivery_ranges(const hub_delivery_t *self, hub_range_fn fn, void *arg);
+
 /* Fills reply->subscribers (allocated with malloc; free with
  * hub_delivery_status_free). Returns 0 or -ENOMEM. */
 int hub_delivery_status(const hub_delivery_t *self, Hub__StatusReply *reply);

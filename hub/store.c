@@ -8,6 +8,10 @@
  *       a fan-out to four departments costs one row, not five.
  *   subscribers(name PK, topics, position, dead_letters, updated_ms)
  *       one row per durable subscriber: its position, not a row per delivery.
+ *   audit(...)  see audit.h: the chained log of everything that happened.
+ *   deadlines(seq, slot PK, department, case_id, route, created_ms, due_ms,
+ *             met_ms, response_seq, breached_ms, escalation_seq)
+ *       one row per notification whose route has respond_within.
  */
 #include "store.h"
 
@@ -23,7 +27,7 @@
 
 #include "clock.h"
 
-#define HUB_SCHEMA_VERSION 1
+#define HUB_SCHEMA_VERSION 2
 #define HUB_TAIL_ROWS 65536                /* rows the tail cache holds at most (power of 2) */
 #define HUB_TAIL_BYTES (32u * 1024 * 1024) /* bytes it holds at most */
 
@@ -51,6 +55,15 @@ struct hub_store {
     sqlite3_stmt *upsert_cursor;
     sqlite3_stmt *scan;
     sqlite3_stmt *get;
+    sqlite3_stmt *insert_audit;
+    sqlite3_stmt *insert_deadline;
+    sqlite3_stmt *breach_deadline;
+    sqlite3_stmt *meet_deadlines;
+    sqlite3_stmt *due;
+    sqlite3_stmt *next_due;
+    int64_t audit_id;         /* id of the last audit row (0: none) */
+    char audit_hash[HUB_SHA256_HEX_LEN]; /* its hash ("" when none) */
+    int64_t next_due_ms;      /* earliest open deadline, or INT64_MAX */
     s_cached_t *tail;         /* ring of HUB_TAIL_ROWS */
     uint64_t tail_first;      /* seq of the oldest cached row (0: empty) */
     size_t tail_count;        /* rows cached */
@@ -72,7 +85,22 @@ static const char *s_schema =
     "  topics TEXT NOT NULL,"
     "  position INTEGER NOT NULL,"
     "  dead_letters INTEGER NOT NULL DEFAULT 0,"
-    "  updated_ms INTEGER NOT NULL);";
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS deadlines("
+    "  seq INTEGER NOT NULL,"
+    "  slot INTEGER NOT NULL,"
+    "  department TEXT NOT NULL,"
+    "  case_id TEXT,"
+    "  route TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  due_ms INTEGER NOT NULL,"
+    "  met_ms INTEGER,"
+    "  response_seq INTEGER,"
+    "  breached_ms INTEGER,"
+    "  escalation_seq INTEGER,"
+    "  PRIMARY KEY(seq, slot));"
+    "CREATE INDEX IF NOT EXISTS deadlines_open ON deadlines(due_ms) WHERE met_ms IS NULL AND breached_ms IS NULL;"
+    "CREATE INDEX IF NOT EXISTS deadlines_case ON deadlines(case_id, department) WHERE met_ms IS NULL;";
 
 static int s_prepare(hub_store_t *self, sqlite3_stmt **st, const char *sql, char err[HUB_ERR_LEN])
 {
@@ -159,6 +187,35 @@ static int s_lock_dir(hub_store_t *self, const char *dir, char err[HUB_ERR_LEN])
     return 0;
 }
 
+static int s_read_next_due(hub_store_t *self);
+
+/* Reads the audit chain's head and the earliest open deadline. */
+static int s_load_heads(hub_store_t *self, char err[HUB_ERR_LEN])
+{
+    sqlite3_stmt *st = NULL;
+    self->audit_id = 0;
+    self->audit_hash[0] = '\0';
+    if (sqlite3_prepare_v2(self->db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", -1, &st, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, HUB_ERR_LEN, "store: reading the audit log: %s", sqlite3_errmsg(self->db));
+        return -HUB_ESTORE;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        self->audit_id = sqlite3_column_int64(st, 0);
+        const char *hash = (const char *)sqlite3_column_text(st, 1);
+        snprintf(self->audit_hash, sizeof self->audit_hash, "%s", hash ? hash : "");
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        snprintf(err, HUB_ERR_LEN, "store: reading the audit log: %s", sqlite3_errmsg(self->db));
+        return -HUB_ESTORE;
+    }
+    return s_read_next_due(self) == 0 ? 0 : (snprintf(err, HUB_ERR_LEN, "store: reading deadlines: %s",
+                                                       sqlite3_errmsg(self->db)),
+                                              -HUB_ESTORE);
+}
+
 hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
 {
     hub_store_t *self = calloc(1, sizeof *self);
@@ -207,7 +264,8 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
                  version, HUB_SCHEMA_VERSION);
         goto fail;
     }
-    if (s_exec(self, s_schema, err) != 0 || s_exec(self, "PRAGMA user_version=1", err) != 0)
+    if (s_exec(self, s_schema, err) != 0 || s_exec(self, hub_audit_schema, err) != 0 ||
+        s_exec(self, "PRAGMA user_version=2", err) != 0)
         goto fail;
 
     if (s_prepare(self, &self->begin, "BEGIN IMMEDIATE", err) ||
@@ -229,7 +287,31 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
                   err) ||
         s_prepare(self, &self->get,
                   "SELECT seq, id, coalesce(case_id, ''), received_ms, event, routing FROM events WHERE seq = ?1",
+                  err) ||
+        s_prepare(self, &self->insert_audit,
+                  "INSERT INTO audit(id, at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, "
+                  "hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                  err) ||
+        s_prepare(self, &self->insert_deadline,
+                  "INSERT OR IGNORE INTO deadlines(seq, slot, department, case_id, route, created_ms, due_ms) "
+                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                  err) ||
+        s_prepare(self, &self->breach_deadline,
+                  "UPDATE deadlines SET breached_ms = ?3, escalation_seq = ?4 WHERE seq = ?1 AND slot = ?2", err) ||
+        s_prepare(self, &self->meet_deadlines,
+                  "UPDATE deadlines SET met_ms = ?1, response_seq = ?2 WHERE case_id = ?3 AND department = ?4 "
+                  "AND met_ms IS NULL AND seq < ?2 RETURNING seq, slot, route, created_ms",
+                  err) ||
+        s_prepare(self, &self->due,
+                  "SELECT seq, slot, department, coalesce(case_id, ''), route, created_ms, due_ms FROM deadlines "
+                  "WHERE met_ms IS NULL AND breached_ms IS NULL AND due_ms <= ?1 ORDER BY due_ms LIMIT ?2",
+                  err) ||
+        s_prepare(self, &self->next_due,
+                  "SELECT coalesce(min(due_ms), 9223372036854775807) FROM deadlines "
+                  "WHERE met_ms IS NULL AND breached_ms IS NULL",
                   err))
+        goto fail;
+    if (s_load_heads(self, err) != 0)
         goto fail;
 
     sqlite3_stmt *last = NULL;
@@ -264,8 +346,11 @@ void hub_store_destroy(hub_store_t **self_p)
     if (!self_p || !*self_p)
         return;
     hub_store_t *self = *self_p;
-    sqlite3_stmt **stmts[] = {&self->begin, &self->commit, &self->rollback, &self->insert_event, &self->find_event,
-                              &self->upsert_cursor, &self->scan, &self->get};
+    sqlite3_stmt **stmts[] = {&self->begin,           &self->commit,          &self->rollback,
+                              &self->insert_event,    &self->find_event,      &self->upsert_cursor,
+                              &self->scan,            &self->get,             &self->insert_audit,
+                              &self->insert_deadline, &self->breach_deadline, &self->meet_deadlines,
+                              &self->due,             &self->next_due};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
         sqlite3_finalize(*stmts[i]);
         *stmts[i] = NULL;
@@ -280,6 +365,16 @@ void hub_store_destroy(hub_store_t **self_p)
         close(self->lock_fd);
     free(self);
     *self_p = NULL;
+}
+
+/* Refreshes next_due_ms from the table. Returns 0 or -HUB_ESTORE. */
+static int s_read_next_due(hub_store_t *self)
+{
+    int rc = sqlite3_step(self->next_due);
+    if (rc == SQLITE_ROW)
+        self->next_due_ms = sqlite3_column_int64(self->next_due, 0);
+    sqlite3_reset(self->next_due);
+    return rc == SQLITE_ROW ? 0 : -HUB_ESTORE;
 }
 
 /* Steps a statement that returns no row and resets it. */
@@ -344,23 +439,107 @@ static void s_tail_push(hub_store_t *self, const hub_store_event_t *ev)
     self->tail_bytes += size;
 }
 
-int hub_store_commit(hub_store_t *self, hub_store_event_t *events, size_t nevents, const hub_store_cursor_t *cursors,
-                     size_t ncursors, char err[HUB_ERR_LEN])
+/* Binds text, or NULL for a NULL pointer. */
+static void s_bind_text(sqlite3_stmt *st, int i, const char *text)
 {
-    int rc = s_step_done(self, self->begin);
-    if (rc != SQLITE_OK)
-        return s_fail(self, rc, "beginning a transaction", err);
-    uint64_t next = self->last_seq + 1;
+    if (text)
+        sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Appends one row to the audit chain inside the open transaction: sets its
+ * id and hash and moves the in-memory head (put back by the caller on
+ * rollback). */
+static int s_audit_append(hub_store_t *self, hub_audit_row_t *row)
+{
+    char hash[HUB_SHA256_HEX_LEN];
+    row->id = self->audit_id + 1;
+    hub_audit_hash(self->audit_hash, row, hash);
+    sqlite3_stmt *st = self->insert_audit;
+    sqlite3_bind_int64(st, 1, row->id);
+    sqlite3_bind_int64(st, 2, row->at_ms);
+    s_bind_text(st, 3, row->actor);
+    s_bind_text(st, 4, row->action);
+    s_bind_text(st, 5, row->event_id);
+    s_bind_text(st, 6, row->case_id);
+    s_bind_text(st, 7, row->department);
+    if (row->seq)
+        sqlite3_bind_int64(st, 8, row->seq);
+    else
+        sqlite3_bind_null(st, 8);
+    if (row->seq_to)
+        sqlite3_bind_int64(st, 9, row->seq_to);
+    else
+        sqlite3_bind_null(st, 9);
+    s_bind_text(st, 10, row->detail ? row->detail : "{}");
+    sqlite3_bind_text(st, 11, hash, -1, SQLITE_STATIC);
+    int rc = s_step_done(self, st);
+    if (rc == SQLITE_OK) {
+        self->audit_id = row->id;
+        memcpy(self->audit_hash, hash, sizeof hash);
+    }
+    return rc;
+}
+
+/* Rule 8: a response meets the open deadlines of its case for its
+ * department that were set before it. */
+static int s_meet_deadlines(hub_store_t *self, const hub_store_event_t *ev, int64_t now)
+{
+    if (!ev->responder || !ev->case_id || !*ev->case_id)
+        return SQLITE_OK;
+    sqlite3_stmt *st = self->meet_deadlines;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)ev->seq);
+    sqlite3_bind_text(st, 3, ev->case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, ev->responder, -1, SQLITE_STATIC);
+    /* RETURNING rows are all computed before the first is returned, so the
+     * audit inserts below do not disturb the update */
+    struct {
+        int64_t seq, slot, created_ms;
+        char route[64];
+    } met[64];
+    size_t nmet = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (nmet == sizeof met / sizeof met[0])
+            continue; /* met all the same; only the first 64 get their own row */
+        met[nmet].seq = sqlite3_column_int64(st, 0);
+        met[nmet].slot = sqlite3_column_int64(st, 1);
+        const char *route = (const char *)sqlite3_column_text(st, 2);
+        snprintf(met[nmet].route, sizeof met[nmet].route, "%s", route ? route : "");
+        met[nmet].created_ms = sqlite3_column_int64(st, 3);
+        nmet++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return rc;
+    for (size_t i = 0; i < nmet; i++) {
+        char detail[256];
+        snprintf(detail, sizeof detail, "{\"slot\":%lld,\"route\":\"%s\",\"response_seq\":%llu,\"within_ms\":%lld}",
+                 (long long)met[i].slot, met[i].route, (unsigned long long)ev->seq,
+                 (long long)(now - met[i].created_ms));
+        hub_audit_row_t row = {.at_ms = now, .actor = "hubd", .action = "deadline_met", .case_id = ev->case_id,
+                               .department = ev->responder, .seq = met[i].seq, .seq_to = met[i].seq,
+                               .detail = detail};
+        rc = s_audit_append(self, &row);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+static int s_insert_events(hub_store_t *self, hub_store_event_t *events, size_t nevents, uint64_t *next_p)
+{
+    int rc = SQLITE_OK;
+    uint64_t next = *next_p;
     for (size_t i = 0; i < nevents && rc == SQLITE_OK; i++) {
         hub_store_event_t *ev = &events[i];
         sqlite3_stmt *st = self->insert_event;
         sqlite3_bind_int64(st, 1, (sqlite3_int64)next);
         sqlite3_bind_text(st, 2, ev->id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, ev->type, -1, SQLITE_STATIC);
-        if (ev->case_id && *ev->case_id)
-            sqlite3_bind_text(st, 4, ev->case_id, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 4);
+        s_bind_text(st, 4, ev->case_id && *ev->case_id ? ev->case_id : NULL);
         sqlite3_bind_text(st, 5, ev->actor, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 6, ev->received_ms);
         sqlite3_bind_blob(st, 7, ev->event, (int)ev->event_len, SQLITE_STATIC);
@@ -382,30 +561,155 @@ int hub_store_commit(hub_store_t *self, hub_store_event_t *events, size_t nevent
         if (found != SQLITE_ROW)
             rc = found == SQLITE_DONE ? SQLITE_CORRUPT : found;
     }
+    *next_p = next;
+    return rc;
+}
+
+/* The event an entry of the batch points at, or NULL when it points at
+ * none or at a duplicate (then nothing about it is written). */
+static const hub_store_event_t *s_batch_event(const hub_store_batch_t *batch, int index, int *skip_p)
+{
+    *skip_p = 0;
+    if (index < 0 || (size_t)index >= batch->nevents)
+        return NULL;
+    const hub_store_event_t *ev = &batch->events[index];
+    *skip_p = ev->duplicate;
+    return ev;
+}
+
+int hub_store_commit_batch(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR_LEN])
+{
+    int64_t audit_id = self->audit_id;
+    char audit_hash[HUB_SHA256_HEX_LEN];
+    memcpy(audit_hash, self->audit_hash, sizeof audit_hash);
+    int rc = s_step_done(self, self->begin);
+    if (rc != SQLITE_OK)
+        return s_fail(self, rc, "beginning a transaction", err);
     int64_t now = hub_now_ms();
-    for (size_t i = 0; i < ncursors && rc == SQLITE_OK; i++) {
+    uint64_t next = self->last_seq + 1;
+    int skip;
+    rc = s_insert_events(self, batch->events, batch->nevents, &next);
+    for (size_t i = 0; i < batch->ncursors && rc == SQLITE_OK; i++) {
+        const hub_store_cursor_t *c = &batch->cursors[i];
         sqlite3_stmt *st = self->upsert_cursor;
-        sqlite3_bind_text(st, 1, cursors[i].name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, cursors[i].topics, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)cursors[i].position);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)cursors[i].dead_letters);
+        sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, c->topics, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)c->position);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)c->dead_letters);
         sqlite3_bind_int64(st, 5, now);
         rc = s_step_done(self, st);
     }
+    for (size_t i = 0; i < batch->ndeadlines && rc == SQLITE_OK; i++) {
+        const hub_store_deadline_t *d = &batch->deadlines[i];
+        const hub_store_event_t *ev = s_batch_event(batch, d->event, &skip);
+        if (!ev || skip)
+            continue;
+        sqlite3_stmt *st = self->insert_deadline;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)ev->seq);
+        sqlite3_bind_int64(st, 2, d->slot);
+        sqlite3_bind_text(st, 3, d->department, -1, SQLITE_STATIC);
+        s_bind_text(st, 4, d->case_id && *d->case_id ? d->case_id : NULL);
+        sqlite3_bind_text(st, 5, d->route, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, d->created_ms);
+        sqlite3_bind_int64(st, 7, d->due_ms);
+        rc = s_step_done(self, st);
+    }
+    for (size_t i = 0; i < batch->nbreaches && rc == SQLITE_OK; i++) {
+        const hub_store_breach_t *b = &batch->breaches[i];
+        const hub_store_event_t *esc = s_batch_event(batch, b->escalation, &skip);
+        sqlite3_stmt *st = self->breach_deadline;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)b->seq);
+        sqlite3_bind_int64(st, 2, b->slot);
+        sqlite3_bind_int64(st, 3, b->breached_ms);
+        if (esc)
+            sqlite3_bind_int64(st, 4, (sqlite3_int64)esc->seq);
+        else
+            sqlite3_bind_null(st, 4);
+        rc = s_step_done(self, st);
+    }
+    for (size_t i = 0; i < batch->naudit && rc == SQLITE_OK; i++) {
+        hub_store_audit_t *a = &batch->audit[i];
+        const hub_store_event_t *ev = s_batch_event(batch, a->event, &skip);
+        if (skip)
+            continue;
+        if (ev) {
+            a->row.seq = (int64_t)ev->seq;
+            a->row.seq_to = (int64_t)ev->seq;
+        }
+        if (!a->row.at_ms)
+            a->row.at_ms = now;
+        rc = s_audit_append(self, &a->row);
+    }
+    /* after the batch's own rows, so that a response is received before
+     * the deadlines it meets */
+    for (size_t i = 0; i < batch->nevents && rc == SQLITE_OK; i++)
+        if (!batch->events[i].duplicate)
+            rc = s_meet_deadlines(self, &batch->events[i], now);
     if (rc == SQLITE_OK)
         rc = s_step_done(self, self->commit);
     if (rc != SQLITE_OK) {
         int ret = s_fail(self, rc, "writing a batch", err);
         if (!sqlite3_get_autocommit(self->db))
             s_step_done(self, self->rollback);
+        self->audit_id = audit_id;
+        memcpy(self->audit_hash, audit_hash, sizeof audit_hash);
         return ret;
     }
     self->commits++;
-    for (size_t i = 0; i < nevents; i++)
-        if (!events[i].duplicate)
-            s_tail_push(self, &events[i]);
+    for (size_t i = 0; i < batch->nevents; i++)
+        if (!batch->events[i].duplicate)
+            s_tail_push(self, &batch->events[i]);
     self->last_seq = next - 1;
+    /* new, met or breached deadlines move the earliest one */
+    for (size_t i = 0; i < batch->ndeadlines; i++)
+        if (batch->deadlines[i].due_ms < self->next_due_ms)
+            self->next_due_ms = batch->deadlines[i].due_ms;
+    if (batch->nbreaches > 0)
+        s_read_next_due(self);
     return 0;
+}
+
+int hub_store_commit(hub_store_t *self, hub_store_event_t *events, size_t nevents, const hub_store_cursor_t *cursors,
+                     size_t ncursors, char err[HUB_ERR_LEN])
+{
+    hub_store_batch_t batch = {.events = events, .nevents = nevents, .cursors = cursors, .ncursors = ncursors};
+    return hub_store_commit_batch(self, &batch, err);
+}
+
+int64_t hub_store_next_due(const hub_store_t *self)
+{
+    return self->next_due_ms;
+}
+
+int hub_store_due(hub_store_t *self, int64_t now_ms, size_t max, hub_store_due_fn fn, void *arg)
+{
+    sqlite3_stmt *st = self->due;
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        hub_store_due_t due = {
+            .seq = (uint64_t)sqlite3_column_int64(st, 0),
+            .slot = (uint32_t)sqlite3_column_int64(st, 1),
+            .department = (const char *)sqlite3_column_text(st, 2),
+            .case_id = (const char *)sqlite3_column_text(st, 3),
+            .route = (const char *)sqlite3_column_text(st, 4),
+            .created_ms = sqlite3_column_int64(st, 5),
+            .due_ms = sqlite3_column_int64(st, 6),
+        };
+        n++;
+        if (fn(&due, arg))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -HUB_ESTORE;
+}
+
+int64_t hub_store_audit_head(const hub_store_t *self, const char **hash_p)
+{
+    if (hash_p)
+        *hash_p = self->audit_hash;
+    return self->audit_id;
 }
 
 uint64_t hub_store_last_seq(const hub_store_t *self)

@@ -16,6 +16,12 @@
  *      directory (a lock file says so).
  *   6. Recent events are kept in a tail cache, so that subscribers that keep
  *      up read from memory and only those behind read from disk.
+ *   7. Audit rows are written in the transaction of what they describe and
+ *      chained (hub/audit.h); rows about an event that turned out to be a
+ *      duplicate are not written, since nothing happened.
+ *   8. A response event (type "response") meets, in its own transaction,
+ *      every open deadline of its case for its department (its source),
+ *      and each deadline met gets a deadline_met audit row.
  */
 #ifndef HUB_STORE_H_INCLUDED
 #define HUB_STORE_H_INCLUDED
@@ -23,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "hub.h"
 
 typedef struct hub_store hub_store_t;
@@ -40,6 +47,7 @@ typedef struct {
     size_t routing_len;
     uint64_t seq;           /* out: its sequence number */
     int duplicate;          /* out: 1 when the id was stored before */
+    const char *responder;  /* a response: the answering department, else NULL */
 } hub_store_event_t;
 
 /* A subscriber's durable state, written with the batch. */
@@ -63,6 +71,62 @@ typedef struct {
     size_t routing_len;
 } hub_store_row_t;
 
+/* An audit row of a batch. When event >= 0 the row is about that event of
+ * the batch: its seq and seq_to are set from the event's sequence number,
+ * and the row is dropped if the event is a duplicate. The store sets id
+ * and hash. */
+typedef struct {
+    int event;           /* index into the batch's events, or -1 */
+    hub_audit_row_t row; /* strings valid until the commit returns */
+} hub_store_audit_t;
+
+/* A response-time commitment on one notification of an event of the batch. */
+typedef struct {
+    int event;              /* index into the batch's events */
+    uint32_t slot;          /* the notification */
+    const char *department; /* who must answer */
+    const char *case_id;    /* on which case */
+    const char *route;      /* the route that set it */
+    int64_t created_ms;     /* wall clock */
+    int64_t due_ms;         /* wall clock */
+} hub_store_deadline_t;
+
+/* A deadline found past due (hub_store_due), recorded as breached. */
+typedef struct {
+    uint64_t seq;
+    uint32_t slot;
+    int64_t breached_ms;
+    int escalation;         /* index into the batch's events of the escalation, or -1 */
+} hub_store_breach_t;
+
+/* Everything one turn of the broker writes, in one transaction. */
+typedef struct {
+    hub_store_event_t *events;
+    size_t nevents;
+    const hub_store_cursor_t *cursors;
+    size_t ncursors;
+    hub_store_audit_t *audit;
+    size_t naudit;
+    const hub_store_deadline_t *deadlines;
+    size_t ndeadlines;
+    const hub_store_breach_t *breaches;
+    size_t nbreaches;
+} hub_store_batch_t;
+
+/* An open deadline past due, as hub_store_due reports it. Pointers are
+ * valid only inside the callback. */
+typedef struct {
+    uint64_t seq;
+    uint32_t slot;
+    const char *department;
+    const char *case_id;
+    const char *route;
+    int64_t created_ms;
+    int64_t due_ms;
+} hub_store_due_t;
+
+typedef int (*hub_store_due_fn)(const hub_store_due_t *due, void *arg);
+
 /* Return 0 to go on, 1 to stop. */
 typedef int (*hub_store_row_fn)(const hub_store_row_t *row, void *arg);
 
@@ -80,6 +144,20 @@ void hub_store_destroy(hub_store_t **self_p);
  * says so; retry later); -HUB_ESTORE for other database failures. */
 int hub_store_commit(hub_store_t *self, hub_store_event_t *events, size_t nevents, const hub_store_cursor_t *cursors,
                      size_t ncursors, char err[HUB_ERR_LEN]);
+
+/* Writes a whole batch in one transaction (rules 1-3, 7, 8). Returns as
+ * hub_store_commit. */
+int hub_store_commit_batch(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR_LEN]);
+
+/* Wall-clock time of the earliest open deadline, or INT64_MAX. */
+int64_t hub_store_next_due(const hub_store_t *self);
+
+/* Calls fn for open deadlines (neither met nor breached) due at or before
+ * now_ms, earliest first, at most max. Returns how many, or -HUB_ESTORE. */
+int hub_store_due(hub_store_t *self, int64_t now_ms, size_t max, hub_store_due_fn fn, void *arg);
+
+/* Id and hash of the last audit row (0 and "" when there is none). */
+int64_t hub_store_audit_head(const hub_store_t *self, const char **hash_p);
 
 /* Highest sequence number stored (0 when empty). */
 uint64_t hub_store_last_seq(const hub_store_t *self);

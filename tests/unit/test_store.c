@@ -40,7 +40,7 @@ static hub_store_event_t s_event(const char *id, const char *case_id)
     static const uint8_t event[] = {0x0a, 0x01, 'x'};
     static const uint8_t routing[] = {0x0a, 0x00};
     hub_store_event_t ev = {id, "bug_report", case_id, "test", 1000, event, sizeof event, routing, sizeof routing,
-                            0, 0};
+                            0, 0, NULL};
     return ev;
 }
 

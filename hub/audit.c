@@ -1,0 +1,229 @@
+/*
+ * audit - see audit.h for the table and the rules of its chain.
+ *
+ * Canonical text of a row (what the hash covers, after the previous hash
+ * and a '\n'): the columns id, at_ms, actor, action, event_id, case_id,
+ * department, seq, seq_to, detail, in that order, separated by US (0x1f).
+ * Numbers are written in decimal; NULL is written as RS (0x1e), so that
+ * NULL and "" differ; inside text, the bytes ESC (0x1b), RS and US are
+ * written as ESC followed by the byte, so that no text can pass for a
+ * separator or a NULL and every row has exactly one canonical text.
+ *
+ * Verification reads each stored value with its SQLite type: a value whose
+ * type is not the one the hub writes (text where a number belongs, a NUL
+ * byte inside text, a seq of 0 rather than NULL) cannot be what was hashed,
+ * and counts as altered.
+ *
+ * Verification stops at the first row that does not fit: verdict->rows and
+ * verdict->head then describe the rows before it, the part of the chain
+ * that still holds.
+ */
+#include "audit.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define S_US 0x1f  /* unit separator: between columns */
+#define S_RS 0x1e  /* record separator: a NULL value */
+#define S_ESC 0x1b /* escapes US, RS and itself inside text */
+
+/* The chain's starting point: the "previous hash" of row 1. */
+static const char s_zero_hash[HUB_SHA256_HEX_LEN] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+const char hub_audit_schema[] = "CREATE TABLE IF NOT EXISTS audit(\n"
+                                "  id INTEGER PRIMARY KEY,\n"
+                                "  at_ms INTEGER NOT NULL,\n"
+                                "  actor TEXT NOT NULL,\n"
+                                "  action TEXT NOT NULL,\n"
+                                "  event_id TEXT,\n"
+                                "  case_id TEXT,\n"
+                                "  department TEXT,\n"
+                                "  seq INTEGER,\n"
+                                "  seq_to INTEGER,\n"
+                                "  detail TEXT NOT NULL,\n"
+                                "  hash TEXT NOT NULL);\n"
+                                "CREATE INDEX IF NOT EXISTS audit_case ON audit(case_id);\n"
+                                "CREATE INDEX IF NOT EXISTS audit_event ON audit(event_id);\n"
+                                "CREATE INDEX IF NOT EXISTS audit_department_seq ON audit(department, seq);\n";
+
+/* Feeds a number in decimal. */
+static void s_put_int(hub_sha256_ctx_t *ctx, int64_t value)
+{
+    char text[24];
+    int n = snprintf(text, sizeof text, "%" PRId64, value);
+    hub_sha256_update(ctx, text, (size_t)n);
+}
+
+/* Feeds a text value (NULL as RS), escaping ESC, RS and US. */
+static void s_put_text(hub_sha256_ctx_t *ctx, const char *text)
+{
+    static const uint8_t rs = S_RS, esc = S_ESC;
+    if (!text) {
+        hub_sha256_update(ctx, &rs, 1);
+        return;
+    }
+    const char *run = text;
+    for (const char *p = text; *p; p++) {
+        if (*p == S_ESC || *p == S_RS || *p == S_US) {
+            hub_sha256_update(ctx, run, (size_t)(p - run));
+            hub_sha256_update(ctx, &esc, 1);
+            run = p; /* the byte itself starts the next run */
+        }
+    }
+    hub_sha256_update(ctx, run, strlen(run));
+}
+
+/* Feeds a seq (0 = none, as NULL). */
+static void s_put_seq(hub_sha256_ctx_t *ctx, int64_t seq)
+{
+    static const uint8_t rs = S_RS;
+    if (seq == 0)
+        hub_sha256_update(ctx, &rs, 1);
+    else
+        s_put_int(ctx, seq);
+}
+
+static void s_put_sep(hub_sha256_ctx_t *ctx)
+{
+    static const uint8_t us = S_US;
+    hub_sha256_update(ctx, &us, 1);
+}
+
+void hub_audit_hash(const char *prev_hex, const hub_audit_row_t *row, char out[HUB_SHA256_HEX_LEN])
+{
+    hub_sha256_ctx_t ctx;
+    hub_sha256_init(&ctx);
+    const char *prev = prev_hex && *prev_hex ? prev_hex : s_zero_hash;
+    hub_sha256_update(&ctx, prev, strlen(prev));
+    hub_sha256_update(&ctx, "\n", 1);
+
+    s_put_int(&ctx, row->id);
+    s_put_sep(&ctx);
+    s_put_int(&ctx, row->at_ms);
+    s_put_sep(&ctx);
+    s_put_text(&ctx, row->actor);
+    s_put_sep(&ctx);
+    s_put_text(&ctx, row->action);
+    s_put_sep(&ctx);
+    s_put_text(&ctx, row->event_id);
+    s_put_sep(&ctx);
+    s_put_text(&ctx, row->case_id);
+    s_put_sep(&ctx);
+    s_put_text(&ctx, row->department);
+    s_put_sep(&ctx);
+    s_put_seq(&ctx, row->seq);
+    s_put_sep(&ctx);
+    s_put_seq(&ctx, row->seq_to);
+    s_put_sep(&ctx);
+    s_put_text(&ctx, row->detail);
+
+    uint8_t digest[HUB_SHA256_LEN];
+    hub_sha256_final(&ctx, digest);
+    hub_hex(digest, sizeof digest, out);
+}
+
+/* Column i of the current row as text: 0 and *text_p (NULL for a NULL
+ * value when nullable), or -1 when the stored value cannot be what the hub
+ * wrote (not text, or text holding a NUL byte). */
+static int s_column_text(sqlite3_stmt *stmt, int i, int nullable, const char **text_p)
+{
+    int type = sqlite3_column_type(stmt, i);
+    if (type == SQLITE_NULL && nullable) {
+        *text_p = NULL;
+        return 0;
+    }
+    if (type != SQLITE_TEXT)
+        return -1;
+    const char *text = (const char *)sqlite3_column_text(stmt, i);
+    if (!text || (size_t)sqlite3_column_bytes(stmt, i) != strlen(text))
+        return -1;
+    *text_p = text;
+    return 0;
+}
+
+/* Column i as a number: 0 and *value_p, or -1 when it is not an integer
+ * (for a seq, NULL reads as 0 and a stored 0 is refused). */
+static int s_column_int(sqlite3_stmt *stmt, int i, int is_seq, int64_t *value_p)
+{
+    int type = sqlite3_column_type(stmt, i);
+    if (is_seq && type == SQLITE_NULL) {
+        *value_p = 0;
+        return 0;
+    }
+    if (type != SQLITE_INTEGER)
+        return -1;
+    *value_p = sqlite3_column_int64(stmt, i);
+    if (is_seq && *value_p == 0)
+        return -1;
+    return 0;
+}
+
+/* Reads the current row into row and its stored hash. Returns 0, or -1
+ * when a value has a type the hub never writes. */
+static int s_read_row(sqlite3_stmt *stmt, hub_audit_row_t *row, const char **hash_p)
+{
+    memset(row, 0, sizeof *row);
+    if (s_column_int(stmt, 1, 0, &row->at_ms) != 0 || s_column_text(stmt, 2, 0, &row->actor) != 0 ||
+        s_column_text(stmt, 3, 0, &row->action) != 0 || s_column_text(stmt, 4, 1, &row->event_id) != 0 ||
+        s_column_text(stmt, 5, 1, &row->case_id) != 0 || s_column_text(stmt, 6, 1, &row->department) != 0 ||
+        s_column_int(stmt, 7, 1, &row->seq) != 0 || s_column_int(stmt, 8, 1, &row->seq_to) != 0 ||
+        s_column_text(stmt, 9, 0, &row->detail) != 0 || s_column_text(stmt, 10, 0, hash_p) != 0)
+        return -1;
+    row->id = sqlite3_column_int64(stmt, 0); /* INTEGER PRIMARY KEY: always an integer */
+    return 0;
+}
+
+int hub_audit_verify(sqlite3 *db, hub_audit_verdict_t *verdict, char err[HUB_ERR_LEN])
+{
+    memset(verdict, 0, sizeof *verdict);
+    memcpy(verdict->head, s_zero_hash, sizeof verdict->head);
+
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, hash"
+                           " FROM audit ORDER BY id",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        snprintf(err, HUB_ERR_LEN, "audit: cannot read the audit table: %s", sqlite3_errmsg(db));
+        return -HUB_ESTORE;
+    }
+
+    int64_t expected = 1;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(stmt, 0);
+        if (id > expected) {
+            verdict->bad_id = expected;
+            snprintf(verdict->what, sizeof verdict->what, "row %" PRId64 " is missing (removed)", expected);
+            break;
+        }
+        if (id < expected) { /* only an id below 1 can come first in id order */
+            verdict->bad_id = expected;
+            snprintf(verdict->what, sizeof verdict->what,
+                     "row %" PRId64 ": a row with id %" PRId64 " comes before it (inserted)", expected, id);
+            break;
+        }
+        hub_audit_row_t row;
+        const char *stored = NULL;
+        char computed[HUB_SHA256_HEX_LEN] = "";
+        int readable = s_read_row(stmt, &row, &stored) == 0;
+        if (readable)
+            hub_audit_hash(verdict->head, &row, computed);
+        if (!readable || strcmp(stored, computed) != 0) {
+            verdict->bad_id = id;
+            snprintf(verdict->what, sizeof verdict->what,
+                     "row %" PRId64 ": content does not match its hash (altered, inserted or moved)", id);
+            break;
+        }
+        memcpy(verdict->head, computed, sizeof verdict->head);
+        verdict->rows++;
+        expected++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        snprintf(err, HUB_ERR_LEN, "audit: cannot read row %" PRId64 ": %s", expected, sqlite3_errmsg(db));
+        sqlite3_finalize(stmt);
+        return -HUB_ESTORE;
+    }
+    sqlite3_finalize(stmt);
+    return verdict->bad_id ? 1 : 0;
+}

@@ -1,0 +1,79 @@
+/*
+ * audit - the tamper-evident audit log: its table, its hash chain, and the
+ * verification that recomputes it. The store writes rows (in the same
+ * transaction as what they describe); hubctl reads and verifies them, on
+ * the live database or on a copy.
+ *
+ * Table audit (created by hub_audit_schema):
+ *   id          INTEGER PRIMARY KEY   1, 2, 3, ... with no gaps
+ *   at_ms       INTEGER NOT NULL      UTC, ms since the epoch
+ *   actor       TEXT NOT NULL         authenticated client identity, or "hubd"
+ *   action      TEXT NOT NULL         one of HUB_AUDIT_ACTIONS
+ *   event_id    TEXT                  NULL when the row is not about one event
+ *   case_id     TEXT
+ *   department  TEXT
+ *   seq         INTEGER               event sequence number, or first of a range
+ *   seq_to      INTEGER               last of a range (= seq for one event)
+ *   detail      TEXT NOT NULL         one JSON object, "{}" when nothing more
+ *   hash        TEXT NOT NULL         64 hex digits, see hub_audit_hash
+ *
+ * Rules
+ *   1. Rows are only ever appended; ids are contiguous from 1.
+ *   2. hash(row n) = SHA-256 over hash(row n-1) (64 zeros for row 1) and the
+ *      row's canonical text (every column in order, see audit.c); so editing, inserting,
+ *      deleting or reordering any row breaks the chain from there on.
+ *   3. The chain cannot tell that rows were cut off the end: the hub logs
+ *      the head (id and hash) at start and stop, for comparison.
+ */
+#ifndef HUB_AUDIT_H_INCLUDED
+#define HUB_AUDIT_H_INCLUDED
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub.h"
+#include "sha256.h"
+
+/* Every action a row can record (space-separated, for messages). */
+#define HUB_AUDIT_ACTIONS                                                                                        \
+    "received rejected routed delivered acked redelivered dead_lettered responded deadline_met breached "        \
+    "escalated policy_loaded subscribed detached"
+
+/* One row, as written or read. Strings may be NULL (stored as NULL), except
+ * actor, action and detail. */
+typedef struct {
+    int64_t id;
+    int64_t at_ms;
+    const char *actor;
+    const char *action;
+    const char *event_id;
+    const char *case_id;
+    const char *department;
+    int64_t seq;        /* 0: none (stored as NULL) */
+    int64_t seq_to;     /* 0: none (stored as NULL) */
+    const char *detail; /* JSON object text */
+} hub_audit_row_t;
+
+/* The CREATE TABLE / CREATE INDEX statements of the audit table. */
+extern const char hub_audit_schema[];
+
+/* Computes the hash of row given the previous row's hash (hex; NULL or ""
+ * for the first row) into out (64 hex digits and a NUL). Never fails. */
+void hub_audit_hash(const char *prev_hex, const hub_audit_row_t *row, char out[HUB_SHA256_HEX_LEN]);
+
+/* Result of a verification. */
+typedef struct {
+    int64_t rows;          /* rows checked */
+    int64_t bad_id;        /* first row that does not fit (0 when all do) */
+    char what[HUB_ERR_LEN]; /* why, e.g. "row 41: hash does not match (altered, inserted or swapped)" */
+    char head[HUB_SHA256_HEX_LEN]; /* hash of the last row checked */
+} hub_audit_verdict_t;
+
+/* Recomputes the chain over every row of db's audit table, in id order.
+ * Returns 0 when the chain holds (verdict->bad_id == 0), 1 when it is
+ * broken (verdict says where and why), or -HUB_ESTORE with err. Reads only;
+ * blocks on the file system. */
+int hub_audit_verify(sqlite3 *db, hub_audit_verdict_t *verdict, char err[HUB_ERR_LEN]);
+
+#endif

@@ -1,0 +1,553 @@
+/*
+ * test_audit - the audit chain: its canonical hash, and verification of a
+ * real database that was then tampered with through plain SQL (as someone
+ * with the sqlite3 tool on the file could): an edited detail, a removed
+ * row, a forged row inserted with the ids renumbered, a swapped pair of
+ * rows, NULL turned into "". Each must be found at the right row.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "check.h"
+
+#define S_ROWS 20 /* rows in the sample chain */
+
+static char s_dir[256];    /* temporary directory of this run */
+static char s_master[300]; /* the intact database every case copies */
+static int s_copies;       /* copies made so far (for their names) */
+
+/* ----------------------------------------------------------- helpers */
+
+/* Row i (1-based) of the sample chain: a case's life, in the shapes the hub
+ * writes, with NULLs and ranges. */
+static hub_audit_row_t s_sample_row(int i)
+{
+    static const char *const actions[] = {"received",  "routed",   "routed",    "delivered",     "acked",
+                                          "responded", "breached", "escalated", "policy_loaded", "subscribed"};
+    hub_audit_row_t row = {
+        .id = i,
+        .at_ms = 1795600000000 + (int64_t)i * 1500,
+        .actor = i % 3 ? "local" : "hubd",
+        .action = actions[(i - 1) % 10],
+        .event_id = i % 4 == 3 ? NULL : "ev-1042",
+        .case_id = i % 5 == 4 ? NULL : "CASE-1042",
+        .department = i % 2 ? "engineering" : NULL,
+        .seq = i % 7 == 6 ? 0 : i,
+        .seq_to = i % 4 == 0 ? i + 3 : 0,
+        .detail = i % 2 ? "{\"slot\":0,\"route\":\"defect\"}" : "{}",
+    };
+    return row;
+}
+
+/* Runs SQL on db; a failure fails the current case. */
+static void s_exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "[%s] SQL failed: %s: %s\n", check_case, sql, msg ? msg : "?");
+        check_failures++;
+    }
+    sqlite3_free(msg);
+}
+
+/* Appends row to db with its hash over prev; writes the new hash to out. */
+static void s_append(sqlite3 *db, const hub_audit_row_t *row, const char *prev, char out[HUB_SHA256_HEX_LEN])
+{
+    hub_audit_hash(prev, row, out);
+    sqlite3_stmt *stmt = NULL;
+    CHECK_INT(sqlite3_prepare_v2(db,
+                                 "INSERT INTO audit(id, at_ms, actor, action, event_id, case_id, department, seq,"
+                                 " seq_to, detail, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                                 -1, &stmt, NULL),
+              SQLITE_OK);
+    sqlite3_bind_int64(stmt, 1, row->id);
+    sqlite3_bind_int64(stmt, 2, row->at_ms);
+    sqlite3_bind_text(stmt, 3, row->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, row->action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, row->event_id, -1, SQLITE_STATIC); /* NULL binds NULL */
+    sqlite3_bind_text(stmt, 6, row->case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 7, row->department, -1, SQLITE_STATIC);
+    if (row->seq)
+        sqlite3_bind_int64(stmt, 8, row->seq);
+    if (row->seq_to)
+        sqlite3_bind_int64(stmt, 9, row->seq_to);
+    sqlite3_bind_text(stmt, 10, row->detail, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 11, out, -1, SQLITE_STATIC);
+    CHECK_INT(sqlite3_step(stmt), SQLITE_DONE);
+    sqlite3_finalize(stmt);
+}
+
+/* The stored hash of row id, into out ("" when there is none). */
+static void s_stored_hash(sqlite3 *db, int64_t id, char out[HUB_SHA256_HEX_LEN])
+{
+    sqlite3_stmt *stmt = NULL;
+    out[0] = '\0';
+    sqlite3_prepare_v2(db, "SELECT hash FROM audit WHERE id = ?", -1, &stmt, NULL);
+    sqlite3_bind_int64(stmt, 1, id);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        snprintf(out, HUB_SHA256_HEX_LEN, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+}
+
+/* Creates the intact database: the schema and S_ROWS chained rows. */
+static int s_make_master(void)
+{
+    snprintf(s_dir, sizeof s_dir, "%s/hub-audit-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(s_dir)) {
+        perror("mkdtemp");
+        return -1;
+    }
+    snprintf(s_master, sizeof s_master, "%s/master.db", s_dir);
+    sqlite3 *db = NULL;
+    if (sqlite3_open(s_master, &db) != SQLITE_OK)
+        return -1;
+    s_exec(db, hub_audit_schema);
+    s_exec(db, "BEGIN");
+    char prev[HUB_SHA256_HEX_LEN] = "";
+    for (int i = 1; i <= S_ROWS; i++) {
+        hub_audit_row_t row = s_sample_row(i);
+        char hash[HUB_SHA256_HEX_LEN];
+        s_append(db, &row, prev, hash);
+        memcpy(prev, hash, sizeof prev);
+    }
+    s_exec(db, "COMMIT");
+    sqlite3_close(db);
+    return 0;
+}
+
+/* Opens a fresh byte-for-byte copy of the intact database. */
+static sqlite3 *s_copy(void)
+{
+    char path[320];
+    snprintf(path, sizeof path, "%s/copy-%d.db", s_dir, ++s_copies);
+    FILE *in = fopen(s_master, "rb"), *out = fopen(path, "wb");
+    char buf[8192];
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
+    int ok = in && out && !ferror(in);
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        ok = 0;
+    CHECK(ok);
+    sqlite3 *db = NULL;
+    CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+    return db;
+}
+
+/* Verifies db and checks that it breaks at bad_id with text in what. */
+static void s_expect_broken(sqlite3 *db, int64_t bad_id, const char *what)
+{
+    hub_audit_verdict_t v;
+    char err[HUB_ERR_LEN] = "";
+    CHECK_INT(hub_audit_verify(db, &v, err), 1);
+    CHECK_INT(v.bad_id, bad_id);
+    CHECK_HAS(v.what, what);
+    CHECK_INT(v.rows, bad_id - 1);
+    char expected_head[HUB_SHA256_HEX_LEN];
+    s_stored_hash(db, bad_id - 1, expected_head);
+    if (bad_id > 1)
+        CHECK_STR(v.head, expected_head); /* the last row that held */
+}
+
+#define S_ALTERED "content does not match its hash (altered, inserted or moved)"
+
+/* ------------------------------------------------------------- cases */
+
+/* The canonical text is fixed: these digests were computed independently
+ * from "PREV\n" + the columns joined by 0x1f, NULL as 0x1e. */
+static void test_hash_known_values(void)
+{
+    hub_audit_row_t row = {.id = 1,
+                           .at_ms = 1000,
+                           .actor = "local",
+                           .action = "received",
+                           .event_id = "ev-1",
+                           .case_id = NULL,
+                           .department = "",
+                           .seq = 1,
+                           .seq_to = 0,
+                           .detail = "{}"};
+    char out[HUB_SHA256_HEX_LEN];
+    hub_audit_hash(NULL, &row, out);
+    CHECK_STR(out, "3c917db2e41afd3f02552492d9f4b1e0ede66be04a083aa106961745fb04fdeb");
+    hub_audit_hash("", &row, out);
+    CHECK_STR(out, "3c917db2e41afd3f02552492d9f4b1e0ede66be04a083aa106961745fb04fdeb");
+    hub_audit_hash("0000000000000000000000000000000000000000000000000000000000000000", &row, out);
+    CHECK_STR(out, "3c917db2e41afd3f02552492d9f4b1e0ede66be04a083aa106961745fb04fdeb");
+
+    /* separators and escapes inside text are escaped with 0x1b */
+    hub_audit_row_t odd = {.id = 2,
+                           .at_ms = -5,
+                           .actor = "a\x1f"
+                                    "b",
+                           .action = "\x1b\x1e",
+                           .detail = "{\"k\":\"v\"}",
+                           .seq = 9000000000,
+                           .seq_to = 9000000001};
+    hub_audit_hash("abababababababababababababababababababababababababababababababab", &odd, out);
+    CHECK_STR(out, "4a1b612f9d168f0b076f6ac0b3ffc510dafca9a10ec06907eb96b8647b4a2413");
+}
+
+static void test_hash_every_column_counts(void)
+{
+    hub_audit_row_t base = s_sample_row(1);
+    char h0[HUB_SHA256_HEX_LEN], h[HUB_SHA256_HEX_LEN];
+    hub_audit_hash(NULL, &base, h0);
+
+    struct {
+        const char *name;
+        hub_audit_row_t row;
+    } changes[] = {
+        {"id", base},      {"at_ms", base},      {"actor", base}, {"action", base}, {"event_id", base},
+        {"case_id", base}, {"department", base}, {"seq", base},   {"seq_to", base}, {"detail", base},
+    };
+    changes[0].row.id = 2;
+    changes[1].row.at_ms++;
+    changes[2].row.actor = "locaL";
+    changes[3].row.action = "routed";
+    changes[4].row.event_id = NULL;
+    changes[5].row.case_id = "CASE-1043";
+    changes[6].row.department = NULL;
+    changes[7].row.seq = 0;
+    changes[8].row.seq_to = 1;
+    changes[9].row.detail = "{ }";
+    for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+        hub_audit_hash(NULL, &changes[i].row, h);
+        if (strcmp(h, h0) == 0) {
+            fprintf(stderr, "[%s] changing %s does not change the hash\n", check_case, changes[i].name);
+            check_failures++;
+        }
+    }
+    /* and the previous hash counts */
+    hub_audit_hash("1111111111111111111111111111111111111111111111111111111111111111", &base, h);
+    CHECK(strcmp(h, h0) != 0);
+    /* the same input gives the same hash */
+    hub_audit_hash(NULL, &base, h);
+    CHECK_STR(h, h0);
+}
+
+static void test_hash_null_is_not_empty(void)
+{
+    hub_audit_row_t a = s_sample_row(1), b = a;
+    char ha[HUB_SHA256_HEX_LEN], hb[HUB_SHA256_HEX_LEN];
+
+    a.event_id = NULL, b.event_id = "";
+    hub_audit_hash(NULL, &a, ha), hub_audit_hash(NULL, &b, hb);
+    CHECK(strcmp(ha, hb) != 0);
+
+    a = b = s_sample_row(1);
+    a.case_id = NULL, b.case_id = "";
+    hub_audit_hash(NULL, &a, ha), hub_audit_hash(NULL, &b, hb);
+    CHECK(strcmp(ha, hb) != 0);
+
+    a = b = s_sample_row(1);
+    a.department = NULL, b.department = "";
+    hub_audit_hash(NULL, &a, ha), hub_audit_hash(NULL, &b, hb);
+    CHECK(strcmp(ha, hb) != 0);
+
+    /* a NULL cannot be faked with the separator byte either */
+    a = b = s_sample_row(1);
+    a.case_id = NULL, b.case_id = "\x1e";
+    hub_audit_hash(NULL, &a, ha), hub_audit_hash(NULL, &b, hb);
+    CHECK(strcmp(ha, hb) != 0);
+}
+
+static void test_hash_field_boundaries_are_fixed(void)
+{
+    /* moving a separator from one column into another changes the hash */
+    hub_audit_row_t a = s_sample_row(1), b = a;
+    a.actor = "x\x1f"
+              "received";
+    a.action = "y";
+    b.actor = "x";
+    b.action = "received\x1fy";
+    char ha[HUB_SHA256_HEX_LEN], hb[HUB_SHA256_HEX_LEN];
+    hub_audit_hash(NULL, &a, ha);
+    hub_audit_hash(NULL, &b, hb);
+    CHECK(strcmp(ha, hb) != 0);
+}
+
+static void test_verify_intact(void)
+{
+    sqlite3 *db = s_copy();
+    hub_audit_verdict_t v;
+    char err[HUB_ERR_LEN] = "";
+    CHECK_INT(hub_audit_verify(db, &v, err), 0);
+    CHECK_INT(v.rows, S_ROWS);
+    CHECK_INT(v.bad_id, 0);
+    CHECK_STR(v.what, "");
+    char last[HUB_SHA256_HEX_LEN];
+    s_stored_hash(db, S_ROWS, last);
+    CHECK_STR(v.head, last);
+    sqlite3_close(db);
+}
+
+static void test_verify_empty(void)
+{
+    sqlite3 *db = s_copy();
+    s_exec(db, "DELETE FROM audit");
+    hub_audit_verdict_t v;
+    char err[HUB_ERR_LEN] = "";
+    CHECK_INT(hub_audit_verify(db, &v, err), 0);
+    CHECK_INT(v.rows, 0);
+    CHECK_STR(v.head, "0000000000000000000000000000000000000000000000000000000000000000");
+    sqlite3_close(db);
+}
+
+static void test_verify_edited_detail(void)
+{
+    sqlite3 *db = s_copy();
+    s_exec(db, "UPDATE audit SET detail = '{\"slot\":0,\"route\":\"other\"}' WHERE id = 7");
+    s_expect_broken(db, 7, "row 7: " S_ALTERED);
+    sqlite3_close(db);
+}
+
+static void test_verify_edited_time(void)
+{
+    sqlite3 *db = s_copy();
+    s_exec(db, "UPDATE audit SET at_ms = at_ms - 3600000 WHERE id = 12");
+    s_expect_broken(db, 12, "row 12: " S_ALTERED);
+    sqlite3_close(db);
+}
+
+static void test_verify_null_made_empty(void)
+{
+    sqlite3 *db = s_copy();
+    /* row 4: case_id NULL, row 2: department NULL (see s_sample_row) */
+    s_exec(db, "UPDATE audit SET case_id = '' WHERE id = 4 AND case_id IS NULL");
+    CHECK_INT(sqlite3_changes(db), 1);
+    s_expect_broken(db, 4, "row 4: " S_ALTERED);
+    sqlite3_close(db);
+
+    db = s_copy();
+    s_exec(db, "UPDATE audit SET department = '' WHERE id = 2 AND department IS NULL");
+    CHECK_INT(sqlite3_changes(db), 1);
+    s_expect_broken(db, 2, "row 2: " S_ALTERED);
+    sqlite3_close(db);
+}
+
+static void test_verify_retyped_values(void)
+{
+    /* values that read back the same as numbers but are not what was hashed */
+    static const struct {
+        const char *sql;
+        int64_t bad;
+    } cases[] = {
+        {"UPDATE audit SET seq = '5x' WHERE id = 5", 5},
+        {"UPDATE audit SET seq = 0 WHERE id = 6 AND seq IS NULL", 6},
+        {"UPDATE audit SET at_ms = CAST(at_ms AS TEXT) || 'x' WHERE id = 3", 3},
+        {"UPDATE audit SET detail = CAST(detail AS BLOB) WHERE id = 8", 8},
+        {"UPDATE audit SET actor = 'local' || char(0) || 'x' WHERE id = 10", 10},
+        {"UPDATE audit SET hash = upper(hash) WHERE id = 9", 9},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sqlite3 *db = s_copy();
+        s_exec(db, cases[i].sql);
+        CHECK_INT(sqlite3_changes(db), 1);
+        s_expect_broken(db, cases[i].bad, S_ALTERED);
+        sqlite3_close(db);
+    }
+}
+
+static void test_verify_deleted_middle(void)
+{
+    sqlite3 *db = s_copy();
+    s_exec(db, "DELETE FROM audit WHERE id = 9");
+    s_expect_broken(db, 9, "row 9 is missing (removed)");
+    sqlite3_close(db);
+}
+
+static void test_verify_deleted_first(void)
+{
+    sqlite3 *db = s_copy();
+    s_exec(db, "DELETE FROM audit WHERE id = 1");
+    s_expect_broken(db, 1, "row 1 is missing (removed)");
+    sqlite3_close(db);
+}
+
+static void test_verify_deleted_and_renumbered(void)
+{
+    /* the gap closed by renumbering: row 9 now holds row 10's content */
+    sqlite3 *db = s_copy();
+    s_exec(db, "DELETE FROM audit WHERE id = 9");
+    s_exec(db, "UPDATE audit SET id = -id WHERE id > 9");
+    s_exec(db, "UPDATE audit SET id = -id - 1 WHERE id < 0");
+    s_expect_broken(db, 9, "row 9: " S_ALTERED);
+    sqlite3_close(db);
+}
+
+/* Makes room at id 5 by moving rows 5.. one up. */
+static void s_make_room_at_5(sqlite3 *db)
+{
+    s_exec(db, "UPDATE audit SET id = -id WHERE id >= 5");
+    s_exec(db, "UPDATE audit SET id = -id + 1 WHERE id < 0");
+}
+
+static void test_verify_inserted_forged(void)
+{
+    /* a forged row with a made-up hash is caught where it stands */
+    sqlite3 *db = s_copy();
+    s_make_room_at_5(db);
+    s_exec(db, "INSERT INTO audit VALUES(5, 1795600007000, 'local', 'responded', 'ev-9', 'CASE-1042',"
+               " 'engineering', 3, 3, '{\"status\":\"resolved\"}', '" /* hash of nothing in particular */
+               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')");
+    s_expect_broken(db, 5, "row 5: " S_ALTERED);
+    sqlite3_close(db);
+
+    /* one whose hash was computed correctly over row 4 still breaks the
+     * chain at the next row: the old row 5, now numbered 6 */
+    db = s_copy();
+    s_make_room_at_5(db);
+    char prev[HUB_SHA256_HEX_LEN], forged_hash[HUB_SHA256_HEX_LEN];
+    s_stored_hash(db, 4, prev);
+    hub_audit_row_t forged = {.id = 5,
+                              .at_ms = 1795600007000,
+                              .actor = "local",
+                              .action = "responded",
+                              .event_id = "ev-9",
+                              .case_id = "CASE-1042",
+                              .department = "engineering",
+                              .seq = 3,
+                              .seq_to = 3,
+                              .detail = "{\"status\":\"resolved\"}"};
+    s_append(db, &forged, prev, forged_hash);
+    s_expect_broken(db, 6, "row 6: " S_ALTERED);
+    sqlite3_close(db);
+}
+
+static void test_verify_inserted_before_first(void)
+{
+    sqlite3 *db = s_copy();
+    s_exec(db, "INSERT INTO audit VALUES(0, 1, 'local', 'received', NULL, NULL, NULL, NULL, NULL, '{}', 'x')");
+    s_expect_broken(db, 1, "comes before it (inserted)");
+    sqlite3_close(db);
+}
+
+/* Swaps every column but id between rows a and b (hashes included). */
+static void s_swap(sqlite3 *db, int a, int b)
+{
+    char sql[1024];
+    s_exec(db, "DROP TABLE IF EXISTS temp.pair");
+    snprintf(sql, sizeof sql, "CREATE TEMP TABLE pair AS SELECT * FROM audit WHERE id IN (%d, %d)", a, b);
+    s_exec(db, sql);
+    snprintf(sql, sizeof sql,
+             "UPDATE audit SET (at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, hash) ="
+             " (SELECT at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, hash FROM pair"
+             "  WHERE pair.id = CASE audit.id WHEN %d THEN %d ELSE %d END) WHERE id IN (%d, %d)",
+             a, b, a, a, b);
+    s_exec(db, sql);
+    CHECK_INT(sqlite3_changes(db), 2);
+}
+
+static void test_verify_swapped(void)
+{
+    static const struct {
+        int a, b;
+    } pairs[] = {{4, 11}, {4, 5}, {1, 2}, {19, 20}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        sqlite3 *db = s_copy();
+        s_swap(db, pairs[i].a, pairs[i].b);
+        char msg[80];
+        snprintf(msg, sizeof msg, "row %d: %s", pairs[i].a, S_ALTERED);
+        s_expect_broken(db, pairs[i].a, msg);
+        sqlite3_close(db);
+    }
+}
+
+static void test_verify_cut_tail_is_not_seen(void)
+{
+    /* rule 3 of audit.h: the chain alone cannot tell that the last rows
+     * were cut off; the head it reports is the one to compare */
+    sqlite3 *db = s_copy();
+    char head19[HUB_SHA256_HEX_LEN];
+    s_stored_hash(db, S_ROWS - 1, head19);
+    s_exec(db, "DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)");
+    hub_audit_verdict_t v;
+    char err[HUB_ERR_LEN] = "";
+    CHECK_INT(hub_audit_verify(db, &v, err), 0);
+    CHECK_INT(v.rows, S_ROWS - 1);
+    CHECK_STR(v.head, head19);
+    sqlite3_close(db);
+}
+
+static void test_verify_no_table(void)
+{
+    sqlite3 *db = NULL;
+    CHECK_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
+    hub_audit_verdict_t v;
+    char err[HUB_ERR_LEN] = "";
+    CHECK_INT(hub_audit_verify(db, &v, err), -HUB_ESTORE);
+    CHECK_HAS(err, "no such table: audit");
+    sqlite3_close(db);
+}
+
+static void test_schema_is_idempotent(void)
+{
+    sqlite3 *db = NULL;
+    CHECK_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
+    s_exec(db, hub_audit_schema);
+    s_exec(db, hub_audit_schema);
+    sqlite3_stmt *stmt = NULL;
+    CHECK_INT(sqlite3_prepare_v2(db,
+                                 "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit'"
+                                 " AND name IN ('audit_case', 'audit_event', 'audit_department_seq')",
+                                 -1, &stmt, NULL),
+              SQLITE_OK);
+    CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(stmt, 0), 3);
+    sqlite3_finalize(stmt);
+    /* NOT NULL where audit.h says so */
+    char *msg = NULL;
+    CHECK(sqlite3_exec(db, "INSERT INTO audit(id, at_ms, actor, action, detail) VALUES(1, 1, 'a', 'b', NULL)", NULL,
+                       NULL, &msg) != SQLITE_OK);
+    sqlite3_free(msg);
+    sqlite3_close(db);
+}
+
+int main(void)
+{
+    if (s_make_master() != 0) {
+        fprintf(stderr, "test_audit: cannot create a database in a temporary directory\n");
+        return 1;
+    }
+    static const check_case_t cases[] = {
+        {"hash_known_values", test_hash_known_values},
+        {"hash_every_column_counts", test_hash_every_column_counts},
+        {"hash_null_is_not_empty", test_hash_null_is_not_empty},
+        {"hash_field_boundaries_are_fixed", test_hash_field_boundaries_are_fixed},
+        {"schema_is_idempotent", test_schema_is_idempotent},
+        {"verify_intact", test_verify_intact},
+        {"verify_empty", test_verify_empty},
+        {"verify_edited_detail", test_verify_edited_detail},
+        {"verify_edited_time", test_verify_edited_time},
+        {"verify_null_made_empty", test_verify_null_made_empty},
+        {"verify_retyped_values", test_verify_retyped_values},
+        {"verify_deleted_middle", test_verify_deleted_middle},
+        {"verify_deleted_first", test_verify_deleted_first},
+        {"verify_deleted_and_renumbered", test_verify_deleted_and_renumbered},
+        {"verify_inserted_forged", test_verify_inserted_forged},
+        {"verify_inserted_before_first", test_verify_inserted_before_first},
+        {"verify_swapped", test_verify_swapped},
+        {"verify_cut_tail_is_not_seen", test_verify_cut_tail_is_not_seen},
+        {"verify_no_table", test_verify_no_table},
+        {NULL, NULL},
+    };
+    int status = check_run(cases);
+
+    /* clean up the copies and the directory */
+    char path[320];
+    for (int i = 1; i <= s_copies; i++) {
+        snprintf(path, sizeof path, "%s/copy-%d.db", s_dir, i);
+        unlink(path);
+    }
+    unlink(s_master);
+    rmdir(s_dir);
+    return status;
+}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbfile.h"
 #include "hubctl.h"
 
 #ifndef HUBCTL_VERSION
@@ -31,6 +32,9 @@ static const s_command_t s_commands[] = {
     {"status", hubctl_cmd_status, "the hub's state: subscribers, positions, backlog, dead letters"},
     {"rules", hubctl_cmd_rules, "rules check FILE: validate a policy file (no hub needed)"},
     {"route", hubctl_cmd_route, "route --explain: which routes an event matches, and why (no hub needed)"},
+    {"audit", hubctl_cmd_audit, "the audit log, filtered; audit verify: check its hash chain (reads the database)"},
+    {"history", hubctl_cmd_history, "history CASE: everything on a case, in time order (reads the database)"},
+    {"sla", hubctl_cmd_sla, "response-time commitments kept, per department and route (reads the database)"},
 };
 
 #define S_NCOMMANDS (sizeof s_commands / sizeof s_commands[0])

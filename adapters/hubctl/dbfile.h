@@ -1,0 +1,105 @@
+/*
+ * dbfile.h - what the hubctl commands that read the hub's database share:
+ * audit, history and sla. They need no running hub: they open the SQLite
+ * file read-only (WAL lets them read while hubd writes), found by --data
+ * DIR (the hub's data directory, file DIR/hub.db) or --db FILE (any copy).
+ *
+ * Rules these commands keep (besides those of hubctl.h):
+ *   1. The database is never written: opened with SQLITE_OPEN_READONLY.
+ *   2. A missing file is named with what to do about it, never created.
+ *   3. Times are printed in UTC; --since and --until take RFC 3339 or a
+ *      duration back from now ("2h" = two hours ago).
+ */
+#ifndef HUBCTL_DBFILE_H_INCLUDED
+#define HUBCTL_DBFILE_H_INCLUDED
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "hubctl.h"
+
+#define HUBCTL_DEFAULT_DATA "./var/hub" /* --data when neither --data nor --db */
+#define HUBCTL_DB_NAME "hub.db"         /* the database file in the data directory */
+
+int hubctl_cmd_audit(hubctl_t *g, int argc, char **argv);
+int hubctl_cmd_history(hubctl_t *g, int argc, char **argv);
+int hubctl_cmd_sla(hubctl_t *g, int argc, char **argv);
+
+/* getopt values of --data and --db; commands list HUBCTL_DB_OPTIONS. */
+enum {
+    HUBCTL_OPT_DATA = 1100,
+    HUBCTL_OPT_DB,
+};
+
+#define HUBCTL_DB_OPTIONS                                                                                              \
+    {"data", required_argument, NULL, HUBCTL_OPT_DATA},                                                                \
+    {                                                                                                                  \
+        "db", required_argument, NULL, HUBCTL_OPT_DB                                                                   \
+    }
+
+/* Where to find the database: the values of --data and --db. */
+typedef struct {
+    const char *data_dir; /* --data, or NULL */
+    const char *db_file;  /* --db, or NULL (wins over --data) */
+} hubctl_db_where_t;
+
+/* Handles --data or --db for cmd. Returns 0, or HUBCTL_USAGE after
+ * printing why (an empty value). */
+int hubctl_db_option(hubctl_db_where_t *where, const char *cmd, int c, const char *arg);
+
+/* Opens the database read-only and checks that it holds every table of
+ * the NULL-terminated list tables. Returns the handle (close it with
+ * sqlite3_close), or NULL after printing why: "no database at PATH: give
+ * --data DIR where hubd keeps its data, or --db FILE", not a database, or
+ * a table missing. Does not block on hubd (a busy file is waited on for a
+ * few seconds). */
+sqlite3 *hubctl_db_open(const hubctl_db_where_t *where, const char *const *tables);
+
+/* The path hubctl_db_open opens, into out. */
+void hubctl_db_path(const hubctl_db_where_t *where, char *out, size_t outlen);
+
+/* Parses a --since / --until value: RFC 3339 ("2026-11-25T10:00:00Z") or a
+ * duration back from now_ms ("90s", "30m", "2h", "1d"). Returns 0, or
+ * HUBCTL_USAGE after printing a usage error naming option. */
+int hubctl_parse_when(const char *cmd, const char *option, const char *text, int64_t now_ms, int64_t *ms_p);
+
+/* Formats ms as a short human duration: "850ms", "42.5s", "5m 06s",
+ * "1h 02m", "2d 03h"; a negative one with a leading "-". */
+void hubctl_format_duration(int64_t ms, char *out, size_t outlen);
+
+/* Formats ms since the epoch for people: "2026-11-25 10:00:00.123" (UTC). */
+void hubctl_format_time(int64_t ms, char *out, size_t outlen);
+
+/* The columns every audit query selects, in this order (the table's). */
+#define HUBCTL_AUDIT_COLUMNS "id, at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, hash"
+
+/* The sequence numbers of the events of a case (bound as parameter ?1):
+ * the case's received events, its escalation notifications and its dead
+ * letters. A common table expression named case_seqs(s); range rows
+ * (delivered, acked, redelivered: no case id of their own) concern the
+ * case when their [seq, seq_to] covers one of them. */
+#define HUBCTL_CASE_SEQS                                                                                               \
+    "case_seqs(s) AS (SELECT seq FROM audit WHERE case_id = ?1 AND action = 'received' AND seq IS NOT NULL"            \
+    " UNION SELECT json_extract(detail, '$.escalation_seq') FROM audit WHERE case_id = ?1"                             \
+    " AND action = 'escalated' AND json_valid(detail)"                                                                 \
+    " UNION SELECT json_extract(detail, '$.dead_seq') FROM audit WHERE case_id = ?1"                                   \
+    " AND action = 'dead_lettered' AND json_valid(detail))"
+
+/* The current row of a statement selecting HUBCTL_AUDIT_COLUMNS as a JSON
+ * object: id, at (RFC 3339), at_ms, actor, action, event_id, case_id,
+ * department, seq, seq_to (null when absent), detail (the object itself;
+ * the text when it is not JSON), hash. Returns a new reference, or NULL
+ * when out of memory. */
+json_t *hubctl_audit_row_json(sqlite3_stmt *stmt);
+
+/* Column i of stmt as text, or "-" when NULL or empty. */
+const char *hubctl_column_or_dash(sqlite3_stmt *stmt, int i);
+
+/* Prints value as one compact JSON line (keys in insertion order) on
+ * stdout. Returns 0, or -1 when stdout failed or out of memory. */
+int hubctl_print_json(const json_t *value);
+
+#endif

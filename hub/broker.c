@@ -75,7 +75,8 @@ struct hub_broker {
     hub_config_t cfg;            /* settings in force */
     void *ctx;                   /* ZeroMQ context */
     void *router;                /* clients */
-    void *tap;                   /* PUB tap, or NULL */
+    void *tap;                   /* XPUB tap, or NULL */
+    int tap_subscriptions;       /* distinct subscriptions on the tap: nothing is encoded for it while 0 */
     hub_store_t *store;
     hub_delivery_t *delivery;
     hub_policy_t *policy;
@@ -309,7 +310,7 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
     if (s_bind(self->router, "clients", cfg->endpoint, err) != 0)
         goto fail;
     if (cfg->tap[0]) {
-        self->tap = zmq_socket(self->ctx, ZMQ_PUB);
+        self->tap = zmq_socket(self->ctx, ZMQ_XPUB);
         int tap_hwm = 10000;
         if (!self->tap) {
             snprintf(err, HUB_ERR_LEN, "cannot create the tap socket: %s", zmq_strerror(zmq_errno()));
@@ -749,7 +750,7 @@ static void s_check_deadlines(hub_broker_t *self)
 /* Sends every notification of the committed entry to the tap. */
 static void s_tap(hub_broker_t *self, const hub_store_event_t *ev, const s_entry_t *e)
 {
-    if (!self->tap || ev->duplicate)
+    if (!self->tap || ev->duplicate || self->tap_subscriptions == 0)
         return;
     Hub__Routing *routing = hub__routing__unpack(NULL, ev->routing_len, ev->routing);
     if (!routing)
@@ -1048,6 +1049,20 @@ static int s_drain(hub_broker_t *self)
     return full;
 }
 
+/* Reads the tap's subscription messages (XPUB: first byte 1 subscribe,
+ * 0 unsubscribe; repeated subscriptions to one prefix come once). */
+static void s_tap_subscriptions(hub_broker_t *self)
+{
+    uint8_t msg[256];
+    int n;
+    while ((n = zmq_recv(self->tap, msg, sizeof msg, ZMQ_DONTWAIT)) > 0) {
+        if (msg[0] == 1)
+            self->tap_subscriptions++;
+        else if (msg[0] == 0 && self->tap_subscriptions > 0)
+            self->tap_subscriptions--;
+    }
+}
+
 static void s_reload(hub_broker_t *self)
 {
     char err[HUB_ERR_LEN] = "";
@@ -1075,13 +1090,17 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
     while (!stop) {
         int64_t now = hub_mono_ms();
         long timeout = more || full ? 0 : (long)(next_tick > now ? next_tick - now : 0);
-        zmq_pollitem_t items[2] = {{self->router, 0, ZMQ_POLLIN, 0}, {NULL, signal_fd, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, signal_fd >= 0 ? 2 : 1, timeout);
+        zmq_pollitem_t items[3] = {{self->router, 0, ZMQ_POLLIN, 0},
+                                   {self->tap, self->tap ? 0 : -1, self->tap ? ZMQ_POLLIN : 0, 0},
+                                   {NULL, signal_fd, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, signal_fd >= 0 ? 3 : 2, timeout);
         if (n < 0 && zmq_errno() != EINTR) {
             hub_error("poll failed: %s", zmq_strerror(zmq_errno()));
             return -zmq_errno();
         }
-        if (n > 0 && signal_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) {
+        if (n > 0 && (items[1].revents & ZMQ_POLLIN))
+            s_tap_subscriptions(self);
+        if (n > 0 && signal_fd >= 0 && (items[2].revents & ZMQ_POLLIN)) {
             char cmds[16];
             ssize_t got = read(signal_fd, cmds, sizeof cmds);
             for (ssize_t i = 0; i < got; i++) {

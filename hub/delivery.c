@@ -22,6 +22,17 @@
 enum { S_FREE = 0, S_OWED = 1, S_SENT = 2 };
 
 #define HUB_SCAN_ROWS 256 /* rows one scan reads at most */
+#define S_MEMO_SLOTS 1024 /* unpacked routings kept (a power of 2) */
+
+/* A stored event's routing, unpacked once and shared by every subscriber
+ * that reads the event soon after (they read the same recent rows), with
+ * its receive time formatted once. A stored routing never changes, so an
+ * entry is good for as long as it stays. */
+typedef struct {
+    uint64_t seq;                   /* 0: empty */
+    Hub__Routing *routing;          /* owned */
+    char received_at[HUB_TIME_LEN]; /* RFC 3339 */
+} s_memo_t;
 
 typedef struct {
     uint64_t seq;
@@ -72,6 +83,7 @@ struct hub_delivery {
     hub_dead_letter_t *dead;   /* waiting for the next batch */
     size_t ndead, dead_cap;
     size_t ndead_collected;    /* how many the current batch holds */
+    s_memo_t *memo;            /* S_MEMO_SLOTS, by seq */
     hub_buf_t frame;           /* reused for every frame */
     hub_buf_t redacted;        /* reused for redacted events */
     uint64_t delivered;
@@ -262,6 +274,12 @@ hub_delivery_t *hub_delivery_new(hub_store_t *store, const hub_delivery_opts_t *
     }
     self->store = store;
     self->opts = *opts;
+    self->memo = calloc(S_MEMO_SLOTS, sizeof *self->memo);
+    if (!self->memo) {
+        snprintf(err, HUB_ERR_LEN, "delivery: out of memory");
+        hub_delivery_destroy(&self);
+        return NULL;
+    }
     self->send = send;
     self->send_arg = send_arg;
     if (hub_store_cursors(store, s_load_cursor, self) != 0) {
@@ -283,6 +301,10 @@ void hub_delivery_destroy(hub_delivery_t **self_p)
     }
     free(self->subs);
     free(self->dead);
+    for (size_t i = 0; self->memo && i < S_MEMO_SLOTS; i++)
+        if (self->memo[i].routing)
+            hub__routing__free_unpacked(self->memo[i].routing, NULL);
+    free(self->memo);
     hub_buf_fini(&self->frame);
     hub_buf_fini(&self->redacted);
     free(self);
@@ -293,8 +315,8 @@ void hub_delivery_destroy(hub_delivery_t **self_p)
 
 /* Builds and sends the Deliver frame for one slot of a stored row. Returns
  * 0, -EHOSTUNREACH, -EAGAIN, or -HUB_EMALFORMED for a row we cannot read. */
-static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t *row, const Hub__Route *route,
-                       uint32_t slot, uint32_t attempt)
+static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t *row, const s_memo_t *memo,
+                       const Hub__Route *route, uint32_t slot, uint32_t attempt)
 {
     const uint8_t *event = row->event;
     size_t event_len = row->event_len;
@@ -305,7 +327,7 @@ static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t
         event = self->redacted.data;
         event_len = self->redacted.len;
     }
-    char respond_by[HUB_TIME_LEN], received_at[HUB_TIME_LEN];
+    char respond_by[HUB_TIME_LEN];
     Hub__Notification n = HUB__NOTIFICATION__INIT;
     n.has_seq = 1;
     n.seq = row->seq;
@@ -323,8 +345,7 @@ static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t
     n.has_attempt = 1;
     n.attempt = attempt;
     n.event_id = (char *)row->id;
-    hub_time_format(row->received_ms, received_at);
-    n.received_at = received_at;
+    n.received_at = (char *)memo->received_at;
     int rc = hub_frame_encode_deliver(sub->name, &n, event, event_len, &self->frame);
     if (rc != 0)
         return rc;
@@ -346,9 +367,22 @@ typedef struct {
     int blocked;        /* credit used up or client not taking more */
 } s_scan_t;
 
-static Hub__Routing *s_routing(const hub_store_row_t *row)
+/* The memo entry of row, unpacking its routing when it is not there yet.
+ * Returns NULL when the stored routing cannot be read (or no memory). */
+static const s_memo_t *s_routing(hub_delivery_t *self, const hub_store_row_t *row)
 {
-    return hub__routing__unpack(NULL, row->routing_len, row->routing);
+    s_memo_t *m = &self->memo[row->seq & (S_MEMO_SLOTS - 1)];
+    if (m->seq == row->seq && m->routing)
+        return m;
+    Hub__Routing *routing = hub__routing__unpack(NULL, row->routing_len, row->routing);
+    if (!routing)
+        return NULL;
+    if (m->routing)
+        hub__routing__free_unpacked(m->routing, NULL);
+    m->seq = row->seq;
+    m->routing = routing;
+    hub_time_format(row->received_ms, m->received_at);
+    return m;
 }
 
 /* Row visitor of a scan: sends every wanted slot from scan_slot on. */
@@ -356,14 +390,15 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
 {
     s_scan_t *ctx = arg;
     s_sub_t *sub = ctx->sub;
-    Hub__Routing *routing = s_routing(row);
-    if (!routing) {
+    const s_memo_t *memo = s_routing(ctx->self, row);
+    if (!memo) {
         hub_error("event %llu: stored routing cannot be read; skipping it for %s", (unsigned long long)row->seq,
                   sub->name);
         sub->scan_seq = row->seq + 1;
         sub->scan_slot = 0;
         return 0;
     }
+    const Hub__Routing *routing = memo->routing;
     for (uint32_t slot = sub->scan_slot; slot < routing->n_routes; slot++) {
         const Hub__Route *route = routing->routes[slot];
         if (!route->topic || !s_sub_wants(sub, route->topic)) {
@@ -374,7 +409,7 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
             ctx->blocked = 1;
             break;
         }
-        int rc = s_send_slot(ctx->self, sub, row, route, slot, 1);
+        int rc = s_send_slot(ctx->self, sub, row, memo, route, slot, 1);
         if (rc == -EHOSTUNREACH || rc == -EAGAIN) {
             ctx->blocked = 1;
             break;
@@ -396,7 +431,6 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
         sub->scan_seq = row->seq + 1;
         sub->scan_slot = 0;
     }
-    hub__routing__free_unpacked(routing, NULL);
     return ctx->blocked;
 }
 
@@ -405,14 +439,12 @@ static int s_resend_row(const hub_store_row_t *row, void *arg)
 {
     s_scan_t *ctx = arg;
     s_flight_t *e = ctx->entry;
-    Hub__Routing *routing = s_routing(row);
-    if (!routing || e->slot >= routing->n_routes) {
+    const s_memo_t *memo = s_routing(ctx->self, row);
+    if (!memo || e->slot >= memo->routing->n_routes)
         ctx->rc = -HUB_EMALFORMED;
-    } else {
-        ctx->rc = s_send_slot(ctx->self, ctx->sub, row, routing->routes[e->slot], e->slot, e->attempt + 1);
-    }
-    if (routing)
-        hub__routing__free_unpacked(routing, NULL);
+    else
+        ctx->rc = s_send_slot(ctx->self, ctx->sub, row, memo, memo->routing->routes[e->slot], e->slot,
+                              e->attempt + 1);
     return 1;
 }
 

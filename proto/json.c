@@ -169,9 +169,12 @@ static int s_utf8_valid(const char *s, size_t len)
     return 1;
 }
 
-/* A JSON string of s; bad UTF-8 bytes become U+FFFD. NULL on ENOMEM. */
+/* A JSON string of s ("" for NULL: a map entry off the wire may lack its
+ * key or value); bad UTF-8 bytes become U+FFFD. NULL on ENOMEM. */
 static json_t *s_json_string(const char *s)
 {
+    if (!s)
+        s = "";
     size_t len = strlen(s);
     if (s_utf8_valid(s, len))
         return json_stringn(s, len);
@@ -939,6 +942,8 @@ static int s_validate_map_entry(s_walk_t *w, const ProtobufCMessage *entry, int 
         if (len > HUB_MAX_FIELD)
             return s_fail(w, "a key is longer than %d bytes (%zu)", HUB_MAX_FIELD, len);
     }
+    if (ed->fields[1].type == PROTOBUF_C_TYPE_STRING && !*(char *const *)(e + ed->fields[1].offset))
+        return s_fail(w, "the key \"%.64s\" has no value", key ? key : "");
     size_t old = s_path_push(w, key ? key : "?", 0);
     int rc = s_validate_value(w, &ed->fields[1], e + ed->fields[1].offset, depth);
     s_path_pop(w, old);

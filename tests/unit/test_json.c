@@ -747,7 +747,29 @@ static void test_to_message_not_object(void)
     json_decref(arr);
 }
 
+/* An attribute with no value can come off the wire (a map entry is a
+ * message whose value is optional): it is refused by validation, and a
+ * message holding one still prints. */
+static void test_attribute_without_value(void)
+{
+    Hub__Event__AttributesEntry entry = HUB__EVENT__ATTRIBUTES_ENTRY__INIT;
+    entry.key = "order_id";
+    Hub__Event__AttributesEntry *entries[] = {&entry};
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.type = "bug_report";
+    ev.n_attributes = 1;
+    ev.attributes = entries;
+    char err[HUB_ERR_LEN] = "";
+    CHECK_INT(hub_event_validate(&ev, err), -HUB_EINVALID);
+    CHECK_HAS(err, "order_id");
+    CHECK_HAS(err, "no value");
+    char *text = hub_message_to_json_text(&ev.base);
+    CHECK_STR(text, "{\"type\":\"bug_report\",\"attributes\":{\"order_id\":\"\"}}");
+    free(text);
+}
+
 static const check_case_t cases[] = {
+    {"attribute without value", test_attribute_without_value},
     {"event from JSON, every field", test_event_from_json_every_field},
     {"event to JSON, every field", test_event_to_json_every_field},
     {"event round trip", test_event_round_trip},

@@ -571,7 +571,9 @@ refuse:
     hub_info("publish refused: %s", err);
     hub_detail_t d;
     hub_detail_init(&d);
-    hub_detail_str(&d, "code", hub_strerror(rc));
+    char code[HUB_ENUM_NAME_LEN];
+    hub_enum_to_name(&hub__error_code__descriptor, (int)s_error_code(rc), code, sizeof code);
+    hub_detail_str(&d, "code", code);
     hub_detail_str(&d, "reason", err);
     s_audit(self, -1, S_ACTOR, "rejected", ev ? ev->id : NULL, ev ? ev->case_id : NULL, NULL, 0, 0, &d);
     s_reply_error(self, rid, rid_len, corr, rc, err, ev ? ev->id : NULL);
@@ -631,6 +633,7 @@ static int s_dead_row(const hub_store_row_t *row, void *arg)
         hub_detail_str(&dd, "reason", d->reason);
         hub_detail_str(&dd, "topic", topic);
         s_audit(self, -1, "hubd", "dead_lettered", row->id, row->case_id, d->subscriber, row->seq, row->seq, &dd);
+        hub_journal_refer(self->journal, (int)self->nentries - 1, "dead_seq");
     }
     hub__routing__free_unpacked(orig, NULL);
     return 1;
@@ -719,6 +722,7 @@ static int s_due_row(const hub_store_row_t *row, void *arg)
             hub_detail_str(&d, "topic", topic);
             hub_detail_int(&d, "late_ms", late_ms);
             s_audit(self, -1, "hubd", "escalated", row->id, row->case_id, backup, due->seq, due->seq, &d);
+            hub_journal_refer(self->journal, escalation, "escalation_seq");
         }
     }
     if (orig)

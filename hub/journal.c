@@ -217,6 +217,7 @@ int hub_journal_audit(hub_journal_t *self, int event, const char *actor, const c
     hub_store_audit_t *a = &self->audit[self->naudit];
     memset(a, 0, sizeof *a);
     a->event = event;
+    a->ref_event = -1;
     a->row.actor = s_copy(self, actor, &failed);
     a->row.action = action; /* a literal of the caller's */
     a->row.event_id = s_copy(self, event_id && *event_id ? event_id : NULL, &failed);
@@ -229,6 +230,14 @@ int hub_journal_audit(hub_journal_t *self, int event, const char *actor, const c
         return -ENOMEM;
     self->naudit++;
     return 0;
+}
+
+void hub_journal_refer(hub_journal_t *self, int event, const char *key)
+{
+    if (self->naudit == 0)
+        return;
+    self->audit[self->naudit - 1].ref_event = event;
+    self->audit[self->naudit - 1].ref_key = key;
 }
 
 int hub_journal_deadline(hub_journal_t *self, int event, uint32_t slot, const char *department, const char *case_id,

@@ -52,6 +52,11 @@ int hub_journal_audit(hub_journal_t *self, int event, const char *actor, const c
                       const char *case_id, const char *department, uint64_t seq, uint64_t seq_to,
                       const char *detail);
 
+/* Makes the last row added name, in its detail member key, the seq that
+ * event of the batch gets at commit (e.g. "escalation_seq"). key must be a
+ * literal. */
+void hub_journal_refer(hub_journal_t *self, int event, const char *key);
+
 /* Adds a deadline on notification slot of the batch's event. Returns 0 or
  * -ENOMEM. */
 int hub_journal_deadline(hub_journal_t *self, int event, uint32_t slot, const char *department, const char *case_id,

@@ -300,7 +300,7 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
                   "UPDATE deadlines SET breached_ms = ?3, escalation_seq = ?4 WHERE seq = ?1 AND slot = ?2", err) ||
         s_prepare(self, &self->meet_deadlines,
                   "UPDATE deadlines SET met_ms = ?1, response_seq = ?2 WHERE case_id = ?3 AND department = ?4 "
-                  "AND met_ms IS NULL AND seq < ?2 RETURNING seq, slot, route, created_ms",
+                  "AND met_ms IS NULL AND seq < ?2 RETURNING seq, slot, route, created_ms, due_ms",
                   err) ||
         s_prepare(self, &self->due,
                   "SELECT seq, slot, department, coalesce(case_id, ''), route, created_ms, due_ms FROM deadlines "
@@ -496,7 +496,7 @@ static int s_meet_deadlines(hub_store_t *self, const hub_store_event_t *ev, int6
     /* RETURNING rows are all computed before the first is returned, so the
      * audit inserts below do not disturb the update */
     struct {
-        int64_t seq, slot, created_ms;
+        int64_t seq, slot, created_ms, due_ms;
         char route[64];
     } met[64];
     size_t nmet = 0;
@@ -509,16 +509,22 @@ static int s_meet_deadlines(hub_store_t *self, const hub_store_event_t *ev, int6
         const char *route = (const char *)sqlite3_column_text(st, 2);
         snprintf(met[nmet].route, sizeof met[nmet].route, "%s", route ? route : "");
         met[nmet].created_ms = sqlite3_column_int64(st, 3);
+        met[nmet].due_ms = sqlite3_column_int64(st, 4);
         nmet++;
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return rc;
     for (size_t i = 0; i < nmet; i++) {
-        char detail[256];
-        snprintf(detail, sizeof detail, "{\"slot\":%lld,\"route\":\"%s\",\"response_seq\":%llu,\"within_ms\":%lld}",
+        /* an answer after the deadline still ends it (time to response
+         * counts it), but says how late it was */
+        char detail[256], late[40] = "";
+        if (now > met[i].due_ms)
+            snprintf(late, sizeof late, ",\"late_ms\":%lld", (long long)(now - met[i].due_ms));
+        snprintf(detail, sizeof detail,
+                 "{\"slot\":%lld,\"route\":\"%s\",\"response_seq\":%llu,\"within_ms\":%lld%s}",
                  (long long)met[i].slot, met[i].route, (unsigned long long)ev->seq,
-                 (long long)(now - met[i].created_ms));
+                 (long long)(now - met[i].created_ms), late);
         hub_audit_row_t row = {.at_ms = now, .actor = "hubd", .action = "deadline_met", .case_id = ev->case_id,
                                .department = ev->responder, .seq = met[i].seq, .seq_to = met[i].seq,
                                .detail = detail};
@@ -638,6 +644,16 @@ int hub_store_commit_batch(hub_store_t *self, hub_store_batch_t *batch, char err
         }
         if (!a->row.at_ms)
             a->row.at_ms = now;
+        /* a detail that names another event of the batch by seq learns it
+         * only now: append "ref_key":seq inside the object */
+        char detail[4096];
+        const hub_store_event_t *ref = s_batch_event(batch, a->ref_event, &skip);
+        size_t dlen = a->row.detail ? strlen(a->row.detail) : 0;
+        if (ref && a->ref_key && dlen >= 2 && dlen + 64 < sizeof detail && a->row.detail[dlen - 1] == '}') {
+            snprintf(detail, sizeof detail, "%.*s%s\"%s\":%llu}", (int)(dlen - 1), a->row.detail,
+                     dlen > 2 ? "," : "", a->ref_key, (unsigned long long)ref->seq);
+            a->row.detail = detail;
+        }
         rc = s_audit_append(self, &a->row);
     }
     /* after the batch's own rows, so that a response is received before

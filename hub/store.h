@@ -78,6 +78,8 @@ typedef struct {
 typedef struct {
     int event;           /* index into the batch's events, or -1 */
     hub_audit_row_t row; /* strings valid until the commit returns */
+    int ref_event;       /* another event of the batch whose seq the detail names, or -1 */
+    const char *ref_key; /* the detail member that gets it, e.g. "escalation_seq" */
 } hub_store_audit_t;
 
 /* A response-time commitment on one notification of an event of the batch. */

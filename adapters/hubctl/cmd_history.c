@@ -184,9 +184,11 @@ static void s_describe(sqlite3_stmt *stmt, const int64_t *seqs, size_t nseqs, s_
         if (note && *note)
             s_add(out, ": \"%s\"", note);
     } else if (strcmp(action, "deadline_met") == 0) {
-        s_add(out, "%-18s route %s (seq %" PRId64 ") answered by seq %s within %s", dept,
+        s_add(out, "%-18s route %s (seq %" PRId64 ") answered by seq %s after %s", dept,
               s_member(detail, "route", a, sizeof a), seq, s_member(detail, "response_seq", b, sizeof b),
               s_member_ms(detail, "within_ms", c, sizeof c));
+        if (json_object_get(detail, "late_ms"))
+            s_add(out, ", %s late", s_member_ms(detail, "late_ms", d, sizeof d));
     } else if (strcmp(action, "breached") == 0) {
         s_add(out, "%-18s route %s (seq %" PRId64 "): no response by %s, %s late", dept,
               s_member(detail, "route", a, sizeof a), seq, s_member_time(detail, "due", b, sizeof b),

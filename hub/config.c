@@ -36,6 +36,7 @@ typedef struct {
     const yaml_node_t *max_credit;     /* where max_credit was set, or NULL */
     const yaml_node_t *max_frame;      /* where max_frame was set, or NULL */
     const yaml_node_t *max_event;      /* where max_event was set, or NULL */
+    const yaml_node_t *security;       /* where security was set, or NULL */
 } s_loader_t;
 
 void hub_config_defaults(hub_config_t *self)
@@ -53,6 +54,12 @@ void hub_config_defaults(hub_config_t *self)
     self->max_frame = 1024 * 1024;
     self->max_event = 256 * 1024;
     self->max_batch = 4096;
+    self->max_subs_per_client = 16;
+}
+
+void hub_config_fini(hub_config_t *self)
+{
+    hub_access_destroy(&self->access);
 }
 
 /* The scalar text of value, or NULL after filling err ("key: expected a
@@ -199,6 +206,8 @@ static int s_load_limits(s_loader_t *self, hub_config_t *config, yaml_node_t *se
             self->max_event = value;
         } else if (strcmp(key, "max_batch") == 0) {
             rc = s_read_uint(self, "limits: ", key, value, 1, S_MAX_BATCH, &config->max_batch);
+        } else if (strcmp(key, "max_subscriptions_per_client") == 0) {
+            rc = s_read_uint(self, "limits: ", key, value, 1, 4096, &config->max_subs_per_client);
         } else {
             return hub_yamldoc_error(self->doc, knode, self->err, "limits: unknown key \"%.64s\"", key);
         }
@@ -227,6 +236,29 @@ static int s_check_relations(s_loader_t *self, const hub_config_t *config)
             at = self->max_event;
         return hub_yamldoc_error(self->doc, at, self->err, "limits: max_event (%u) is over max_frame (%u)",
                                  config->max_event, config->max_frame);
+    }
+    return 0;
+}
+
+static int s_load_keys(s_loader_t *self, hub_config_t *config, yaml_node_t *section)
+{
+    if (section->type != YAML_MAPPING_NODE)
+        return s_not_mapping(self, "keys", section);
+    for (yaml_node_pair_t *pair = section->data.mapping.pairs.start; pair < section->data.mapping.pairs.top;
+         pair++) {
+        yaml_node_t *knode = hub_yamldoc_node(self->doc, pair->key);
+        yaml_node_t *value = hub_yamldoc_node(self->doc, pair->value);
+        const char *key = hub_yamldoc_scalar(knode);
+        int rc;
+        if (key && strcmp(key, "server") == 0)
+            rc = s_read_string(self, "keys: server", value, config->server_key);
+        else if (key && strcmp(key, "clients") == 0)
+            rc = s_read_string(self, "keys: clients", value, config->client_keys);
+        else
+            return hub_yamldoc_error(self->doc, knode, self->err, "keys: unknown key \"%.64s\" (server, clients)",
+                                     key ? key : "?");
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }
@@ -263,12 +295,32 @@ static int s_load_root(s_loader_t *self, hub_config_t *config)
             rc = s_load_delivery(self, config, value);
         } else if (strcmp(key, "limits") == 0) {
             rc = s_load_limits(self, config, value);
+        } else if (strcmp(key, "security") == 0) {
+            const char *text = s_scalar(self, "", key, value);
+            if (!text)
+                return -HUB_ECONFIG;
+            if (strcmp(text, "none") != 0 && strcmp(text, "curve") != 0)
+                return hub_yamldoc_error(self->doc, value, self->err, "security: \"%.32s\" is not none or curve",
+                                         text);
+            config->curve = strcmp(text, "curve") == 0;
+            self->security = value;
+            rc = 0;
+        } else if (strcmp(key, "keys") == 0) {
+            rc = s_load_keys(self, config, value);
+        } else if (strcmp(key, "access") == 0) {
+            hub_access_destroy(&config->access);
+            config->access = hub_access_load(self->doc, value, self->err);
+            rc = config->access ? 0 : -HUB_ECONFIG;
         } else {
             return hub_yamldoc_error(self->doc, knode, self->err, "unknown key \"%.64s\"", key);
         }
         if (rc < 0)
             return rc;
     }
+    if (config->curve && (!config->server_key[0] || !config->client_keys[0]))
+        return hub_yamldoc_error(self->doc, self->security, self->err,
+                                 "security: curve needs keys: server (hubd's key pair) and keys: clients (a directory "
+                                 "of client keys); make them with hubctl keygen");
     return s_check_relations(self, config);
 }
 

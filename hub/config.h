@@ -17,6 +17,13 @@
  *     max_frame: 1048576               bytes in one frame
  *     max_event: 262144                bytes of one packed event
  *     max_batch: 4096                  publishes in one group commit
+ *     max_subscriptions_per_client: 16 subscriber names one connection may hold
+ *   security: none                     none, or curve (keys and access below)
+ *   keys:
+ *     server: /etc/switchboard/keys/hubd      hubd's pair: hubd.key and hubd.secret
+ *     clients: /etc/switchboard/keys/clients  NAME.key per client identity
+ *   access:                            who may do what (access.h)
+ *     support: { publish: [bug_report] }
  */
 #ifndef HUB_CONFIG_H_INCLUDED
 #define HUB_CONFIG_H_INCLUDED
@@ -24,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "hub.h"
 #include "log.h"
 
@@ -42,10 +50,18 @@ typedef struct {
     uint32_t max_frame;               /* bytes in one frame (ZMQ_MAXMSGSIZE) */
     uint32_t max_event;               /* bytes of a packed event */
     uint32_t max_batch;               /* publishes per group commit */
+    uint32_t max_subs_per_client;     /* subscriber names one connection may hold */
+    int curve;                        /* 1: security: curve */
+    char server_key[HUB_CONFIG_STR];  /* path prefix of hubd's key pair */
+    char client_keys[HUB_CONFIG_STR]; /* directory of client public keys */
+    hub_access_t *access;             /* owned; NULL when not given */
 } hub_config_t;
 
 /* The embedded default: loopback endpoints, ./var/hub, deploy/policy.yaml. */
 void hub_config_defaults(hub_config_t *self);
+
+/* Frees what the settings own (the access list). Safe twice. */
+void hub_config_fini(hub_config_t *self);
 
 /* Overlays the keys of a hub.yaml file on self. Returns 0, or -HUB_ECONFIG /
  * -errno with err "hub.yaml:LINE: what is wrong" (self may be partly

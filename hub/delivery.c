@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "log.h"
+#include "policy.h"
 #include "redact.h"
 
 enum { S_FREE = 0, S_OWED = 1, S_SENT = 2 };
@@ -99,28 +100,6 @@ static void s_range_add(s_sub_t *sub, hub_range_kind_t kind, uint64_t seq)
     if (r->count == 0 || seq > r->hi)
         r->hi = seq;
     r->count++;
-}
-
-int hub_topic_match(const char *pattern, const char *topic)
-{
-    const char *star = NULL, *resume = NULL;
-    while (*topic) {
-        if (*pattern == '*') {
-            star = pattern++;
-            resume = topic;
-        } else if (*pattern == *topic) {
-            pattern++;
-            topic++;
-        } else if (star) {
-            pattern = star + 1;
-            topic = ++resume;
-        } else {
-            return 0;
-        }
-    }
-    while (*pattern == '*')
-        pattern++;
-    return *pattern == '\0';
 }
 
 static int s_sub_wants(const s_sub_t *sub, const char *topic)

@@ -25,8 +25,7 @@
  *                     |  \--timeout/nack--> OWED --pump: send--> SENT
  *                     \--attempts used up / nack dead--> dead letter --> (gone)
  *
- * Topic patterns: '*' matches any run of characters (also dots), everything
- * else matches itself: "engineering.*", "*.rma", "*".
+ * Topic patterns are matched with hub_topic_match (policy.h).
  */
 #ifndef HUB_DELIVERY_H_INCLUDED
 #define HUB_DELIVERY_H_INCLUDED
@@ -36,6 +35,7 @@
 
 #include "hub.h"
 #include "hub.pb-c.h"
+#include "policy.h"
 #include "store.h"
 
 #define HUB_MAX_TOPICS 32        /* patterns per subscriber */
@@ -145,8 +145,6 @@ void hub_delivery_ranges(const hub_delivery_t *self, hub_range_fn fn, void *arg)
 int hub_delivery_status(const hub_delivery_t *self, Hub__StatusReply *reply);
 void hub_delivery_status_free(Hub__StatusReply *reply);
 
-/* 1 when topic matches the pattern (see above). */
-int hub_topic_match(const char *pattern, const char *topic);
 
 /* Statistics since start. */
 uint64_t hub_delivery_delivered(const hub_delivery_t *self);

@@ -841,3 +841,25 @@ void hub_policy_explain(const hub_policy_t *self, const Hub__Event *ev, hub_expl
         fn(route->name, route->topic, matched, matched ? reason_buf : why_buf, arg);
     }
 }
+
+int hub_topic_match(const char *pattern, const char *topic)
+{
+    const char *star = NULL, *resume = NULL;
+    while (*topic) {
+        if (*pattern == '*') {
+            star = pattern++;
+            resume = topic;
+        } else if (*pattern == *topic) {
+            pattern++;
+            topic++;
+        } else if (star) {
+            pattern = star + 1;
+            topic = ++resume;
+        } else {
+            return 0;
+        }
+    }
+    while (*pattern == '*')
+        pattern++;
+    return *pattern == '\0';
+}

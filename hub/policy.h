@@ -80,4 +80,9 @@ typedef void (*hub_explain_fn)(const char *route, const char *topic, int matched
 /* Explains, for every route, whether ev matches and why. */
 void hub_policy_explain(const hub_policy_t *self, const Hub__Event *ev, hub_explain_fn fn, void *arg);
 
+/* 1 when topic matches the subscription pattern: '*' matches any run of
+ * characters (dots too), everything else matches itself ("engineering.*",
+ * "*.rma", "*"). */
+int hub_topic_match(const char *pattern, const char *topic);
+
 #endif

@@ -31,7 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -53,7 +56,9 @@
 
 #define S_TICK_MS 100            /* ack timeouts are checked this often */
 #define S_CURSOR_FLUSH_MS 200    /* positions alone are written at most this often */
-#define S_ACTOR "local"          /* actor of every publish until clients authenticate */
+#define S_LOCAL "local"          /* the actor of every client without security */
+#define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define S_MAX_KEYS 4096          /* client keys in keys.clients */
 #define S_DEAD_PREFIX "deadletter."
 #define S_MAX_ID 127             /* bytes of an event id */
 
@@ -69,7 +74,14 @@ typedef struct {
     uint32_t nroutes;            /* notifications made of it */
     int is_dead;                 /* 1: made by the hub (dead letter, escalation), nobody to acknowledge */
     size_t responder_off;        /* a response: the answering department; SIZE_MAX otherwise */
+    size_t actor_off;            /* who published it ("hubd" for the hub's own) */
 } s_entry_t;
+
+/* A client key the hub knows (keys.clients/NAME.key). */
+typedef struct {
+    char name[128];              /* the identity */
+    uint8_t key[32];             /* CURVE public key */
+} s_key_t;
 
 struct hub_broker {
     hub_config_t cfg;            /* settings in force */
@@ -93,6 +105,10 @@ struct hub_broker {
     hub_buf_t arena;
     hub_store_event_t *store_events; /* filled from entries at commit */
     hub_journal_t *journal;      /* audit rows, deadlines and breaches of the batch */
+    const char *actor;           /* identity of the client whose frame is being handled */
+    void *zap;                   /* ZAP handler (REP) with security: curve, else NULL */
+    s_key_t *keys;               /* known client keys */
+    size_t nkeys;
     hub_store_cursor_t *cursors;     /* HUB_MAX_SUBSCRIBERS of them */
 
     /* scratch, reused */
@@ -219,6 +235,203 @@ static void s_audit_policy(hub_broker_t *self)
     s_audit(self, -1, "hubd", "policy_loaded", NULL, NULL, NULL, 0, 0, &d);
 }
 
+/* ------------------------------------------------------------ keys */
+
+/* Reads a z85 key (40 characters, an optional newline) from path into
+ * z85 (41 bytes). A secret key file must not be readable by others.
+ * Returns 0 or -HUB_ECONFIG with err naming the file. */
+static int s_read_key(const char *path, int secret, char z85[41], char err[HUB_ERR_LEN])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, HUB_ERR_LEN, "key file %s: %s (make keys with hubctl keygen)", path, strerror(errno));
+        return -HUB_ECONFIG;
+    }
+    struct stat st;
+    char text[64];
+    ssize_t n = fstat(fd, &st) == 0 ? read(fd, text, sizeof text - 1) : -1;
+    close(fd);
+    if (secret && (st.st_mode & 077)) {
+        snprintf(err, HUB_ERR_LEN, "key file %s: readable by others; chmod 600 %s", path, path);
+        return -HUB_ECONFIG;
+    }
+    if (n > 0 && text[n - 1] == '\n')
+        n--;
+    if (n != 40) {
+        snprintf(err, HUB_ERR_LEN, "key file %s: expected one z85 key of 40 characters", path);
+        return -HUB_ECONFIG;
+    }
+    memcpy(z85, text, 40);
+    z85[40] = '\0';
+    uint8_t raw[32];
+    if (!zmq_z85_decode(raw, z85)) {
+        snprintf(err, HUB_ERR_LEN, "key file %s: not a z85 key", path);
+        return -HUB_ECONFIG;
+    }
+    return 0;
+}
+
+/* Loads every NAME.key of the clients directory; NAME is the identity.
+ * Replaces the keys known so far only when all of them load. Returns 0 or
+ * -HUB_ECONFIG with err. */
+static int s_load_client_keys(hub_broker_t *self, char err[HUB_ERR_LEN])
+{
+    DIR *dir = opendir(self->cfg.client_keys);
+    if (!dir) {
+        snprintf(err, HUB_ERR_LEN, "keys: clients: %s: %s", self->cfg.client_keys, strerror(errno));
+        return -HUB_ECONFIG;
+    }
+    s_key_t *keys = calloc(S_MAX_KEYS, sizeof *keys);
+    size_t nkeys = 0;
+    int rc = keys ? 0 : -ENOMEM;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(dir))) {
+        size_t len = strlen(de->d_name);
+        if (len <= 4 || strcmp(de->d_name + len - 4, ".key") != 0 || de->d_name[0] == '.')
+            continue;
+        if (nkeys == S_MAX_KEYS || len - 4 >= sizeof keys[0].name) {
+            snprintf(err, HUB_ERR_LEN, "keys: clients: %s: too many keys or a name too long", self->cfg.client_keys);
+            rc = -HUB_ECONFIG;
+            break;
+        }
+        char path[HUB_CONFIG_STR + 300], z85[41];
+        snprintf(path, sizeof path, "%s/%s", self->cfg.client_keys, de->d_name);
+        rc = s_read_key(path, 0, z85, err);
+        if (rc == 0) {
+            memcpy(keys[nkeys].name, de->d_name, len - 4);
+            keys[nkeys].name[len - 4] = '\0';
+            zmq_z85_decode(keys[nkeys].key, z85);
+            nkeys++;
+        }
+    }
+    closedir(dir);
+    if (rc != 0) {
+        free(keys);
+        if (rc == -ENOMEM)
+            snprintf(err, HUB_ERR_LEN, "out of memory");
+        return rc;
+    }
+    free(self->keys);
+    self->keys = keys;
+    self->nkeys = nkeys;
+    hub_info("security: curve, %zu client keys from %s", nkeys, self->cfg.client_keys);
+    return 0;
+}
+
+/* Sets up CURVE on the router and the ZAP handler that admits known keys. */
+static int s_setup_curve(hub_broker_t *self, char err[HUB_ERR_LEN])
+{
+    char path[HUB_CONFIG_STR + 16], secret[41];
+    snprintf(path, sizeof path, "%s.secret", self->cfg.server_key);
+    int rc = s_read_key(path, 1, secret, err);
+    if (rc == 0)
+        rc = s_load_client_keys(self, err);
+    if (rc != 0)
+        return rc;
+    self->zap = zmq_socket(self->ctx, ZMQ_REP);
+    int zero = 0, one = 1;
+    if (!self->zap || zmq_bind(self->zap, S_ZAP_ENDPOINT) != 0) {
+        snprintf(err, HUB_ERR_LEN, "cannot start the authentication handler: %s", zmq_strerror(zmq_errno()));
+        return -HUB_EINTERNAL;
+    }
+    zmq_setsockopt(self->zap, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_setsockopt(self->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+        zmq_setsockopt(self->router, ZMQ_CURVE_SECRETKEY, secret, 41) != 0 ||
+        zmq_setsockopt(self->router, ZMQ_ZAP_DOMAIN, "switchboard", 11) != 0) {
+        snprintf(err, HUB_ERR_LEN, "cannot enable CURVE: %s", zmq_strerror(zmq_errno()));
+        return -HUB_EINTERNAL;
+    }
+    memset(secret, 0, sizeof secret);
+    return 0;
+}
+
+/* Answers one ZAP request (RFC 27): 200 with the identity for a known key,
+ * 400 otherwise; both are audited. */
+static void s_on_zap(hub_broker_t *self)
+{
+    enum { S_PARTS = 8 };
+    zmq_msg_t parts[S_PARTS];
+    int n = 0, more = 1;
+    while (more && n < S_PARTS) {
+        zmq_msg_init(&parts[n]);
+        if (zmq_msg_recv(&parts[n], self->zap, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&parts[n]);
+            break;
+        }
+        more = zmq_msg_more(&parts[n]);
+        n++;
+    }
+    while (more) { /* more parts than any request has: drop them */
+        zmq_msg_t extra;
+        zmq_msg_init(&extra);
+        if (zmq_msg_recv(&extra, self->zap, ZMQ_DONTWAIT) < 0)
+            more = 0;
+        else
+            more = zmq_msg_more(&extra);
+        zmq_msg_close(&extra);
+    }
+    if (n < 2) { /* nothing to answer */
+        for (int i = 0; i < n; i++)
+            zmq_msg_close(&parts[i]);
+        return;
+    }
+    const char *who = NULL;
+    char address[64] = "", why[64] = "unknown client key";
+    if (n >= 4)
+        snprintf(address, sizeof address, "%.*s", (int)zmq_msg_size(&parts[3]), (const char *)zmq_msg_data(&parts[3]));
+    if (n == 7 && zmq_msg_size(&parts[5]) == 5 && memcmp(zmq_msg_data(&parts[5]), "CURVE", 5) == 0 &&
+        zmq_msg_size(&parts[6]) == 32) {
+        for (size_t i = 0; i < self->nkeys && !who; i++)
+            if (memcmp(self->keys[i].key, zmq_msg_data(&parts[6]), 32) == 0)
+                who = self->keys[i].name;
+    } else {
+        snprintf(why, sizeof why, "not a CURVE handshake");
+    }
+    const char *status = who ? "200" : "400";
+    zmq_send(self->zap, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(self->zap, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), ZMQ_SNDMORE);
+    zmq_send(self->zap, status, 3, ZMQ_SNDMORE);
+    zmq_send(self->zap, who ? "OK" : why, strlen(who ? "OK" : why), ZMQ_SNDMORE);
+    zmq_send(self->zap, who ? who : "", who ? strlen(who) : 0, ZMQ_SNDMORE);
+    zmq_send(self->zap, "", 0, 0);
+    hub_detail_t d;
+    hub_detail_init(&d);
+    hub_detail_str(&d, "address", address);
+    if (who) {
+        hub_detail_str(&d, "mechanism", "CURVE");
+        s_audit(self, -1, who, "authenticated", NULL, NULL, NULL, 0, 0, &d);
+    } else {
+        char z85[41] = "";
+        if (n == 7 && zmq_msg_size(&parts[6]) == 32)
+            zmq_z85_encode(z85, zmq_msg_data(&parts[6]), 32);
+        hub_detail_str(&d, "reason", why);
+        hub_detail_str(&d, "key", z85[0] ? z85 : NULL);
+        s_audit(self, -1, "unknown", "denied", NULL, NULL, NULL, 0, 0, &d);
+        hub_warn("client at %s refused: %s", address, why);
+    }
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&parts[i]);
+}
+
+/* With security: curve, answers a request the access list does not allow
+ * with DENIED and audits it; returns 1 then, else 0. */
+static int s_denied(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, int allowed,
+                    const char *what)
+{
+    if (!self->cfg.curve || allowed)
+        return 0;
+    char err[HUB_ERR_LEN];
+    snprintf(err, sizeof err, "identity %s may not %s", self->actor, what);
+    self->rejected++;
+    hub_info("%s", err);
+    hub_detail_t d;
+    hub_detail_init(&d);
+    hub_detail_str(&d, "reason", err);
+    s_audit(self, -1, self->actor, "denied", NULL, NULL, NULL, 0, 0, &d);
+    s_reply_error(self, rid, rid_len, corr, -HUB_EDENIED, err, NULL);
+    return 1;
+}
+
 /* ------------------------------------------------------------ lifetime */
 
 /* 1 when something accepts connections on the ipc:// endpoint's socket
@@ -264,6 +477,7 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
     }
     self->cfg = *cfg;
     self->started_ms = hub_now_ms();
+    self->actor = S_LOCAL;
     self->last_flush_ms = hub_mono_ms();
     hub_id_generate(self->instance);
     self->matches = calloc(HUB_MAX_ROUTES, sizeof *self->matches);
@@ -307,6 +521,8 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
     zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (cfg->curve && s_setup_curve(self, err) != 0)
+        goto fail;
     if (s_bind(self->router, "clients", cfg->endpoint, err) != 0)
         goto fail;
     if (cfg->tap[0]) {
@@ -339,6 +555,9 @@ void hub_broker_destroy(hub_broker_t **self_p)
     hub_broker_t *self = *self_p;
     if (self->router)
         zmq_close(self->router);
+    if (self->zap)
+        zmq_close(self->zap);
+    free(self->keys);
     if (self->tap)
         zmq_close(self->tap);
     if (self->ctx)
@@ -431,7 +650,8 @@ static int s_batch_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
     e->event_off = s_arena_put(self, event, event_len, 0);
     e->nroutes = (uint32_t)routing->n_routes;
     e->responder_off = SIZE_MAX;
-    if (e->rid_off == SIZE_MAX || e->id_off == SIZE_MAX || e->type_off == SIZE_MAX || e->case_off == SIZE_MAX ||
+    e->actor_off = rid ? s_arena_put(self, self->actor, strlen(self->actor), 1) : s_arena_put(self, "hubd", 4, 1);
+    if (e->actor_off == SIZE_MAX || e->rid_off == SIZE_MAX || e->id_off == SIZE_MAX || e->type_off == SIZE_MAX || e->case_off == SIZE_MAX ||
         e->event_off == SIZE_MAX || hub_message_pack(&routing->base, &self->packed) != 0)
         goto nomem;
     e->routing_len = self->packed.len;
@@ -487,7 +707,7 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
     hub_detail_str(&d, "type", ev->type);
     hub_detail_str(&d, "source", ev->source);
     hub_detail_int(&d, "notifications", (int64_t)routing->n_routes);
-    s_audit(self, entry, S_ACTOR, "received", ev->id, ev->case_id, NULL, 0, 0, &d);
+    s_audit(self, entry, self->actor, "received", ev->id, ev->case_id, NULL, 0, 0, &d);
     if (strcmp(ev->type, "response") == 0 && ev->source && *ev->source) {
         s_entry_t *e = &self->entries[entry];
         e->responder_off = s_arena_put(self, ev->source, strlen(ev->source), 1);
@@ -497,7 +717,7 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
         hub_detail_init(&d);
         hub_detail_str(&d, "status", *status ? status : NULL);
         hub_detail_str(&d, "note", ev->note);
-        s_audit(self, entry, S_ACTOR, "responded", ev->id, ev->case_id, ev->source, 0, 0, &d);
+        s_audit(self, entry, self->actor, "responded", ev->id, ev->case_id, ev->source, 0, 0, &d);
     }
     for (size_t i = 0; i < routing->n_routes; i++) {
         const Hub__Route *r = routing->routes[i];
@@ -514,7 +734,7 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
                                      r->respond_by_ms) != 0)
                 hub_error("deadline of %s for %s lost: out of memory", ev->id, r->department);
         }
-        s_audit(self, entry, S_ACTOR, "routed", ev->id, ev->case_id, r->department, 0, 0, &d);
+        s_audit(self, entry, self->actor, "routed", ev->id, ev->case_id, r->department, 0, 0, &d);
     }
 }
 
@@ -535,6 +755,15 @@ static void s_on_publish(hub_broker_t *self, const uint8_t *rid, size_t rid_len,
     if (!ev->id || !*ev->id) {
         hub_id_generate(generated);
         ev->id = generated;
+    }
+    if (ev->type && *ev->type) {
+        char what[HUB_NAME_LEN + 32];
+        snprintf(what, sizeof what, "publish type %.64s", ev->type);
+        if (s_denied(self, rid, rid_len, corr, hub_access_may_publish(self->cfg.access, self->actor, ev->type),
+                     what)) {
+            ev->id = given_id;
+            return;
+        }
     }
     if (strlen(ev->id) > S_MAX_ID) {
         snprintf(err, sizeof err, "id: longer than %d bytes", S_MAX_ID);
@@ -575,7 +804,7 @@ refuse:
     hub_enum_to_name(&hub__error_code__descriptor, (int)s_error_code(rc), code, sizeof code);
     hub_detail_str(&d, "code", code);
     hub_detail_str(&d, "reason", err);
-    s_audit(self, -1, S_ACTOR, "rejected", ev ? ev->id : NULL, ev ? ev->case_id : NULL, NULL, 0, 0, &d);
+    s_audit(self, -1, self->actor, "rejected", ev ? ev->id : NULL, ev ? ev->case_id : NULL, NULL, 0, 0, &d);
     s_reply_error(self, rid, rid_len, corr, rc, err, ev ? ev->id : NULL);
     if (ev)
         ev->id = given_id;
@@ -825,7 +1054,7 @@ static int s_commit(hub_broker_t *self)
             .id = s_arena_str(self, e->id_off),
             .type = s_arena_str(self, e->type_off),
             .case_id = *case_id ? case_id : NULL,
-            .actor = e->is_dead ? "hubd" : S_ACTOR,
+            .actor = s_arena_str(self, e->actor_off),
             .received_ms = now,
             .event = self->arena.data + e->event_off,
             .event_len = e->event_len,
@@ -886,6 +1115,8 @@ static int s_commit(hub_broker_t *self)
 
 static void s_on_status(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr)
 {
+    if (s_denied(self, rid, rid_len, corr, hub_access_is_admin(self->cfg.access, self->actor), "ask for status"))
+        return;
     Hub__StatusReply reply = HUB__STATUS_REPLY__INIT;
     reply.hub_version = HUB_VERSION;
     reply.instance = self->instance;
@@ -920,6 +1151,13 @@ static void s_on_subscribe(hub_broker_t *self, const uint8_t *rid, size_t rid_le
                            const Hub__Subscribe *req)
 {
     char err[HUB_ERR_LEN] = "";
+    for (size_t i = 0; i < req->n_topics; i++) {
+        char what[HUB_MAX_PATTERN + 32];
+        snprintf(what, sizeof what, "subscribe to %.128s", req->topics[i]);
+        if (s_denied(self, rid, rid_len, corr,
+                     hub_access_may_subscribe(self->cfg.access, self->actor, req->topics[i]), what))
+            return;
+    }
     Hub__Subscribed sub = HUB__SUBSCRIBED__INIT;
     int rc = hub_delivery_subscribe(self->delivery, rid, rid_len, req, hub_mono_ms(), &sub, err);
     if (rc != 0) {
@@ -941,7 +1179,7 @@ static void s_on_subscribe(hub_broker_t *self, const uint8_t *rid, size_t rid_le
     hub_detail_str(&d, "start", starts[start]);
     hub_detail_int(&d, "position", (int64_t)sub.position);
     hub_detail_int(&d, "credit", sub.credit);
-    s_audit(self, -1, S_ACTOR, "subscribed", NULL, NULL, sub.name, 0, 0, &d);
+    s_audit(self, -1, self->actor, "subscribed", NULL, NULL, sub.name, 0, 0, &d);
     Hub__Frame frame = HUB__FRAME__INIT;
     frame.has_corr = 1;
     frame.corr = corr;
@@ -968,7 +1206,7 @@ static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, c
         Hub__Welcome welcome = HUB__WELCOME__INIT;
         welcome.hub_version = HUB_VERSION;
         welcome.instance = self->instance;
-        welcome.identity = S_ACTOR;
+        welcome.identity = (char *)self->actor;
         welcome.has_max_frame = 1;
         welcome.max_frame = self->cfg.max_frame;
         Hub__Frame reply = HUB__FRAME__INIT;
@@ -1046,7 +1284,10 @@ static int s_drain(hub_broker_t *self)
             s_reply_error(self, r, rlen, 0, -HUB_EMALFORMED, "a message is exactly one frame", NULL);
             continue;
         }
+        const char *user = self->cfg.curve ? zmq_msg_gets(&body, "User-Id") : NULL;
+        self->actor = user && *user ? user : S_LOCAL;
         s_on_frame(self, r, rlen, zmq_msg_data(&body), zmq_msg_size(&body));
+        self->actor = S_LOCAL;
     }
     zmq_msg_close(&rid);
     zmq_msg_close(&body);
@@ -1070,6 +1311,8 @@ static void s_tap_subscriptions(hub_broker_t *self)
 static void s_reload(hub_broker_t *self)
 {
     char err[HUB_ERR_LEN] = "";
+    if (self->cfg.curve && s_load_client_keys(self, err) != 0)
+        hub_error("client keys not reloaded, keeping the %zu known: %s", self->nkeys, err);
     hub_policy_t *policy = hub_policy_load(self->cfg.policy_path, err);
     if (!policy) {
         hub_error("policy reload failed, keeping the running policy (sha256 %.12s): %s",
@@ -1094,17 +1337,20 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
     while (!stop) {
         int64_t now = hub_mono_ms();
         long timeout = more || full ? 0 : (long)(next_tick > now ? next_tick - now : 0);
-        zmq_pollitem_t items[3] = {{self->router, 0, ZMQ_POLLIN, 0},
+        zmq_pollitem_t items[4] = {{self->router, 0, ZMQ_POLLIN, 0},
                                    {self->tap, self->tap ? 0 : -1, self->tap ? ZMQ_POLLIN : 0, 0},
+                                   {self->zap, self->zap ? 0 : -1, self->zap ? ZMQ_POLLIN : 0, 0},
                                    {NULL, signal_fd, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, signal_fd >= 0 ? 3 : 2, timeout);
+        int n = zmq_poll(items, signal_fd >= 0 ? 4 : 3, timeout);
         if (n < 0 && zmq_errno() != EINTR) {
             hub_error("poll failed: %s", zmq_strerror(zmq_errno()));
             return -zmq_errno();
         }
         if (n > 0 && (items[1].revents & ZMQ_POLLIN))
             s_tap_subscriptions(self);
-        if (n > 0 && signal_fd >= 0 && (items[2].revents & ZMQ_POLLIN)) {
+        if (n > 0 && (items[2].revents & ZMQ_POLLIN))
+            s_on_zap(self);
+        if (n > 0 && signal_fd >= 0 && (items[3].revents & ZMQ_POLLIN)) {
             char cmds[16];
             ssize_t got = read(signal_fd, cmds, sizeof cmds);
             for (ssize_t i = 0; i < got; i++) {

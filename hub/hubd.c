@@ -38,6 +38,16 @@ static void s_on_signal(int sig)
     errno = saved;
 }
 
+/* 1 when endpoint can only be reached from this machine: ipc, inproc, or
+ * tcp on a loopback address. */
+static int s_is_local(const char *endpoint)
+{
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return strncmp(endpoint, "ipc://", 6) == 0 || strncmp(endpoint, "inproc://", 9) == 0;
+    const char *host = endpoint + 6;
+    return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost:", 10) == 0 || strncmp(host, "[::1]:", 6) == 0;
+}
+
 static void s_usage(FILE *out)
 {
     fprintf(out,
@@ -51,6 +61,7 @@ static void s_usage(FILE *out)
             "  --tap EP|off      PUB endpoint for live viewing (default tcp://127.0.0.1:7201)\n"
             "  --policy FILE     routing policy (default deploy/policy.yaml)\n"
             "  --log-level L     debug, info, warn or error (default info)\n"
+            "  --insecure        allow security: none on an endpoint that is not loopback\n"
             "  --help            this text\n"
             "  --version         the version\n"
             "\n"
@@ -73,16 +84,17 @@ static int s_set(char *dst, size_t size, const char *opt, const char *value)
 
 int main(int argc, char **argv)
 {
-    enum { O_CONFIG = 1, O_DATA, O_ENDPOINT, O_TAP, O_POLICY, O_LOG_LEVEL, O_HELP, O_VERSION };
+    enum { O_CONFIG = 1, O_DATA, O_ENDPOINT, O_TAP, O_POLICY, O_LOG_LEVEL, O_INSECURE, O_HELP, O_VERSION };
     static const struct option options[] = {
         {"config", required_argument, NULL, O_CONFIG},     {"data", required_argument, NULL, O_DATA},
         {"endpoint", required_argument, NULL, O_ENDPOINT}, {"tap", required_argument, NULL, O_TAP},
         {"policy", required_argument, NULL, O_POLICY},     {"log-level", required_argument, NULL, O_LOG_LEVEL},
-        {"help", no_argument, NULL, O_HELP},               {"version", no_argument, NULL, O_VERSION},
+        {"insecure", no_argument, NULL, O_INSECURE},       {"help", no_argument, NULL, O_HELP},
+        {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *data = NULL, *endpoint = NULL, *tap = NULL, *policy = NULL, *level = NULL;
-    int opt;
+    int opt, insecure = 0;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
@@ -103,6 +115,9 @@ int main(int argc, char **argv)
             break;
         case O_LOG_LEVEL:
             level = optarg;
+            break;
+        case O_INSECURE:
+            insecure = 1;
             break;
         case 'h':
         case O_HELP:
@@ -126,26 +141,45 @@ int main(int argc, char **argv)
     char err[HUB_ERR_LEN] = "";
     if (config_path && hub_config_load(&cfg, config_path, err) != 0) {
         fprintf(stderr, "hubd: %s\n", err);
+        hub_config_fini(&cfg);
         return 1;
     }
     if ((data && s_set(cfg.data_dir, sizeof cfg.data_dir, "--data", data)) ||
         (endpoint && s_set(cfg.endpoint, sizeof cfg.endpoint, "--endpoint", endpoint)) ||
-        (policy && s_set(cfg.policy_path, sizeof cfg.policy_path, "--policy", policy)))
+        (policy && s_set(cfg.policy_path, sizeof cfg.policy_path, "--policy", policy))) {
+        hub_config_fini(&cfg);
         return 2;
+    }
     if (tap) {
         if (strcmp(tap, "off") == 0 || !*tap)
             cfg.tap[0] = '\0';
-        else if (s_set(cfg.tap, sizeof cfg.tap, "--tap", tap))
+        else if (s_set(cfg.tap, sizeof cfg.tap, "--tap", tap)) {
+            hub_config_fini(&cfg);
             return 2;
+        }
     }
     if (level && hub_log_level_parse(level, &cfg.log_level) != 0) {
         fprintf(stderr, "hubd: --log-level: \"%s\" is not one of debug, info, warn, error\n", level);
+        hub_config_fini(&cfg);
         return 2;
     }
     hub_log_init("hubd", cfg.log_level);
+    if (!cfg.curve && !insecure) {
+        const char *open_ep = !s_is_local(cfg.endpoint) ? cfg.endpoint : cfg.tap[0] && !s_is_local(cfg.tap) ? cfg.tap : NULL;
+        if (open_ep) {
+            fprintf(stderr,
+                    "hubd: %s is not a loopback or ipc endpoint, and security is none: anyone who reaches it could "
+                    "publish and read every department's notifications. Set security: curve in hub.yaml (see "
+                    "\"Running securely\" in the README), or give --insecure to accept the risk\n",
+                    open_ep);
+            hub_config_fini(&cfg);
+            return 1;
+        }
+    }
 
     if (pipe2(s_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         fprintf(stderr, "hubd: cannot create a pipe: %s\n", strerror(errno));
+        hub_config_fini(&cfg);
         return 1;
     }
     struct sigaction sa;
@@ -161,14 +195,17 @@ int main(int argc, char **argv)
     hub_broker_t *broker = hub_broker_new(&cfg, err);
     if (!broker) {
         fprintf(stderr, "hubd: %s\n", err);
+        hub_config_fini(&cfg);
         return 1;
     }
     hub_info("%s", hub_broker_describe(broker));
-    if (!config_path)
-        hub_warn("security: none (embedded default): no keys, no access control; listen on loopback or ipc only");
+    if (!cfg.curve)
+        hub_warn("security: none: clients are not authenticated and may do everything; %s",
+                 insecure ? "--insecure was given" : "listening on loopback or ipc only");
     hub_info("ready");
     int rc = hub_broker_run(broker, s_signal_pipe[0]);
     hub_broker_destroy(&broker);
+    hub_config_fini(&cfg);
     close(s_signal_pipe[0]);
     close(s_signal_pipe[1]);
     return rc == 0 ? 0 : 1;

@@ -501,7 +501,8 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
     self->store = hub_store_open(cfg->data_dir, err);
     if (!self->store)
         goto fail;
-    hub_delivery_opts_t opts = {cfg->ack_timeout_ms, cfg->max_attempts, cfg->default_credit, cfg->max_credit};
+    hub_delivery_opts_t opts = {cfg->ack_timeout_ms, cfg->max_attempts, cfg->default_credit, cfg->max_credit,
+                                cfg->max_subs_per_client};
     self->delivery = hub_delivery_new(self->store, &opts, s_delivery_send, self, err);
     if (!self->delivery)
         goto fail;
@@ -512,7 +513,9 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
         snprintf(err, HUB_ERR_LEN, "cannot create a ZeroMQ socket: %s", zmq_strerror(zmq_errno()));
         goto fail;
     }
-    int one = 1, zero = 0, hwm = 100000;
+    /* replies wait for a client that does not read them up to this many,
+     * then are dropped: a flooding client costs bounded memory */
+    int one = 1, zero = 0, hwm = 10000;
     /* frames up to twice the limit are read and answered with TOO_LARGE;
      * beyond that ZeroMQ drops the connection before we see them */
     int64_t maxmsg = (int64_t)cfg->max_frame * 2;

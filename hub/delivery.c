@@ -568,6 +568,20 @@ int hub_delivery_subscribe(hub_delivery_t *self, const uint8_t *rid, size_t rid_
     }
     s_sub_t *sub = s_find(self, req->name);
     int fresh = sub == NULL;
+    if (self->opts.max_subs_per_client > 0) {
+        uint32_t held = 0;
+        for (size_t i = 0; i < self->nsubs; i++) {
+            const s_sub_t *other = self->subs[i];
+            if (other != sub && other->connected && other->rid_len == rid_len &&
+                memcmp(other->rid, rid, rid_len) == 0)
+                held++;
+        }
+        if (held >= self->opts.max_subs_per_client) {
+            snprintf(err, HUB_ERR_LEN, "name: this connection holds %u subscriptions already (the hub's "
+                     "limits: max_subscriptions_per_client)", held);
+            return -HUB_ETOOLARGE;
+        }
+    }
     if (fresh) {
         if (self->nsubs >= HUB_MAX_SUBSCRIBERS) {
             snprintf(err, HUB_ERR_LEN, "the hub has %d durable subscribers already", HUB_MAX_SUBSCRIBERS);

@@ -54,6 +54,7 @@ typedef struct {
     uint32_t max_attempts;   /* then dead-letter */
     uint32_t default_credit; /* when a subscriber asks for 0 */
     uint32_t max_credit;     /* credit is capped here */
+    uint32_t max_subs_per_client; /* subscriber names one connection may hold (0: no limit) */
 } hub_delivery_opts_t;
 
 /* A notification given up on, waiting to be written with the next batch. */

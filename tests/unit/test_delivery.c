@@ -118,7 +118,7 @@ static void s_publish(hub_store_t *store, size_t n, const char *const *topics, s
     hub_buf_fini(&rb);
 }
 
-static const hub_delivery_opts_t s_opts = {1000, 3, 100, 1000};
+static const hub_delivery_opts_t s_opts = {1000, 3, 100, 1000, 2};
 
 static int s_subscribe(hub_delivery_t *d, const char *rid, const char *name, const char *topic, Hub__Start start,
                        uint64_t start_seq, uint32_t credit)
@@ -429,6 +429,12 @@ static void test_subscribe_refusals(void)
     Hub__Subscribed reply = HUB__SUBSCRIBED__INIT;
     CHECK_INT(hub_delivery_subscribe(d, (const uint8_t *)"c1", 2, &req, 0, &reply, err), -HUB_EINVALID);
     CHECK_HAS(err, "topics");
+    /* one connection may hold two names (s_opts), not three */
+    CHECK_INT(s_subscribe(d, "c7", "one", "x.*", HUB__START__START_RESUME, 0, 1), 0);
+    CHECK_INT(s_subscribe(d, "c7", "two", "x.*", HUB__START__START_RESUME, 0, 1), 0);
+    CHECK_INT(s_subscribe(d, "c7", "three", "x.*", HUB__START__START_RESUME, 0, 1), -HUB_ETOOLARGE);
+    CHECK_INT(s_subscribe(d, "c8", "three", "x.*", HUB__START__START_RESUME, 0, 1), 0);
+    CHECK_INT(s_subscribe(d, "c7", "one", "y.*", HUB__START__START_RESUME, 0, 1), 0); /* again: not more */
     hub_delivery_destroy(&d);
     s_close(&store);
 }

@@ -56,6 +56,40 @@ static void s_free(void *data, void *p)
     free(p);
 }
 
+/* 1 when msg or a message inside it kept an unknown field numbered 0.
+ * protobuf-c accepts one inside a nested message and packs it again as it
+ * came, but no decoder accepts the result: stored and delivered, such an
+ * event could be read by nobody. */
+static int s_has_field_zero(const ProtobufCMessage *msg, int depth)
+{
+    if (!msg || depth > 64)
+        return 0;
+    for (unsigned i = 0; i < msg->n_unknown_fields; i++)
+        if (msg->unknown_fields[i].tag == 0)
+            return 1;
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    const char *base = (const char *)msg;
+    for (unsigned f = 0; f < desc->n_fields; f++) {
+        const ProtobufCFieldDescriptor *field = &desc->fields[f];
+        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + field->quantifier_offset);
+            ProtobufCMessage *const *items = *(ProtobufCMessage *const *const *)(base + field->offset);
+            for (size_t k = 0; k < n; k++)
+                if (s_has_field_zero(items[k], depth + 1))
+                    return 1;
+            continue;
+        }
+        if ((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + field->quantifier_offset) != field->id)
+            continue;
+        if (s_has_field_zero(*(ProtobufCMessage *const *)(base + field->offset), depth + 1))
+            return 1;
+    }
+    return 0;
+}
+
 int hub_frame_decode(const void *data, size_t len, size_t max_len, Hub__Frame **frame_p, char err[HUB_ERR_LEN])
 {
     *frame_p = NULL;
@@ -75,6 +109,11 @@ int hub_frame_decode(const void *data, size_t len, size_t max_len, Hub__Frame **
         return -HUB_EMALFORMED;
     }
     Hub__Frame *frame = (Hub__Frame *)msg;
+    if (s_has_field_zero(msg, 0)) {
+        snprintf(err, HUB_ERR_LEN, "%zu bytes that are not a protobuf hub.Frame (a field numbered 0)", len);
+        hub_frame_free(&frame);
+        return -HUB_EMALFORMED;
+    }
     if (frame->has_version && frame->version != HUB_PROTOCOL_VERSION) {
         snprintf(err, HUB_ERR_LEN, "protocol version %u is not supported (this hub speaks version %d)",
                  (unsigned)frame->version, HUB_PROTOCOL_VERSION);

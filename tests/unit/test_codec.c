@@ -522,7 +522,21 @@ static void test_frame_kind(void)
     CHECK_STR(hub_frame_kind(&f), "status_reply");
 }
 
+/* A publish whose event holds a field numbered 0 (found by the frame
+ * fuzzer): protobuf-c unpacks it, but packs it again into bytes nobody can
+ * decode, so the hub would have stored an event no subscriber can read. */
+static void test_decode_refuses_field_zero(void)
+{
+    static const uint8_t frame[] = {0x08, 0x01, 0x62, 0x08, 0x0a, 0x06, 0x12, 0x01, 0x61, 0x80, 0x00, 0x00};
+    Hub__Frame *f = NULL;
+    char err[HUB_ERR_LEN] = "";
+    CHECK_INT(hub_frame_decode(frame, sizeof frame, 0, &f, err), -HUB_EMALFORMED);
+    CHECK(f == NULL);
+    CHECK_HAS(err, "numbered 0");
+}
+
 static const check_case_t cases[] = {
+    {"decode refuses a field numbered 0", test_decode_refuses_field_zero},
     {"round trip hello", test_round_trip_hello},
     {"round trip welcome", test_round_trip_welcome},
     {"round trip publish", test_round_trip_publish},

@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,6 +47,10 @@ typedef struct {
 struct hub_store {
     sqlite3 *db;
     int lock_fd;              /* flock'd hubd.lock in the data dir */
+    char path[1100];          /* the database file */
+    pthread_t checkpointer;   /* copies the WAL into the database, off the broker loop */
+    int checkpointing;        /* 1: the thread runs */
+    int stop_pipe[2];         /* a byte (or the close) on [1] stops it */
     uint64_t last_seq;        /* highest committed seq */
     uint64_t commits;         /* successful commits since open */
     sqlite3_stmt *begin;
@@ -216,6 +222,41 @@ static int s_load_heads(hub_store_t *self, char err[HUB_ERR_LEN])
                                               -HUB_ESTORE);
 }
 
+#define S_CHECKPOINT_MS 250 /* how often the WAL is copied into the database */
+
+/* The checkpointer: its own connection copies committed WAL frames into
+ * the database every S_CHECKPOINT_MS (PASSIVE: it never waits for the
+ * writer, nor makes it wait), so that the broker loop's commits never pay
+ * for a checkpoint. It talks to nobody: it stops when the pipe speaks. */
+static void *s_checkpointer(void *arg)
+{
+    hub_store_t *self = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(self->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 50);
+    struct pollfd pfd = {self->stop_pipe[0], POLLIN, 0};
+    while (poll(&pfd, 1, S_CHECKPOINT_MS) == 0 || (pfd.revents == 0))
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* Starts the checkpointer and turns off checkpoints in the writer's own
+ * commits. Without a thread (it could not start) SQLite keeps checkpointing
+ * in the commits, as by default. */
+static void s_start_checkpointer(hub_store_t *self)
+{
+    if (pipe2(self->stop_pipe, O_CLOEXEC) != 0)
+        return;
+    if (pthread_create(&self->checkpointer, NULL, s_checkpointer, self) != 0)
+        return;
+    self->checkpointing = 1;
+    sqlite3_exec(self->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
+}
+
 hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
 {
     hub_store_t *self = calloc(1, sizeof *self);
@@ -224,6 +265,7 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
         return NULL;
     }
     self->lock_fd = -1;
+    self->stop_pipe[0] = self->stop_pipe[1] = -1;
     self->tail = calloc(HUB_TAIL_ROWS, sizeof *self->tail);
     if (!self->tail) {
         snprintf(err, HUB_ERR_LEN, "store: out of memory");
@@ -232,8 +274,8 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
     if (s_make_dir(dir, err) != 0 || s_lock_dir(self, dir, err) != 0)
         goto fail;
 
-    char path[1100];
-    snprintf(path, sizeof path, "%s/hub.db", dir);
+    char *path = self->path;
+    snprintf(self->path, sizeof self->path, "%s/hub.db", dir);
     /* create the file ourselves so that it is 0600 from the start; SQLite
      * gives the -wal and -shm files the same mode */
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -313,6 +355,7 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
         goto fail;
     if (s_load_heads(self, err) != 0)
         goto fail;
+    s_start_checkpointer(self);
 
     sqlite3_stmt *last = NULL;
     if (sqlite3_prepare_v2(self->db, "SELECT coalesce(max(seq), 0) FROM events", -1, &last, NULL) != SQLITE_OK ||
@@ -355,6 +398,17 @@ void hub_store_destroy(hub_store_t **self_p)
         sqlite3_finalize(*stmts[i]);
         *stmts[i] = NULL;
     }
+    if (self->checkpointing) {
+        if (write(self->stop_pipe[1], "x", 1) < 0) {
+            /* the thread also stops when the pipe closes */
+        }
+        close(self->stop_pipe[1]);
+        self->stop_pipe[1] = -1;
+        pthread_join(self->checkpointer, NULL);
+    }
+    for (int i = 0; i < 2; i++)
+        if (self->stop_pipe[i] >= 0)
+            close(self->stop_pipe[i]);
     if (self->db)
         sqlite3_close(self->db);
     if (self->tail) {

@@ -318,12 +318,32 @@ static int s_load_client_keys(hub_broker_t *self, char err[HUB_ERR_LEN])
     return 0;
 }
 
+/* 1 when identity still has a key in keys.clients: CURVE checks a key once
+ * per connection, so a key removed (and reloaded with SIGHUP) must also
+ * stop the connections it already has. */
+static int s_key_known(const hub_broker_t *self, const char *identity)
+{
+    for (size_t i = 0; i < self->nkeys; i++)
+        if (strcmp(self->keys[i].name, identity) == 0)
+            return 1;
+    return 0;
+}
+
 /* Sets up CURVE on the router and the ZAP handler that admits known keys. */
 static int s_setup_curve(hub_broker_t *self, char err[HUB_ERR_LEN])
 {
     char path[HUB_CONFIG_STR + 16], secret[41];
     snprintf(path, sizeof path, "%s.secret", self->cfg.server_key);
     int rc = s_read_key(path, 1, secret, err);
+    char public[41], derived[41];
+    snprintf(path, sizeof path, "%s.key", self->cfg.server_key);
+    if (rc == 0)
+        rc = s_read_key(path, 0, public, err);
+    if (rc == 0 && (zmq_curve_public(derived, secret) != 0 || strcmp(derived, public) != 0)) {
+        snprintf(err, HUB_ERR_LEN, "keys: server: %s.key and %s.secret are not one pair; make them again with "
+                 "hubctl keygen", self->cfg.server_key, self->cfg.server_key);
+        rc = -HUB_ECONFIG;
+    }
     if (rc == 0)
         rc = s_load_client_keys(self, err);
     if (rc != 0)
@@ -1154,6 +1174,19 @@ static void s_on_subscribe(hub_broker_t *self, const uint8_t *rid, size_t rid_le
                            const Hub__Subscribe *req)
 {
     char err[HUB_ERR_LEN] = "";
+    /* a durable name holds a department's position: with keys, only its
+     * own identity (NAME, or NAME-anything / NAME.anything) or an admin may
+     * take it, or one department could consume another's notifications */
+    if (self->cfg.curve && req->name) {
+        size_t n = strlen(self->actor);
+        int own = strncmp(req->name, self->actor, n) == 0 &&
+                  (req->name[n] == '\0' || req->name[n] == '-' || req->name[n] == '.');
+        char what[HUB_NAME_LEN * 2 + 64];
+        snprintf(what, sizeof what, "use the subscriber name %.64s (its names are %s and %s-...)", req->name,
+                 self->actor, self->actor);
+        if (s_denied(self, rid, rid_len, corr, own || hub_access_is_admin(self->cfg.access, self->actor), what))
+            return;
+    }
     for (size_t i = 0; i < req->n_topics; i++) {
         char what[HUB_MAX_PATTERN + 32];
         snprintf(what, sizeof what, "subscribe to %.128s", req->topics[i]);
@@ -1289,7 +1322,10 @@ static int s_drain(hub_broker_t *self)
         }
         const char *user = self->cfg.curve ? zmq_msg_gets(&body, "User-Id") : NULL;
         self->actor = user && *user ? user : S_LOCAL;
-        s_on_frame(self, r, rlen, zmq_msg_data(&body), zmq_msg_size(&body));
+        if (self->cfg.curve && !s_key_known(self, self->actor))
+            s_denied(self, r, rlen, 0, 0, "act: its key is no longer known (removed from keys.clients)");
+        else
+            s_on_frame(self, r, rlen, zmq_msg_data(&body), zmq_msg_size(&body));
         self->actor = S_LOCAL;
     }
     zmq_msg_close(&rid);

@@ -164,8 +164,17 @@ int main(int argc, char **argv)
         return 2;
     }
     hub_log_init("hubd", cfg.log_level);
+    if (!insecure && cfg.tap[0] && !s_is_local(cfg.tap)) {
+        fprintf(stderr,
+                "hubd: the tap %s is not a loopback or ipc endpoint: the tap has no keys and shows whole events to "
+                "whoever connects. Put it on loopback, turn it off (tap: off), or give --insecure to accept the "
+                "risk\n",
+                cfg.tap);
+        hub_config_fini(&cfg);
+        return 1;
+    }
     if (!cfg.curve && !insecure) {
-        const char *open_ep = !s_is_local(cfg.endpoint) ? cfg.endpoint : cfg.tap[0] && !s_is_local(cfg.tap) ? cfg.tap : NULL;
+        const char *open_ep = !s_is_local(cfg.endpoint) ? cfg.endpoint : NULL;
         if (open_ep) {
             fprintf(stderr,
                     "hubd: %s is not a loopback or ipc endpoint, and security is none: anyone who reaches it could "

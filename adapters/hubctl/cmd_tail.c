@@ -4,7 +4,8 @@
  * Watches the hub's live tap: a ZeroMQ PUB socket that sends, for each
  * stored notification, [topic][packed hub.Frame with a Deliver]. The tap is
  * lossy (a slow reader misses messages; nothing is acknowledged) and meant
- * for dashboards and for watching by eye.
+ * for dashboards and for watching by eye. It has no CURVE: it is for
+ * loopback dashboards, so the hub's keys are not used here.
  *
  * Rules:
  *   1. Each notification is printed as one JSON line, flushed.
@@ -42,6 +43,9 @@ static void s_help(void)
            "  -h, --help      this text\n"
            "\n"
            "Without --count and --idle it runs until interrupted (Ctrl-C).\n"
+           "The tap has no CURVE and no access control, even on a hub with security:\n"
+           "curve: it is meant for dashboards on the hub's own machine, so keep it on\n"
+           "loopback or ipc (or 'tap: off'); --key and --server-key do not apply to it.\n"
            "exit codes: 0 ok, 1 failed, 2 usage, 3 fewer than --count within --timeout\n",
            HUBCTL_DEFAULT_TAP);
 }

@@ -53,6 +53,12 @@ int hubctl_getopt_error(const char *cmd, int c, char **argv)
         return hubctl_usage_error(cmd, "option %s needs a value", word);
     if (strncmp(word, "--", 2) == 0 && strchr(word, '=') && optopt)
         return hubctl_usage_error(cmd, "option %.*s takes no value", (int)(strchr(word, '=') - word), word);
+    if (strncmp(word, "--key", 5) == 0 || strncmp(word, "--server-key", 12) == 0) {
+        size_t len = strcspn(word, "=");
+        if (len == 5 || len == 12)
+            return hubctl_usage_error(cmd, "%.*s goes before the command: hubctl %.*s VALUE %s ...", (int)len, word,
+                                      (int)len, word, cmd ? cmd : "COMMAND");
+    }
     if (optopt && optopt < 256 && strncmp(word, "--", 2) != 0)
         return hubctl_usage_error(cmd, "unknown option -%c", optopt);
     return hubctl_usage_error(cmd, "unknown option %s", word);
@@ -74,7 +80,33 @@ int hubctl_common_option(hubctl_t *g, const char *cmd, int c, const char *arg)
         g->timeout_ms = (int)ms;
         return 0;
     }
+    if (c == HUBCTL_OPT_KEY) {
+        g->key = arg; /* "" on purpose: no CURVE even with $HUB_KEY set */
+        return 0;
+    }
+    if (c == HUBCTL_OPT_SERVER_KEY) {
+        if (!*arg)
+            return hubctl_usage_error(cmd, "--server-key: the file name is empty (e.g. /etc/switchboard/keys/hubd.key)");
+        g->server_key = arg;
+        return 0;
+    }
     return hubctl_usage_error(cmd, "unexpected option");
+}
+
+/* 1 when the client will use a key: --key, else a non-empty $HUB_KEY. */
+static int s_uses_key(const hubctl_t *g)
+{
+    const char *key = g->key ? g->key : getenv("HUB_KEY");
+    return key && *key;
+}
+
+/* 1 when a key or a server key is given, by option or environment. */
+static int s_uses_keys(const hubctl_t *g)
+{
+    if (g->key && !*g->key)
+        return 0; /* --key '': CURVE off, the server key is ignored */
+    const char *server_key = g->server_key ? g->server_key : getenv("HUB_SERVER_KEY");
+    return s_uses_key(g) || (server_key && *server_key);
 }
 
 int hubctl_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *value_p)
@@ -235,11 +267,19 @@ hub_client_t *hubctl_client_new(const hubctl_t *g)
         .endpoint = g->endpoint,
         .client_name = "hubctl",
         .timeout_ms = g->timeout_ms,
+        .key = g->key,
+        .server_key = g->server_key,
     };
     hub_client_t *client = hub_client_new(&opts, err);
-    if (!client && err[0])
+    /* libhub words a bad endpoint 'endpoint "EP": ...'; its other refusals
+     * are about the key files and name them */
+    if (!client && strncmp(err, "endpoint ", 9) == 0)
         hubctl_fail("cannot use the hub's endpoint: %s (expected e.g. %s or ipc:///path/to/socket; see --hub)", err,
                     HUB_DEFAULT_ENDPOINT);
+    else if (!client && err[0] && s_uses_keys(g) && !strstr(err, "$HUB_"))
+        hubctl_fail("%s (see --key, --server-key, $HUB_KEY and $HUB_SERVER_KEY)", err);
+    else if (!client && err[0])
+        hubctl_fail("%s", err);
     else if (!client)
         hubctl_fail("cannot create a client for %s: out of memory", g->endpoint);
     return client;
@@ -254,6 +294,11 @@ int hubctl_call_failed(const hubctl_t *g, const char *what, int rc, const char *
                 "hubctl: %s: no answer from the hub at %s within %s (is hubd running there? "
                 "see --hub, $HUB_ENDPOINT and --timeout)\n",
                 what, g->endpoint, secs);
+        if (s_uses_key(g))
+            fputs("hubctl: with CURVE a hub that does not know this client's key does not answer at all: "
+                  "is this client's key known to the hub? see keys.clients in hub.yaml; and is --server-key "
+                  "($HUB_SERVER_KEY) the hub's public key?\n",
+                  stderr);
         return HUBCTL_TIMEOUT;
     }
     return hubctl_fail("%s: %s", what, err && *err ? err : hub_strerror(rc));

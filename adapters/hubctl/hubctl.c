@@ -1,10 +1,12 @@
 /*
  * hubctl - the Switchboard command line: global options, dispatch, usage.
  *
- *   hubctl [--hub EP] [--timeout SEC] COMMAND [ARGS...]
+ *   hubctl [--hub EP] [--timeout SEC] [--key PREFIX] [--server-key FILE]
+ *          COMMAND [ARGS...]
  *
  * Each command lives in a cmd_*.c file and parses its own options with
- * getopt_long; the global options are accepted there too.
+ * getopt_long; --hub and --timeout are accepted there too, --key and
+ * --server-key only before the command.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -35,13 +37,14 @@ static const s_command_t s_commands[] = {
     {"audit", hubctl_cmd_audit, "the audit log, filtered; audit verify: check its hash chain (reads the database)"},
     {"history", hubctl_cmd_history, "history CASE: everything on a case, in time order (reads the database)"},
     {"sla", hubctl_cmd_sla, "response-time commitments kept, per department and route (reads the database)"},
+    {"keygen", hubctl_cmd_keygen, "keygen NAME: write a CURVE key pair NAME.key and NAME.secret (no hub needed)"},
 };
 
 #define S_NCOMMANDS (sizeof s_commands / sizeof s_commands[0])
 
 static void s_usage(FILE *out)
 {
-    fputs("usage: hubctl [--hub EP] [--timeout SEC] COMMAND [ARGS...]\n"
+    fputs("usage: hubctl [--hub EP] [--timeout SEC] [--key PREFIX] [--server-key FILE] COMMAND [ARGS...]\n"
           "\n"
           "Talks to hubd, the Switchboard notification hub.\n"
           "\n"
@@ -56,6 +59,15 @@ static void s_usage(FILE *out)
             "  --timeout SEC   how long to wait for the hub (default: %d)\n"
             "  -h, --help      this text; 'hubctl COMMAND --help' for a command's\n"
             "  --version       hubctl's version\n"
+            "\n"
+            "keys, for a hub with security: curve (before the command only):\n"
+            "  --key PREFIX        this client's key pair PREFIX.key and PREFIX.secret, as\n"
+            "                      'hubctl keygen' writes them (default: $HUB_KEY; '' for\n"
+            "                      none); the hub acts for it as identity NAME of NAME.key\n"
+            "  --server-key FILE   the hub's public key, e.g. /etc/switchboard/keys/hubd.key\n"
+            "                      (default: $HUB_SERVER_KEY)\n"
+            "  A hub that does not know the key does not answer: calls time out (exit 3).\n"
+            "  The tap ('hubctl tail') has no CURVE: it is for loopback dashboards.\n"
             "\n"
             "exit codes: 0 ok, 1 rejected or failed, 2 usage, 3 timeout (hub not answering)\n",
             HUB_DEFAULT_ENDPOINT, HUBCTL_DEFAULT_TIMEOUT_MS / 1000);
@@ -74,6 +86,8 @@ int main(int argc, char **argv)
     enum { OPT_VERSION = 2000 };
     static const struct option options[] = {
         HUBCTL_COMMON_OPTIONS,
+        {"key", required_argument, NULL, HUBCTL_OPT_KEY},
+        {"server-key", required_argument, NULL, HUBCTL_OPT_SERVER_KEY},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
@@ -96,6 +110,8 @@ int main(int argc, char **argv)
             return HUBCTL_OK;
         case HUBCTL_OPT_HUB:
         case HUBCTL_OPT_TIMEOUT:
+        case HUBCTL_OPT_KEY:
+        case HUBCTL_OPT_SERVER_KEY:
             if (hubctl_common_option(&g, NULL, c, optarg) != 0)
                 return HUBCTL_USAGE;
             break;

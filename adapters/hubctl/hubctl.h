@@ -37,8 +37,10 @@ enum {
 
 /* The global options, shared by every command. */
 typedef struct {
-    const char *endpoint; /* --hub, $HUB_ENDPOINT or HUB_DEFAULT_ENDPOINT */
-    int timeout_ms;       /* --timeout in ms */
+    const char *endpoint;   /* --hub, $HUB_ENDPOINT or HUB_DEFAULT_ENDPOINT */
+    int timeout_ms;         /* --timeout in ms */
+    const char *key;        /* --key PREFIX; NULL: libhub reads $HUB_KEY; "": no CURVE */
+    const char *server_key; /* --server-key FILE; NULL: libhub reads $HUB_SERVER_KEY */
 } hubctl_t;
 
 /* The long options every command accepts besides its own, so that
@@ -48,6 +50,8 @@ typedef struct {
 enum {
     HUBCTL_OPT_HUB = 1000,
     HUBCTL_OPT_TIMEOUT,
+    HUBCTL_OPT_KEY,        /* --key: before the command only (hubctl.c) */
+    HUBCTL_OPT_SERVER_KEY, /* --server-key: before the command only (hubctl.c) */
     HUBCTL_OPT_HELP = 'h',
 };
 
@@ -66,6 +70,7 @@ int hubctl_cmd_tail(hubctl_t *g, int argc, char **argv);
 int hubctl_cmd_status(hubctl_t *g, int argc, char **argv);
 int hubctl_cmd_rules(hubctl_t *g, int argc, char **argv);
 int hubctl_cmd_route(hubctl_t *g, int argc, char **argv);
+int hubctl_cmd_keygen(hubctl_t *g, int argc, char **argv);
 
 /* ------------------------------------------------------------ common.c */
 
@@ -80,8 +85,9 @@ int hubctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * option string starting with ':') into a usage error. Returns HUBCTL_USAGE. */
 int hubctl_getopt_error(const char *cmd, int c, char **argv);
 
-/* Handles an option of HUBCTL_COMMON_OPTIONS other than --help. Returns 0,
- * or HUBCTL_USAGE after printing why. */
+/* Handles an option of HUBCTL_COMMON_OPTIONS other than --help, and
+ * HUBCTL_OPT_KEY / HUBCTL_OPT_SERVER_KEY. Returns 0, or HUBCTL_USAGE after
+ * printing why. */
 int hubctl_common_option(hubctl_t *g, const char *cmd, int c, const char *arg);
 
 /* Parses a whole decimal number in [min, max]: digits only, no sign, no
@@ -107,14 +113,15 @@ int hubctl_read_input(const char *path, char **data_p, size_t *len_p, char err[H
 /* The name to show for an input path: "stdin" for "-". */
 const char *hubctl_input_name(const char *path);
 
-/* Creates a client for g's endpoint and timeout. Returns NULL after
- * printing why. */
+/* Creates a client for g's endpoint, timeout and keys. Returns NULL after
+ * printing why (a bad key file is named). */
 hub_client_t *hubctl_client_new(const hubctl_t *g);
 
 /* Reports a failed call to the hub and returns the exit code: for
  * -ETIMEDOUT "no answer from the hub at EP within N s (is hubd running?)"
- * and HUBCTL_TIMEOUT; else "what: err" (or the code's text when err is
- * empty) and HUBCTL_FAILED. */
+ * (with a key in use, also whether the hub knows it) and HUBCTL_TIMEOUT;
+ * else "what: err" (or the code's text when err is empty) and
+ * HUBCTL_FAILED. */
 int hubctl_call_failed(const hubctl_t *g, const char *what, int rc, const char *err);
 
 /* Prints a publish acknowledgement as one JSON line on stdout and flushes.

@@ -84,8 +84,14 @@ void hub_client_error_text(const Hub__Error *error, char err[HUB_ERR_LEN])
 void hub_client_timeout_text(const hub_client_t *self, const char *what, int64_t waited_ms,
                              char err[HUB_ERR_LEN])
 {
-    hub_client_errf(err, "%s%sno answer from the hub at %s within %lld ms (is hubd running?)", what ? what : "",
-                    what ? ": " : "", self->endpoint, (long long)waited_ms);
+    if (self->curve)
+        hub_client_errf(err,
+                        "%s%sno answer from the hub at %s within %lld ms (is hubd running? is this client's key "
+                        "known to the hub? see keys.clients; and is the server key the hub's?)",
+                        what ? what : "", what ? ": " : "", self->endpoint, (long long)waited_ms);
+    else
+        hub_client_errf(err, "%s%sno answer from the hub at %s within %lld ms (is hubd running?)", what ? what : "",
+                        what ? ": " : "", self->endpoint, (long long)waited_ms);
 }
 
 int hub_client_refused(const hub_client_t *self, char err[HUB_ERR_LEN])
@@ -150,8 +156,22 @@ static int s_send_probe(hub_client_t *self, int64_t now)
     return hub_client_send(self, &frame);
 }
 
-/* Opens the DEALER socket and connects it. Returns 0 or -errno (the client
- * then has no socket). */
+/* Makes sock a CURVE client with the client's keys. Must come before
+ * zmq_connect: the options apply to connections made afterwards. Returns 0,
+ * or -1 with errno set. */
+static int s_set_curve(const hub_client_t *self, void *sock)
+{
+    /* z85 keys are given as 41 bytes, the terminating NUL included */
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, self->curve_server, HUB_KEY_SIZE) < 0
+        || zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, self->curve_public, HUB_KEY_SIZE) < 0
+        || zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, self->curve_secret, HUB_KEY_SIZE) < 0)
+        return -1;
+    return 0;
+}
+
+/* Opens the DEALER socket (CURVE when the client has keys: on every new
+ * socket, reconnections included) and connects it. Returns 0 or -errno (the
+ * client then has no socket). */
 static int s_open(hub_client_t *self)
 {
     void *sock = zmq_socket(self->ctx, ZMQ_DEALER);
@@ -166,7 +186,7 @@ static int s_open(hub_client_t *self)
         || zmq_setsockopt(sock, ZMQ_IMMEDIATE, &zero, sizeof zero) < 0
         || zmq_setsockopt(sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) < 0
         || zmq_setsockopt(sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) < 0
-        || zmq_connect(sock, self->endpoint) < 0) {
+        || (self->curve && s_set_curve(self, sock) < 0) || zmq_connect(sock, self->endpoint) < 0) {
         int rc = -errno;
         zmq_close(sock);
         return rc;
@@ -410,6 +430,47 @@ int hub_client_step(hub_client_t *self, int64_t deadline)
 
 /* ------------------------------------------------------------ public API */
 
+/* The key options, or their environment fallbacks: NULL means "not set". */
+static const char *s_option_or_env(const char *option, const char *env_name)
+{
+    const char *value = option ? option : getenv(env_name);
+    return value && *value ? value : NULL;
+}
+
+/* Reads the client's key pair and the hub's public key when a key is set
+ * (see hub_options_t). Returns 0 (self->curve tells whether CURVE is on);
+ * or a negative code with err naming the file or the option. */
+static int s_load_keys(hub_client_t *self, const hub_options_t *o, char err[HUB_ERR_LEN])
+{
+    if (o->key && !*o->key)
+        return 0; /* CURVE off on purpose, whatever the environment says */
+    const char *key = s_option_or_env(o->key, "HUB_KEY");
+    const char *server_key = s_option_or_env(o->server_key, "HUB_SERVER_KEY");
+    if (!key && !server_key)
+        return 0;
+    if (!key) {
+        hub_client_errf(err,
+                        "server key %s given without a client key: set the client's key pair too (key option or "
+                        "$HUB_KEY, a path prefix: PREFIX.key and PREFIX.secret)",
+                        server_key);
+        return -HUB_ECONFIG;
+    }
+    if (!server_key) {
+        hub_client_errf(err,
+                        "client key %s given without the hub's public key: set it too (server_key option or "
+                        "$HUB_SERVER_KEY, e.g. /etc/switchboard/keys/hubd.key)",
+                        key);
+        return -HUB_ECONFIG;
+    }
+    int rc = hub_key_read_pair(key, self->curve_public, self->curve_secret, err);
+    if (rc == 0)
+        rc = hub_key_read(server_key, 0, self->curve_server, err);
+    if (rc < 0)
+        return rc;
+    self->curve = 1;
+    return 0;
+}
+
 hub_client_t *hub_client_new(const hub_options_t *opts, char err[HUB_ERR_LEN])
 {
     hub_options_t o = {0};
@@ -432,6 +493,10 @@ hub_client_t *hub_client_new(const hub_options_t *opts, char err[HUB_ERR_LEN])
     self->heartbeat_ms = o.heartbeat_ms > 0 ? o.heartbeat_ms : S_DEFAULT_HEARTBEAT_MS;
     if (!self->endpoint || !self->client_name || hub_publish_init(self) < 0 || hub_subscribe_init(self) < 0) {
         hub_client_errf(err, "out of memory");
+        hub_client_destroy(&self);
+        return NULL;
+    }
+    if (s_load_keys(self, &o, err) < 0) {
         hub_client_destroy(&self);
         return NULL;
     }
@@ -476,6 +541,7 @@ void hub_client_destroy(hub_client_t **self_p)
     free(self->endpoint);
     free(self->client_name);
     hub_buf_fini(&self->out);
+    hub_key_wipe(self->curve_secret, sizeof self->curve_secret);
     free(self);
     *self_p = NULL;
 }

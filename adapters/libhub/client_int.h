@@ -48,6 +48,7 @@
 #include "dedup.h"
 #include "hub.h"
 #include "hub.pb-c.h"
+#include "keys.h"
 #include "pending.h"
 
 #define HUB_RESEND_MS 2000              /* resend a publish unacked this long */
@@ -79,6 +80,10 @@ struct hub_client {
     int timeout_ms;                   /* default call timeout */
     int heartbeat_ms;                 /* silence before a probe */
     uint64_t next_corr;               /* last corr handed out */
+    int curve;                        /* 1: the socket speaks CURVE with the keys below */
+    char curve_public[HUB_KEY_SIZE];  /* this client's public key, z85 */
+    char curve_secret[HUB_KEY_SIZE];  /* this client's secret key, z85 (wiped at destroy) */
+    char curve_server[HUB_KEY_SIZE];  /* the hub's public key, z85 */
 
     /* session */
     int ready;                        /* 1: Welcome seen on this socket */
@@ -172,7 +177,8 @@ int hub_client_error_rc(const Hub__Error *error);
 /* The hub's refusal as text: "field: message", or the message alone. */
 void hub_client_error_text(const Hub__Error *error, char err[HUB_ERR_LEN]);
 
-/* "what: no answer from the hub at EP within N ms (is hubd running?)" */
+/* "what: no answer from the hub at EP within N ms (is hubd running?)";
+ * with CURVE it also asks whether the hub knows this client's key. */
 void hub_client_timeout_text(const hub_client_t *self, const char *what, int64_t waited_ms,
                              char err[HUB_ERR_LEN]);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -18,6 +19,7 @@
 #include "codec.h"
 #include "dedup.h"
 #include "ident.h"
+#include "keys.h"
 #include "pending.h"
 
 /* ================================================================ dedup */
@@ -502,7 +504,7 @@ static size_t s_acks_of(const s_hub_t *h, uint64_t seq, uint32_t slot)
 /* A client connected to h, past its Welcome. */
 static hub_client_t *s_connect(s_hub_t *h, int heartbeat_ms)
 {
-    hub_options_t o = {h->endpoint, "test", 2000, heartbeat_ms};
+    hub_options_t o = {.endpoint = h->endpoint, .client_name = "test", .timeout_ms = 2000, .heartbeat_ms = heartbeat_ms, .key = ""};
     char err[HUB_ERR_LEN];
     hub_client_t *c = hub_client_new(&o, err);
     CHECK(c != NULL);
@@ -922,7 +924,7 @@ static void test_client_no_hub(void)
     snprintf(dir, sizeof dir, "%s/hub-libhub-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     CHECK(mkdtemp(dir) != NULL);
     snprintf(ep, sizeof ep, "ipc://%s/nobody.sock", dir);
-    hub_options_t o = {ep, NULL, 100, 20};
+    hub_options_t o = {.endpoint = ep, .timeout_ms = 100, .heartbeat_ms = 20, .key = ""};
     hub_client_t *c = hub_client_new(&o, err);
     CHECK(c != NULL);
     CHECK_STR(hub_client_endpoint(c), ep);
@@ -951,7 +953,7 @@ static void test_client_hello_refused(void)
 {
     s_hub_t h;
     s_hub_open(&h);
-    hub_options_t o = {h.endpoint, NULL, 2000, 1000};
+    hub_options_t o = {.endpoint = h.endpoint, .timeout_ms = 2000, .heartbeat_ms = 1000, .key = ""};
     char err[HUB_ERR_LEN];
     hub_client_t *c = hub_client_new(&o, err);
     Hub__Frame *hello = s_expect(&h, c, HUB__FRAME__BODY_HELLO);
@@ -963,6 +965,360 @@ static void test_client_hello_refused(void)
     CHECK_HAS(err, "unknown key");
     hub_client_destroy(&c);
     s_hub_close(&h);
+}
+
+/* ================================================================ keys */
+
+/* A temporary directory for key files, removed with what it holds. */
+typedef struct {
+    char dir[200];
+    char path[400]; /* the last path made by s_kpath */
+} s_kdir_t;
+
+static void s_kdir_open(s_kdir_t *k)
+{
+    snprintf(k->dir, sizeof k->dir, "%s/hub-keys-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(k->dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+}
+
+static const char *s_kpath(s_kdir_t *k, const char *name)
+{
+    snprintf(k->path, sizeof k->path, "%s/%s", k->dir, name);
+    return k->path;
+}
+
+/* Writes len bytes to DIR/name with mode; returns the path. */
+static const char *s_kwrite(s_kdir_t *k, const char *name, const void *data, size_t len, mode_t mode)
+{
+    const char *path = s_kpath(k, name);
+    unlink(path);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        CHECK_INT(fwrite(data, 1, len, f), len);
+        fclose(f);
+    }
+    CHECK_INT(chmod(path, mode), 0);
+    return path;
+}
+
+static void s_kdir_close(s_kdir_t *k)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", k->dir);
+    CHECK_INT(system(cmd), 0);
+}
+
+/* A fresh pair written as DIR/name.key (0644) and DIR/name.secret (0600). */
+static void s_kpair(s_kdir_t *k, const char *name, char pub[HUB_KEY_SIZE], char sec[HUB_KEY_SIZE])
+{
+    CHECK_INT(zmq_curve_keypair(pub, sec), 0);
+    char file[128], line[HUB_KEY_SIZE + 1];
+    snprintf(file, sizeof file, "%s.key", name);
+    snprintf(line, sizeof line, "%s\n", pub);
+    s_kwrite(k, file, line, strlen(line), 0644);
+    snprintf(file, sizeof file, "%s.secret", name);
+    snprintf(line, sizeof line, "%s\n", sec);
+    s_kwrite(k, file, line, strlen(line), 0600);
+}
+
+/* The key file format: 40 z85 characters and an optional newline; every
+ * other content is refused with the file's name and what is wrong. */
+static void test_keys_format(void)
+{
+    static const char good[] = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    char longer[200];
+    memset(longer, 'a', sizeof longer);
+    static const struct {
+        const char *name;
+        const char *text;  /* NULL: 'longer' */
+        size_t len;        /* 0: strlen(text) */
+        int rc;
+        const char *err;   /* expected in err after the path */
+    } cases[] = {
+        {"newline", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n", 0, 0, NULL},
+        {"bare", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", 0, 0, NULL},
+        {"empty", "", 0, -HUB_ECONFIG, ": is empty"},
+        {"only-newline", "\n", 0, -HUB_ECONFIG, ": is empty"},
+        {"short", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf\n", 0, -HUB_ECONFIG, "found 39 characters"},
+        {"long", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf77\n", 0, -HUB_ECONFIG, "found 41 characters"},
+        {"trailing-space", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7 \n", 0, -HUB_ECONFIG, "found 41 characters"},
+        {"crlf", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\r\n", 0, -HUB_ECONFIG, "CR LF"},
+        {"two-newlines", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n\n", 0, -HUB_ECONFIG, "more than one line"},
+        {"two-keys", "rq:rM>}U?@Lns47E1%kR\nrq:rM>}U?@Lns47E1%kR\n", 0, -HUB_ECONFIG, "more than one line"},
+        {"bad-char", "rq:rM ]U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n", 0, -HUB_ECONFIG, "character 6 (0x20) is not z85"},
+        {"quote", "\"q:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n", 0, -HUB_ECONFIG, "character 1 (0x22) is not z85"},
+        {"nul", "rq:rM>}U?@Lns47E1%kR\0o@n%FcmmsL/@{H8]yf7\n", 41, -HUB_ECONFIG, "character 21 (0x00) is not z85"},
+        {"out-of-range", "########################################", 0, -HUB_ECONFIG, "out of range"},
+        {"huge", NULL, sizeof longer, -HUB_ECONFIG, ": 200 bytes long"},
+    };
+    s_kdir_t k;
+    s_kdir_open(&k);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *text = cases[i].text ? cases[i].text : longer;
+        size_t len = cases[i].len ? cases[i].len : strlen(text);
+        const char *path = s_kwrite(&k, "k.key", text, len, 0644);
+        char key[HUB_KEY_SIZE], err[HUB_ERR_LEN] = "";
+        int rc = hub_key_read(path, 0, key, err);
+        if (rc != cases[i].rc)
+            fprintf(stderr, "  case \"%s\": %s\n", cases[i].name, err);
+        CHECK_INT(rc, cases[i].rc);
+        if (cases[i].rc == 0) {
+            CHECK_STR(key, good);
+        } else {
+            CHECK_STR(key, ""); /* nothing of a refused file is kept */
+            CHECK_HAS(err, path);
+            CHECK_HAS(err, cases[i].err);
+        }
+    }
+    char key[HUB_KEY_SIZE], err[HUB_ERR_LEN] = "";
+    CHECK_INT(hub_key_read(s_kpath(&k, "missing.key"), 0, key, err), -ENOENT);
+    CHECK_HAS(err, "missing.key: cannot read the public key");
+    CHECK_INT(hub_key_read(k.dir, 0, key, err), -HUB_ECONFIG);
+    CHECK_HAS(err, "not a regular file");
+    s_kdir_close(&k);
+}
+
+/* Rule 1: a secret key file open to group or others is refused, with the
+ * command that fixes it; a public key file may be world-readable. */
+static void test_keys_secret_mode(void)
+{
+    static const char text[] = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n";
+    static const struct {
+        mode_t mode;
+        int rc;
+    } cases[] = {
+        {0600, 0}, {0400, 0}, {0644, -HUB_ECONFIG}, {0640, -HUB_ECONFIG}, {0604, -HUB_ECONFIG}, {0620, -HUB_ECONFIG},
+    };
+    s_kdir_t k;
+    s_kdir_open(&k);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *path = s_kwrite(&k, "c.secret", text, strlen(text), cases[i].mode);
+        char key[HUB_KEY_SIZE], err[HUB_ERR_LEN] = "";
+        CHECK_INT(hub_key_read(path, 1, key, err), cases[i].rc);
+        if (cases[i].rc < 0) {
+            char fix[500], mode[32];
+            snprintf(fix, sizeof fix, "chmod 600 %s", path);
+            snprintf(mode, sizeof mode, "(mode %04o)", (unsigned)cases[i].mode);
+            CHECK_HAS(err, fix);
+            CHECK_HAS(err, mode);
+            CHECK_STR(key, "");
+        }
+        CHECK_INT(hub_key_read(path, 0, key, err), 0); /* read as public: no such rule */
+    }
+    s_kdir_close(&k);
+}
+
+/* A pair is read by its prefix or by either file's name, and must be one
+ * pair (rule 3). */
+static void test_keys_pair(void)
+{
+    static const struct {
+        const char *path;
+        size_t prefix;
+    } prefixes[] = {
+        {"keys/support", 12}, {"keys/support.key", 12}, {"keys/support.secret", 12},
+        {"support.key.key", 11}, {"keys/.key", 9}, {".secret", 7}, {"", 0},
+    };
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        CHECK_INT(hub_key_prefix_len(prefixes[i].path), prefixes[i].prefix);
+
+    s_kdir_t k;
+    s_kdir_open(&k);
+    char pub[HUB_KEY_SIZE], sec[HUB_KEY_SIZE], other_pub[HUB_KEY_SIZE], other_sec[HUB_KEY_SIZE];
+    s_kpair(&k, "support", pub, sec);
+    s_kpair(&k, "other", other_pub, other_sec);
+    const char *names[] = {"support", "support.key", "support.secret"};
+    for (size_t i = 0; i < 3; i++) {
+        char p[HUB_KEY_SIZE], s[HUB_KEY_SIZE], err[HUB_ERR_LEN] = "";
+        CHECK_INT(hub_key_read_pair(s_kpath(&k, names[i]), p, s, err), 0);
+        CHECK_STR(p, pub);
+        CHECK_STR(s, sec);
+    }
+    char p[HUB_KEY_SIZE], s[HUB_KEY_SIZE], err[HUB_ERR_LEN] = "";
+    /* support.key replaced by other's public key: not one pair */
+    char line[HUB_KEY_SIZE + 1];
+    snprintf(line, sizeof line, "%s\n", other_pub);
+    s_kwrite(&k, "support.key", line, strlen(line), 0644);
+    CHECK_INT(hub_key_read_pair(s_kpath(&k, "support"), p, s, err), -HUB_ECONFIG);
+    CHECK_HAS(err, "support.key does not belong to");
+    CHECK_HAS(err, "support.secret");
+    CHECK_STR(p, "");
+    CHECK_STR(s, "");
+    /* a missing half is named */
+    unlink(s_kpath(&k, "other.key"));
+    CHECK_INT(hub_key_read_pair(s_kpath(&k, "other"), p, s, err), -ENOENT);
+    CHECK_HAS(err, "other.key: cannot read the public key");
+    CHECK_INT(hub_key_read_pair(s_kpath(&k, "nobody"), p, s, err), -ENOENT);
+    CHECK_HAS(err, "nobody.secret: cannot read the secret key");
+    CHECK_INT(hub_key_read_pair("", p, s, err), -HUB_ECONFIG);
+    CHECK_HAS(err, "prefix is empty");
+    s_kdir_close(&k);
+}
+
+/* hub_client_new reads the keys from its options or the environment, and
+ * fails with the file's name when one is wrong. */
+static void test_client_key_options(void)
+{
+    s_kdir_t k;
+    s_kdir_open(&k);
+    char pub[HUB_KEY_SIZE], sec[HUB_KEY_SIZE], hub_pub[HUB_KEY_SIZE], hub_sec[HUB_KEY_SIZE];
+    s_kpair(&k, "support", pub, sec);
+    s_kpair(&k, "hubd", hub_pub, hub_sec);
+    char prefix[400], server[400], err[HUB_ERR_LEN] = "";
+    snprintf(prefix, sizeof prefix, "%s/support", k.dir);
+    snprintf(server, sizeof server, "%s/hubd.key", k.dir);
+    unsetenv("HUB_KEY");
+    unsetenv("HUB_SERVER_KEY");
+
+    hub_options_t o = {.endpoint = "ipc:///nonexistent/hub.sock", .key = prefix, .server_key = server};
+    hub_client_t *c = hub_client_new(&o, err);
+    CHECK(c != NULL);
+    if (c) {
+        CHECK_INT(c->curve, 1);
+        CHECK_STR(c->curve_public, pub);
+        CHECK_STR(c->curve_secret, sec);
+        CHECK_STR(c->curve_server, hub_pub);
+    }
+    hub_client_destroy(&c);
+
+    o.server_key = NULL; /* and no $HUB_SERVER_KEY */
+    CHECK(hub_client_new(&o, err) == NULL);
+    CHECK_HAS(err, "without the hub's public key");
+    CHECK_HAS(err, "HUB_SERVER_KEY");
+
+    o.key = NULL; /* no $HUB_KEY either */
+    o.server_key = server;
+    CHECK(hub_client_new(&o, err) == NULL);
+    CHECK_HAS(err, "without a client key");
+
+    o.server_key = prefix; /* a prefix is not a file */
+    o.key = prefix;
+    CHECK(hub_client_new(&o, err) == NULL);
+    CHECK_HAS(err, "support: cannot read the public key");
+
+    /* the environment, when the options say nothing */
+    o.key = o.server_key = NULL;
+    setenv("HUB_KEY", prefix, 1);
+    setenv("HUB_SERVER_KEY", server, 1);
+    c = hub_client_new(&o, err);
+    CHECK(c != NULL);
+    CHECK(c && c->curve == 1);
+    hub_client_destroy(&c);
+    /* "" turns CURVE off whatever the environment says */
+    o.key = "";
+    c = hub_client_new(&o, err);
+    CHECK(c && c->curve == 0);
+    hub_client_destroy(&c);
+    o.key = NULL;
+    /* a secret key others may read stops the client */
+    char secret[400];
+    snprintf(secret, sizeof secret, "%s/support.secret", k.dir);
+    CHECK_INT(chmod(secret, 0644), 0);
+    CHECK(hub_client_new(&o, err) == NULL);
+    CHECK_HAS(err, "chmod 600 ");
+    CHECK_HAS(err, secret);
+    CHECK_INT(chmod(secret, 0600), 0);
+    setenv("HUB_KEY", "", 1); /* empty: no CURVE; a server key alone is refused */
+    CHECK(hub_client_new(&o, err) == NULL);
+    CHECK_HAS(err, "without a client key");
+    unsetenv("HUB_KEY");
+    unsetenv("HUB_SERVER_KEY");
+    s_kdir_close(&k);
+}
+
+/* The scripted hub as a CURVE server (no ZAP handler: any client key is
+ * accepted; the handshake itself needs the right server key). */
+static void s_hub_open_curve(s_hub_t *h, const char *server_secret)
+{
+    s_hub_open(h);
+    zmq_close(h->router); /* again, with CURVE set before bind */
+    h->router = zmq_socket(h->ctx, ZMQ_ROUTER);
+    int zero = 0, one = 1;
+    zmq_setsockopt(h->router, ZMQ_LINGER, &zero, sizeof zero);
+    CHECK_INT(zmq_setsockopt(h->router, ZMQ_CURVE_SERVER, &one, sizeof one), 0);
+    CHECK_INT(zmq_setsockopt(h->router, ZMQ_CURVE_SECRETKEY, server_secret, HUB_KEY_SIZE), 0);
+    CHECK_INT(zmq_bind(h->router, h->endpoint), 0);
+}
+
+/* With keys the DEALER speaks CURVE, on its first socket and on the new
+ * one made after a silent spell; without them, or with the wrong server
+ * key, a CURVE hub hears nothing and calls time out with the key hint. */
+static void test_client_curve(void)
+{
+    s_kdir_t k;
+    s_kdir_open(&k);
+    char pub[HUB_KEY_SIZE], sec[HUB_KEY_SIZE], hub_pub[HUB_KEY_SIZE], hub_sec[HUB_KEY_SIZE];
+    char x_pub[HUB_KEY_SIZE], x_sec[HUB_KEY_SIZE];
+    s_kpair(&k, "support", pub, sec);
+    s_kpair(&k, "hubd", hub_pub, hub_sec);
+    s_kpair(&k, "impostor", x_pub, x_sec);
+    char prefix[400], server[400], wrong_server[400], err[HUB_ERR_LEN] = "";
+    snprintf(prefix, sizeof prefix, "%s/support", k.dir);
+    snprintf(server, sizeof server, "%s/hubd.key", k.dir);
+    snprintf(wrong_server, sizeof wrong_server, "%s/impostor.key", k.dir);
+    s_hub_t h;
+    s_hub_open_curve(&h, hub_sec);
+
+    hub_options_t o = {.endpoint = h.endpoint, .client_name = "test", .timeout_ms = 2000, .heartbeat_ms = 300,
+                       .key = prefix, .server_key = server};
+    hub_client_t *c = hub_client_new(&o, err);
+    CHECK(c != NULL);
+    if (c) {
+        Hub__Frame *hello = s_expect(&h, c, HUB__FRAME__BODY_HELLO);
+        CHECK(hello != NULL);
+        Hub__Welcome w = HUB__WELCOME__INIT;
+        w.instance = (char *)h.instance;
+        Hub__Frame f = HUB__FRAME__INIT;
+        f.has_corr = 1;
+        f.corr = hello ? hello->corr : 0;
+        f.body_case = HUB__FRAME__BODY_WELCOME;
+        f.welcome = &w;
+        s_hub_send(&h, &f);
+        hub_frame_free(&hello);
+        CHECK_INT(hub_client_ping(c, 2000), 0);
+        /* a silent hub: the client's new socket says Hello over CURVE too */
+        h.silent = 1;
+        hello = s_expect(&h, c, HUB__FRAME__BODY_HELLO);
+        CHECK(hello != NULL);
+        hub_frame_free(&hello);
+    }
+    hub_client_destroy(&c);
+    s_hub_close(&h); /* a fresh hub for each of the next two: no frame left over */
+
+    /* without keys: nothing reaches the hub */
+    s_hub_open_curve(&h, hub_sec);
+    o.endpoint = h.endpoint;
+    o.key = "";
+    o.timeout_ms = 300;
+    c = hub_client_new(&o, err);
+    CHECK(c != NULL);
+    CHECK_INT(hub_client_ping(c, 300), -ETIMEDOUT);
+    Hub__Frame *none = s_hub_recv(&h, 0);
+    CHECK(none == NULL);
+    hub_frame_free(&none);
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+
+    /* the wrong server key: the handshake fails; the error says what to check */
+    s_hub_open_curve(&h, hub_sec);
+    o.endpoint = h.endpoint;
+    o.key = prefix;
+    o.server_key = wrong_server;
+    c = hub_client_new(&o, err);
+    CHECK(c != NULL);
+    hub_publish_result_t r;
+    CHECK_INT(hub_publish(c, s_event, &r, 300, err), -ETIMEDOUT);
+    CHECK_HAS(err, "is this client's key known to the hub? see keys.clients");
+    none = s_hub_recv(&h, 0);
+    CHECK(none == NULL);
+    hub_frame_free(&none);
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+    s_kdir_close(&k);
 }
 
 static const check_case_t cases[] = {
@@ -986,6 +1342,11 @@ static const check_case_t cases[] = {
     {"client: nack and redelivery", test_client_nack},
     {"client: no hub", test_client_no_hub},
     {"client: hello refused", test_client_hello_refused},
+    {"keys: file format", test_keys_format},
+    {"keys: rule 1, a secret key must be private", test_keys_secret_mode},
+    {"keys: rule 3, prefixes and pairs", test_keys_pair},
+    {"client: key options and environment", test_client_key_options},
+    {"client: CURVE on every socket, refused without", test_client_curve},
     {NULL, NULL},
 };
 

@@ -437,7 +437,17 @@ int hubctl_cmd_publish(hubctl_t *g, int argc, char **argv)
     size_t unanswered = 0;
     for (size_t i = self.head; i < self.len; i++)
         unanswered += !self.items[i].done;
-    if (rc == -ETIMEDOUT) {
+    char deferred[HUB_ERR_LEN] = "";
+    if (rc == -ETIMEDOUT && hub_publish_deferred(self.client, deferred) < 0) {
+        /* the hub answers, but cannot store now: say what it said */
+        exit_code = hubctl_fail("publish: the hub cannot store events now: %s", deferred);
+        if (self.stopped_at)
+            fprintf(stderr, "hubctl: publish: stopped before %s %zu (not sent, nor what follows)\n",
+                    s_where_word(&self), self.stopped_at);
+        fprintf(stderr, "hubctl: publish: %zu of %zu events sent are not stored; publish them again later "
+                "(an event with an \"id\" is stored once however often it is published)\n",
+                unanswered, self.sent);
+    } else if (rc == -ETIMEDOUT) {
         exit_code = hubctl_call_failed(g, "publish", rc, NULL);
         if (self.stopped_at)
             fprintf(stderr, "hubctl: publish: stopped before %s %zu (not sent, nor what follows)\n",

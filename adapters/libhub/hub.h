@@ -72,13 +72,38 @@ typedef struct {
     const char *client_name;  /* free text for the hub's log; NULL: "libhub" */
     int timeout_ms;           /* default for calls given timeout_ms < 0; 0: 5000 */
     int heartbeat_ms;         /* liveness probe while idle; 0: 1000 */
+    const char *key;          /* this client's CURVE key pair, as a path
+                                 prefix: PREFIX.key + PREFIX.secret (the name
+                                 of either file is taken as the prefix too);
+                                 NULL: $HUB_KEY; $HUB_KEY unset or empty:
+                                 no CURVE; "": no CURVE, whatever the
+                                 environment says */
+    const char *server_key;   /* file holding the hub's public key (e.g.
+                                 hubd.key); NULL: $HUB_SERVER_KEY. Needed
+                                 with a key; refused without one (unless
+                                 key is "") */
 } hub_options_t;
 
 #define HUB_DEFAULT_ENDPOINT "tcp://127.0.0.1:7200"
 
 /* Creates a client and starts connecting. Does not wait for the hub: the
  * first call that needs it does. Returns NULL on failure and fills err.
- * opts may be NULL for all defaults. */
+ * opts may be NULL for all defaults.
+ *
+ * Security. A hub with "security: curve" talks only to clients whose public
+ * key it knows (hub.yaml keys.clients: NAME.key per identity) and acts for
+ * them as that identity. Give such a client its key pair (key) and the
+ * hub's public key (server_key), or set HUB_KEY and HUB_SERVER_KEY in the
+ * environment, which every program built on libhub then honours. Both
+ * are key files as `hubctl keygen NAME` writes them: 40 z85 characters and
+ * an optional newline. The key files are read here, once: a missing or
+ * malformed file, a secret key file that group or others may read (fix:
+ * chmod 600 FILE), or a public key that is not the secret key's, makes
+ * this call fail with err naming the file. A hub that does not know the
+ * key does not answer at all (the handshake is dropped): calls then time
+ * out, and their err asks whether the key is in keys.clients. Without a
+ * key the client speaks in clear, which only a hub with "security: none"
+ * accepts. */
 HUB_EXPORT hub_client_t *hub_client_new(const hub_options_t *opts, char err[HUB_ERR_LEN]);
 
 /* Closes the socket, dropping what has not been sent. Accepts NULL. */
@@ -140,6 +165,13 @@ HUB_EXPORT int hub_publish_wait(hub_client_t *self, hub_publish_outcome_t *out, 
 
 /* Publishes still waiting for their ack. */
 HUB_EXPORT size_t hub_publish_pending(const hub_client_t *self);
+
+/* Why publishes are still pending when the hub has answered "retry later"
+ * (HUB_EUNAVAILABLE, e.g. its disk is full): libhub keeps such publishes
+ * and sends them again, so a caller whose wait timed out can say why.
+ * Returns -HUB_EUNAVAILABLE and fills err with the hub's latest words while
+ * a publish it deferred is pending, else 0. */
+HUB_EXPORT int hub_publish_deferred(const hub_client_t *self, char err[HUB_ERR_LEN]);
 
 /* Sets how many pipelined publishes may be pending at once (>= 1). */
 HUB_EXPORT void hub_client_set_window(hub_client_t *self, size_t window);

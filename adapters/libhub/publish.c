@@ -422,6 +422,19 @@ int hub_publish_wait(hub_client_t *self, hub_publish_outcome_t *out, int max, in
     }
 }
 
+int hub_publish_deferred(const hub_client_t *self, char err[HUB_ERR_LEN])
+{
+    const hub_pending_entry_t *latest = NULL;
+    for (const hub_pending_entry_t *e = self->pending.head; e; e = e->next)
+        if (e->last_status && (!latest || e->sent_ms >= latest->sent_ms))
+            latest = e;
+    if (!latest)
+        return 0;
+    if (err)
+        snprintf(err, HUB_ERR_LEN, "%s", latest->last_err);
+    return latest->last_status;
+}
+
 size_t hub_publish_pending(const hub_client_t *self)
 {
     return self ? self->pending.count : 0;

@@ -967,6 +967,19 @@ int harness_ctl_finish(harness_ctl_t **ctl_p, harness_run_t *run, int timeout_ms
     return run->status;
 }
 
+pid_t harness_ctl_pid(const harness_ctl_t *ctl)
+{
+    return ctl ? ctl->pid : -1;
+}
+
+const char *harness_ctl_output(harness_ctl_t *ctl, int timeout_ms)
+{
+    if (!ctl)
+        return "";
+    s_ctl_io(ctl, timeout_ms);
+    return ctl->out.buf ? ctl->out.buf : "";
+}
+
 int harness_hubd_run(const char *const *args, harness_run_t *run)
 {
     harness_ctl_t *ctl = s_spawn("HUBD", NULL, NULL, args);
@@ -1129,4 +1142,91 @@ int harness_raw_hello(harness_raw_t *self, int timeout_ms)
     if (reply)
         hub__frame__free_unpacked(reply, NULL);
     return ok;
+}
+
+/* ------------------------------------------------------------- audit */
+
+const char *harness_data_dir(const harness_t *self)
+{
+    return self->data;
+}
+
+json_t *harness_audit(harness_t *self, const char *const *filters)
+{
+    const char *args[HARNESS_MAX_ARGS];
+    size_t n = 0;
+    args[n++] = "audit";
+    args[n++] = "--data";
+    args[n++] = self->data;
+    args[n++] = "--json";
+    for (size_t i = 0; filters && filters[i] && n + 1 < HARNESS_MAX_ARGS; i++)
+        args[n++] = filters[i];
+    args[n] = NULL;
+    harness_run_t run = {0};
+    if (harness_hubctl_argv(NULL, NULL, &run, args) != 0) {
+        fprintf(stderr, "harness: hubctl audit exited with %d: %s\n", run.status, run.err ? run.err : "");
+        harness_run_free(&run);
+        return NULL;
+    }
+    json_t *rows = json_array();
+    char *save = NULL;
+    for (char *line = run.out ? strtok_r(run.out, "\n", &save) : NULL; rows && line;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_error_t jerr;
+        json_t *row = json_loads(line, 0, &jerr);
+        if (!json_is_object(row)) {
+            fprintf(stderr, "harness: hubctl audit printed a line that is not a JSON object: %s\n", line);
+            json_decref(row);
+            json_decref(rows);
+            rows = NULL;
+            break;
+        }
+        json_array_append_new(rows, row);
+    }
+    harness_run_free(&run);
+    return rows;
+}
+
+/* 1 when row has action and (department NULL or) department. */
+static int s_audit_match(const json_t *row, const char *action, const char *department)
+{
+    const char *a = json_string_value(json_object_get(row, "action"));
+    const char *d = json_string_value(json_object_get(row, "department"));
+    return a && strcmp(a, action) == 0 && (!department || (d && strcmp(d, department) == 0));
+}
+
+size_t harness_audit_count(const json_t *rows, const char *action, const char *department)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < json_array_size(rows); i++)
+        count += (size_t)s_audit_match(json_array_get(rows, i), action, department);
+    return count;
+}
+
+json_t *harness_audit_find(const json_t *rows, const char *action, const char *department)
+{
+    for (size_t i = 0; i < json_array_size(rows); i++)
+        if (s_audit_match(json_array_get(rows, i), action, department))
+            return json_array_get(rows, i);
+    return NULL;
+}
+
+int harness_wait_audit(harness_t *self, const char *const *filters, const char *action, const char *department,
+                       size_t n, int timeout_ms)
+{
+    int64_t deadline = harness_now_ms() + timeout_ms;
+    size_t seen = 0;
+    for (;;) {
+        json_t *rows = harness_audit(self, filters);
+        seen = rows ? harness_audit_count(rows, action, department) : 0;
+        json_decref(rows);
+        if (seen >= n)
+            return 1;
+        if (harness_now_ms() >= deadline)
+            break;
+        harness_pause();
+    }
+    fprintf(stderr, "harness: after %d ms, %zu audit rows %s%s%s (wanted %zu)\n", timeout_ms, seen, action,
+            department ? " for " : "", department ? department : "", n);
+    return 0;
 }

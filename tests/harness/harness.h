@@ -248,6 +248,14 @@ int harness_ctl_exited(harness_ctl_t *ctl, int timeout_ms);
  * run and frees the handle. Returns run->status. */
 int harness_ctl_finish(harness_ctl_t **ctl_p, harness_run_t *run, int timeout_ms);
 
+/* The process id of a background hubctl (e.g. to SIGKILL it mid-run). */
+pid_t harness_ctl_pid(const harness_ctl_t *ctl);
+
+/* Collects what it printed for up to timeout_ms (0: what is there now) and
+ * returns its stdout so far (owned by ctl, valid until the next call on
+ * it); "" when nothing yet. */
+const char *harness_ctl_output(harness_ctl_t *ctl, int timeout_ms);
+
 /* Counts the lines of text (a last line without newline counts). */
 size_t harness_count_lines(const char *text);
 
@@ -277,5 +285,29 @@ int harness_raw_expect(harness_raw_t *self, Hub__Frame__BodyCase kind, Hub__Fram
 
 /* Says Hello and waits for Welcome. Returns 1 or 0. */
 int harness_raw_hello(harness_raw_t *self, int timeout_ms);
+
+/* ------------------------------------------------------------- audit */
+
+/* hubd's data directory (--data): DIR/data or the one given in the opts. */
+const char *harness_data_dir(const harness_t *self);
+
+/* Runs `hubctl audit --data DATA --json FILTERS...` (filters NULL-terminated
+ * or NULL; e.g. "--case", "CASE-1") and returns its rows, in its order, as a
+ * JSON array (the caller json_decref's it). NULL with a message on stderr
+ * when hubctl fails or prints a line that is not a JSON object. */
+json_t *harness_audit(harness_t *self, const char *const *filters);
+
+/* Rows of such an array whose action is 'action' and, when department is
+ * not NULL, whose department is 'department'. */
+size_t harness_audit_count(const json_t *rows, const char *action, const char *department);
+
+/* The first such row (borrowed from rows), or NULL. */
+json_t *harness_audit_find(const json_t *rows, const char *action, const char *department);
+
+/* Waits until harness_audit(filters) holds at least n rows of action (and
+ * department, when not NULL). Returns 1, or 0 at the deadline (printing the
+ * count last seen). */
+int harness_wait_audit(harness_t *self, const char *const *filters, const char *action, const char *department,
+                       size_t n, int timeout_ms);
 
 #endif

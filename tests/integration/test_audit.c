@@ -1,0 +1,488 @@
+/*
+ * audit - the audit log of a real hub, read back with hubctl: the sample
+ * bug report gets its received row and one routed row per department, the
+ * department that takes and acknowledges it gets delivered and acked range
+ * rows covering its seq, a refused publish gets a rejected row; and
+ * `hubctl audit verify` holds on the log and names the first bad row of a
+ * copy whose detail was edited, whose middle row was deleted or whose two
+ * rows were swapped with the sqlite3 library, whether the edit sits in the
+ * copy's WAL or was checkpointed into the file.
+ */
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "check.h"
+#include "harness.h"
+
+#define S_CASE "CASE-1042"
+#define S_SAMPLE_ID "support-desk-20261123-0001"
+#define S_WAIT_MS 10000
+
+/* The sample bug report (deploy/samples), read whole; the caller frees. */
+static char *s_sample(void)
+{
+    char path[HARNESS_PATH * 2];
+    snprintf(path, sizeof path, "%s/deploy/samples/01-bug-report.json",
+             harness_source_root() ? harness_source_root() : ".");
+    char *text = harness_read_file(path);
+    if (!text)
+        fprintf(stderr, "cannot read %s\n", path);
+    return text;
+}
+
+/* A string field of an audit row, "" when absent or null. */
+static const char *s_str(const json_t *row, const char *key)
+{
+    const char *v = json_string_value(json_object_get(row, key));
+    return v ? v : "";
+}
+
+/* A number field of an audit row (or of its detail), -1 when absent. */
+static long long s_int(const json_t *row, const char *key)
+{
+    const json_t *v = json_object_get(row, key);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+static const json_t *s_detail(const json_t *row)
+{
+    return json_object_get(row, "detail");
+}
+
+/* ms since the epoch of an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS[.mmm]Z",
+ * or -1. */
+static int64_t s_time_ms(const char *text)
+{
+    struct tm tm = {0};
+    const char *rest = text ? strptime(text, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (!rest)
+        return -1;
+    int64_t ms = (int64_t)timegm(&tm) * 1000;
+    if (*rest == '.') {
+        int frac = 0, digits = 0;
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
+            if (digits < 3)
+                frac = frac * 10 + (*rest - '0');
+        for (; digits < 3; digits++)
+            frac *= 10;
+        ms += frac;
+    }
+    return *rest == 'Z' ? ms : -1;
+}
+
+/* The routed row of department dept, checked against what the sample policy
+ * says of it: topic, route, slot, seq, and respond_by for the routes with a
+ * commitment. */
+static void s_check_routed(const json_t *rows, const char *dept, const char *topic, const char *route, long long slot,
+                           uint64_t seq, int64_t respond_within_ms)
+{
+    CHECK_INT(harness_audit_count(rows, "routed", dept), 1);
+    const json_t *r = harness_audit_find(rows, "routed", dept);
+    if (!r)
+        return;
+    CHECK_STR(s_str(r, "event_id"), S_SAMPLE_ID);
+    CHECK_STR(s_str(r, "case_id"), S_CASE);
+    CHECK_INT(s_int(r, "seq"), seq);
+    CHECK_STR(s_str(s_detail(r), "topic"), topic);
+    CHECK_STR(s_str(s_detail(r), "route"), route);
+    CHECK_INT(s_int(s_detail(r), "slot"), slot);
+    CHECK(*s_str(s_detail(r), "reason") != '\0');
+    const char *respond_by = json_string_value(json_object_get(s_detail(r), "respond_by"));
+    if (respond_within_ms == 0) {
+        CHECK(respond_by == NULL);
+    } else {
+        /* the deadline starts when the notification is stored */
+        int64_t by = s_time_ms(respond_by);
+        CHECK(by > 0);
+        long long off = by - s_int(r, "at_ms") - respond_within_ms;
+        CHECK(off > -1000 && off < 1000);
+    }
+}
+
+/* The range row (delivered or acked) of department dept covering seq. */
+static void s_check_range(const json_t *rows, const char *action, const char *dept, uint64_t seq)
+{
+    size_t covering = 0;
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        const json_t *r = json_array_get(rows, i);
+        if (strcmp(s_str(r, "action"), action) != 0 || strcmp(s_str(r, "department"), dept) != 0)
+            continue;
+        long long lo = s_int(r, "seq"), hi = s_int(r, "seq_to");
+        if (lo <= (long long)seq && (long long)seq <= hi) {
+            covering++;
+            CHECK(s_int(s_detail(r), "count") >= 1);
+            CHECK(s_int(s_detail(r), "count") <= hi - lo + 1);
+        }
+    }
+    if (covering != 1)
+        fprintf(stderr, "  %zu %s rows of %s cover seq %" PRIu64 "\n", covering, action, dept, seq);
+    CHECK_INT(covering, 1);
+}
+
+/* Publishes an event without a type through a bare DEALER (libhub would
+ * refuse it itself); the hub must answer with an Error naming "type". */
+static int s_publish_untyped(harness_t *h, const char *id, const char *case_id)
+{
+    harness_raw_t *raw = harness_raw_new(harness_endpoint(h));
+    Hub__Frame *reply = NULL;
+    int ok = 0;
+    if (raw && harness_raw_hello(raw, 5000)) {
+        Hub__Event ev = HUB__EVENT__INIT;
+        ev.id = (char *)id;
+        ev.case_id = (char *)case_id;
+        ev.subject = (char *)"no type";
+        Hub__Publish p = HUB__PUBLISH__INIT;
+        p.event = &ev;
+        Hub__Frame f = HUB__FRAME__INIT;
+        f.has_version = 1;
+        f.version = HUB_PROTOCOL_VERSION;
+        f.has_corr = 1;
+        f.corr = 7;
+        f.body_case = HUB__FRAME__BODY_PUBLISH;
+        f.publish = &p;
+        ok = harness_raw_send_frame(raw, &f) == 0 && harness_raw_expect(raw, HUB__FRAME__BODY_ERROR, &reply, 5000) &&
+             reply->error->field && strcmp(reply->error->field, "type") == 0;
+    }
+    if (reply)
+        hub__frame__free_unpacked(reply, NULL);
+    harness_raw_destroy(&raw);
+    return ok ? 0 : -1;
+}
+
+static void test_event_rows(void)
+{
+    hub_client_t *pub = NULL, *eng = NULL;
+    json_t *rows = NULL;
+    harness_run_t run = {0};
+    harness_got_t got[1] = {0};
+    size_t ngot = 0;
+    char *sample = s_sample();
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(sample && h && harness_start(h) == 0);
+    const char *eng_topics[] = {"engineering.*", NULL};
+    REQUIRE((eng = harness_client(h, "engineering")) != NULL);
+    REQUIRE(harness_subscribe(eng, "engineering", eng_topics, HUB_FROM_RESUME, 0, 10) == 0);
+    REQUIRE((pub = harness_client(h, "support")) != NULL);
+    hub_publish_result_t res;
+    REQUIRE(harness_publish(pub, sample, &res) == 0);
+    CHECK_INT(res.notifications, 3);
+
+    /* engineering takes it and acknowledges it: both are on record */
+    ngot = harness_collect(eng, got, 1, 1, S_WAIT_MS);
+    REQUIRE(ngot == 1);
+    CHECK_INT(got[0].seq, res.seq);
+    const char *by_case[] = {"--case", S_CASE, NULL};
+    CHECK(harness_wait_audit(h, by_case, "acked", "engineering", 1, S_WAIT_MS));
+
+    REQUIRE((rows = harness_audit(h, by_case)) != NULL);
+    /* one received row with what the event was and how many notifications */
+    CHECK_INT(harness_audit_count(rows, "received", NULL), 1);
+    const json_t *rec = harness_audit_find(rows, "received", NULL);
+    REQUIRE(rec != NULL);
+    CHECK_STR(s_str(rec, "event_id"), S_SAMPLE_ID);
+    CHECK_STR(s_str(rec, "case_id"), S_CASE);
+    CHECK_INT(s_int(rec, "seq"), res.seq);
+    CHECK_INT(s_int(rec, "seq_to"), res.seq);
+    CHECK_STR(s_str(s_detail(rec), "type"), "bug_report");
+    CHECK_STR(s_str(s_detail(rec), "source"), "support");
+    CHECK_INT(s_int(s_detail(rec), "notifications"), 3);
+    CHECK(*s_str(rec, "actor") != '\0' && strcmp(s_str(rec, "actor"), "hubd") != 0);
+    CHECK(*s_str(rec, "hash") != '\0' && strlen(s_str(rec, "hash")) == 64);
+
+    /* one routed row per notification, with the topic the department hears */
+    CHECK_INT(harness_audit_count(rows, "routed", NULL), 3);
+    s_check_routed(rows, "engineering", "engineering.defect", "defect", 0, res.seq, 4 * 3600 * 1000LL);
+    s_check_routed(rows, "finance", "finance.billing_flag", "billing-flag", 1, res.seq, 0);
+    s_check_routed(rows, "sales", "sales.followup", "sales-followup", 2, res.seq, 0);
+    CHECK_INT(harness_audit_count(rows, "routed", "shipping"), 0);
+
+    /* engineering's delivery and ack cover the seq; nobody else took it */
+    s_check_range(rows, "delivered", "engineering", res.seq);
+    s_check_range(rows, "acked", "engineering", res.seq);
+    CHECK_INT(harness_audit_count(rows, "delivered", "finance") + harness_audit_count(rows, "delivered", "sales"), 0);
+    CHECK_INT(harness_audit_count(rows, "acked", "finance") + harness_audit_count(rows, "acked", "sales"), 0);
+    /* nothing about deadlines yet: 4 h to go */
+    CHECK_INT(harness_audit_count(rows, "breached", NULL) + harness_audit_count(rows, "escalated", NULL), 0);
+
+    /* in id order: received, then its routed rows, then delivery, then ack */
+    long long last_id = 0, received_at = -1, first_routed = -1, delivered_at = -1, acked_at = -1;
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        const json_t *r = json_array_get(rows, i);
+        long long id = s_int(r, "id");
+        CHECK(id > last_id);
+        last_id = id;
+        const char *a = s_str(r, "action");
+        if (!strcmp(a, "received"))
+            received_at = id;
+        else if (!strcmp(a, "routed") && first_routed < 0)
+            first_routed = id;
+        else if (!strcmp(a, "delivered") && delivered_at < 0)
+            delivered_at = id;
+        else if (!strcmp(a, "acked") && acked_at < 0)
+            acked_at = id;
+    }
+    CHECK(received_at > 0 && received_at < first_routed && first_routed < delivered_at && delivered_at < acked_at);
+    json_decref(rows);
+
+    /* the filters narrow it: finance's own rows are its routed one */
+    const char *finance[] = {"--case", S_CASE, "--department", "finance", NULL};
+    REQUIRE((rows = harness_audit(h, finance)) != NULL);
+    CHECK_INT(json_array_size(rows), 1);
+    CHECK_INT(harness_audit_count(rows, "routed", "finance"), 1);
+    json_decref(rows);
+    const char *by_action[] = {"--action", "routed", "--department", "engineering", NULL};
+    REQUIRE((rows = harness_audit(h, by_action)) != NULL);
+    CHECK_INT(json_array_size(rows), 1);
+    json_decref(rows);
+    rows = NULL;
+
+    /* a publish the hub refuses is on record with the reason */
+    REQUIRE(s_publish_untyped(h, "bad-1042", S_CASE) == 0);
+    const char *rejected[] = {"--action", "rejected", NULL};
+    CHECK(harness_wait_audit(h, rejected, "rejected", NULL, 1, S_WAIT_MS));
+    REQUIRE((rows = harness_audit(h, rejected)) != NULL);
+    CHECK_INT(json_array_size(rows), 1);
+    const json_t *rej = json_array_get(rows, 0);
+    CHECK_STR(s_str(rej, "event_id"), "bad-1042");
+    CHECK_STR(s_str(rej, "case_id"), S_CASE);
+    CHECK_STR(s_str(s_detail(rej), "code"), "invalid");
+    CHECK_HAS(s_str(s_detail(rej), "reason"), "type");
+    json_decref(rows);
+    rows = NULL;
+    /* ... and it did not count as an event of the case */
+    REQUIRE((rows = harness_audit(h, by_case)) != NULL);
+    CHECK_INT(harness_audit_count(rows, "received", NULL), 1);
+    CHECK_INT(harness_audit_count(rows, "rejected", NULL), 1);
+    json_decref(rows);
+    rows = NULL;
+
+    /* the table: a header and one line per row */
+    CHECK_INT(harness_hubctl(NULL, NULL, &run, "audit", "--data", harness_data_dir(h), "--case", S_CASE, NULL), 0);
+    CHECK_HAS(run.out, "ACTION");
+    CHECK_HAS(run.out, "billing-flag");
+    CHECK_HAS(run.out, "finance");
+    harness_run_free(&run);
+
+    /* the live log verifies, every row of it */
+    REQUIRE((rows = harness_audit(h, NULL)) != NULL);
+    CHECK_INT(harness_hubctl(NULL, NULL, &run, "audit", "verify", "--data", harness_data_dir(h), NULL), 0);
+    long long n = -1;
+    CHECK(sscanf(run.out, "ok: %lld rows", &n) == 1);
+    CHECK(n >= (long long)json_array_size(rows) && json_array_size(rows) >= 8);
+done:
+    json_decref(rows);
+    harness_run_free(&run);
+    harness_got_free(got, ngot);
+    free(sample);
+    hub_client_destroy(&pub);
+    hub_client_destroy(&eng);
+    HARNESS_END(h);
+}
+
+/* ------------------------------------------------- tampered copies */
+
+static int s_copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    int rc = in && out ? 0 : -1;
+    char buf[65536];
+    size_t n;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            rc = -1;
+    if (in && ferror(in))
+        rc = -1;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        rc = -1;
+    if (rc != 0)
+        fprintf(stderr, "cannot copy %s to %s\n", from, to);
+    return rc;
+}
+
+static long s_file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Runs sql on the database file path with the sqlite3 library, as someone
+ * with the sqlite3 tool would. keep_wal: what it wrote stays in path-wal
+ * (no checkpoint when the connection closes). Returns 0 or -1. */
+static int s_sql(const char *path, const char *sql, int keep_wal)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK && keep_wal)
+        rc = sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "sqlite3 %s: %s: %s\n", path, sql, msg ? msg : db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_free(msg);
+    if (sqlite3_close(db) != SQLITE_OK && rc == SQLITE_OK)
+        rc = SQLITE_ERROR;
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* `hubctl audit verify --db path`: the row count when it says ok, else -1. */
+static long long s_verify_ok(const char *path)
+{
+    harness_run_t run = {0};
+    long long n = -1;
+    int status = harness_hubctl(NULL, NULL, &run, "audit", "verify", "--db", path, NULL);
+    if (status != 0 || sscanf(run.out, "ok: %lld rows", &n) != 1) {
+        fprintf(stderr, "  verify %s: exit %d: %s%s\n", path, status, run.out ? run.out : "", run.err ? run.err : "");
+        n = -1;
+    }
+    harness_run_free(&run);
+    return n;
+}
+
+/* `hubctl audit verify --db path` exits 1 naming row 'row'. */
+static void s_verify_broken_at(const char *path, long long row)
+{
+    harness_run_t run = {0};
+    char want[64];
+    snprintf(want, sizeof want, "audit chain broken at row %lld:", row);
+    CHECK_INT(harness_hubctl(NULL, NULL, &run, "audit", "verify", "--db", path, NULL), 1);
+    CHECK_HAS(run.err, want);
+    CHECK(run.out && strstr(run.out, "ok:") == NULL);
+    harness_run_free(&run);
+}
+
+/* The id of the first row of action (and department), or -1. */
+static long long s_row_id(const json_t *rows, const char *action, const char *dept)
+{
+    const json_t *r = harness_audit_find(rows, action, dept);
+    return r ? s_int(r, "id") : -1;
+}
+
+/* A fresh copy of the stopped hub's database at DIR/name. */
+static const char *s_fresh_copy(harness_t *h, const char *name, char *path, size_t cap)
+{
+    char db[HARNESS_PATH + 16];
+    snprintf(db, sizeof db, "%s/hub.db", harness_data_dir(h));
+    snprintf(path, cap, "%s/%s", harness_dir(h), name);
+    return s_copy_file(db, path) == 0 ? path : NULL;
+}
+
+static void test_verify_copies(void)
+{
+    hub_client_t *pub = NULL, *eng = NULL;
+    json_t *rows = NULL;
+    harness_got_t got[4] = {0};
+    size_t ngot = 0;
+    char *sample = s_sample();
+    char sql[1024], db[HARNESS_PATH + 16], wal[HARNESS_PATH + 32], copy[HARNESS_PATH + 32], copy_wal[HARNESS_PATH + 48];
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(sample && h && harness_start(h) == 0);
+    const char *eng_topics[] = {"engineering.*", NULL};
+    REQUIRE((eng = harness_client(h, "engineering")) != NULL);
+    REQUIRE(harness_subscribe(eng, "engineering", eng_topics, HUB_FROM_RESUME, 0, 10) == 0);
+    REQUIRE((pub = harness_client(h, "support")) != NULL);
+    REQUIRE(harness_publish(pub, sample, NULL) == 0);
+    REQUIRE(harness_publish(pub,
+                            "{\"id\":\"v-2\",\"type\":\"bug_report\",\"source\":\"support\",\"case_id\":\"CASE-2\","
+                            "\"customer\":{\"id\":\"C-2\",\"tier\":\"business\",\"billing_status\":\"current\"},"
+                            "\"subject\":\"slow search\"}",
+                            NULL) == 0);
+    ngot = harness_collect(eng, got, 2, 1, S_WAIT_MS);
+    REQUIRE(ngot == 2);
+    const char *no_filter[] = {NULL};
+    REQUIRE(harness_wait_audit(h, no_filter, "acked", "engineering", 1, S_WAIT_MS));
+
+    /* 1. a copy taken while hubd runs: the file and its WAL */
+    snprintf(db, sizeof db, "%s/hub.db", harness_data_dir(h));
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    snprintf(copy, sizeof copy, "%s/live-copy.db", harness_dir(h));
+    snprintf(copy_wal, sizeof copy_wal, "%s-wal", copy);
+    REQUIRE((rows = harness_audit(h, NULL)) != NULL);
+    long long live_rows = (long long)json_array_size(rows);
+    long long edited = s_row_id(rows, "routed", "finance");
+    json_decref(rows);
+    rows = NULL;
+    CHECK(s_file_size(wal) > 0); /* what hubd committed is (still) in the WAL */
+    REQUIRE(s_copy_file(db, copy) == 0 && s_copy_file(wal, copy_wal) == 0);
+    CHECK_INT(s_verify_ok(copy), live_rows);
+    /* an edit that stays in the copy's WAL, then the same copy checkpointed */
+    REQUIRE(edited > 1);
+    snprintf(sql, sizeof sql, "UPDATE audit SET detail = replace(detail, 'finance', 'nobody') WHERE id = %lld", edited);
+    REQUIRE(s_sql(copy, sql, 1) == 0);
+    CHECK(s_file_size(copy_wal) > 0);
+    s_verify_broken_at(copy, edited);
+    REQUIRE(s_sql(copy, "PRAGMA wal_checkpoint(TRUNCATE)", 0) == 0);
+    CHECK(s_file_size(copy_wal) <= 0);
+    s_verify_broken_at(copy, edited);
+
+    /* 2. a clean stop checkpoints the WAL: hub.db alone holds every row */
+    hub_client_destroy(&eng);
+    hub_client_destroy(&pub);
+    REQUIRE(harness_stop(h) == 0);
+    CHECK(s_file_size(wal) <= 0);
+    REQUIRE((rows = harness_audit(h, NULL)) != NULL);
+    long long total = (long long)json_array_size(rows);
+    CHECK(total >= live_rows && total >= 12);
+    REQUIRE(s_fresh_copy(h, "stopped-copy.db", copy, sizeof copy) != NULL);
+    CHECK_INT(s_verify_ok(copy), total);
+
+    /* an edited detail: the engineering notification's topic */
+    long long routed = s_row_id(rows, "routed", "engineering");
+    REQUIRE(routed > 1);
+    REQUIRE(s_fresh_copy(h, "edited.db", copy, sizeof copy) != NULL);
+    snprintf(sql, sizeof sql,
+             "UPDATE audit SET detail = replace(detail, 'engineering.defect', 'engineering.ignore') WHERE id = %lld",
+             routed);
+    REQUIRE(s_sql(copy, sql, 0) == 0);
+    s_verify_broken_at(copy, routed);
+
+    /* a deleted row in the middle */
+    long long middle = total / 2;
+    REQUIRE(s_fresh_copy(h, "deleted.db", copy, sizeof copy) != NULL);
+    snprintf(sql, sizeof sql, "DELETE FROM audit WHERE id = %lld", middle);
+    REQUIRE(s_sql(copy, sql, 0) == 0);
+    s_verify_broken_at(copy, middle);
+
+    /* two rows swapped, hashes and all: the sales and finance routed rows of
+     * the sample, look-alikes next to each other */
+    long long a = s_row_id(rows, "routed", "finance"), b = s_row_id(rows, "routed", "sales");
+    REQUIRE(a > 1 && b > a);
+    REQUIRE(s_fresh_copy(h, "swapped.db", copy, sizeof copy) != NULL);
+    snprintf(sql, sizeof sql,
+             "CREATE TEMP TABLE pair AS SELECT * FROM audit WHERE id IN (%lld, %lld);"
+             "UPDATE audit SET (at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, hash) = "
+             "(SELECT at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, hash FROM pair "
+             "WHERE pair.id = CASE audit.id WHEN %lld THEN %lld ELSE %lld END) WHERE id IN (%lld, %lld);",
+             a, b, a, b, a, a, b);
+    REQUIRE(s_sql(copy, sql, 0) == 0);
+    s_verify_broken_at(copy, a);
+
+    /* the original was left alone */
+    snprintf(copy, sizeof copy, "%s/hub.db", harness_data_dir(h));
+    CHECK_INT(s_verify_ok(copy), total);
+done:
+    json_decref(rows);
+    harness_got_free(got, ngot);
+    free(sample);
+    hub_client_destroy(&pub);
+    hub_client_destroy(&eng);
+    HARNESS_END(h);
+}
+
+int main(void)
+{
+    harness_require();
+    static const check_case_t cases[] = {
+        {"an event's rows: received, routed per department, delivered and acked, rejected", test_event_rows},
+        {"audit verify names the edited, deleted or swapped row of a copy, WAL or not", test_verify_copies},
+        {NULL, NULL},
+    };
+    return check_run(cases);
+}

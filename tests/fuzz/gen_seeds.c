@@ -1,0 +1,281 @@
+/*
+ * gen_seeds - writes the binary seeds of fuzz_frame: one packed frame of
+ * every body kind, filled as the hub and libhub fill them, and a few bad
+ * ones (another version, no body, no version, cut short).
+ *
+ *   gen_seeds DIR
+ *
+ * The seeds are kept in the source tree; run this again only when
+ * proto/hub.proto changes. Exit 0, or 1 when a file cannot be written.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "codec.h"
+
+static int s_failed;
+
+static void s_write(const char *dir, const char *name, const uint8_t *data, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len) {
+        fprintf(stderr, "gen_seeds: cannot write %s\n", path);
+        s_failed = 1;
+    }
+    if (f && fclose(f) != 0)
+        s_failed = 1;
+}
+
+static void s_frame(const char *dir, const char *name, Hub__Frame *f)
+{
+    hub_buf_t b = HUB_BUF_INIT;
+    f->has_corr = 1;
+    f->corr = 42;
+    if (hub_frame_encode(f, &b) == 0)
+        s_write(dir, name, b.data, b.len);
+    hub_buf_fini(&b);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: gen_seeds DIR\n");
+        return 2;
+    }
+    const char *dir = argv[1];
+
+    Hub__Customer c = HUB__CUSTOMER__INIT;
+    c.id = "ACME-7";
+    c.name = "Acme Corp";
+    c.tier = "enterprise";
+    c.billing_status = "overdue";
+    c.account_manager = "dana";
+    Hub__Event__AttributesEntry a1 = HUB__EVENT__ATTRIBUTES_ENTRY__INIT, a2 = HUB__EVENT__ATTRIBUTES_ENTRY__INIT;
+    Hub__Event__AttributesEntry *attrs[] = {&a1, &a2};
+    a1.key = "ticket";
+    a1.value = "ZD-58812";
+    a2.key = "order_id";
+    a2.value = "SO-88121";
+    char *tags[] = {"regression", "rma"};
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.id = "support-desk-20261123-0001";
+    ev.type = "bug_report";
+    ev.source = "support";
+    ev.case_id = "CASE-1042";
+    ev.customer = &c;
+    ev.has_severity = 1;
+    ev.severity = HUB__SEVERITY__SEVERITY_HIGH;
+    ev.subject = "Export crashes on large files";
+    ev.body = "Exporting any project over about 2 GB to CSV stops at 87%.";
+    ev.product = "exporter 2.3";
+    ev.n_tags = 2;
+    ev.tags = tags;
+    ev.n_attributes = 2;
+    ev.attributes = attrs;
+    ev.occurred_at = "2026-11-23T10:00:00Z";
+
+    Hub__Hello hello = HUB__HELLO__INIT;
+    hello.client = "hubctl 0.1.0";
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_HELLO;
+    f.hello = &hello;
+    s_frame(dir, "hello.bin", &f);
+
+    Hub__Welcome w = HUB__WELCOME__INIT;
+    w.hub_version = "0.1.0";
+    w.instance = "6f1c2a";
+    w.identity = "support";
+    w.has_max_frame = 1;
+    w.max_frame = 1048576;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_WELCOME;
+    f.welcome = &w;
+    s_frame(dir, "welcome.bin", &f);
+
+    Hub__Publish pub = HUB__PUBLISH__INIT;
+    pub.event = &ev;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_PUBLISH;
+    f.publish = &pub;
+    s_frame(dir, "publish.bin", &f);
+
+    Hub__PublishAck pa = HUB__PUBLISH_ACK__INIT;
+    pa.id = ev.id;
+    pa.has_seq = 1;
+    pa.seq = 1042;
+    pa.has_duplicate = 1;
+    pa.has_notifications = 1;
+    pa.notifications = 3;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_PUBLISH_ACK;
+    f.publish_ack = &pa;
+    s_frame(dir, "publish_ack.bin", &f);
+
+    char *topics[] = {"engineering.*", "finance.billing_flag"};
+    Hub__Subscribe sub = HUB__SUBSCRIBE__INIT;
+    sub.name = "engineering";
+    sub.n_topics = 2;
+    sub.topics = topics;
+    sub.has_start = 1;
+    sub.start = HUB__START__START_SEQ;
+    sub.has_start_seq = 1;
+    sub.start_seq = 7;
+    sub.has_credit = 1;
+    sub.credit = 100;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_SUBSCRIBE;
+    f.subscribe = &sub;
+    s_frame(dir, "subscribe.bin", &f);
+
+    Hub__Subscribed sd = HUB__SUBSCRIBED__INIT;
+    sd.name = "engineering";
+    sd.has_position = 1;
+    sd.position = 6;
+    sd.has_credit = 1;
+    sd.credit = 100;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_SUBSCRIBED;
+    f.subscribed = &sd;
+    s_frame(dir, "subscribed.bin", &f);
+
+    Hub__Notification n = HUB__NOTIFICATION__INIT;
+    n.has_seq = 1;
+    n.seq = 1042;
+    n.has_slot = 1;
+    n.slot = 1;
+    n.topic = "finance.billing_flag";
+    n.route = "billing-flag";
+    n.reason = "type=bug_report, customer.billing_status=overdue";
+    n.department = "finance";
+    n.kind = "billing_flag";
+    n.respond_by = "2026-11-23T14:00:00Z";
+    n.has_attempt = 1;
+    n.attempt = 1;
+    n.event_id = ev.id;
+    n.received_at = "2026-11-23T10:00:01Z";
+    n.event = &ev;
+    Hub__Deliver d = HUB__DELIVER__INIT;
+    d.name = "finance";
+    d.notification = &n;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_DELIVER;
+    f.deliver = &d;
+    f.has_corr = 0;
+    hub_buf_t b = HUB_BUF_INIT;
+    if (hub_frame_encode(&f, &b) == 0) /* as the hub sends it: corr 0 */
+        s_write(dir, "deliver.bin", b.data, b.len);
+    /* the tap's form: no subscriber name */
+    d.name = "";
+    if (hub_frame_encode(&f, &b) == 0)
+        s_write(dir, "deliver_tap.bin", b.data, b.len);
+    hub_buf_fini(&b);
+
+    Hub__Ref r1 = HUB__REF__INIT, r2 = HUB__REF__INIT, *refs[] = {&r1, &r2};
+    r1.has_seq = r2.has_seq = 1;
+    r1.seq = 1041;
+    r2.seq = 1042;
+    r2.has_slot = 1;
+    r2.slot = 1;
+    Hub__Ack ack = HUB__ACK__INIT;
+    ack.name = "finance";
+    ack.n_refs = 2;
+    ack.refs = refs;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_ACK;
+    f.ack = &ack;
+    s_frame(dir, "ack.bin", &f);
+
+    Hub__Nack nack = HUB__NACK__INIT;
+    nack.name = "finance";
+    nack.ref = &r2;
+    nack.reason = "mail server refused";
+    nack.has_dead_letter = 1;
+    nack.dead_letter = 1;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_NACK;
+    f.nack = &nack;
+    s_frame(dir, "nack.bin", &f);
+
+    Hub__Error e = HUB__ERROR__INIT;
+    e.has_code = 1;
+    e.code = HUB__ERROR_CODE__ERROR_CODE_INVALID;
+    e.message = "customer.tier: expected a string, got a number";
+    e.field = "customer.tier";
+    e.id = ev.id;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_ERROR;
+    f.error = &e;
+    s_frame(dir, "error.bin", &f);
+
+    Hub__Heartbeat hb = HUB__HEARTBEAT__INIT;
+    hb.instance = "6f1c2a";
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_HEARTBEAT;
+    f.heartbeat = &hb;
+    s_frame(dir, "heartbeat.bin", &f);
+
+    Hub__StatusRequest sr = HUB__STATUS_REQUEST__INIT;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_STATUS_REQUEST;
+    f.status_request = &sr;
+    s_frame(dir, "status_request.bin", &f);
+
+    Hub__SubscriberStatus ss = HUB__SUBSCRIBER_STATUS__INIT, *subs[] = {&ss};
+    ss.name = "engineering";
+    ss.n_topics = 1;
+    ss.topics = topics;
+    ss.has_connected = 1;
+    ss.connected = 1;
+    ss.has_position = ss.has_backlog = ss.has_in_flight = ss.has_credit = 1;
+    ss.position = 1000;
+    ss.backlog = 42;
+    ss.in_flight = 3;
+    ss.credit = 100;
+    ss.has_delivered = ss.has_redelivered = ss.has_dead_letters = 1;
+    ss.delivered = 1003;
+    ss.redelivered = 2;
+    ss.dead_letters = 1;
+    Hub__StatusReply st = HUB__STATUS_REPLY__INIT;
+    st.hub_version = "0.1.0";
+    st.instance = "6f1c2a";
+    st.has_last_seq = st.has_events = st.has_routes = st.has_rejected = st.has_commits = st.has_uptime_s = 1;
+    st.last_seq = 1042;
+    st.events = 1042;
+    st.policy_sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    st.routes = 6;
+    st.n_subscribers = 1;
+    st.subscribers = subs;
+    st.rejected = 5;
+    st.commits = 900;
+    st.data_dir = "./var/hub";
+    st.uptime_s = 3600;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_STATUS_REPLY;
+    f.status_reply = &st;
+    s_frame(dir, "status_reply.bin", &f);
+
+    /* Bad ones, by hand. */
+    static const uint8_t version2[] = {0x08, 0x02, 0x52, 0x00};                         /* version 2, hello {} */
+    static const uint8_t no_body[] = {0x08, 0x01, 0x10, 0x2a};                          /* version 1, corr 42 */
+    static const uint8_t no_version[] = {0x52, 0x02, 0x0a, 0x00};                       /* hello { client "" } */
+    static const uint8_t bad_wire[] = {0x0f, 0xff, 0xff, 0xff, 0xff};                   /* wire type 7 */
+    static const uint8_t long_len[] = {0x08, 0x01, 0x62, 0xff, 0xff, 0xff, 0xff, 0x0f}; /* publish of 4 GiB */
+    s_write(dir, "bad_version2.bin", version2, sizeof version2);
+    s_write(dir, "bad_no_body.bin", no_body, sizeof no_body);
+    s_write(dir, "bad_no_version.bin", no_version, sizeof no_version);
+    s_write(dir, "bad_wire_type.bin", bad_wire, sizeof bad_wire);
+    s_write(dir, "bad_length.bin", long_len, sizeof long_len);
+    s_write(dir, "empty.bin", (const uint8_t *)"", 0);
+
+    /* A publish cut short in the middle of its event. */
+    b = (hub_buf_t)HUB_BUF_INIT;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_PUBLISH;
+    f.publish = &pub;
+    if (hub_frame_encode(&f, &b) == 0)
+        s_write(dir, "bad_truncated.bin", b.data, b.len / 2);
+    hub_buf_fini(&b);
+    return s_failed;
+}

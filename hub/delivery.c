@@ -23,6 +23,7 @@
 enum { S_FREE = 0, S_OWED = 1, S_SENT = 2 };
 
 #define HUB_SCAN_ROWS 256 /* rows one scan reads at most */
+#define S_PUMP_ROWS 8192  /* rows one subscriber's pump reads at most per turn */
 #define S_MEMO_SLOTS 1024 /* unpacked routings kept (a power of 2) */
 
 /* A stored event's routing, unpacked once and shared by every subscriber
@@ -68,6 +69,7 @@ typedef struct {
     int connected;
     int64_t heard_ms;       /* monotonic time the session was last heard from */
     int dirty;              /* position/topics/dead letters not yet written */
+    int has_owed;           /* some entry may be OWED (s_pump_owed has work) */
     uint64_t dead_letters;
     uint64_t delivered, redelivered;
     s_range_t ranges[3];    /* HUB_AUDIT_DELIVERED, _ACKED, _REDELIVERED since the last batch */
@@ -179,6 +181,13 @@ static s_sub_t *s_add(hub_delivery_t *self, const char *name)
 static s_flight_t *s_at(const s_sub_t *sub, size_t i)
 {
     return &sub->ring[(sub->head + i) & (sub->cap - 1)];
+}
+
+/* Marks an in-flight entry to be sent again by the next pump. */
+static void s_owe(s_sub_t *sub, s_flight_t *e)
+{
+    e->state = S_OWED;
+    sub->has_owed = 1;
 }
 
 /* Grows the ring to hold at least want entries; keeps their order. */
@@ -435,7 +444,7 @@ static void s_dead_letter(hub_delivery_t *self, s_sub_t *sub, s_flight_t *e, con
         hub_dead_letter_t *dead = realloc(self->dead, cap * sizeof *dead);
         if (!dead) {
             /* keep it in flight: it will time out and be tried again */
-            e->state = S_OWED;
+            s_owe(sub, e);
             return;
         }
         self->dead = dead;
@@ -459,7 +468,11 @@ static void s_dead_letter(hub_delivery_t *self, s_sub_t *sub, s_flight_t *e, con
 /* Sends the owed entries of a subscriber, oldest first. */
 static void s_pump_owed(hub_delivery_t *self, s_sub_t *sub, int64_t now_ms)
 {
-    for (size_t i = 0; i < sub->count && sub->connected; i++) {
+    if (!sub->has_owed)
+        return;
+    sub->has_owed = 0;
+    size_t i;
+    for (i = 0; i < sub->count && sub->connected; i++) {
         s_flight_t *e = s_at(sub, i);
         if (e->state != S_OWED)
             continue;
@@ -478,6 +491,8 @@ static void s_pump_owed(hub_delivery_t *self, s_sub_t *sub, int64_t now_ms)
         sub->redelivered++;
         s_range_add(sub, HUB_RANGE_REDELIVERED, e->seq);
     }
+    if (i < sub->count)
+        sub->has_owed = 1; /* stopped early: the rest stays owed */
     s_advance(sub);
 }
 
@@ -493,11 +508,17 @@ int hub_delivery_pump(hub_delivery_t *self, int64_t now_ms)
         if (!sub->connected || sub->scan_seq > last || sub->live >= sub->credit)
             continue;
         s_scan_t ctx = {self, sub, now_ms, NULL, 0, 0};
-        int rows = hub_store_scan(self->store, sub->scan_seq, HUB_SCAN_ROWS, s_scan_row, &ctx);
-        if (rows < 0)
-            hub_error("subscriber %s: reading events: %s", sub->name, hub_strerror(rows));
+        /* as far as credit goes, so that subscribers that keep up stay at
+         * the tail (and in its cache) however large the turn's batch was */
+        int total = 0, rows;
+        do {
+            rows = hub_store_scan(self->store, sub->scan_seq, HUB_SCAN_ROWS, s_scan_row, &ctx);
+            if (rows < 0)
+                hub_error("subscriber %s: reading events: %s", sub->name, hub_strerror(rows));
+            total += rows > 0 ? rows : 0;
+        } while (rows > 0 && !ctx.blocked && sub->scan_seq <= last && total < S_PUMP_ROWS);
         s_advance(sub);
-        if (rows > 0 && !ctx.blocked && sub->scan_seq <= last)
+        if (total > 0 && !ctx.blocked && sub->scan_seq <= last)
             more = 1;
     }
     return more;
@@ -508,7 +529,7 @@ static void s_owe_sent(s_sub_t *sub)
 {
     for (size_t i = 0; i < sub->count; i++)
         if (s_at(sub, i)->state == S_SENT)
-            s_at(sub, i)->state = S_OWED;
+            s_owe(sub, s_at(sub, i));
 }
 
 void hub_delivery_tick(hub_delivery_t *self, int64_t now_ms)
@@ -531,7 +552,7 @@ void hub_delivery_tick(hub_delivery_t *self, int64_t now_ms)
                 snprintf(reason, sizeof reason, "not acknowledged after %u attempts", e->attempt);
                 s_dead_letter(self, sub, e, reason);
             } else {
-                e->state = S_OWED;
+                s_owe(sub, e);
             }
         }
         s_advance(sub);
@@ -687,7 +708,7 @@ int hub_delivery_nack(hub_delivery_t *self, const Hub__Nack *nack, int64_t now_m
         snprintf(reason, sizeof reason, "refused %u times, last: %.400s", e->attempt, why);
         s_dead_letter(self, sub, e, reason);
     } else {
-        e->state = S_OWED;
+        s_owe(sub, e);
     }
     s_advance(sub);
     (void)now_ms;

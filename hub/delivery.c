@@ -23,7 +23,7 @@
 enum { S_FREE = 0, S_OWED = 1, S_SENT = 2 };
 
 #define HUB_SCAN_ROWS 256 /* rows one scan reads at most */
-#define S_PUMP_ROWS 8192  /* rows one subscriber's pump reads at most per turn */
+#define S_PUMP_ROWS 8192  /* rows one pump reads at most per subscriber and turn */
 #define S_MEMO_SLOTS 1024 /* unpacked routings kept (a power of 2) */
 
 /* A stored event's routing, unpacked once and shared by every subscriber
@@ -498,28 +498,33 @@ static void s_pump_owed(hub_delivery_t *self, s_sub_t *sub, int64_t now_ms)
 
 int hub_delivery_pump(hub_delivery_t *self, int64_t now_ms)
 {
-    int more = 0;
     uint64_t last = hub_store_last_seq(self->store);
-    for (size_t i = 0; i < self->nsubs; i++) {
-        s_sub_t *sub = self->subs[i];
-        if (!sub->connected)
-            continue;
-        s_pump_owed(self, sub, now_ms);
-        if (!sub->connected || sub->scan_seq > last || sub->live >= sub->credit)
-            continue;
-        s_scan_t ctx = {self, sub, now_ms, NULL, 0, 0};
-        /* as far as credit goes, so that subscribers that keep up stay at
-         * the tail (and in its cache) however large the turn's batch was */
-        int total = 0, rows;
-        do {
-            rows = hub_store_scan(self->store, sub->scan_seq, HUB_SCAN_ROWS, s_scan_row, &ctx);
+    for (size_t i = 0; i < self->nsubs; i++)
+        if (self->subs[i]->connected)
+            s_pump_owed(self, self->subs[i], now_ms);
+    /* As far as credit goes, so that subscribers that keep up stay at the
+     * tail (and in its cache) however large the turn's batch was; in rounds
+     * of HUB_SCAN_ROWS rows over all subscribers rather than one subscriber
+     * after the other, so that they read the same recent rows while their
+     * unpacked routings are still in the memo. */
+    int more = 0, progress = 1;
+    for (int round = 0; progress && round < S_PUMP_ROWS / HUB_SCAN_ROWS; round++) {
+        progress = 0;
+        more = 0;
+        for (size_t i = 0; i < self->nsubs; i++) {
+            s_sub_t *sub = self->subs[i];
+            if (!sub->connected || sub->scan_seq > last || sub->live >= sub->credit)
+                continue;
+            s_scan_t ctx = {self, sub, now_ms, NULL, 0, 0};
+            int rows = hub_store_scan(self->store, sub->scan_seq, HUB_SCAN_ROWS, s_scan_row, &ctx);
             if (rows < 0)
                 hub_error("subscriber %s: reading events: %s", sub->name, hub_strerror(rows));
-            total += rows > 0 ? rows : 0;
-        } while (rows > 0 && !ctx.blocked && sub->scan_seq <= last && total < S_PUMP_ROWS);
-        s_advance(sub);
-        if (total > 0 && !ctx.blocked && sub->scan_seq <= last)
-            more = 1;
+            s_advance(sub);
+            if (rows > 0 && !ctx.blocked && sub->scan_seq <= last) {
+                progress = 1;
+                more = 1;
+            }
+        }
     }
     return more;
 }

@@ -24,17 +24,7 @@ enum { S_FREE = 0, S_OWED = 1, S_SENT = 2 };
 
 #define HUB_SCAN_ROWS 256 /* rows one scan reads at most */
 #define S_PUMP_ROWS 8192  /* rows one pump reads at most per subscriber and turn */
-#define S_MEMO_SLOTS 1024 /* unpacked routings kept (a power of 2) */
-
-/* A stored event's routing, unpacked once and shared by every subscriber
- * that reads the event soon after (they read the same recent rows), with
- * its receive time formatted once. A stored routing never changes, so an
- * entry is good for as long as it stays. */
-typedef struct {
-    uint64_t seq;                   /* 0: empty */
-    Hub__Routing *routing;          /* owned */
-    char received_at[HUB_TIME_LEN]; /* RFC 3339 */
-} s_memo_t;
+#define S_SCRATCH 4096    /* bytes for the strings of one route read */
 
 typedef struct {
     uint64_t seq;
@@ -86,7 +76,6 @@ struct hub_delivery {
     hub_dead_letter_t *dead;   /* waiting for the next batch */
     size_t ndead, dead_cap;
     size_t ndead_collected;    /* how many the current batch holds */
-    s_memo_t *memo;            /* S_MEMO_SLOTS, by seq */
     hub_buf_t frame;           /* reused for every frame */
     hub_buf_t redacted;        /* reused for redacted events */
     uint64_t delivered;
@@ -262,12 +251,7 @@ hub_delivery_t *hub_delivery_new(hub_store_t *store, const hub_delivery_opts_t *
     }
     self->store = store;
     self->opts = *opts;
-    self->memo = calloc(S_MEMO_SLOTS, sizeof *self->memo);
-    if (!self->memo) {
-        snprintf(err, HUB_ERR_LEN, "delivery: out of memory");
-        hub_delivery_destroy(&self);
-        return NULL;
-    }
+
     self->send = send;
     self->send_arg = send_arg;
     if (hub_store_cursors(store, s_load_cursor, self) != 0) {
@@ -289,10 +273,7 @@ void hub_delivery_destroy(hub_delivery_t **self_p)
     }
     free(self->subs);
     free(self->dead);
-    for (size_t i = 0; self->memo && i < S_MEMO_SLOTS; i++)
-        if (self->memo[i].routing)
-            hub__routing__free_unpacked(self->memo[i].routing, NULL);
-    free(self->memo);
+
     hub_buf_fini(&self->frame);
     hub_buf_fini(&self->redacted);
     free(self);
@@ -303,14 +284,14 @@ void hub_delivery_destroy(hub_delivery_t **self_p)
 
 /* Builds and sends the Deliver frame for one slot of a stored row. Returns
  * 0, -EHOSTUNREACH, -EAGAIN, or -HUB_EMALFORMED for a row we cannot read. */
-static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t *row, const s_memo_t *memo,
-                       const Hub__Route *route, uint32_t slot, uint32_t attempt)
+static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t *row, const char *received_at,
+                       const hub_route_view_t *route, uint32_t slot, uint32_t attempt)
 {
     const uint8_t *event = row->event;
     size_t event_len = row->event_len;
-    if (route->n_fields > 0) {
-        if (hub_redact(&hub__event__descriptor, row->event, row->event_len, (const char *const *)route->fields,
-                       route->n_fields, &self->redacted) != 0)
+    if (route->nfields > 0) {
+        if (hub_redact(&hub__event__descriptor, row->event, row->event_len, route->fields, route->nfields,
+                       &self->redacted) != 0)
             return -HUB_EMALFORMED;
         event = self->redacted.data;
         event_len = self->redacted.len;
@@ -321,19 +302,19 @@ static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t
     n.seq = row->seq;
     n.has_slot = 1;
     n.slot = slot;
-    n.topic = route->topic;
-    n.route = route->name;
-    n.reason = route->reason;
-    n.department = route->department;
-    n.kind = route->kind;
-    if (route->has_respond_by_ms && route->respond_by_ms > 0) {
+    n.topic = (char *)route->topic;
+    n.route = *route->name ? (char *)route->name : NULL;
+    n.reason = *route->reason ? (char *)route->reason : NULL;
+    n.department = *route->department ? (char *)route->department : NULL;
+    n.kind = *route->kind ? (char *)route->kind : NULL;
+    if (route->respond_by_ms > 0) {
         hub_time_format(route->respond_by_ms, respond_by);
         n.respond_by = respond_by;
     }
     n.has_attempt = 1;
     n.attempt = attempt;
     n.event_id = (char *)row->id;
-    n.received_at = (char *)memo->received_at;
+    n.received_at = (char *)received_at;
     int rc = hub_frame_encode_deliver(sub->name, &n, event, event_len, &self->frame);
     if (rc != 0)
         return rc;
@@ -355,41 +336,24 @@ typedef struct {
     int blocked;        /* credit used up or client not taking more */
 } s_scan_t;
 
-/* The memo entry of row, unpacking its routing when it is not there yet.
- * Returns NULL when the stored routing cannot be read (or no memory). */
-static const s_memo_t *s_routing(hub_delivery_t *self, const hub_store_row_t *row)
-{
-    s_memo_t *m = &self->memo[row->seq & (S_MEMO_SLOTS - 1)];
-    if (m->seq == row->seq && m->routing)
-        return m;
-    Hub__Routing *routing = hub__routing__unpack(NULL, row->routing_len, row->routing);
-    if (!routing)
-        return NULL;
-    if (m->routing)
-        hub__routing__free_unpacked(m->routing, NULL);
-    m->seq = row->seq;
-    m->routing = routing;
-    hub_time_format(row->received_ms, m->received_at);
-    return m;
-}
-
-/* Row visitor of a scan: sends every wanted slot from scan_slot on. */
+/* Row visitor of a scan: sends every wanted slot from scan_slot on. The
+ * stored routing is read in place, one route at a time (no allocation). */
 static int s_scan_row(const hub_store_row_t *row, void *arg)
 {
     s_scan_t *ctx = arg;
     s_sub_t *sub = ctx->sub;
-    const s_memo_t *memo = s_routing(ctx->self, row);
-    if (!memo) {
-        hub_error("event %llu: stored routing cannot be read; skipping it for %s", (unsigned long long)row->seq,
-                  sub->name);
-        sub->scan_seq = row->seq + 1;
-        sub->scan_slot = 0;
-        return 0;
-    }
-    const Hub__Routing *routing = memo->routing;
-    for (uint32_t slot = sub->scan_slot; slot < routing->n_routes; slot++) {
-        const Hub__Route *route = routing->routes[slot];
-        if (!route->topic || !s_sub_wants(sub, route->topic)) {
+    char scratch[S_SCRATCH], received_at[HUB_TIME_LEN] = "";
+    hub_route_view_t route;
+    for (uint32_t slot = sub->scan_slot;; slot++) {
+        int found = hub_routing_route(row->routing, row->routing_len, slot, &route, scratch, sizeof scratch);
+        if (found == 0)
+            break;
+        if (found < 0) {
+            hub_error("event %llu slot %u: stored routing cannot be read (%s); skipping it for %s",
+                      (unsigned long long)row->seq, slot, hub_strerror(found), sub->name);
+            break;
+        }
+        if (!*route.topic || !s_sub_wants(sub, route.topic)) {
             sub->scan_slot = slot + 1;
             continue;
         }
@@ -397,7 +361,9 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
             ctx->blocked = 1;
             break;
         }
-        int rc = s_send_slot(ctx->self, sub, row, memo, route, slot, 1);
+        if (!*received_at)
+            hub_time_format(row->received_ms, received_at);
+        int rc = s_send_slot(ctx->self, sub, row, received_at, &route, slot, 1);
         if (rc == -EHOSTUNREACH || rc == -EAGAIN) {
             ctx->blocked = 1;
             break;
@@ -427,12 +393,14 @@ static int s_resend_row(const hub_store_row_t *row, void *arg)
 {
     s_scan_t *ctx = arg;
     s_flight_t *e = ctx->entry;
-    const s_memo_t *memo = s_routing(ctx->self, row);
-    if (!memo || e->slot >= memo->routing->n_routes)
+    char scratch[S_SCRATCH], received_at[HUB_TIME_LEN];
+    hub_route_view_t route;
+    if (hub_routing_route(row->routing, row->routing_len, e->slot, &route, scratch, sizeof scratch) != 1) {
         ctx->rc = -HUB_EMALFORMED;
-    else
-        ctx->rc = s_send_slot(ctx->self, ctx->sub, row, memo, memo->routing->routes[e->slot], e->slot,
-                              e->attempt + 1);
+        return 1;
+    }
+    hub_time_format(row->received_ms, received_at);
+    ctx->rc = s_send_slot(ctx->self, ctx->sub, row, received_at, &route, e->slot, e->attempt + 1);
     return 1;
 }
 
@@ -505,8 +473,8 @@ int hub_delivery_pump(hub_delivery_t *self, int64_t now_ms)
     /* As far as credit goes, so that subscribers that keep up stay at the
      * tail (and in its cache) however large the turn's batch was; in rounds
      * of HUB_SCAN_ROWS rows over all subscribers rather than one subscriber
-     * after the other, so that they read the same recent rows while their
-     * unpacked routings are still in the memo. */
+     * after the other, so that no subscriber waits for the others' whole
+     * share of the turn. */
     int more = 0, progress = 1;
     for (int round = 0; progress && round < S_PUMP_ROWS / HUB_SCAN_ROWS; round++) {
         progress = 0;

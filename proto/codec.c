@@ -223,3 +223,138 @@ const char *hub_frame_kind(const Hub__Frame *frame)
         protobuf_c_message_descriptor_get_field(&hub__frame__descriptor, (unsigned)frame->body_case);
     return field ? field->name : "none";
 }
+
+/* ------------------------------------------------- stored routings */
+
+/* Reads a base-128 varint at *p (below end). Returns 0 or -1. */
+static int s_varint(const uint8_t **p, const uint8_t *end, uint64_t *value)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t byte = *(*p)++;
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            *value = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Skips the value of a field of wire type wt at *p. Returns 0 or -1. */
+static int s_skip(const uint8_t **p, const uint8_t *end, unsigned wt)
+{
+    uint64_t v;
+    switch (wt) {
+    case 0:
+        return s_varint(p, end, &v);
+    case 1:
+        if (end - *p < 8)
+            return -1;
+        *p += 8;
+        return 0;
+    case 2:
+        if (s_varint(p, end, &v) < 0 || v > (uint64_t)(end - *p))
+            return -1;
+        *p += v;
+        return 0;
+    case 5:
+        if (end - *p < 4)
+            return -1;
+        *p += 4;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* Copies len bytes and a NUL into scratch. Returns the copy or NULL. */
+static const char *s_copy_str(const uint8_t *data, size_t len, char *scratch, size_t cap, size_t *used)
+{
+    if (len >= cap - *used)
+        return NULL;
+    char *copy = scratch + *used;
+    memcpy(copy, data, len);
+    copy[len] = '\0';
+    *used += len + 1;
+    return copy;
+}
+
+/* Fills out from the bytes of one packed hub.Route. */
+static int s_read_route(const uint8_t *p, const uint8_t *end, hub_route_view_t *out, char *scratch, size_t cap)
+{
+    size_t used = 0;
+    memset(out, 0, sizeof *out);
+    out->topic = out->name = out->department = out->kind = out->reason = "";
+    while (p < end) {
+        uint64_t key, n;
+        if (s_varint(&p, end, &key) < 0 || (key >> 3) == 0)
+            return -HUB_EMALFORMED;
+        unsigned id = (unsigned)(key >> 3), wt = (unsigned)(key & 7);
+        if (id == 7 && wt == 0) {
+            if (s_varint(&p, end, &n) < 0)
+                return -HUB_EMALFORMED;
+            out->respond_by_ms = (int64_t)n;
+            continue;
+        }
+        if (id < 1 || id > 6 || wt != 2) {
+            if (s_skip(&p, end, wt) < 0)
+                return -HUB_EMALFORMED;
+            continue;
+        }
+        if (s_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p))
+            return -HUB_EMALFORMED;
+        const char *text = s_copy_str(p, (size_t)n, scratch, cap, &used);
+        p += n;
+        if (!text)
+            return -HUB_ETOOLARGE;
+        switch (id) {
+        case 1:
+            out->topic = text;
+            break;
+        case 2:
+            out->name = text;
+            break;
+        case 3:
+            out->department = text;
+            break;
+        case 4:
+            out->kind = text;
+            break;
+        case 5:
+            out->reason = text;
+            break;
+        default:
+            if (out->nfields == HUB_ROUTE_MAX_FIELDS)
+                return -HUB_ETOOLARGE;
+            out->fields[out->nfields++] = text;
+            break;
+        }
+    }
+    return 1;
+}
+
+int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
+                      size_t scratch_len)
+{
+    const uint8_t *p = packed, *end = packed + len;
+    uint32_t index = 0;
+    if (scratch_len == 0)
+        return -HUB_ETOOLARGE;
+    while (p < end) {
+        uint64_t key, n;
+        if (s_varint(&p, end, &key) < 0 || (key >> 3) == 0)
+            return -HUB_EMALFORMED;
+        if (key != ((1u << 3) | 2)) { /* not a route: skip it */
+            if (s_skip(&p, end, (unsigned)(key & 7)) < 0)
+                return -HUB_EMALFORMED;
+            continue;
+        }
+        if (s_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p))
+            return -HUB_EMALFORMED;
+        if (index++ == slot)
+            return s_read_route(p, p + n, out, scratch, scratch_len);
+        p += n;
+    }
+    return 0;
+}

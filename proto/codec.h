@@ -46,4 +46,30 @@ int hub_message_pack(const ProtobufCMessage *msg, hub_buf_t *out);
 /* Short name of the frame's body ("publish", "ack", ...; "none"). */
 const char *hub_frame_kind(const Hub__Frame *frame);
 
+/* ------------------------------------------------- stored routings */
+
+#define HUB_ROUTE_MAX_FIELDS 64 /* redaction fields read of one route */
+
+/* One route of a stored hub.Routing, read straight from its packed bytes.
+ * Strings are NUL-terminated copies in the caller's scratch ("" when the
+ * route has none). */
+typedef struct {
+    const char *topic;
+    const char *name;
+    const char *department;
+    const char *kind;
+    const char *reason;
+    const char *fields[HUB_ROUTE_MAX_FIELDS]; /* redaction: what the department sees */
+    size_t nfields;                           /* 0: everything */
+    int64_t respond_by_ms;                    /* 0: no deadline */
+} hub_route_view_t;
+
+/* Reads route number slot of a packed hub.Routing without allocating (the
+ * delivery path reads one per notification sent). Returns 1 and fills out;
+ * 0 when the routing has no such slot; -HUB_EMALFORMED when the bytes are
+ * not a Routing; -HUB_ETOOLARGE when the route's strings do not fit in
+ * scratch (scratch_len bytes) or it has more than HUB_ROUTE_MAX_FIELDS. */
+int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
+                      size_t scratch_len);
+
 #endif

@@ -535,7 +535,63 @@ static void test_decode_refuses_field_zero(void)
     CHECK_HAS(err, "numbered 0");
 }
 
+/* The delivery path reads stored routings without unpacking them; what it
+ * reads must be what protobuf-c packed. */
+static void test_routing_route_reads_what_was_packed(void)
+{
+    Hub__Route r[3];
+    Hub__Route *ptrs[3];
+    char *keep[] = {"case_id", "customer.name"};
+    for (int i = 0; i < 3; i++) {
+        hub__route__init(&r[i]);
+        ptrs[i] = &r[i];
+    }
+    r[0].topic = "engineering.defect";
+    r[0].name = "defect";
+    r[0].department = "engineering";
+    r[0].kind = "defect";
+    r[0].reason = "type=bug_report";
+    r[0].has_respond_by_ms = 1;
+    r[0].respond_by_ms = 1795609800123;
+    r[1].topic = "finance.billing_flag";
+    r[1].n_fields = 2;
+    r[1].fields = keep;
+    r[2].topic = "sales.followup"; /* no name, kind, reason */
+    Hub__Routing routing = HUB__ROUTING__INIT;
+    routing.n_routes = 3;
+    routing.routes = ptrs;
+    hub_buf_t buf = HUB_BUF_INIT;
+    CHECK_INT(hub_message_pack(&routing.base, &buf), 0);
+
+    hub_route_view_t v;
+    char scratch[512];
+    CHECK_INT(hub_routing_route(buf.data, buf.len, 0, &v, scratch, sizeof scratch), 1);
+    CHECK_STR(v.topic, "engineering.defect");
+    CHECK_STR(v.name, "defect");
+    CHECK_STR(v.department, "engineering");
+    CHECK_STR(v.kind, "defect");
+    CHECK_STR(v.reason, "type=bug_report");
+    CHECK_INT(v.respond_by_ms, 1795609800123);
+    CHECK_INT(v.nfields, 0);
+    CHECK_INT(hub_routing_route(buf.data, buf.len, 1, &v, scratch, sizeof scratch), 1);
+    CHECK_STR(v.topic, "finance.billing_flag");
+    CHECK_INT(v.nfields, 2);
+    CHECK_STR(v.fields[1], "customer.name");
+    CHECK_INT(v.respond_by_ms, 0);
+    CHECK_INT(hub_routing_route(buf.data, buf.len, 2, &v, scratch, sizeof scratch), 1);
+    CHECK_STR(v.name, "");
+    CHECK_INT(hub_routing_route(buf.data, buf.len, 3, &v, scratch, sizeof scratch), 0);
+    CHECK_INT(hub_routing_route(buf.data, 0, 0, &v, scratch, sizeof scratch), 0);
+    /* cut short, and too little room */
+    CHECK_INT(hub_routing_route(buf.data, buf.len - 3, 2, &v, scratch, sizeof scratch), -HUB_EMALFORMED);
+    CHECK_INT(hub_routing_route(buf.data, buf.len, 0, &v, scratch, 8), -HUB_ETOOLARGE);
+    static const uint8_t junk[] = {0x0f, 0xff, 0xff};
+    CHECK_INT(hub_routing_route(junk, sizeof junk, 0, &v, scratch, sizeof scratch), -HUB_EMALFORMED);
+    hub_buf_fini(&buf);
+}
+
 static const check_case_t cases[] = {
+    {"routing route reads what was packed", test_routing_route_reads_what_was_packed},
     {"decode refuses a field numbered 0", test_decode_refuses_field_zero},
     {"round trip hello", test_round_trip_hello},
     {"round trip welcome", test_round_trip_welcome},

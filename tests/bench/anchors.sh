@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # anchors.sh - runs the anchor benchmarks that hub-bench is compared with
 # (NATS JetStream, the bare hub data path, raw ZeroMQ, raw SQLite), on this
-# machine and in the same session, and prints their summary table.
+# machine and in the same sitting, and prints their summary table.
 #
 #   tests/bench/anchors.sh [SECTION...]     default: nats hub zmq sqlite
 #                                           (also: fsync mqtt)

@@ -33,6 +33,7 @@
 
 #include "clock.h"
 #include "outlet_config.h"
+#include "outlet_curl.h"
 #include "outlet_run.h"
 #include "outlet_template.h"
 #include "sha256.h"
@@ -63,6 +64,7 @@ typedef struct {
     char domain[S_MAX_ADDRESS + 1]; /* the From address's domain, for Message-ID */
     outlet_template_t *subject;     /* subject template */
     outlet_template_t *body;        /* body template */
+    outlet_template_t *body_no_due; /* the default body without a deadline; NULL with mail.body */
     s_rule_t rules[S_MAX_RULES];    /* recipients per topic */
     size_t nrules;                  /* rules used */
     CURL *curl;                     /* reused: keeps the connection when it can */
@@ -71,18 +73,25 @@ typedef struct {
 static s_mail_t s_self;
 
 static const char *s_default_subject = "[{{topic}}] {{case_id}} {{event.subject}}";
-static const char *s_default_body = "{{event.subject}}\n"
-                                    "\n"
-                                    "Case:      {{case_id}}\n"
-                                    "Customer:  {{customer.name}} ({{customer.tier}})\n"
-                                    "Type:      {{event.type}}, severity {{event.severity}}\n"
-                                    "Route:     {{route}} ({{reason}})\n"
-                                    "Respond by: {{respond_by}}\n"
-                                    "\n"
-                                    "{{event.body}}\n"
-                                    "\n"
-                                    "-- \n"
-                                    "Switchboard notification {{seq}}.{{slot}}, event {{event_id}}\n";
+/* The default body, with the "Respond by:" line only for a notification
+ * that has a deadline. */
+#define S_BODY_HEAD                                                                                                    \
+    "{{event.subject}}\n"                                                                                              \
+    "\n"                                                                                                               \
+    "Case:      {{case_id}}\n"                                                                                         \
+    "Customer:  {{customer.name}} ({{customer.tier}})\n"                                                               \
+    "Type:      {{event.type}}, severity {{event.severity}}\n"                                                         \
+    "Route:     {{route}} ({{reason}})\n"
+#define S_BODY_DUE "Respond by: {{respond_by}}\n"
+#define S_BODY_TAIL                                                                                                    \
+    "\n"                                                                                                               \
+    "{{event.body}}\n"                                                                                                 \
+    "\n"                                                                                                               \
+    "-- \n"                                                                                                            \
+    "Switchboard notification {{seq}}.{{slot}}, event {{event_id}}\n"
+
+static const char *s_default_body = S_BODY_HEAD S_BODY_DUE S_BODY_TAIL;
+static const char *s_default_body_no_due = S_BODY_HEAD S_BODY_TAIL;
 
 /* ---------------------------------------------------------- addresses */
 
@@ -314,19 +323,9 @@ static int s_read_smtp(s_mail_t *self, hub_yamldoc_t *doc, yaml_node_t *node, ch
         rc = hub_yamldoc_error(doc, password_node, err, "smtp: give password_file or password_env, not both");
     if (rc == 0 && (password_file || password_env) && !self->username)
         rc = hub_yamldoc_error(doc, password_node, err, "smtp: a password without a username");
-    if (rc == 0 && password_file) {
-        char why[HUB_ERR_LEN];
-        if (outlet_read_secret(password_file, &self->password, why) < 0)
-            rc = hub_yamldoc_error(doc, password_node, err, "smtp.password_file: %s", why);
-    }
-    if (rc == 0 && password_env) {
-        const char *value = getenv(password_env);
-        if (!value || !*value)
-            rc = hub_yamldoc_error(doc, password_node, err, "smtp.password_env: $%.64s is not set or empty",
-                                   password_env);
-        else if (!(self->password = strdup(value)))
-            rc = hub_yamldoc_error(doc, password_node, err, "out of memory");
-    }
+    if (rc == 0)
+        rc = outlet_cfg_secret(doc, password_node, "smtp", "password", password_file, password_env, &self->password,
+                               err);
     free(password_file);
     free(password_env);
     if (rc == 0)
@@ -352,33 +351,27 @@ static int s_prepare(void *arg, const char *config_path, char err[HUB_ERR_LEN])
         return -HUB_ECONFIG;
     }
     if ((!self->subject && !(self->subject = outlet_template_new(s_default_subject, why)))
-        || (!self->body && !(self->body = outlet_template_new(s_default_body, why)))) {
+        || (!self->body && (!(self->body = outlet_template_new(s_default_body, why))
+                            || !(self->body_no_due = outlet_template_new(s_default_body_no_due, why))))) {
         snprintf(err, HUB_ERR_LEN, "default template: %s", why);
         return -HUB_EINTERNAL;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(self->curl = curl_easy_init())) {
-        snprintf(err, HUB_ERR_LEN, "libcurl could not start");
+    if (!(self->curl = outlet_curl_new(err)))
         return -HUB_EINTERNAL;
-    }
     return 0;
 }
 
 static void s_cleanup(void *arg)
 {
     s_mail_t *self = arg;
-    if (self->curl) {
-        curl_easy_cleanup(self->curl);
-        curl_global_cleanup();
-    }
+    outlet_curl_destroy(&self->curl);
     free(self->url);
     free(self->username);
-    if (self->password) {
-        memset(self->password, 0, strlen(self->password));
-        free(self->password);
-    }
+    outlet_secret_free(&self->password);
     free(self->from);
     outlet_template_destroy(&self->subject);
     outlet_template_destroy(&self->body);
+    outlet_template_destroy(&self->body_no_due);
     for (size_t i = 0; i < self->nrules; i++) {
         outlet_cfg_strings_free(&self->rules[i].topics, &self->rules[i].ntopics);
         outlet_cfg_strings_free(&self->rules[i].to, &self->rules[i].nto);
@@ -522,7 +515,10 @@ static char *s_message(const s_mail_t *self, const hub_notification_t *n, const 
         s_puts(&t, line);
     }
     s_puts(&t, "\r\n");
-    char *body = outlet_template_render(self->body, doc, OUTLET_ESCAPE_PLAIN);
+    const json_t *due = outlet_template_lookup(doc, "respond_by");
+    int has_due = due && !json_is_null(due) && !(json_is_string(due) && !*json_string_value(due));
+    char *body = outlet_template_render(self->body_no_due && !has_due ? self->body_no_due : self->body, doc,
+                                        OUTLET_ESCAPE_PLAIN);
     if (!body) {
         free(t.data);
         return NULL;
@@ -578,16 +574,6 @@ static int s_on_debug(CURL *c, curl_infotype type, char *data, size_t size, void
     return 0;
 }
 
-static int s_on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
-{
-    (void)arg;
-    (void)dltotal;
-    (void)dlnow;
-    (void)ultotal;
-    (void)ulnow;
-    return outlet_stopping();
-}
-
 static void s_trim(char *text)
 {
     size_t len = strlen(text);
@@ -639,10 +625,10 @@ static void s_deliver(void *arg, const hub_notification_t *n, const json_t *doc,
     up.len = strlen(message);
     char from[S_MAX_ADDRESS + 3];
     snprintf(from, sizeof from, "<%s>", self->from_addr);
-    char curl_err[CURL_ERROR_SIZE] = "";
+    char curl_err[CURL_ERROR_SIZE];
 
     CURL *c = self->curl;
-    curl_easy_reset(c);
+    outlet_curl_prepare(c, self->timeout_ms, self->connect_timeout_ms, curl_err);
     curl_easy_setopt(c, CURLOPT_URL, self->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(c, CURLOPT_USE_SSL, self->use_ssl);
@@ -656,19 +642,11 @@ static void s_deliver(void *arg, const hub_notification_t *n, const json_t *doc,
     curl_easy_setopt(c, CURLOPT_READFUNCTION, s_on_read);
     curl_easy_setopt(c, CURLOPT_READDATA, &up);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)self->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)self->connect_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, s_on_progress);
     curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
     curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, s_on_debug);
     curl_easy_setopt(c, CURLOPT_DEBUGDATA, &up);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
-    CURLcode cc = curl_easy_perform(c);
-    long code = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    long code;
+    CURLcode cc = outlet_curl_perform(c, &code);
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);
     curl_slist_free_all(rcpt);
     free(message);

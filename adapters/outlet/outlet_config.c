@@ -213,6 +213,33 @@ int outlet_read_secret(const char *path, char **out, char err[HUB_ERR_LEN])
     return 0;
 }
 
+int outlet_cfg_secret(hub_yamldoc_t *doc, const yaml_node_t *node, const char *section, const char *name,
+                      const char *file, const char *env, char **out, char err[HUB_ERR_LEN])
+{
+    if (file) {
+        char why[HUB_ERR_LEN];
+        if (outlet_read_secret(file, out, why) < 0)
+            return hub_yamldoc_error(doc, node, err, "%s.%s_file: %s", section, name, why);
+    }
+    if (env) {
+        const char *value = getenv(env);
+        if (!value || !*value)
+            return hub_yamldoc_error(doc, node, err, "%s.%s_env: $%.64s is not set or empty", section, name, env);
+        if (!(*out = strdup(value)))
+            return hub_yamldoc_error(doc, node, err, "out of memory");
+    }
+    return 0;
+}
+
+void outlet_secret_free(char **secret_p)
+{
+    if (!secret_p || !*secret_p)
+        return;
+    memset(*secret_p, 0, strlen(*secret_p));
+    free(*secret_p);
+    *secret_p = NULL;
+}
+
 /* ------------------------------------------------------ shared sections */
 
 static int s_load_subscribe(outlet_config_t *self, hub_yamldoc_t *doc, yaml_node_t *section, char err[HUB_ERR_LEN])

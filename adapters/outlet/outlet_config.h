@@ -99,6 +99,20 @@ void outlet_cfg_strings_free(char ***list, size_t *n);
  * -HUB_ECONFIG with err "path: why". Blocks on the file system. */
 int outlet_read_secret(const char *path, char **out, char err[HUB_ERR_LEN]);
 
+/* A secret given as the keys NAME_file (file: a path) or NAME_env (env: an
+ * environment variable's name) of section ("webhook", "secret"), at most
+ * one of them non-NULL. Reads the one given into *out (free it with
+ * outlet_secret_free). Returns 0, also when neither is given; or
+ * -HUB_ECONFIG with err at node: "webhook.secret_file: path: why",
+ * "webhook.secret_env: $NAME is not set or empty". Blocks on the file
+ * system. */
+int outlet_cfg_secret(hub_yamldoc_t *doc, const yaml_node_t *node, const char *section, const char *name,
+                      const char *file, const char *env, char **out, char err[HUB_ERR_LEN]);
+
+/* Overwrites a secret with zeros and frees it. Accepts NULL; sets
+ * *secret_p = NULL. */
+void outlet_secret_free(char **secret_p);
+
 /* Parses a duration as outlet_cfg_duration does. Returns 0 or -1. */
 int outlet_parse_duration(const char *text, int64_t *ms);
 

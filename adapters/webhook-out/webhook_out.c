@@ -26,6 +26,7 @@
 
 #include "clock.h"
 #include "outlet_config.h"
+#include "outlet_curl.h"
 #include "outlet_run.h"
 #include "outlet_template.h"
 #include "sha256.h"
@@ -169,19 +170,8 @@ static int s_section(void *arg, hub_yamldoc_t *doc, const char *key, yaml_node_t
             rc = hub_yamldoc_error(doc, template_node, err, "webhook.%s: %s", template_file ? "template_file" : "template",
                                    why);
     }
-    if (rc == 0 && secret_file) {
-        char why[HUB_ERR_LEN];
-        if (outlet_read_secret(secret_file, &self->secret, why) < 0)
-            rc = hub_yamldoc_error(doc, secret_node, err, "webhook.secret_file: %s", why);
-    }
-    if (rc == 0 && secret_env) {
-        const char *value = getenv(secret_env);
-        if (!value || !*value)
-            rc = hub_yamldoc_error(doc, secret_node, err, "webhook.secret_env: $%.64s is not set or empty",
-                                   secret_env);
-        else if (!(self->secret = strdup(value)))
-            rc = hub_yamldoc_error(doc, secret_node, err, "out of memory");
-    }
+    if (rc == 0)
+        rc = outlet_cfg_secret(doc, secret_node, "webhook", "secret", secret_file, secret_env, &self->secret, err);
     free(secret_file);
     free(secret_env);
     free(template_file);
@@ -201,28 +191,20 @@ static int s_prepare(void *arg, const char *config_path, char err[HUB_ERR_LEN])
         snprintf(err, HUB_ERR_LEN, "out of memory");
         return -ENOMEM;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(self->curl = curl_easy_init())) {
-        snprintf(err, HUB_ERR_LEN, "libcurl could not start");
+    if (!(self->curl = outlet_curl_new(err)))
         return -HUB_EINTERNAL;
-    }
     return 0;
 }
 
 static void s_cleanup(void *arg)
 {
     s_webhook_t *self = arg;
-    if (self->curl) {
-        curl_easy_cleanup(self->curl);
-        curl_global_cleanup();
-    }
+    outlet_curl_destroy(&self->curl);
     free(self->url);
     free(self->template_text);
     outlet_template_destroy(&self->tmpl);
     outlet_cfg_strings_free(&self->headers, &self->nheaders);
-    if (self->secret) {
-        memset(self->secret, 0, strlen(self->secret));
-        free(self->secret);
-    }
+    outlet_secret_free(&self->secret);
     free(self->signature_header);
     memset(self, 0, sizeof *self);
 }
@@ -260,16 +242,6 @@ static size_t s_on_header(char *data, size_t size, size_t nmemb, void *arg)
         r->retry_after[len] = '\0';
     }
     return n;
-}
-
-static int s_on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
-{
-    (void)arg;
-    (void)dltotal;
-    (void)dlnow;
-    (void)ultotal;
-    (void)ulnow;
-    return outlet_stopping(); /* rule 4 */
 }
 
 /* Appends a header line; returns the list or NULL (the old one is freed). */
@@ -324,30 +296,22 @@ static void s_deliver(void *arg, const hub_notification_t *n, const json_t *doc,
 
     s_response_t resp;
     memset(&resp, 0, sizeof resp);
-    char curl_err[CURL_ERROR_SIZE] = "";
+    char curl_err[CURL_ERROR_SIZE];
     CURL *c = self->curl;
-    curl_easy_reset(c);
+    outlet_curl_prepare(c, self->timeout_ms, self->connect_timeout_ms, curl_err); /* rule 4: a stop aborts */
     curl_easy_setopt(c, CURLOPT_URL, self->url);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_USERAGENT, S_PROGRAM "/" OUTLET_VERSION);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)self->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)self->connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, s_on_progress);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    CURLcode cc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    long status;
+    CURLcode cc = outlet_curl_perform(c, &status);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
     free(body);

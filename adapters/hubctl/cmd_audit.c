@@ -289,23 +289,9 @@ int hubctl_cmd_audit(hubctl_t *g, int argc, char **argv)
     s_filter_t f = {.limit = -1};
     int as_json = 0, filters = 0;
     int64_t now = hub_now_ms();
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    int c, stop;
+    while ((c = hubctl_db_getopt(g, &where, cmd, argc, argv, options, s_help, &stop)) != -1) {
         switch (c) {
-        case HUBCTL_OPT_HELP:
-            s_help();
-            return HUBCTL_OK;
-        case HUBCTL_OPT_HUB:
-        case HUBCTL_OPT_TIMEOUT:
-            if (hubctl_common_option(g, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            break;
-        case HUBCTL_OPT_DATA:
-        case HUBCTL_OPT_DB:
-            if (hubctl_db_option(&where, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            break;
         case OPT_CASE:
             f.case_id = optarg;
             filters++;
@@ -353,10 +339,10 @@ int hubctl_cmd_audit(hubctl_t *g, int argc, char **argv)
             as_json = 1;
             filters++;
             break;
-        default:
-            return hubctl_getopt_error(cmd, c, argv);
         }
     }
+    if (stop >= 0)
+        return stop;
     int verify = 0;
     if (optind < argc) {
         if (strcmp(argv[optind], "verify") != 0)
@@ -371,11 +357,10 @@ int hubctl_cmd_audit(hubctl_t *g, int argc, char **argv)
         return hubctl_usage_error(cmd, "--until is not after --since: no row can match");
 
     static const char *const tables[] = {"audit", NULL};
-    sqlite3 *db = hubctl_db_open(&where, tables);
+    char path[HUBCTL_DB_PATH_MAX];
+    sqlite3 *db = hubctl_db_open(&where, tables, path, sizeof path);
     if (!db)
         return HUBCTL_FAILED;
-    char path[4096];
-    hubctl_db_path(&where, path, sizeof path);
     int exit_code = verify ? s_verify(db, path) : s_list(db, path, &f, as_json);
     sqlite3_close(db);
     return exit_code;

@@ -241,30 +241,16 @@ int hubctl_cmd_history(hubctl_t *g, int argc, char **argv)
     const char *cmd = "history";
     hubctl_db_where_t where = {0};
     int as_json = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    int c, stop;
+    while ((c = hubctl_db_getopt(g, &where, cmd, argc, argv, options, s_help, &stop)) != -1) {
         switch (c) {
-        case HUBCTL_OPT_HELP:
-            s_help();
-            return HUBCTL_OK;
-        case HUBCTL_OPT_HUB:
-        case HUBCTL_OPT_TIMEOUT:
-            if (hubctl_common_option(g, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            break;
-        case HUBCTL_OPT_DATA:
-        case HUBCTL_OPT_DB:
-            if (hubctl_db_option(&where, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            break;
         case OPT_JSON:
             as_json = 1;
             break;
-        default:
-            return hubctl_getopt_error(cmd, c, argv);
         }
     }
+    if (stop >= 0)
+        return stop;
     if (optind >= argc)
         return hubctl_usage_error(cmd, "missing the CASE (e.g. hubctl history CASE-1042)");
     if (optind + 1 < argc)
@@ -274,11 +260,10 @@ int hubctl_cmd_history(hubctl_t *g, int argc, char **argv)
         return hubctl_usage_error(cmd, "the CASE is empty");
 
     static const char *const tables[] = {"audit", NULL};
-    sqlite3 *db = hubctl_db_open(&where, tables);
+    char path[HUBCTL_DB_PATH_MAX];
+    sqlite3 *db = hubctl_db_open(&where, tables, path, sizeof path);
     if (!db)
         return HUBCTL_FAILED;
-    char path[4096];
-    hubctl_db_path(&where, path, sizeof path);
 
     int64_t *seqs = NULL;
     int nseqs = s_case_seqs(db, path, case_id, &seqs);

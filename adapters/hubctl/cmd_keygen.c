@@ -175,18 +175,9 @@ int hubctl_cmd_keygen(hubctl_t *g, int argc, char **argv)
     const char *cmd = "keygen";
     const char *dir = ".";
     int force = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    int c, stop;
+    while ((c = hubctl_getopt(g, cmd, argc, argv, ":h", options, s_help, &stop)) != -1) {
         switch (c) {
-        case HUBCTL_OPT_HELP:
-            s_help();
-            return HUBCTL_OK;
-        case HUBCTL_OPT_HUB:
-        case HUBCTL_OPT_TIMEOUT:
-            if (hubctl_common_option(g, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            break;
         case OPT_DIR:
             if (!*optarg)
                 return hubctl_usage_error(cmd, "--dir: the directory is empty (e.g. /etc/switchboard/keys)");
@@ -195,10 +186,10 @@ int hubctl_cmd_keygen(hubctl_t *g, int argc, char **argv)
         case OPT_FORCE:
             force = 1;
             break;
-        default:
-            return hubctl_getopt_error(cmd, c, argv);
         }
     }
+    if (stop >= 0)
+        return stop;
     if (optind >= argc)
         return hubctl_usage_error(cmd, "missing the NAME of the identity (e.g. support, or hubd for the hub)");
     if (optind + 1 < argc)

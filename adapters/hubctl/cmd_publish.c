@@ -363,20 +363,11 @@ int hubctl_cmd_publish(hubctl_t *g, int argc, char **argv)
 {
     static const struct option options[] = {HUBCTL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     const char *cmd = "publish";
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-        if (c == HUBCTL_OPT_HELP) {
-            s_help();
-            return HUBCTL_OK;
-        }
-        if (c == HUBCTL_OPT_HUB || c == HUBCTL_OPT_TIMEOUT) {
-            if (hubctl_common_option(g, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            continue;
-        }
-        return hubctl_getopt_error(cmd, c, argv);
-    }
+    int stop;
+    while (hubctl_getopt(g, cmd, argc, argv, ":h", options, s_help, &stop) != -1)
+        ; /* no options of its own */
+    if (stop >= 0)
+        return stop;
     if (argc - optind > 1)
         return hubctl_usage_error(cmd, "one input at most (FILE or - for stdin), got \"%s\" too", argv[optind + 1]);
     const char *path = optind < argc ? argv[optind] : "-";

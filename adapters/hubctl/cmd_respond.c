@@ -47,18 +47,9 @@ int hubctl_cmd_respond(hubctl_t *g, int argc, char **argv)
     const char *cmd = "respond";
     const char *department = NULL, *status = NULL, *note = NULL;
 
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":hd:s:", options, NULL)) != -1) {
+    int c, stop;
+    while ((c = hubctl_getopt(g, cmd, argc, argv, ":hd:s:", options, s_help, &stop)) != -1) {
         switch (c) {
-        case HUBCTL_OPT_HELP:
-            s_help();
-            return HUBCTL_OK;
-        case HUBCTL_OPT_HUB:
-        case HUBCTL_OPT_TIMEOUT:
-            if (hubctl_common_option(g, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            break;
         case 'd':
             department = optarg;
             break;
@@ -68,10 +59,10 @@ int hubctl_cmd_respond(hubctl_t *g, int argc, char **argv)
         case OPT_NOTE:
             note = optarg;
             break;
-        default:
-            return hubctl_getopt_error(cmd, c, argv);
         }
     }
+    if (stop >= 0)
+        return stop;
     if (optind >= argc)
         return hubctl_usage_error(cmd, "missing the CASE id (e.g. CASE-1042)");
     if (argc - optind > 1)

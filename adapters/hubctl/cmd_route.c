@@ -77,18 +77,9 @@ int hubctl_cmd_route(hubctl_t *g, int argc, char **argv)
     const char *cmd = "route";
     const char *policy_path = S_DEFAULT_POLICY;
     int explain = 0, policy_given = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    int c, stop;
+    while ((c = hubctl_getopt(g, cmd, argc, argv, ":h", options, s_help, &stop)) != -1) {
         switch (c) {
-        case HUBCTL_OPT_HELP:
-            s_help();
-            return HUBCTL_OK;
-        case HUBCTL_OPT_HUB:
-        case HUBCTL_OPT_TIMEOUT:
-            if (hubctl_common_option(g, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            break;
         case OPT_EXPLAIN:
             explain = 1;
             break;
@@ -98,10 +89,10 @@ int hubctl_cmd_route(hubctl_t *g, int argc, char **argv)
             policy_path = optarg;
             policy_given = 1;
             break;
-        default:
-            return hubctl_getopt_error(cmd, c, argv);
         }
     }
+    if (stop >= 0)
+        return stop;
     if (!explain)
         return hubctl_usage_error(cmd, "missing --explain (route only explains; publish sends events)");
     if (optind >= argc)

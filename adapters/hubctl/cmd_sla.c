@@ -217,23 +217,9 @@ int hubctl_cmd_sla(hubctl_t *g, int argc, char **argv)
     const char *department = NULL;
     int as_json = 0, has_since = 0;
     int64_t now = hub_now_ms(), since = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    int c, stop;
+    while ((c = hubctl_db_getopt(g, &where, cmd, argc, argv, options, s_help, &stop)) != -1) {
         switch (c) {
-        case HUBCTL_OPT_HELP:
-            s_help();
-            return HUBCTL_OK;
-        case HUBCTL_OPT_HUB:
-        case HUBCTL_OPT_TIMEOUT:
-            if (hubctl_common_option(g, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            break;
-        case HUBCTL_OPT_DATA:
-        case HUBCTL_OPT_DB:
-            if (hubctl_db_option(&where, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            break;
         case OPT_DEPARTMENT:
             department = optarg;
             break;
@@ -245,19 +231,18 @@ int hubctl_cmd_sla(hubctl_t *g, int argc, char **argv)
         case OPT_JSON:
             as_json = 1;
             break;
-        default:
-            return hubctl_getopt_error(cmd, c, argv);
         }
     }
+    if (stop >= 0)
+        return stop;
     if (optind < argc)
         return hubctl_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
 
     static const char *const tables[] = {"deadlines", NULL};
-    sqlite3 *db = hubctl_db_open(&where, tables);
+    char path[HUBCTL_DB_PATH_MAX];
+    sqlite3 *db = hubctl_db_open(&where, tables, path, sizeof path);
     if (!db)
         return HUBCTL_FAILED;
-    char path[4096];
-    hubctl_db_path(&where, path, sizeof path);
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(db,
                            "SELECT department, route, created_ms, due_ms, met_ms, breached_ms FROM deadlines"

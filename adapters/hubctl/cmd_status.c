@@ -173,26 +173,13 @@ int hubctl_cmd_status(hubctl_t *g, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "status";
-    int as_json = 0;
-    opterr = 0;
+    int as_json = 0, exit_code;
     int c;
-    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-        case HUBCTL_OPT_HELP:
-            s_help();
-            return HUBCTL_OK;
-        case HUBCTL_OPT_HUB:
-        case HUBCTL_OPT_TIMEOUT:
-            if (hubctl_common_option(g, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            break;
-        case OPT_JSON:
+    while ((c = hubctl_getopt(g, cmd, argc, argv, ":h", options, s_help, &exit_code)) != -1)
+        if (c == OPT_JSON)
             as_json = 1;
-            break;
-        default:
-            return hubctl_getopt_error(cmd, c, argv);
-        }
-    }
+    if (exit_code >= 0)
+        return exit_code;
     if (optind < argc)
         return hubctl_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
 
@@ -206,7 +193,7 @@ int hubctl_cmd_status(hubctl_t *g, int argc, char **argv)
     if (rc != 0)
         return hubctl_call_failed(g, "status", rc, err);
 
-    int exit_code = HUBCTL_OK;
+    exit_code = HUBCTL_OK;
     if (as_json) {
         if (hubctl_print_line(json) != 0)
             exit_code = hubctl_fail("status: cannot write to stdout");

@@ -72,48 +72,40 @@ static int s_parse_from(const char *text, hub_from_t *from_p, uint64_t *seq_p)
     return 0;
 }
 
-/* Confirms that the acks sent have reached the hub (rule 3). Returns 0 or
- * a negative code. */
+/* Confirms that the acks sent have reached the hub (rule 3). Any answer
+ * does: a hub with security: curve refuses status to an identity that is
+ * not an admin (DENIED), and that refusal too comes after the acks.
+ * Returns 0 or a negative code. */
 static int s_flush_acks(hub_client_t *client, int timeout_ms)
 {
     char *json = NULL;
     char err[HUB_ERR_LEN] = "";
     int rc = hub_status(client, &json, timeout_ms < S_FLUSH_TIMEOUT_MS ? timeout_ms : S_FLUSH_TIMEOUT_MS, err);
     free(json);
-    return rc;
+    return rc == -HUB_EDENIED ? 0 : rc;
 }
 
 int hubctl_cmd_subscribe(hubctl_t *g, int argc, char **argv)
 {
-    enum { OPT_FROM = 1, OPT_CREDIT, OPT_IDLE };
+    enum { OPT_FROM = 1, OPT_CREDIT };
     static const struct option options[] = {
         HUBCTL_COMMON_OPTIONS,
+        HUBCTL_WATCH_OPTIONS,
         {"topic", required_argument, NULL, 't'},
         {"from", required_argument, NULL, OPT_FROM},
         {"credit", required_argument, NULL, OPT_CREDIT},
-        {"count", required_argument, NULL, 'n'},
-        {"idle", required_argument, NULL, OPT_IDLE},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "subscribe";
     const char *topics[S_MAX_TOPICS];
     size_t ntopics = 0;
     hub_from_t from = HUB_FROM_RESUME;
-    uint64_t from_seq = 0, credit = 0, count = 0;
-    int64_t idle_ms = 0;
+    uint64_t from_seq = 0, credit = 0;
+    hubctl_watch_t watch = {0};
 
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":ht:n:", options, NULL)) != -1) {
+    int c, stop;
+    while ((c = hubctl_getopt(g, cmd, argc, argv, ":ht:n:", options, s_help, &stop)) != -1) {
         switch (c) {
-        case HUBCTL_OPT_HELP:
-            s_help();
-            return HUBCTL_OK;
-        case HUBCTL_OPT_HUB:
-        case HUBCTL_OPT_TIMEOUT:
-            if (hubctl_common_option(g, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            break;
         case 't':
             if (!*optarg)
                 return hubctl_usage_error(cmd, "--topic: the pattern is empty (e.g. --topic 'engineering.*')");
@@ -132,19 +124,15 @@ int hubctl_cmd_subscribe(hubctl_t *g, int argc, char **argv)
                 return hubctl_usage_error(cmd, "--credit: expected a whole number from 1 to %d, got \"%s\"",
                                           S_MAX_CREDIT, optarg);
             break;
-        case 'n':
-            if (hubctl_parse_u64(optarg, 1, UINT64_MAX, &count) != 0)
-                return hubctl_usage_error(cmd, "--count: expected a whole number greater than 0, got \"%s\"", optarg);
+        case HUBCTL_OPT_COUNT:
+        case HUBCTL_OPT_IDLE:
+            if (hubctl_watch_option(&watch, cmd, c, optarg) != 0)
+                return HUBCTL_USAGE;
             break;
-        case OPT_IDLE:
-            if (hubctl_parse_seconds(optarg, &idle_ms) != 0)
-                return hubctl_usage_error(cmd, "--idle: expected seconds greater than 0 (e.g. 2 or 0.5), got \"%s\"",
-                                          optarg);
-            break;
-        default:
-            return hubctl_getopt_error(cmd, c, argv);
         }
     }
+    if (stop >= 0)
+        return stop;
     if (optind >= argc)
         return hubctl_usage_error(cmd, "missing the subscriber NAME (e.g. engineering)");
     if (argc - optind > 1)
@@ -169,30 +157,29 @@ int hubctl_cmd_subscribe(hubctl_t *g, int argc, char **argv)
         return exit_code;
     }
 
-    int exit_code = HUBCTL_OK;
-    uint64_t received = 0;
-    int64_t deadline = count ? start_ms + g->timeout_ms : INT64_MAX;
-    int64_t idle_deadline = idle_ms ? hubctl_mono_ms() + idle_ms : INT64_MAX;
-    while (!hubctl_stop && (!count || received < count)) {
-        int64_t now = hubctl_mono_ms();
-        if (now >= idle_deadline)
+    int exit_code = HUBCTL_OK, refused = 0;
+    hubctl_watch_start(&watch, g, start_ms);
+    for (;;) {
+        int64_t wait_ms = hubctl_watch_next(&watch);
+        if (wait_ms == 0)
             break;
-        if (now >= deadline) {
+        if (wait_ms < 0) {
             char secs[32];
             hubctl_format_seconds(g->timeout_ms, secs, sizeof secs);
             fprintf(stderr, "hubctl: subscribe %s: received %" PRIu64 " of %" PRIu64 " notifications within %s (--timeout)\n",
-                    name, received, count, secs);
+                    name, watch.received, watch.count, secs);
             exit_code = HUBCTL_TIMEOUT;
             break;
         }
-        int64_t until = deadline < idle_deadline ? deadline : idle_deadline;
-        int64_t wait_ms = until - now < HUBCTL_TICK_MS ? until - now : HUBCTL_TICK_MS;
 
         hub_notification_t *n = NULL;
         rc = hub_receive(client, &n, (int)wait_ms);
         if (rc == 0 || (rc < 0 && (hubctl_stop || rc == -EINTR)))
             continue;
         if (rc < 0) {
+            /* the hub refused the subscription on a new session: it will
+             * not confirm anything on this one (rule 3 does not apply) */
+            refused = rc <= -HUB_EMALFORMED;
             exit_code = hubctl_fail("subscribe %s: %s", name, hub_strerror(rc));
             break;
         }
@@ -211,12 +198,10 @@ int hubctl_cmd_subscribe(hubctl_t *g, int argc, char **argv)
             exit_code = hubctl_fail("subscribe %s: ack: %s", name, hub_strerror(rc));
             break;
         }
-        received++;
-        if (idle_ms)
-            idle_deadline = hubctl_mono_ms() + idle_ms;
+        hubctl_watch_got(&watch);
     }
 
-    if (received > 0 && s_flush_acks(client, g->timeout_ms) != 0)
+    if (watch.received > 0 && !refused && s_flush_acks(client, g->timeout_ms) != 0)
         fprintf(stderr, "hubctl: subscribe %s: the hub did not confirm the last acks; "
                         "those notifications may be delivered again\n", name);
     hub_client_destroy(&client);

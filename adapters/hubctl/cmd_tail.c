@@ -137,50 +137,35 @@ static int s_handle_message(void *sock, const char *tap)
 
 int hubctl_cmd_tail(hubctl_t *g, int argc, char **argv)
 {
-    enum { OPT_TAP = 1, OPT_IDLE };
+    enum { OPT_TAP = 1 };
     static const struct option options[] = {
         HUBCTL_COMMON_OPTIONS,
+        HUBCTL_WATCH_OPTIONS,
         {"tap", required_argument, NULL, OPT_TAP},
-        {"count", required_argument, NULL, 'n'},
-        {"idle", required_argument, NULL, OPT_IDLE},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "tail";
     const char *env = getenv("HUB_TAP");
     const char *tap = env && *env ? env : HUBCTL_DEFAULT_TAP;
-    uint64_t count = 0;
-    int64_t idle_ms = 0;
+    hubctl_watch_t watch = {0};
 
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":hn:", options, NULL)) != -1) {
+    int c, stop;
+    while ((c = hubctl_getopt(g, cmd, argc, argv, ":hn:", options, s_help, &stop)) != -1) {
         switch (c) {
-        case HUBCTL_OPT_HELP:
-            s_help();
-            return HUBCTL_OK;
-        case HUBCTL_OPT_HUB:
-        case HUBCTL_OPT_TIMEOUT:
-            if (hubctl_common_option(g, cmd, c, optarg) != 0)
-                return HUBCTL_USAGE;
-            break;
         case OPT_TAP:
             if (!*optarg)
                 return hubctl_usage_error(cmd, "--tap: the endpoint is empty (e.g. %s)", HUBCTL_DEFAULT_TAP);
             tap = optarg;
             break;
-        case 'n':
-            if (hubctl_parse_u64(optarg, 1, UINT64_MAX, &count) != 0)
-                return hubctl_usage_error(cmd, "--count: expected a whole number greater than 0, got \"%s\"", optarg);
+        case HUBCTL_OPT_COUNT:
+        case HUBCTL_OPT_IDLE:
+            if (hubctl_watch_option(&watch, cmd, c, optarg) != 0)
+                return HUBCTL_USAGE;
             break;
-        case OPT_IDLE:
-            if (hubctl_parse_seconds(optarg, &idle_ms) != 0)
-                return hubctl_usage_error(cmd, "--idle: expected seconds greater than 0 (e.g. 2 or 0.5), got \"%s\"",
-                                          optarg);
-            break;
-        default:
-            return hubctl_getopt_error(cmd, c, argv);
         }
     }
+    if (stop >= 0)
+        return stop;
     if (optind < argc)
         return hubctl_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
 
@@ -206,27 +191,23 @@ int hubctl_cmd_tail(hubctl_t *g, int argc, char **argv)
     }
 
     int exit_code = HUBCTL_OK;
-    uint64_t received = 0;
-    int64_t deadline = count ? start_ms + g->timeout_ms : INT64_MAX;
-    int64_t idle_deadline = idle_ms ? hubctl_mono_ms() + idle_ms : INT64_MAX;
-    while (!hubctl_stop && (!count || received < count)) {
-        int64_t now = hubctl_mono_ms();
-        if (now >= idle_deadline)
+    hubctl_watch_start(&watch, g, start_ms);
+    for (;;) {
+        int64_t wait_ms = hubctl_watch_next(&watch);
+        if (wait_ms == 0)
             break;
-        if (now >= deadline) {
+        if (wait_ms < 0) {
             char secs[32];
             hubctl_format_seconds(g->timeout_ms, secs, sizeof secs);
             fprintf(stderr,
                     "hubctl: tail: received %" PRIu64 " of %" PRIu64 " notifications from the tap at %s within %s "
                     "(is hubd running with its tap there? see --tap and $HUB_TAP)\n",
-                    received, count, tap, secs);
+                    watch.received, watch.count, tap, secs);
             exit_code = HUBCTL_TIMEOUT;
             break;
         }
-        int64_t until = deadline < idle_deadline ? deadline : idle_deadline;
-        long wait_ms = until - now < HUBCTL_TICK_MS ? (long)(until - now) : HUBCTL_TICK_MS;
         zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&item, 1, wait_ms);
+        int n = zmq_poll(&item, 1, (long)wait_ms);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -240,11 +221,8 @@ int hubctl_cmd_tail(hubctl_t *g, int argc, char **argv)
             exit_code = rc == -ECANCELED ? HUBCTL_OK : HUBCTL_FAILED;
             break;
         }
-        if (rc > 0) {
-            received++;
-            if (idle_ms)
-                idle_deadline = hubctl_mono_ms() + idle_ms;
-        }
+        if (rc > 0)
+            hubctl_watch_got(&watch);
     }
     zmq_close(sock);
     zmq_ctx_term(ctx);

@@ -53,12 +53,6 @@ int hubctl_getopt_error(const char *cmd, int c, char **argv)
         return hubctl_usage_error(cmd, "option %s needs a value", word);
     if (strncmp(word, "--", 2) == 0 && strchr(word, '=') && optopt)
         return hubctl_usage_error(cmd, "option %.*s takes no value", (int)(strchr(word, '=') - word), word);
-    if (strncmp(word, "--key", 5) == 0 || strncmp(word, "--server-key", 12) == 0) {
-        size_t len = strcspn(word, "=");
-        if (len == 5 || len == 12)
-            return hubctl_usage_error(cmd, "%.*s goes before the command: hubctl %.*s VALUE %s ...", (int)len, word,
-                                      (int)len, word, cmd ? cmd : "COMMAND");
-    }
     if (optopt && optopt < 256 && strncmp(word, "--", 2) != 0)
         return hubctl_usage_error(cmd, "unknown option -%c", optopt);
     return hubctl_usage_error(cmd, "unknown option %s", word);
@@ -91,6 +85,77 @@ int hubctl_common_option(hubctl_t *g, const char *cmd, int c, const char *arg)
         return 0;
     }
     return hubctl_usage_error(cmd, "unexpected option");
+}
+
+int hubctl_getopt(hubctl_t *g, const char *cmd, int argc, char **argv, const char *shortopts,
+                  const struct option *options, void (*help)(void), int *exit_p)
+{
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, shortopts, options, NULL)) != -1) {
+        switch (c) {
+        case HUBCTL_OPT_HELP:
+            help();
+            *exit_p = HUBCTL_OK;
+            return -1;
+        case HUBCTL_OPT_HUB:
+        case HUBCTL_OPT_TIMEOUT:
+        case HUBCTL_OPT_KEY:
+        case HUBCTL_OPT_SERVER_KEY:
+            if (hubctl_common_option(g, cmd, c, optarg) != 0) {
+                *exit_p = HUBCTL_USAGE;
+                return -1;
+            }
+            break;
+        case '?':
+        case ':':
+            *exit_p = hubctl_getopt_error(cmd, c, argv);
+            return -1;
+        default:
+            return c;
+        }
+    }
+    *exit_p = -1;
+    return -1;
+}
+
+int hubctl_watch_option(hubctl_watch_t *w, const char *cmd, int c, const char *arg)
+{
+    if (c == HUBCTL_OPT_COUNT) {
+        if (hubctl_parse_u64(arg, 1, UINT64_MAX, &w->count) != 0)
+            return hubctl_usage_error(cmd, "--count: expected a whole number greater than 0, got \"%s\"", arg);
+        return 0;
+    }
+    if (hubctl_parse_seconds(arg, &w->idle_ms) != 0)
+        return hubctl_usage_error(cmd, "--idle: expected seconds greater than 0 (e.g. 2 or 0.5), got \"%s\"", arg);
+    return 0;
+}
+
+void hubctl_watch_start(hubctl_watch_t *w, const hubctl_t *g, int64_t start_ms)
+{
+    w->received = 0;
+    w->deadline = w->count ? start_ms + g->timeout_ms : INT64_MAX;
+    w->idle_deadline = w->idle_ms ? hubctl_mono_ms() + w->idle_ms : INT64_MAX;
+}
+
+int64_t hubctl_watch_next(hubctl_watch_t *w)
+{
+    if (hubctl_stop || (w->count && w->received >= w->count))
+        return 0;
+    int64_t now = hubctl_mono_ms();
+    if (now >= w->idle_deadline)
+        return 0;
+    if (now >= w->deadline)
+        return -ETIMEDOUT;
+    int64_t until = w->deadline < w->idle_deadline ? w->deadline : w->idle_deadline;
+    return until - now < HUBCTL_TICK_MS ? until - now : HUBCTL_TICK_MS;
+}
+
+void hubctl_watch_got(hubctl_watch_t *w)
+{
+    w->received++;
+    if (w->idle_ms)
+        w->idle_deadline = hubctl_mono_ms() + w->idle_ms;
 }
 
 /* 1 when the client will use a key: --key, else a non-empty $HUB_KEY. */
@@ -285,6 +350,17 @@ hub_client_t *hubctl_client_new(const hubctl_t *g)
     return client;
 }
 
+/* err without a leading "NAME: " when what starts with NAME: libhub names
+ * the call in some reasons ("status: ...", "subscribe: ..."), and what
+ * names it already ("status", "subscribe eng"). */
+static const char *s_without_call_name(const char *what, const char *err)
+{
+    size_t len = strcspn(what, " ");
+    if (len > 0 && strncmp(err, what, len) == 0 && err[len] == ':' && err[len + 1] == ' ')
+        return err + len + 2;
+    return err;
+}
+
 int hubctl_call_failed(const hubctl_t *g, const char *what, int rc, const char *err)
 {
     if (rc == -ETIMEDOUT) {
@@ -301,7 +377,7 @@ int hubctl_call_failed(const hubctl_t *g, const char *what, int rc, const char *
                   stderr);
         return HUBCTL_TIMEOUT;
     }
-    return hubctl_fail("%s: %s", what, err && *err ? err : hub_strerror(rc));
+    return hubctl_fail("%s: %s", what, err && *err ? s_without_call_name(what, err) : hub_strerror(rc));
 }
 
 int hubctl_print_line(const char *line)

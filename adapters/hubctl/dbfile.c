@@ -14,18 +14,26 @@
 
 #define S_BUSY_MS 5000 /* how long to wait for a file hubd holds busy */
 
-int hubctl_db_option(hubctl_db_where_t *where, const char *cmd, int c, const char *arg)
+int hubctl_db_getopt(hubctl_t *g, hubctl_db_where_t *where, const char *cmd, int argc, char **argv,
+                     const struct option *options, void (*help)(void), int *exit_p)
 {
-    if (!*arg)
-        return hubctl_usage_error(cmd, "%s: the value is empty", c == HUBCTL_OPT_DATA ? "--data" : "--db");
-    if (c == HUBCTL_OPT_DATA)
-        where->data_dir = arg;
-    else
-        where->db_file = arg;
-    return 0;
+    int c;
+    while ((c = hubctl_getopt(g, cmd, argc, argv, ":h", options, help, exit_p)) == HUBCTL_OPT_DATA ||
+           c == HUBCTL_OPT_DB) {
+        if (!*optarg) {
+            *exit_p = hubctl_usage_error(cmd, "%s: the value is empty", c == HUBCTL_OPT_DATA ? "--data" : "--db");
+            return -1;
+        }
+        if (c == HUBCTL_OPT_DATA)
+            where->data_dir = optarg;
+        else
+            where->db_file = optarg;
+    }
+    return c;
 }
 
-void hubctl_db_path(const hubctl_db_where_t *where, char *out, size_t outlen)
+/* The path to open: --db, else --data's (or the default's) hub.db. */
+static void s_path(const hubctl_db_where_t *where, char *out, size_t outlen)
 {
     if (where->db_file)
         snprintf(out, outlen, "%s", where->db_file);
@@ -60,10 +68,9 @@ static int s_has_table(sqlite3 *db, const char *name)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-sqlite3 *hubctl_db_open(const hubctl_db_where_t *where, const char *const *tables)
+sqlite3 *hubctl_db_open(const hubctl_db_where_t *where, const char *const *tables, char *path, size_t pathlen)
 {
-    char path[4096];
-    hubctl_db_path(where, path, sizeof path);
+    s_path(where, path, pathlen);
     struct stat st;
     if (stat(path, &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR)

@@ -46,20 +46,21 @@ typedef struct {
     const char *db_file;  /* --db, or NULL (wins over --data) */
 } hubctl_db_where_t;
 
-/* Handles --data or --db for cmd. Returns 0, or HUBCTL_USAGE after
- * printing why (an empty value). */
-int hubctl_db_option(hubctl_db_where_t *where, const char *cmd, int c, const char *arg);
+/* hubctl_getopt for a command that reads the database: also handles
+ * --data and --db (HUBCTL_DB_OPTIONS) into where; an empty value is a
+ * usage error. Returns as hubctl_getopt does. */
+int hubctl_db_getopt(hubctl_t *g, hubctl_db_where_t *where, const char *cmd, int argc, char **argv,
+                     const struct option *options, void (*help)(void), int *exit_p);
 
 /* Opens the database read-only and checks that it holds every table of
- * the NULL-terminated list tables. Returns the handle (close it with
- * sqlite3_close), or NULL after printing why: "no database at PATH: give
- * --data DIR where hubd keeps its data, or --db FILE", not a database, or
- * a table missing. Does not block on hubd (a busy file is waited on for a
- * few seconds). */
-sqlite3 *hubctl_db_open(const hubctl_db_where_t *where, const char *const *tables);
+ * the NULL-terminated list tables; the path opened goes into path (for
+ * messages). Returns the handle (close it with sqlite3_close), or NULL
+ * after printing why: "no database at PATH: give --data DIR where hubd
+ * keeps its data, or --db FILE", not a database, or a table missing. Does
+ * not block on hubd (a busy file is waited on for a few seconds). */
+sqlite3 *hubctl_db_open(const hubctl_db_where_t *where, const char *const *tables, char *path, size_t pathlen);
 
-/* The path hubctl_db_open opens, into out. */
-void hubctl_db_path(const hubctl_db_where_t *where, char *out, size_t outlen);
+#define HUBCTL_DB_PATH_MAX 4096 /* bytes of a database path kept for messages */
 
 /* Parses a --since / --until value: RFC 3339 ("2026-11-25T10:00:00Z") or a
  * duration back from now_ms ("90s", "30m", "2h", "1d"). Returns 0, or

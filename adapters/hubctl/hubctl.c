@@ -5,8 +5,7 @@
  *          COMMAND [ARGS...]
  *
  * Each command lives in a cmd_*.c file and parses its own options with
- * getopt_long; --hub and --timeout are accepted there too, --key and
- * --server-key only before the command.
+ * getopt_long (hubctl_getopt); the global options are accepted there too.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -60,7 +59,7 @@ static void s_usage(FILE *out)
             "  -h, --help      this text; 'hubctl COMMAND --help' for a command's\n"
             "  --version       hubctl's version\n"
             "\n"
-            "keys, for a hub with security: curve (before the command only):\n"
+            "keys, for a hub with security: curve (also accepted after the command):\n"
             "  --key PREFIX        this client's key pair PREFIX.key and PREFIX.secret, as\n"
             "                      'hubctl keygen' writes them (default: $HUB_KEY; '' for\n"
             "                      none); the hub acts for it as identity NAME of NAME.key\n"
@@ -86,8 +85,6 @@ int main(int argc, char **argv)
     enum { OPT_VERSION = 2000 };
     static const struct option options[] = {
         HUBCTL_COMMON_OPTIONS,
-        {"key", required_argument, NULL, HUBCTL_OPT_KEY},
-        {"server-key", required_argument, NULL, HUBCTL_OPT_SERVER_KEY},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };

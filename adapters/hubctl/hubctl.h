@@ -46,18 +46,39 @@ typedef struct {
 /* The long options every command accepts besides its own, so that
  * "hubctl status --hub EP" works as well as "hubctl --hub EP status".
  * Their getopt values; commands list HUBCTL_COMMON_OPTIONS in their table
- * and pass those values to hubctl_common_option. */
+ * and read their options with hubctl_getopt, which handles these. */
 enum {
     HUBCTL_OPT_HUB = 1000,
     HUBCTL_OPT_TIMEOUT,
-    HUBCTL_OPT_KEY,        /* --key: before the command only (hubctl.c) */
-    HUBCTL_OPT_SERVER_KEY, /* --server-key: before the command only (hubctl.c) */
+    HUBCTL_OPT_KEY,        /* --key */
+    HUBCTL_OPT_SERVER_KEY, /* --server-key */
     HUBCTL_OPT_HELP = 'h',
 };
 
-#define HUBCTL_COMMON_OPTIONS                                                                      \
-    {"hub", required_argument, NULL, HUBCTL_OPT_HUB}, {"timeout", required_argument, NULL, HUBCTL_OPT_TIMEOUT}, \
-        {"help", no_argument, NULL, HUBCTL_OPT_HELP}
+#define HUBCTL_COMMON_OPTIONS                                                                                          \
+    {"hub", required_argument, NULL, HUBCTL_OPT_HUB}, {"timeout", required_argument, NULL, HUBCTL_OPT_TIMEOUT},        \
+        {"key", required_argument, NULL, HUBCTL_OPT_KEY},                                                              \
+        {"server-key", required_argument, NULL, HUBCTL_OPT_SERVER_KEY}, {"help", no_argument, NULL, HUBCTL_OPT_HELP}
+
+/* The options of the commands that receive (subscribe, tail): --count N
+ * (also -n N) and --idle SEC; commands list HUBCTL_WATCH_OPTIONS and pass
+ * these values to hubctl_watch_option. */
+enum {
+    HUBCTL_OPT_COUNT = 'n',
+    HUBCTL_OPT_IDLE = 1200,
+};
+
+#define HUBCTL_WATCH_OPTIONS                                                                                           \
+    {"count", required_argument, NULL, HUBCTL_OPT_COUNT}, {"idle", required_argument, NULL, HUBCTL_OPT_IDLE}
+
+/* When a receiving command stops (set by --count, --idle and --timeout). */
+typedef struct {
+    uint64_t count;        /* --count N; 0: no count */
+    int64_t idle_ms;       /* --idle in ms; 0: no idle stop */
+    uint64_t received;     /* notifications counted so far */
+    int64_t deadline;      /* with --count: when fewer than N is a timeout; else INT64_MAX */
+    int64_t idle_deadline; /* with --idle: when nothing new means done; else INT64_MAX */
+} hubctl_watch_t;
 
 /* A command: argv[0] is the command's name, argv[1..] its arguments.
  * Returns the exit code. */
@@ -85,10 +106,37 @@ int hubctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * option string starting with ':') into a usage error. Returns HUBCTL_USAGE. */
 int hubctl_getopt_error(const char *cmd, int c, char **argv);
 
-/* Handles an option of HUBCTL_COMMON_OPTIONS other than --help, and
- * HUBCTL_OPT_KEY / HUBCTL_OPT_SERVER_KEY. Returns 0, or HUBCTL_USAGE after
- * printing why. */
+/* Handles an option of HUBCTL_COMMON_OPTIONS other than --help. Returns 0,
+ * or HUBCTL_USAGE after printing why. */
 int hubctl_common_option(hubctl_t *g, const char *cmd, int c, const char *arg);
+
+/* getopt_long over a command's arguments (optind must be 0 or 1 at the
+ * first call, as main leaves it), doing what every command does alike:
+ * --help prints help() and stops with HUBCTL_OK, an option of
+ * HUBCTL_COMMON_OPTIONS goes to hubctl_common_option, an unknown option or
+ * a missing value is a usage error. shortopts must start with ':'.
+ * Returns the next of the command's own options (> 0), or -1 when there is
+ * none left; then *exit_p is -1 to go on with the command, or the exit
+ * code to return now (HUBCTL_OK after --help, HUBCTL_USAGE). */
+int hubctl_getopt(hubctl_t *g, const char *cmd, int argc, char **argv, const char *shortopts,
+                  const struct option *options, void (*help)(void), int *exit_p);
+
+/* Handles HUBCTL_OPT_COUNT or HUBCTL_OPT_IDLE for cmd. Returns 0, or
+ * HUBCTL_USAGE after printing why. */
+int hubctl_watch_option(hubctl_watch_t *w, const char *cmd, int c, const char *arg);
+
+/* Sets the deadlines once the command is ready to receive: the --count
+ * deadline runs from start_ms (the command's start), --idle from now. */
+void hubctl_watch_start(hubctl_watch_t *w, const hubctl_t *g, int64_t start_ms);
+
+/* What to do next: returns how many ms to wait for a notification (at
+ * most HUBCTL_TICK_MS, so that a signal is seen), 0 when done (--count
+ * reached, --idle passed, or a signal), or -ETIMEDOUT when the --timeout
+ * passed with fewer than --count (the caller says so and exits 3). */
+int64_t hubctl_watch_next(hubctl_watch_t *w);
+
+/* Counts one notification received (and restarts the --idle wait). */
+void hubctl_watch_got(hubctl_watch_t *w);
 
 /* Parses a whole decimal number in [min, max]: digits only, no sign, no
  * spaces, no base prefix, no overflow. Returns 0, or -HUB_EINVALID. */

@@ -31,7 +31,7 @@
 
 #define HUB_SCHEMA_VERSION 2
 #define HUB_TAIL_ROWS 65536                /* rows the tail cache holds at most (power of 2) */
-#define HUB_TAIL_BYTES (32u * 1024 * 1024) /* bytes it holds at most */
+#define HUB_TAIL_BYTES (24u * 1024 * 1024) /* bytes it holds at most (hubd stays under 64 MiB) */
 
 /* One cached row: a single allocation holding id, case id, event, routing. */
 typedef struct {

@@ -82,11 +82,29 @@ void hub_time_format(int64_t ms, char out[HUB_TIME_LEN])
     int64_t y;
     unsigned m, d;
     s_civil_from_days(days, &y, &m, &d);
-    /* years beyond 9999 do not fit RFC 3339; format wide, then cut */
-    char wide[96];
-    snprintf(wide, sizeof wide, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d, (int)(sod / 3600),
-             (int)(sod / 60 % 60), (int)(sod % 60), (int)milli);
-    snprintf(out, HUB_TIME_LEN, "%.*s", HUB_TIME_LEN - 1, wide);
+    if (y < 0 || y > 9999) {
+        /* years outside 0000-9999 do not fit RFC 3339; format wide, then cut */
+        char wide[96];
+        snprintf(wide, sizeof wide, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d, (int)(sod / 3600),
+                 (int)(sod / 60 % 60), (int)(sod % 60), (int)milli);
+        snprintf(out, HUB_TIME_LEN, "%.*s", HUB_TIME_LEN - 1, wide);
+        return;
+    }
+    /* by hand: every delivery carries two of these */
+    unsigned parts[7] = {(unsigned)y, m, d, (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60),
+                         (unsigned)milli};
+    static const int widths[7] = {4, 2, 2, 2, 2, 2, 3};
+    static const char seps[7] = {'-', '-', 'T', ':', ':', '.', 'Z'};
+    char *o = out;
+    for (int i = 0; i < 7; i++) {
+        for (int k = widths[i] - 1; k >= 0; k--) {
+            o[k] = (char)('0' + parts[i] % 10);
+            parts[i] /= 10;
+        }
+        o += widths[i];
+        *o++ = seps[i];
+    }
+    *o = '\0';
 }
 
 /* Reads exactly n digits at *p into *value and advances. Returns 0 or -1. */

@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
+
 #define S_US 0x1f  /* unit separator: between columns */
 #define S_RS 0x1e  /* record separator: a NULL value */
 #define S_ESC 0x1b /* escapes US, RS and itself inside text */
@@ -235,4 +237,159 @@ int hub_audit_verify(sqlite3 *db, hub_audit_verdict_t *verdict, char err[HUB_ERR
     }
     sqlite3_finalize(stmt);
     return verdict->bad_id ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ reading */
+
+int hub_audit_action_known(const char *action)
+{
+    if (!action)
+        return 0;
+    size_t n = strlen(action);
+    const char *p = HUB_AUDIT_ACTIONS;
+    while (*p) {
+        size_t len = strcspn(p, " ");
+        if (len == n && strncmp(p, action, n) == 0)
+            return 1;
+        p += len;
+        p += strspn(p, " ");
+    }
+    return 0;
+}
+
+/* The sequence numbers of the events of a case (?1): the case's received
+ * events, its escalation notifications and its dead letters, as the
+ * common table expression case_seqs(s); and those of an event (?2) as
+ * event_seqs(s). A range row (delivered, acked, redelivered: no case or
+ * event id of its own) concerns the case or event when its [seq, seq_to]
+ * covers one of them. ?8 is the row limit (-1: none): the last rows that
+ * match, then put back in id order. */
+static const char s_query_sql[] =
+    "WITH case_seqs(s) AS (SELECT seq FROM audit WHERE case_id = ?1 AND action = 'received' AND seq IS NOT NULL"
+    " UNION SELECT json_extract(detail, '$.escalation_seq') FROM audit WHERE case_id = ?1"
+    " AND action = 'escalated' AND json_valid(detail)"
+    " UNION SELECT json_extract(detail, '$.dead_seq') FROM audit WHERE case_id = ?1"
+    " AND action = 'dead_lettered' AND json_valid(detail)),"
+    " event_seqs(s) AS (SELECT seq FROM audit WHERE event_id = ?2 AND action = 'received' AND seq IS NOT NULL)"
+    " SELECT id, at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, hash FROM ("
+    "  SELECT * FROM audit a WHERE"
+    "   (?1 IS NULL OR a.case_id = ?1 OR (a.case_id IS NULL AND a.seq IS NOT NULL AND EXISTS"
+    "     (SELECT 1 FROM case_seqs WHERE s BETWEEN a.seq AND coalesce(a.seq_to, a.seq))))"
+    "   AND (?2 IS NULL OR a.event_id = ?2 OR (a.event_id IS NULL AND a.seq IS NOT NULL AND EXISTS"
+    "     (SELECT 1 FROM event_seqs WHERE s BETWEEN a.seq AND coalesce(a.seq_to, a.seq))))"
+    "   AND (?3 IS NULL OR a.actor = ?3)"
+    "   AND (?4 IS NULL OR a.action = ?4)"
+    "   AND (?5 IS NULL OR a.department = ?5)"
+    "   AND (?6 IS NULL OR a.at_ms >= ?6)"
+    "   AND (?7 IS NULL OR a.at_ms < ?7)"
+    "  ORDER BY a.id DESC LIMIT ?8)"
+    " ORDER BY id";
+
+int hub_audit_read(sqlite3 *db, const hub_audit_filter_t *f, hub_audit_row_fn fn, void *arg, char err[HUB_ERR_LEN])
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, s_query_sql, -1, &stmt, NULL) != SQLITE_OK) {
+        snprintf(err, HUB_ERR_LEN, "audit: cannot read the audit table: %s", sqlite3_errmsg(db));
+        return -HUB_ESTORE;
+    }
+    sqlite3_bind_text(stmt, 1, f->case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, f->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, f->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, f->action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, f->department, -1, SQLITE_STATIC);
+    if (f->has_since)
+        sqlite3_bind_int64(stmt, 6, f->since_ms);
+    if (f->has_until)
+        sqlite3_bind_int64(stmt, 7, f->until_ms);
+    sqlite3_bind_int64(stmt, 8, f->limit < 0 ? -1 : f->limit);
+
+    int rc, stop = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        hub_audit_row_t row = {
+            .id = sqlite3_column_int64(stmt, 0),
+            .at_ms = sqlite3_column_int64(stmt, 1),
+            .actor = (const char *)sqlite3_column_text(stmt, 2),
+            .action = (const char *)sqlite3_column_text(stmt, 3),
+            .event_id = (const char *)sqlite3_column_text(stmt, 4),
+            .case_id = (const char *)sqlite3_column_text(stmt, 5),
+            .department = (const char *)sqlite3_column_text(stmt, 6),
+            .seq = sqlite3_column_int64(stmt, 7),
+            .seq_to = sqlite3_column_int64(stmt, 8),
+            .detail = (const char *)sqlite3_column_text(stmt, 9),
+        };
+        const char *hash = (const char *)sqlite3_column_text(stmt, 10);
+        stop = fn(&row, hash, arg);
+        if (stop != 0)
+            break;
+    }
+    if (stop == 0 && rc != SQLITE_DONE) {
+        snprintf(err, HUB_ERR_LEN, "audit: cannot read the audit table: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(stmt);
+        return -HUB_ESTORE;
+    }
+    sqlite3_finalize(stmt);
+    return stop < 0 ? stop : 0;
+}
+
+/* text as a JSON string, or null. */
+static json_t *s_text_or_null(const char *text)
+{
+    return text ? json_string(text) : json_null();
+}
+
+/* seq as a JSON integer, or null for none. */
+static json_t *s_seq_or_null(int64_t seq)
+{
+    return seq ? json_integer(seq) : json_null();
+}
+
+json_t *hub_audit_row_json(const hub_audit_row_t *r, const char *hash)
+{
+    json_t *row = json_object();
+    if (!row)
+        return NULL;
+    char at[HUB_TIME_LEN];
+    hub_time_format(r->at_ms, at);
+    json_t *detail = r->detail ? json_loads(r->detail, JSON_DECODE_ANY, NULL) : NULL;
+    if (!detail)
+        detail = s_text_or_null(r->detail);
+
+    int bad = json_object_set_new(row, "id", json_integer(r->id));
+    bad |= json_object_set_new(row, "at", json_string(at));
+    bad |= json_object_set_new(row, "at_ms", json_integer(r->at_ms));
+    bad |= json_object_set_new(row, "actor", s_text_or_null(r->actor));
+    bad |= json_object_set_new(row, "action", s_text_or_null(r->action));
+    bad |= json_object_set_new(row, "event_id", s_text_or_null(r->event_id));
+    bad |= json_object_set_new(row, "case_id", s_text_or_null(r->case_id));
+    bad |= json_object_set_new(row, "department", s_text_or_null(r->department));
+    bad |= json_object_set_new(row, "seq", s_seq_or_null(r->seq));
+    bad |= json_object_set_new(row, "seq_to", s_seq_or_null(r->seq_to));
+    bad |= json_object_set_new(row, "detail", detail);
+    bad |= json_object_set_new(row, "hash", s_text_or_null(hash));
+    if (bad) {
+        json_decref(row);
+        return NULL;
+    }
+    return row;
+}
+
+void hub_audit_verdict_line(const hub_audit_verdict_t *verdict, char *out, size_t outlen)
+{
+    if (verdict->bad_id == 0) {
+        snprintf(out, outlen, "ok: %" PRId64 " row%s, head %s", verdict->rows, verdict->rows == 1 ? "" : "s",
+                 verdict->head);
+        return;
+    }
+    /* verdict->what starts with "row N: why" or "row N is why": say it once */
+    char prefix[40];
+    int n = snprintf(prefix, sizeof prefix, "row %" PRId64, verdict->bad_id);
+    const char *why = verdict->what;
+    if (strncmp(why, prefix, (size_t)n) == 0) {
+        why += n;
+        if (strncmp(why, ": ", 2) == 0)
+            why += 2;
+        else if (strncmp(why, " is ", 4) == 0)
+            why += 4;
+    }
+    snprintf(out, outlen, "audit chain broken at row %" PRId64 ": %s", verdict->bad_id, why);
 }

@@ -2,7 +2,8 @@
  * audit - the tamper-evident audit log: its table, its hash chain, and the
  * verification that recomputes it. The store writes rows (in the same
  * transaction as what they describe); hubctl reads and verifies them, on
- * the live database or on a copy.
+ * the live database or on a copy, and hubd answers AuditQuery frames with
+ * the same reading (hub_audit_read) on its own connection.
  *
  * Table audit (created by hub_audit_schema):
  *   id          INTEGER PRIMARY KEY   1, 2, 3, ... with no gaps
@@ -28,6 +29,7 @@
 #ifndef HUB_AUDIT_H_INCLUDED
 #define HUB_AUDIT_H_INCLUDED
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,5 +77,48 @@ typedef struct {
  * broken (verdict says where and why), or -HUB_ESTORE with err. Reads only;
  * blocks on the file system. */
 int hub_audit_verify(sqlite3 *db, hub_audit_verdict_t *verdict, char err[HUB_ERR_LEN]);
+
+/* 1 when action is one of HUB_AUDIT_ACTIONS, else 0. */
+int hub_audit_action_known(const char *action);
+
+/* The filters of a reading; every member unset (NULL, has_ 0) passes
+ * everything. All that are set must match. */
+typedef struct {
+    const char *case_id;    /* rows about this case; a range row (delivered, acked, redelivered: no case
+                               id of its own) when its [seq, seq_to] covers one of the case's events, its
+                               escalations or its dead letters */
+    const char *event_id;   /* rows about this event; range rows as for case_id */
+    const char *actor;      /* rows written for this client identity ("hubd": the hub itself) */
+    const char *action;     /* rows of this action */
+    const char *department; /* rows about this department (or subscriber) */
+    int has_since;          /* since_ms is set */
+    int64_t since_ms;       /* rows at or after */
+    int has_until;          /* until_ms is set */
+    int64_t until_ms;       /* rows before */
+    int64_t limit;          /* only the last N rows that match; < 0: all of them */
+} hub_audit_filter_t;
+
+/* Called for each row of a reading, oldest first (by id). row's strings
+ * and hash are valid only during the call (a NULL column is NULL, a NULL
+ * seq 0). Return 0 to go on, 1 to stop, or a negative code to stop with
+ * that code. */
+typedef int (*hub_audit_row_fn)(const hub_audit_row_t *row, const char *hash, void *arg);
+
+/* Reads the rows of db's audit table that pass f, in id order, and calls
+ * fn for each. Returns 0 (also when fn stopped with 1), fn's negative
+ * code, or -HUB_ESTORE with err. Reads only; blocks on the file system,
+ * scanning the table for filters other than case_id. */
+int hub_audit_read(sqlite3 *db, const hub_audit_filter_t *f, hub_audit_row_fn fn, void *arg,
+                   char err[HUB_ERR_LEN]);
+
+/* A row as the JSON object `hubctl audit --json` prints: id, at (RFC
+ * 3339), at_ms, actor, action, event_id, case_id, department, seq, seq_to
+ * (null when absent), detail (the object itself; the text when it is not
+ * JSON), hash. Returns a new reference, or NULL when out of memory. */
+json_t *hub_audit_row_json(const hub_audit_row_t *row, const char *hash);
+
+/* The verdict as one line for people: "ok: N rows, head HASH" when the
+ * chain holds, else "audit chain broken at row N: why". Never fails. */
+void hub_audit_verdict_line(const hub_audit_verdict_t *verdict, char *out, size_t outlen);
 
 #endif

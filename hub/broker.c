@@ -1224,6 +1224,151 @@ static void s_on_subscribe(hub_broker_t *self, const uint8_t *rid, size_t rid_le
     s_reply(self, rid, rid_len, &frame);
 }
 
+/* ------------------------------------------------------------ audit queries */
+
+#define S_AUDIT_DEFAULT_ROWS 1000     /* rows of an AuditQuery that names no limit */
+#define S_AUDIT_MAX_ROWS 10000        /* rows of an AuditQuery at most */
+#define S_AUDIT_MAX_REPLY (16u << 20) /* bytes of an AuditReply at most (what libhub takes in one frame) */
+#define S_AUDIT_FRAME_SLACK 64        /* bytes of a reply frame besides its rows, at most */
+
+/* The rows of a reading, as JSON text (each malloc'd). */
+typedef struct {
+    char **rows;
+    size_t n, cap;
+} s_audit_rows_t;
+
+/* hub_audit_row_fn: keeps the row as the JSON text hubctl audit --json
+ * prints. Returns 0, or -ENOMEM. */
+static int s_audit_row(const hub_audit_row_t *row, const char *hash, void *arg)
+{
+    s_audit_rows_t *a = arg;
+    if (a->n == a->cap) {
+        size_t ncap = a->cap ? a->cap * 2 : 64;
+        char **more = realloc(a->rows, ncap * sizeof *more);
+        if (!more)
+            return -ENOMEM;
+        a->rows = more;
+        a->cap = ncap;
+    }
+    json_t *json = hub_audit_row_json(row, hash);
+    char *text = json ? json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : NULL;
+    json_decref(json);
+    if (!text)
+        return -ENOMEM;
+    a->rows[a->n++] = text;
+    return 0;
+}
+
+/* Bytes a varint of value takes. */
+static size_t s_varint_len(uint64_t value)
+{
+    size_t n = 1;
+    while (value >= 0x80) {
+        value >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Answers an AuditQuery: with security: curve only an identity with
+ * audit: true may; without, any local client. A reading sends the last
+ * rows that match (limit, default S_AUDIT_DEFAULT_ROWS, at most
+ * S_AUDIT_MAX_ROWS), oldest first, and as many of them as fit in one
+ * frame; truncated says that more matched. verify recomputes the chain.
+ * Runs on the loop: blocks it for as long as the reading takes. */
+static void s_on_audit(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
+                       const Hub__AuditQuery *q)
+{
+    if (s_denied(self, rid, rid_len, corr, hub_access_may_audit(self->cfg.access, self->actor), "read the audit log"))
+        return;
+    char err[HUB_ERR_LEN] = "";
+    int filtered = q->case_id || q->event_id || q->actor || q->action || q->department || q->has_since_ms ||
+                   q->has_until_ms || q->has_limit;
+    Hub__AuditReply reply = HUB__AUDIT_REPLY__INIT;
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.has_corr = 1;
+    frame.corr = corr;
+    frame.body_case = HUB__FRAME__BODY_AUDIT_REPLY;
+    frame.audit_reply = &reply;
+
+    if (q->has_verify && q->verify) {
+        if (filtered) {
+            self->rejected++;
+            s_reply_error(self, rid, rid_len, corr, -HUB_EINVALID,
+                          "verify: checks the whole chain, give no filters with it", NULL);
+            return;
+        }
+        hub_audit_verdict_t verdict;
+        int rc = hub_store_audit_verify(self->store, &verdict, err);
+        if (rc < 0) {
+            hub_error("%s", err);
+            s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
+            return;
+        }
+        char line[HUB_ERR_LEN + 128];
+        hub_audit_verdict_line(&verdict, line, sizeof line);
+        reply.has_verified_rows = 1;
+        reply.verified_rows = (uint64_t)verdict.rows;
+        reply.has_broken_at = 1;
+        reply.broken_at = (uint64_t)verdict.bad_id;
+        reply.verdict = line;
+        hub_info("audit verify asked by %s: %s", self->actor, line);
+        s_reply(self, rid, rid_len, &frame);
+        return;
+    }
+
+    if (q->action && !hub_audit_action_known(q->action)) {
+        self->rejected++;
+        snprintf(err, sizeof err, "action: unknown action \"%.40s\" (see hubctl audit --help)", q->action);
+        s_reply_error(self, rid, rid_len, corr, -HUB_EINVALID, err, NULL);
+        return;
+    }
+    size_t limit = q->has_limit && q->limit > 0 ? q->limit : S_AUDIT_DEFAULT_ROWS;
+    if (limit > S_AUDIT_MAX_ROWS)
+        limit = S_AUDIT_MAX_ROWS;
+    hub_audit_filter_t f = {
+        .case_id = q->case_id,
+        .event_id = q->event_id,
+        .actor = q->actor,
+        .action = q->action,
+        .department = q->department,
+        .has_since = q->has_since_ms,
+        .since_ms = q->since_ms,
+        .has_until = q->has_until_ms,
+        .until_ms = q->until_ms,
+        .limit = (int64_t)limit + 1, /* one more than sent: tells whether more matched */
+    };
+    s_audit_rows_t rows = {0};
+    int rc = hub_store_audit_query(self->store, &f, s_audit_row, &rows, err);
+    if (rc < 0) {
+        if (rc == -ENOMEM)
+            snprintf(err, sizeof err, "out of memory reading the audit log");
+        hub_error("audit query by %s: %s", self->actor, err);
+        s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
+    } else {
+        /* the last limit rows of those that match; the oldest of limit + 1 goes */
+        size_t first = rows.n > limit ? 1 : 0;
+        size_t max = self->cfg.max_frame < S_AUDIT_MAX_REPLY ? self->cfg.max_frame : S_AUDIT_MAX_REPLY;
+        size_t size = S_AUDIT_FRAME_SLACK, n = 0;
+        for (size_t i = first; i < rows.n; i++, n++) {
+            size_t len = strlen(rows.rows[i]);
+            size_t row_size = 1 + s_varint_len(len) + len;
+            if (size + row_size > max)
+                break;
+            size += row_size;
+        }
+        reply.rows = rows.rows + first;
+        reply.n_rows = n;
+        reply.has_truncated = 1;
+        reply.truncated = first || first + n < rows.n;
+        hub_debug("audit query by %s: %zu rows%s", self->actor, n, reply.truncated ? " (truncated)" : "");
+        s_reply(self, rid, rid_len, &frame);
+    }
+    for (size_t i = 0; i < rows.n; i++)
+        free(rows.rows[i]);
+    free(rows.rows);
+}
+
 /* Handles one client frame; publishes go to the batch. */
 static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *data, size_t len)
 {
@@ -1283,6 +1428,9 @@ static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, c
         break;
     case HUB__FRAME__BODY_STATUS_REQUEST:
         s_on_status(self, rid, rid_len, corr);
+        break;
+    case HUB__FRAME__BODY_AUDIT_QUERY:
+        s_on_audit(self, rid, rid_len, corr, frame->audit_query);
         break;
     default:
         self->rejected++;

@@ -782,6 +782,17 @@ int64_t hub_store_audit_head(const hub_store_t *self, const char **hash_p)
     return self->audit_id;
 }
 
+int hub_store_audit_query(hub_store_t *self, const hub_audit_filter_t *f, hub_audit_row_fn fn, void *arg,
+                          char err[HUB_ERR_LEN])
+{
+    return hub_audit_read(self->db, f, fn, arg, err);
+}
+
+int hub_store_audit_verify(hub_store_t *self, hub_audit_verdict_t *verdict, char err[HUB_ERR_LEN])
+{
+    return hub_audit_verify(self->db, verdict, err);
+}
+
 uint64_t hub_store_last_seq(const hub_store_t *self)
 {
     return self->last_seq;

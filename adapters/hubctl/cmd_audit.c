@@ -1,7 +1,8 @@
 /*
  * cmd_audit - hubctl audit [filters] [--json] | hubctl audit verify
  *
- * Reads the hub's audit table (read-only, see dbfile.h). Without a
+ * Reads the hub's audit table (read-only, see dbfile.h), or with --remote
+ * asks the hub for it (an AuditQuery). Without a
  * subcommand it lists the rows that pass every filter given, in id order,
  * as an aligned table or as JSON lines. Range rows (delivered, acked,
  * redelivered: one per subscriber per commit, without a case or event id)
@@ -30,8 +31,8 @@ static const char *const s_headers[S_COLUMNS] = {"ID",   "TIME",  "ACTOR", "ACTI
 static void s_help(void)
 {
     fputs("usage: hubctl audit [--case C] [--event ID] [--actor A] [--action X] [--department D]\n"
-          "                    [--since T] [--until T] [--limit N] [--json] [--data DIR | --db FILE]\n"
-          "       hubctl audit verify [--data DIR | --db FILE]\n"
+          "                    [--since T] [--until T] [--limit N] [--json] [--data DIR | --db FILE | --remote]\n"
+          "       hubctl audit verify [--data DIR | --db FILE | --remote]\n"
           "\n"
           "Lists the hub's audit log: one row for each thing that happened (received, rejected,\n"
           "routed, delivered, acked, redelivered, dead_lettered, responded, deadline_met,\n"
@@ -46,7 +47,9 @@ static void s_help(void)
           "moved or removed and exits 1. Rows cut off the end leave a valid but shorter\n"
           "chain: compare the head with the one hubd logs when it starts and stops.\n"
           "\n"
-          "Reads the database file directly (read-only; hubd may be running or not).\n"
+          "Reads the database file directly (read-only; hubd may be running or not), or with\n"
+          "--remote asks the hub at --hub (with CURVE, the identity of --key needs audit: true\n"
+          "in the hub's access list); the hub sends at most 10000 rows, the last that match.\n"
           "\n"
           "options:\n"
           "  --case C          rows about case C\n"
@@ -61,112 +64,72 @@ static void s_help(void)
           "  --json            one JSON object per row, detail embedded as an object\n"
           "  --data DIR        hubd's data directory (default ./var/hub; the file DIR/hub.db)\n"
           "  --db FILE         a database file, e.g. a copy\n"
+          "  --remote          ask the hub at --hub ($HUB_ENDPOINT) instead of reading a file\n"
           "  -h, --help        this text\n"
           "\n"
           "exit codes: 0 ok, 1 failed or the chain is broken, 2 usage\n",
           stdout);
 }
 
-/* 1 when action is one of HUB_AUDIT_ACTIONS. */
-static int s_known_action(const char *action)
+/* Prints the verdict line: on stdout when the chain holds, else on
+ * stderr. Returns the exit code. */
+static int s_print_verdict(int broken, const char *line)
 {
-    size_t n = strlen(action);
-    const char *p = HUB_AUDIT_ACTIONS;
-    while (*p) {
-        size_t len = strcspn(p, " ");
-        if (len == n && strncmp(p, action, n) == 0)
-            return 1;
-        p += len;
-        p += strspn(p, " ");
+    if (broken) {
+        fprintf(stderr, "%s\n", line);
+        return HUBCTL_FAILED;
     }
-    return 0;
+    printf("%s\n", line);
+    return fflush(stdout) == 0 && !ferror(stdout) ? HUBCTL_OK : hubctl_fail("audit: cannot write to stdout");
 }
 
 static int s_verify(sqlite3 *db, const char *path)
 {
     hub_audit_verdict_t verdict;
-    char err[HUB_ERR_LEN] = "";
+    char err[HUB_ERR_LEN] = "", line[HUB_ERR_LEN + 128];
     int rc = hub_audit_verify(db, &verdict, err);
     if (rc < 0)
         return hubctl_fail("%s: %s", path, err);
-    if (rc == 0) {
-        printf("ok: %" PRId64 " row%s, head %s\n", verdict.rows, verdict.rows == 1 ? "" : "s", verdict.head);
-        return fflush(stdout) == 0 && !ferror(stdout) ? HUBCTL_OK : hubctl_fail("audit: cannot write to stdout");
-    }
-    /* verdict.what starts with "row N: why" or "row N is why": say it once */
-    char prefix[40];
-    int n = snprintf(prefix, sizeof prefix, "row %" PRId64, verdict.bad_id);
-    const char *why = verdict.what;
-    if (strncmp(why, prefix, (size_t)n) == 0) {
-        why += n;
-        if (strncmp(why, ": ", 2) == 0)
-            why += 2;
-        else if (strncmp(why, " is ", 4) == 0)
-            why += 4;
-    }
-    fprintf(stderr, "audit chain broken at row %" PRId64 ": %s\n", verdict.bad_id, why);
-    return HUBCTL_FAILED;
+    hub_audit_verdict_line(&verdict, line, sizeof line);
+    return s_print_verdict(rc != 0, line);
 }
-
-/* The filters of a listing. */
-typedef struct {
-    const char *case_id;    /* --case */
-    const char *event_id;   /* --event */
-    const char *actor;      /* --actor */
-    const char *action;     /* --action */
-    const char *department; /* --department */
-    int has_since;          /* --since given */
-    int64_t since_ms;       /* rows at or after */
-    int has_until;          /* --until given */
-    int64_t until_ms;       /* rows before */
-    int64_t limit;          /* --limit, -1 for none */
-} s_filter_t;
-
-static const char s_list_sql[] =
-    "WITH " HUBCTL_CASE_SEQS ","
-    " event_seqs(s) AS (SELECT seq FROM audit WHERE event_id = ?2 AND action = 'received' AND seq IS NOT NULL)"
-    " SELECT " HUBCTL_AUDIT_COLUMNS " FROM ("
-    "  SELECT * FROM audit a WHERE"
-    "   (?1 IS NULL OR a.case_id = ?1 OR (a.case_id IS NULL AND a.seq IS NOT NULL AND EXISTS"
-    "     (SELECT 1 FROM case_seqs WHERE s BETWEEN a.seq AND coalesce(a.seq_to, a.seq))))"
-    "   AND (?2 IS NULL OR a.event_id = ?2 OR (a.event_id IS NULL AND a.seq IS NOT NULL AND EXISTS"
-    "     (SELECT 1 FROM event_seqs WHERE s BETWEEN a.seq AND coalesce(a.seq_to, a.seq))))"
-    "   AND (?3 IS NULL OR a.actor = ?3)"
-    "   AND (?4 IS NULL OR a.action = ?4)"
-    "   AND (?5 IS NULL OR a.department = ?5)"
-    "   AND (?6 IS NULL OR a.at_ms >= ?6)"
-    "   AND (?7 IS NULL OR a.at_ms < ?7)"
-    "  ORDER BY a.id DESC LIMIT ?8)"
-    " ORDER BY id";
 
 /* The cells of one row of the table; each a malloc'd string. */
 typedef struct {
     char *cell[S_COLUMNS];
 } s_line_t;
 
-/* Fills the cells of the current row. Returns 0, or -1 out of memory. */
-static int s_cells(sqlite3_stmt *stmt, s_line_t *line)
+/* A listing being printed: JSON lines at once, table lines kept until
+ * every width is known. */
+typedef struct {
+    int as_json;      /* --json */
+    s_line_t *lines;  /* the table's rows */
+    size_t n, cap;    /* rows in lines, room */
+    int exit_code;    /* HUBCTL_OK until something failed */
+} s_list_t;
+
+/* Fills the cells of row. Returns 0, or -1 out of memory. */
+static int s_cells(const hub_audit_row_t *row, s_line_t *line)
 {
     char id[24], at[HUB_TIME_LEN], seq[48];
-    snprintf(id, sizeof id, "%" PRId64, (int64_t)sqlite3_column_int64(stmt, 0));
-    hub_time_format(sqlite3_column_int64(stmt, 1), at);
-    int64_t from = sqlite3_column_int64(stmt, 7), to = sqlite3_column_int64(stmt, 8);
-    if (sqlite3_column_type(stmt, 7) == SQLITE_NULL)
+    snprintf(id, sizeof id, "%" PRId64, row->id);
+    hub_time_format(row->at_ms, at);
+    if (row->seq == 0)
         snprintf(seq, sizeof seq, "-");
-    else if (sqlite3_column_type(stmt, 8) == SQLITE_NULL || to == from)
-        snprintf(seq, sizeof seq, "%" PRId64, from);
+    else if (row->seq_to == 0 || row->seq_to == row->seq)
+        snprintf(seq, sizeof seq, "%" PRId64, row->seq);
     else
-        snprintf(seq, sizeof seq, "%" PRId64 "-%" PRId64, from, to);
+        snprintf(seq, sizeof seq, "%" PRId64 "-%" PRId64, row->seq, row->seq_to);
     const char *text[S_COLUMNS] = {
         id,
         at,
-        hubctl_column_or_dash(stmt, 2),
-        hubctl_column_or_dash(stmt, 3),
-        hubctl_column_or_dash(stmt, 6),
-        hubctl_column_or_dash(stmt, 5),
-        hubctl_column_or_dash(stmt, 4),
+        hubctl_or_dash(row->actor),
+        hubctl_or_dash(row->action),
+        hubctl_or_dash(row->department),
+        hubctl_or_dash(row->case_id),
+        hubctl_or_dash(row->event_id),
         seq,
-        hubctl_column_or_dash(stmt, 9),
+        hubctl_or_dash(row->detail),
     };
     for (int c = 0; c < S_COLUMNS; c++) {
         line->cell[c] = strdup(text[c]);
@@ -184,87 +147,168 @@ static void s_print_cell(int c, size_t width, const char *text)
         printf("%s\n", text);
 }
 
-/* Runs the listing. Returns the exit code. */
-static int s_list(sqlite3 *db, const char *path, const s_filter_t *f, int as_json)
+/* Takes one row: prints it as a JSON line (json_text when the hub sent
+ * it so, else made here) or keeps it for the table. Returns 0, or 1 to
+ * stop (list->exit_code says why). */
+static int s_take(s_list_t *list, const hub_audit_row_t *row, const char *hash, const char *json_text)
 {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db, s_list_sql, -1, &stmt, NULL) != SQLITE_OK)
-        return hubctl_fail("%s: cannot read the audit table: %s", path, sqlite3_errmsg(db));
-    sqlite3_bind_text(stmt, 1, f->case_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, f->event_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, f->actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, f->action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 5, f->department, -1, SQLITE_STATIC);
-    if (f->has_since)
-        sqlite3_bind_int64(stmt, 6, f->since_ms);
-    if (f->has_until)
-        sqlite3_bind_int64(stmt, 7, f->until_ms);
-    sqlite3_bind_int64(stmt, 8, f->limit);
-
-    int exit_code = HUBCTL_OK;
-    s_line_t *lines = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (hubctl_stop) {
-            exit_code = HUBCTL_FAILED;
-            break;
-        }
-        if (as_json) {
-            json_t *row = hubctl_audit_row_json(stmt);
-            int bad = !row || hubctl_print_json(row) != 0;
-            json_decref(row);
-            if (bad) {
-                exit_code = hubctl_fail("audit: cannot write to stdout");
-                break;
-            }
-            continue;
-        }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            s_line_t *more = realloc(lines, ncap * sizeof *lines);
-            if (!more) {
-                exit_code = hubctl_fail("audit: out of memory");
-                break;
-            }
-            lines = more;
-            cap = ncap;
-        }
-        memset(&lines[n], 0, sizeof lines[n]);
-        if (s_cells(stmt, &lines[n++]) != 0) {
-            exit_code = hubctl_fail("audit: out of memory");
-            break;
-        }
+    if (hubctl_stop) {
+        list->exit_code = HUBCTL_FAILED;
+        return 1;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        exit_code = hubctl_fail("%s: cannot read the audit table: %s", path, sqlite3_errmsg(db));
-    sqlite3_finalize(stmt);
+    if (list->as_json) {
+        int bad;
+        if (json_text) {
+            bad = hubctl_print_line(json_text) != 0;
+        } else {
+            json_t *json = hub_audit_row_json(row, hash);
+            bad = !json || hubctl_print_json(json) != 0;
+            json_decref(json);
+        }
+        if (bad) {
+            list->exit_code = hubctl_fail("audit: cannot write to stdout");
+            return 1;
+        }
+        return 0;
+    }
+    if (list->n == list->cap) {
+        size_t ncap = list->cap ? list->cap * 2 : 64;
+        s_line_t *more = realloc(list->lines, ncap * sizeof *more);
+        if (!more) {
+            list->exit_code = hubctl_fail("audit: out of memory");
+            return 1;
+        }
+        list->lines = more;
+        list->cap = ncap;
+    }
+    memset(&list->lines[list->n], 0, sizeof list->lines[list->n]);
+    if (s_cells(row, &list->lines[list->n++]) != 0) {
+        list->exit_code = hubctl_fail("audit: out of memory");
+        return 1;
+    }
+    return 0;
+}
 
-    if (!as_json && exit_code == HUBCTL_OK) {
-        if (n == 0) {
+/* hub_audit_row_fn for a local listing. */
+static int s_on_row(const hub_audit_row_t *row, const char *hash, void *arg)
+{
+    return s_take(arg, row, hash, NULL);
+}
+
+/* Prints the table (when not JSON) and frees the listing. Returns the
+ * exit code. */
+static int s_list_end(s_list_t *list)
+{
+    if (!list->as_json && list->exit_code == HUBCTL_OK) {
+        if (list->n == 0) {
             fputs("no audit rows match\n", stderr);
         } else {
             size_t width[S_COLUMNS];
             for (int c = 0; c < S_COLUMNS; c++)
                 width[c] = strlen(s_headers[c]);
-            for (size_t r = 0; r < n; r++)
+            for (size_t r = 0; r < list->n; r++)
                 for (int c = 0; c < S_COLUMNS; c++)
-                    if (strlen(lines[r].cell[c]) > width[c])
-                        width[c] = strlen(lines[r].cell[c]);
+                    if (strlen(list->lines[r].cell[c]) > width[c])
+                        width[c] = strlen(list->lines[r].cell[c]);
             for (int c = 0; c < S_COLUMNS; c++)
                 s_print_cell(c, width[c], s_headers[c]);
-            for (size_t r = 0; r < n; r++)
+            for (size_t r = 0; r < list->n; r++)
                 for (int c = 0; c < S_COLUMNS; c++)
-                    s_print_cell(c, width[c], lines[r].cell[c]);
+                    s_print_cell(c, width[c], list->lines[r].cell[c]);
         }
         if (fflush(stdout) != 0 || ferror(stdout))
-            exit_code = hubctl_fail("audit: cannot write to stdout");
+            list->exit_code = hubctl_fail("audit: cannot write to stdout");
     }
-    for (size_t r = 0; r < n; r++)
+    for (size_t r = 0; r < list->n; r++)
         for (int c = 0; c < S_COLUMNS; c++)
-            free(lines[r].cell[c]);
-    free(lines);
-    return exit_code;
+            free(list->lines[r].cell[c]);
+    free(list->lines);
+    return list->exit_code;
+}
+
+/* Runs the listing on the database. Returns the exit code. */
+static int s_list(sqlite3 *db, const char *path, const hub_audit_filter_t *f, int as_json)
+{
+    s_list_t list = {.as_json = as_json, .exit_code = HUBCTL_OK};
+    char err[HUB_ERR_LEN] = "";
+    if (hub_audit_read(db, f, s_on_row, &list, err) < 0 && list.exit_code == HUBCTL_OK)
+        list.exit_code = hubctl_fail("%s: %s", path, err);
+    return s_list_end(&list);
+}
+
+/* The AuditQuery of a listing or a verification, as JSON. NULL when out
+ * of memory. */
+static json_t *s_query(const hub_audit_filter_t *f, int verify)
+{
+    json_t *q = json_object();
+    int bad = !q;
+    if (q && verify)
+        bad |= json_object_set_new(q, "verify", json_true());
+    const char *const keys[] = {"case_id", "event_id", "actor", "action", "department"};
+    const char *const values[] = {f->case_id, f->event_id, f->actor, f->action, f->department};
+    for (size_t i = 0; q && i < sizeof keys / sizeof keys[0]; i++)
+        if (values[i])
+            bad |= json_object_set_new(q, keys[i], json_string(values[i]));
+    if (q && f->has_since)
+        bad |= json_object_set_new(q, "since_ms", json_integer(f->since_ms));
+    if (q && f->has_until)
+        bad |= json_object_set_new(q, "until_ms", json_integer(f->until_ms));
+    /* no --limit: as many as the hub sends at most */
+    if (q && !verify)
+        bad |= json_object_set_new(q, "limit", json_integer(f->limit < 0 || f->limit > HUBCTL_REMOTE_MAX_ROWS
+                                                                 ? HUBCTL_REMOTE_MAX_ROWS
+                                                                 : f->limit));
+    if (bad) {
+        json_decref(q);
+        return NULL;
+    }
+    return q;
+}
+
+/* audit or audit verify, asking the hub. Returns the exit code. */
+static int s_remote(hubctl_t *g, const hub_audit_filter_t *f, int verify, int as_json)
+{
+    json_t *query = s_query(f, verify), *reply = NULL;
+    if (!query)
+        return hubctl_fail("audit: out of memory");
+    int exit_code = hubctl_audit_remote(g, verify ? "audit verify" : "audit", query, &reply);
+    json_decref(query);
+    if (exit_code != HUBCTL_OK)
+        return exit_code;
+    if (verify) {
+        const char *line = json_string_value(json_object_get(reply, "verdict"));
+        json_int_t broken = json_integer_value(json_object_get(reply, "broken_at"));
+        exit_code = line ? s_print_verdict(broken != 0, line) : hubctl_fail("audit verify: the hub sent no verdict");
+        json_decref(reply);
+        return exit_code;
+    }
+    s_list_t list = {.as_json = as_json, .exit_code = HUBCTL_OK};
+    const json_t *rows = json_object_get(reply, "rows");
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        const char *text = json_string_value(json_array_get(rows, i));
+        json_t *obj = text ? json_loads(text, 0, NULL) : NULL;
+        hub_audit_row_t row;
+        const char *hash = NULL;
+        char *detail = NULL;
+        int stop;
+        if (hubctl_audit_row_from_json(obj, &row, &hash, &detail) != 0) {
+            list.exit_code = hubctl_fail("audit: row %zu of the hub's answer is not an audit row", i + 1);
+            stop = 1;
+        } else {
+            stop = s_take(&list, &row, hash, text);
+        }
+        free(detail);
+        json_decref(obj);
+        if (stop)
+            break;
+    }
+    if (list.exit_code == HUBCTL_OK && json_is_true(json_object_get(reply, "truncated")))
+        fprintf(stderr,
+                "hubctl: audit: more rows match than the hub sent (%zu): narrow the filters, e.g. --since, "
+                "--until, --limit\n",
+                json_array_size(rows));
+    json_decref(reply);
+    return s_list_end(&list);
 }
 
 int hubctl_cmd_audit(hubctl_t *g, int argc, char **argv)
@@ -273,6 +317,7 @@ int hubctl_cmd_audit(hubctl_t *g, int argc, char **argv)
     static const struct option options[] = {
         HUBCTL_COMMON_OPTIONS,
         HUBCTL_DB_OPTIONS,
+        HUBCTL_REMOTE_OPTION,
         {"case", required_argument, NULL, OPT_CASE},
         {"event", required_argument, NULL, OPT_EVENT},
         {"actor", required_argument, NULL, OPT_ACTOR},
@@ -286,7 +331,7 @@ int hubctl_cmd_audit(hubctl_t *g, int argc, char **argv)
     };
     const char *cmd = "audit";
     hubctl_db_where_t where = {0};
-    s_filter_t f = {.limit = -1};
+    hub_audit_filter_t f = {.limit = -1};
     int as_json = 0, filters = 0;
     int64_t now = hub_now_ms();
     int c, stop;
@@ -305,7 +350,7 @@ int hubctl_cmd_audit(hubctl_t *g, int argc, char **argv)
             filters++;
             break;
         case OPT_ACTION:
-            if (!s_known_action(optarg))
+            if (!hub_audit_action_known(optarg))
                 return hubctl_usage_error(cmd, "--action: unknown action \"%s\" (one of: %s)", optarg,
                                           HUB_AUDIT_ACTIONS);
             f.action = optarg;
@@ -350,11 +395,14 @@ int hubctl_cmd_audit(hubctl_t *g, int argc, char **argv)
         if (optind + 1 < argc)
             return hubctl_usage_error(cmd, "verify: unexpected argument \"%s\"", argv[optind + 1]);
         if (filters)
-            return hubctl_usage_error(cmd, "verify checks the whole chain: it takes only --data or --db");
+            return hubctl_usage_error(cmd, "verify checks the whole chain: it takes only --data, --db or --remote");
         verify = 1;
     }
     if (f.has_since && f.has_until && f.until_ms <= f.since_ms)
         return hubctl_usage_error(cmd, "--until is not after --since: no row can match");
+
+    if (where.remote)
+        return s_remote(g, &f, verify, as_json);
 
     static const char *const tables[] = {"audit", NULL};
     char path[HUBCTL_DB_PATH_MAX];

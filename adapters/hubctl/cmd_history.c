@@ -8,6 +8,11 @@
  * letters, responses with their notes, deadlines met, breaches and
  * escalations. One line per row for people, or the rows as JSON lines
  * (the same objects as "hubctl audit --json").
+ *
+ * The rows come from the database file (hub_audit_read, the case filter
+ * of "hubctl audit --case") or, with --remote, from the hub (an
+ * AuditQuery for the case); either way they are collected, the case's
+ * sequence numbers taken from them, and printed sorted by time, then id.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -23,36 +28,27 @@
 
 static void s_help(void)
 {
-    fputs("usage: hubctl history CASE [--json] [--data DIR | --db FILE]\n"
+    fputs("usage: hubctl history CASE [--json] [--data DIR | --db FILE | --remote]\n"
           "\n"
           "Shows everything that happened on case CASE (e.g. CASE-1042), in time order, from\n"
           "the hub's audit log: events received, notifications routed to departments, when\n"
           "each department received and acknowledged them, redeliveries, dead letters,\n"
           "responses with their notes, deadlines met, breaches and escalations. Times are UTC.\n"
           "\n"
-          "Reads the database file directly (read-only; hubd may be running or not).\n"
+          "Reads the database file directly (read-only; hubd may be running or not), or with\n"
+          "--remote asks the hub at --hub (with CURVE, the identity of --key needs audit: true\n"
+          "in the hub's access list; the hub sends at most 10000 rows).\n"
           "\n"
           "options:\n"
           "  --json            one JSON object per audit row (as 'hubctl audit --json')\n"
           "  --data DIR        hubd's data directory (default ./var/hub; the file DIR/hub.db)\n"
           "  --db FILE         a database file, e.g. a copy\n"
+          "  --remote          ask the hub at --hub ($HUB_ENDPOINT) instead of reading a file\n"
           "  -h, --help        this text\n"
           "\n"
           "exit codes: 0 ok, 1 failed or no such case, 2 usage\n",
           stdout);
 }
-
-/* The case's sequence numbers (?1: the case, ?2: how many at most). */
-static const char s_seqs_sql[] =
-    "WITH " HUBCTL_CASE_SEQS " SELECT s FROM case_seqs WHERE s IS NOT NULL ORDER BY s LIMIT ?2";
-
-/* Every row about the case (?1), in time order. */
-static const char s_history_sql[] =
-    "WITH " HUBCTL_CASE_SEQS " SELECT " HUBCTL_AUDIT_COLUMNS " FROM audit a"
-    " WHERE a.case_id = ?1"
-    "  OR (a.case_id IS NULL AND a.seq IS NOT NULL"
-    "   AND EXISTS (SELECT 1 FROM case_seqs WHERE s BETWEEN a.seq AND coalesce(a.seq_to, a.seq)))"
-    " ORDER BY a.at_ms, a.id";
 
 /* A bounded string being written. */
 typedef struct {
@@ -136,16 +132,16 @@ static void s_add_covered(s_out_t *out, const int64_t *seqs, size_t nseqs, int64
         s_add(out, "seq %" PRId64, from);
 }
 
-/* Describes the current row for people (after its time and action). */
-static void s_describe(sqlite3_stmt *stmt, const int64_t *seqs, size_t nseqs, s_out_t *out)
+/* Describes row for people (after its time and action). */
+static void s_describe(const hub_audit_row_t *row, const int64_t *seqs, size_t nseqs, s_out_t *out)
 {
-    const char *action = (const char *)sqlite3_column_text(stmt, 3);
-    const char *event_id = hubctl_column_or_dash(stmt, 4);
-    const char *case_id = hubctl_column_or_dash(stmt, 5);
-    const char *dept = hubctl_column_or_dash(stmt, 6);
-    int64_t seq = sqlite3_column_int64(stmt, 7);
-    int64_t seq_to = sqlite3_column_type(stmt, 8) == SQLITE_NULL ? seq : sqlite3_column_int64(stmt, 8);
-    const char *detail_text = (const char *)sqlite3_column_text(stmt, 9);
+    const char *action = row->action;
+    const char *event_id = hubctl_or_dash(row->event_id);
+    const char *case_id = hubctl_or_dash(row->case_id);
+    const char *dept = hubctl_or_dash(row->department);
+    int64_t seq = row->seq;
+    int64_t seq_to = row->seq_to == 0 ? seq : row->seq_to;
+    const char *detail_text = row->detail;
     json_t *detail = detail_text ? json_loads(detail_text, 0, NULL) : NULL;
     char a[256], b[256], c[256], d[256], e[256];
 
@@ -204,29 +200,147 @@ static void s_describe(sqlite3_stmt *stmt, const int64_t *seqs, size_t nseqs, s_
     json_decref(detail);
 }
 
-/* Reads the case's sequence numbers (sorted) into *seqs_p. Returns the
- * count, or -1 after printing why. */
-static int s_case_seqs(sqlite3 *db, const char *path, const char *case_id, int64_t **seqs_p)
+/* One row of the case, collected. */
+typedef struct {
+    json_t *json; /* as hubctl audit --json prints it */
+    char *detail; /* the detail as stored (local) or as sent */
+    int64_t id, at_ms;
+} s_row_t;
+
+/* The rows of the case, collected. */
+typedef struct {
+    s_row_t *rows;
+    size_t n, cap;
+    int failed; /* out of memory */
+} s_rows_t;
+
+/* Keeps a row: json (taken over, also on failure) and its detail text.
+ * Returns 0, or -1 out of memory. */
+static int s_keep(s_rows_t *rows, json_t *json, const char *detail)
 {
-    sqlite3_stmt *stmt = NULL;
-    *seqs_p = NULL;
-    if (sqlite3_prepare_v2(db, s_seqs_sql, -1, &stmt, NULL) != SQLITE_OK) {
-        hubctl_fail("%s: cannot read the audit table: %s", path, sqlite3_errmsg(db));
+    if (rows->n == rows->cap) {
+        size_t ncap = rows->cap ? rows->cap * 2 : 64;
+        s_row_t *more = realloc(rows->rows, ncap * sizeof *more);
+        if (!more) {
+            json_decref(json);
+            return -1;
+        }
+        rows->rows = more;
+        rows->cap = ncap;
+    }
+    char *copy = detail ? strdup(detail) : NULL;
+    if (!json || (detail && !copy)) {
+        json_decref(json);
+        free(copy);
         return -1;
     }
-    sqlite3_bind_text(stmt, 1, case_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 2, S_MAX_SEQS);
-    int64_t *seqs = calloc(S_MAX_SEQS, sizeof *seqs);
-    int n = 0;
-    while (seqs && sqlite3_step(stmt) == SQLITE_ROW)
-        seqs[n++] = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    if (!seqs) {
-        hubctl_fail("history: out of memory");
-        return -1;
+    s_row_t *r = &rows->rows[rows->n++];
+    r->json = json;
+    r->detail = copy;
+    r->id = json_integer_value(json_object_get(json, "id"));
+    r->at_ms = json_integer_value(json_object_get(json, "at_ms"));
+    return 0;
+}
+
+/* hub_audit_row_fn of a local reading. */
+static int s_on_row(const hub_audit_row_t *row, const char *hash, void *arg)
+{
+    s_rows_t *rows = arg;
+    if (hubctl_stop)
+        return 1;
+    if (s_keep(rows, hub_audit_row_json(row, hash), row->detail) != 0) {
+        rows->failed = 1;
+        return 1;
     }
-    *seqs_p = seqs;
-    return n;
+    return 0;
+}
+
+static void s_rows_free(s_rows_t *rows)
+{
+    for (size_t i = 0; i < rows->n; i++) {
+        json_decref(rows->rows[i].json);
+        free(rows->rows[i].detail);
+    }
+    free(rows->rows);
+}
+
+/* Time order, then id. */
+static int s_by_time(const void *pa, const void *pb)
+{
+    const s_row_t *a = pa, *b = pb;
+    if (a->at_ms != b->at_ms)
+        return a->at_ms < b->at_ms ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int s_by_value(const void *pa, const void *pb)
+{
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    return a < b ? -1 : a > b;
+}
+
+/* The case's sequence numbers, sorted, without repeats, at most
+ * S_MAX_SEQS: its received events, its escalation notifications and its
+ * dead letters (what range rows are matched against). Returns the count
+ * (seqs holds S_MAX_SEQS). */
+static size_t s_case_seqs(const s_rows_t *rows, const char *case_id, int64_t *seqs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rows->n && n < S_MAX_SEQS; i++) {
+        const json_t *r = rows->rows[i].json;
+        const char *action = json_string_value(json_object_get(r, "action"));
+        const char *c = json_string_value(json_object_get(r, "case_id"));
+        if (!action || !c || strcmp(c, case_id) != 0)
+            continue;
+        const json_t *v = NULL;
+        if (strcmp(action, "received") == 0)
+            v = json_object_get(r, "seq");
+        else if (strcmp(action, "escalated") == 0)
+            v = json_object_get(json_object_get(r, "detail"), "escalation_seq");
+        else if (strcmp(action, "dead_lettered") == 0)
+            v = json_object_get(json_object_get(r, "detail"), "dead_seq");
+        if (json_is_integer(v))
+            seqs[n++] = json_integer_value(v);
+    }
+    qsort(seqs, n, sizeof *seqs, s_by_value);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (kept == 0 || seqs[kept - 1] != seqs[i])
+            seqs[kept++] = seqs[i];
+    return kept;
+}
+
+/* Collects the case's rows from the hub. Returns the exit code. */
+static int s_remote(hubctl_t *g, const char *case_id, s_rows_t *rows)
+{
+    json_t *query = json_pack("{s:s, s:i}", "case_id", case_id, "limit", HUBCTL_REMOTE_MAX_ROWS), *reply = NULL;
+    if (!query)
+        return hubctl_fail("history: out of memory");
+    int exit_code = hubctl_audit_remote(g, "history", query, &reply);
+    json_decref(query);
+    if (exit_code != HUBCTL_OK)
+        return exit_code;
+    const json_t *list = json_object_get(reply, "rows");
+    for (size_t i = 0; i < json_array_size(list) && exit_code == HUBCTL_OK; i++) {
+        const char *text = json_string_value(json_array_get(list, i));
+        json_t *obj = text ? json_loads(text, 0, NULL) : NULL;
+        hub_audit_row_t row;
+        const char *hash = NULL;
+        char *detail = NULL;
+        if (hubctl_audit_row_from_json(obj, &row, &hash, &detail) != 0) {
+            json_decref(obj);
+            exit_code = hubctl_fail("history: row %zu of the hub's answer is not an audit row", i + 1);
+        } else if (s_keep(rows, obj, row.detail) != 0) {
+            exit_code = hubctl_fail("history: out of memory");
+        }
+        free(detail);
+    }
+    if (exit_code == HUBCTL_OK && json_is_true(json_object_get(reply, "truncated")))
+        fprintf(stderr, "hubctl: history: the case has more audit rows than the hub sends (%zu); see hubctl audit "
+                        "--remote --case with --since and --until\n",
+                json_array_size(list));
+    json_decref(reply);
+    return exit_code;
 }
 
 int hubctl_cmd_history(hubctl_t *g, int argc, char **argv)
@@ -235,6 +349,7 @@ int hubctl_cmd_history(hubctl_t *g, int argc, char **argv)
     static const struct option options[] = {
         HUBCTL_COMMON_OPTIONS,
         HUBCTL_DB_OPTIONS,
+        HUBCTL_REMOTE_OPTION,
         {"json", no_argument, NULL, OPT_JSON},
         {NULL, 0, NULL, 0},
     };
@@ -259,57 +374,70 @@ int hubctl_cmd_history(hubctl_t *g, int argc, char **argv)
     if (!*case_id)
         return hubctl_usage_error(cmd, "the CASE is empty");
 
-    static const char *const tables[] = {"audit", NULL};
-    char path[HUBCTL_DB_PATH_MAX];
-    sqlite3 *db = hubctl_db_open(&where, tables, path, sizeof path);
-    if (!db)
-        return HUBCTL_FAILED;
-
-    int64_t *seqs = NULL;
-    int nseqs = s_case_seqs(db, path, case_id, &seqs);
-    if (nseqs < 0) {
+    s_rows_t rows = {0};
+    int exit_code = HUBCTL_OK;
+    char where_text[HUBCTL_DB_PATH_MAX + 32];
+    if (where.remote) {
+        snprintf(where_text, sizeof where_text, "the hub at %s", g->endpoint);
+        exit_code = s_remote(g, case_id, &rows);
+    } else {
+        static const char *const tables[] = {"audit", NULL};
+        char path[HUBCTL_DB_PATH_MAX];
+        sqlite3 *db = hubctl_db_open(&where, tables, path, sizeof path);
+        if (!db)
+            return HUBCTL_FAILED;
+        snprintf(where_text, sizeof where_text, "%s", path);
+        hub_audit_filter_t f = {.case_id = case_id, .limit = -1};
+        char err[HUB_ERR_LEN] = "";
+        if (hub_audit_read(db, &f, s_on_row, &rows, err) < 0)
+            exit_code = hubctl_fail("%s: %s", path, err);
+        else if (rows.failed)
+            exit_code = hubctl_fail("history: out of memory");
         sqlite3_close(db);
-        return HUBCTL_FAILED;
     }
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db, s_history_sql, -1, &stmt, NULL) != SQLITE_OK) {
-        int rc = hubctl_fail("%s: cannot read the audit table: %s", path, sqlite3_errmsg(db));
+    int64_t *seqs = calloc(S_MAX_SEQS, sizeof *seqs);
+    if (exit_code == HUBCTL_OK && !seqs)
+        exit_code = hubctl_fail("history: out of memory");
+    if (exit_code != HUBCTL_OK) {
         free(seqs);
-        sqlite3_close(db);
-        return rc;
+        s_rows_free(&rows);
+        return exit_code;
     }
-    sqlite3_bind_text(stmt, 1, case_id, -1, SQLITE_STATIC);
+    size_t nseqs = s_case_seqs(&rows, case_id, seqs);
+    qsort(rows.rows, rows.n, sizeof *rows.rows, s_by_time);
 
-    int exit_code = HUBCTL_OK, rows = 0, rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && !hubctl_stop) {
-        if (rows++ == 0 && !as_json)
+    for (size_t i = 0; i < rows.n && !hubctl_stop; i++) {
+        if (i == 0 && !as_json)
             printf("case %s (times UTC)\n", case_id);
         if (as_json) {
-            json_t *row = hubctl_audit_row_json(stmt);
-            int bad = !row || hubctl_print_json(row) != 0;
-            json_decref(row);
-            if (bad) {
+            if (hubctl_print_json(rows.rows[i].json) != 0) {
                 exit_code = hubctl_fail("history: cannot write to stdout");
                 break;
             }
             continue;
         }
+        hub_audit_row_t row;
+        const char *hash = NULL;
+        char *detail = NULL;
+        if (hubctl_audit_row_from_json(rows.rows[i].json, &row, &hash, &detail) != 0) {
+            exit_code = hubctl_fail("history: out of memory");
+            break;
+        }
+        row.detail = rows.rows[i].detail; /* as stored, not as re-encoded */
         char when[HUB_TIME_LEN];
-        hubctl_format_time(sqlite3_column_int64(stmt, 1), when, sizeof when);
+        hubctl_format_time(row.at_ms, when, sizeof when);
         s_out_t line = {.len = 0};
-        s_describe(stmt, seqs, (size_t)nseqs, &line);
-        printf("%s  %-13s %s\n", when, hubctl_column_or_dash(stmt, 3), line.text);
+        s_describe(&row, seqs, nseqs, &line);
+        printf("%s  %-13s %s\n", when, hubctl_or_dash(row.action), line.text);
+        free(detail);
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        exit_code = hubctl_fail("%s: cannot read the audit table: %s", path, sqlite3_errmsg(db));
-    else if (hubctl_stop)
+    if (exit_code == HUBCTL_OK && hubctl_stop)
         exit_code = HUBCTL_FAILED;
-    else if (rows == 0)
-        exit_code = hubctl_fail("no case %s in the audit log of %s", case_id, path);
+    else if (exit_code == HUBCTL_OK && rows.n == 0)
+        exit_code = hubctl_fail("no case %s in the audit log of %s", case_id, where_text);
     if (exit_code == HUBCTL_OK && (fflush(stdout) != 0 || ferror(stdout)))
         exit_code = hubctl_fail("history: cannot write to stdout");
-    sqlite3_finalize(stmt);
     free(seqs);
-    sqlite3_close(db);
+    s_rows_free(&rows);
     return exit_code;
 }

@@ -19,7 +19,11 @@ int hubctl_db_getopt(hubctl_t *g, hubctl_db_where_t *where, const char *cmd, int
 {
     int c;
     while ((c = hubctl_getopt(g, cmd, argc, argv, ":h", options, help, exit_p)) == HUBCTL_OPT_DATA ||
-           c == HUBCTL_OPT_DB) {
+           c == HUBCTL_OPT_DB || c == HUBCTL_OPT_REMOTE) {
+        if (c == HUBCTL_OPT_REMOTE) {
+            where->remote = 1;
+            continue;
+        }
         if (!*optarg) {
             *exit_p = hubctl_usage_error(cmd, "%s: the value is empty", c == HUBCTL_OPT_DATA ? "--data" : "--db");
             return -1;
@@ -28,6 +32,10 @@ int hubctl_db_getopt(hubctl_t *g, hubctl_db_where_t *where, const char *cmd, int
             where->data_dir = optarg;
         else
             where->db_file = optarg;
+    }
+    if (c == -1 && *exit_p < 0 && where->remote && (where->data_dir || where->db_file)) {
+        *exit_p = hubctl_usage_error(cmd, "--remote asks the hub: it takes no %s", where->db_file ? "--db" : "--data");
+        return -1;
     }
     return c;
 }
@@ -164,49 +172,79 @@ void hubctl_format_time(int64_t ms, char *out, size_t outlen)
     snprintf(out, outlen, "%s", rfc);
 }
 
-/* Column i as a JSON string, or null. */
-static json_t *s_text_or_null(sqlite3_stmt *stmt, int i)
+int hubctl_audit_remote(const hubctl_t *g, const char *what, const json_t *query, json_t **reply_p)
 {
-    const char *text = (const char *)sqlite3_column_text(stmt, i);
-    return text ? json_string(text) : json_null();
-}
-
-/* Column i as a JSON integer, or null. */
-static json_t *s_int_or_null(sqlite3_stmt *stmt, int i)
-{
-    return sqlite3_column_type(stmt, i) == SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int64(stmt, i));
-}
-
-json_t *hubctl_audit_row_json(sqlite3_stmt *stmt)
-{
-    json_t *row = json_object();
-    if (!row)
-        return NULL;
-    int64_t at_ms = sqlite3_column_int64(stmt, 1);
-    char at[HUB_TIME_LEN];
-    hub_time_format(at_ms, at);
-    const char *detail_text = (const char *)sqlite3_column_text(stmt, 9);
-    json_t *detail = detail_text ? json_loads(detail_text, JSON_DECODE_ANY, NULL) : NULL;
-    if (!detail)
-        detail = detail_text ? json_string(detail_text) : json_null();
-
-    int bad = json_object_set_new(row, "id", json_integer(sqlite3_column_int64(stmt, 0)));
-    bad |= json_object_set_new(row, "at", json_string(at));
-    bad |= json_object_set_new(row, "at_ms", json_integer(at_ms));
-    bad |= json_object_set_new(row, "actor", s_text_or_null(stmt, 2));
-    bad |= json_object_set_new(row, "action", s_text_or_null(stmt, 3));
-    bad |= json_object_set_new(row, "event_id", s_text_or_null(stmt, 4));
-    bad |= json_object_set_new(row, "case_id", s_text_or_null(stmt, 5));
-    bad |= json_object_set_new(row, "department", s_text_or_null(stmt, 6));
-    bad |= json_object_set_new(row, "seq", s_int_or_null(stmt, 7));
-    bad |= json_object_set_new(row, "seq_to", s_int_or_null(stmt, 8));
-    bad |= json_object_set_new(row, "detail", detail);
-    bad |= json_object_set_new(row, "hash", s_text_or_null(stmt, 10));
-    if (bad) {
-        json_decref(row);
-        return NULL;
+    *reply_p = NULL;
+    char *text = json_dumps(query, JSON_COMPACT);
+    if (!text)
+        return hubctl_fail("%s: out of memory", what);
+    hub_client_t *client = hubctl_client_new(g);
+    if (!client) {
+        free(text);
+        return HUBCTL_FAILED;
     }
-    return row;
+    char err[HUB_ERR_LEN] = "";
+    char *answer = NULL;
+    int rc = hub_audit_query(client, text, &answer, g->timeout_ms, err);
+    free(text);
+    hub_client_destroy(&client);
+    if (rc < 0) /* err says "audit: <the hub's words>": what says the first part */
+        return hubctl_call_failed(g, what, rc, strncmp(err, "audit: ", 7) == 0 ? err + 7 : err);
+    json_error_t jerr;
+    json_t *reply = json_loads(answer, 0, &jerr);
+    free(answer);
+    const json_t *rows = json_object_get(reply, "rows"); /* absent when none */
+    if (!json_is_object(reply) || (rows && !json_is_array(rows))) {
+        json_decref(reply);
+        return hubctl_fail("%s: the hub's answer is not an audit reply", what);
+    }
+    *reply_p = reply;
+    return HUBCTL_OK;
+}
+
+/* A member of obj as text: a string's value, NULL when null or absent.
+ * Returns 0, or -1 when it is something else. */
+static int s_member_text(const json_t *obj, const char *key, const char **text_p)
+{
+    const json_t *v = json_object_get(obj, key);
+    *text_p = json_string_value(v);
+    return !v || json_is_null(v) || json_is_string(v) ? 0 : -1;
+}
+
+/* A member of obj as a number: 0 when null or absent. Returns 0 or -1. */
+static int s_member_int(const json_t *obj, const char *key, int64_t *value_p)
+{
+    const json_t *v = json_object_get(obj, key);
+    *value_p = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+    return !v || json_is_null(v) || json_is_integer(v) ? 0 : -1;
+}
+
+int hubctl_audit_row_from_json(const json_t *obj, hub_audit_row_t *row, const char **hash_p, char **detail_p)
+{
+    memset(row, 0, sizeof *row);
+    *detail_p = NULL;
+    if (!json_is_object(obj) || s_member_int(obj, "id", &row->id) != 0 ||
+        s_member_int(obj, "at_ms", &row->at_ms) != 0 || s_member_text(obj, "actor", &row->actor) != 0 ||
+        s_member_text(obj, "action", &row->action) != 0 || s_member_text(obj, "event_id", &row->event_id) != 0 ||
+        s_member_text(obj, "case_id", &row->case_id) != 0 ||
+        s_member_text(obj, "department", &row->department) != 0 || s_member_int(obj, "seq", &row->seq) != 0 ||
+        s_member_int(obj, "seq_to", &row->seq_to) != 0 || s_member_text(obj, "hash", hash_p) != 0)
+        return -1;
+    const json_t *detail = json_object_get(obj, "detail");
+    if (json_is_string(detail)) {
+        row->detail = json_string_value(detail); /* the stored text was not JSON */
+    } else if (detail && !json_is_null(detail)) {
+        *detail_p = json_dumps(detail, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+        if (!*detail_p)
+            return -1;
+        row->detail = *detail_p;
+    }
+    return 0;
+}
+
+const char *hubctl_or_dash(const char *text)
+{
+    return text && *text ? text : "-";
 }
 
 const char *hubctl_column_or_dash(sqlite3_stmt *stmt, int i)

@@ -240,14 +240,17 @@ static void s_on_heartbeat(hub_client_t *self, uint64_t corr, const Hub__Heartbe
         s_send_hello(self, now); /* the hub restarted: it knows nothing of us */
 }
 
-static void s_on_status(hub_client_t *self, uint64_t corr, const Hub__StatusReply *reply)
+/* The answer to the admin request waiting (a StatusReply or an
+ * AuditReply, as JSON). */
+static void s_on_admin_reply(hub_client_t *self, uint64_t corr, Hub__Frame__BodyCase body,
+                             const ProtobufCMessage *reply)
 {
-    if (corr == 0 || corr != self->status_corr) {
+    if (corr == 0 || corr != self->status_corr || body != self->status_body) {
         self->frames_dropped++;
         return;
     }
     free(self->status_json);
-    self->status_json = hub_message_to_json_text(&reply->base);
+    self->status_json = hub_message_to_json_text(reply);
     self->status_rc = self->status_json ? 0 : -ENOMEM;
     self->status_done = 1;
     self->status_corr = 0;
@@ -321,7 +324,11 @@ static void s_handle(hub_client_t *self, const void *data, size_t len, int64_t n
         break;
     case HUB__FRAME__BODY_STATUS_REPLY:
         if (frame->status_reply)
-            s_on_status(self, corr, frame->status_reply);
+            s_on_admin_reply(self, corr, frame->body_case, &frame->status_reply->base);
+        break;
+    case HUB__FRAME__BODY_AUDIT_REPLY:
+        if (frame->audit_reply)
+            s_on_admin_reply(self, corr, frame->body_case, &frame->audit_reply->base);
         break;
     default:
         self->frames_dropped++;
@@ -581,36 +588,32 @@ const char *hub_client_endpoint(const hub_client_t *self)
     return self ? self->endpoint : "";
 }
 
-int hub_status(hub_client_t *self, char **json_p, int timeout_ms, char err[HUB_ERR_LEN])
+/* Sends the admin request frame (its corr is set here; sent again in a
+ * new session) and waits for its answer as JSON (reply: the body
+ * expected). what names the call in err. Returns as hub_status. */
+static int s_admin_call(hub_client_t *self, Hub__Frame *frame, Hub__Frame__BodyCase reply, const char *what,
+                        char **json_p, int timeout_ms, char err[HUB_ERR_LEN])
 {
-    if (err)
-        err[0] = '\0';
-    if (!self || !json_p)
-        return -EINVAL;
-    *json_p = NULL;
     int64_t start = hub_mono_ms();
     int64_t deadline = hub_client_deadline(self, timeout_ms);
     uint64_t sent_in = 0; /* session the request went out in; 0: not sent */
     self->status_done = 0;
     self->status_corr = 0;
+    self->status_body = reply;
     for (;;) {
         if (self->ready && sent_in != self->sessions) {
             /* rule 1: only in READY; a new session has not seen the request */
-            Hub__StatusRequest request = HUB__STATUS_REQUEST__INIT;
-            Hub__Frame frame = HUB__FRAME__INIT;
-            frame.has_corr = 1;
-            frame.corr = hub_client_corr(self);
-            frame.body_case = HUB__FRAME__BODY_STATUS_REQUEST;
-            frame.status_request = &request;
-            if (hub_client_send(self, &frame) == 0) {
-                self->status_corr = frame.corr;
+            frame->has_corr = 1;
+            frame->corr = hub_client_corr(self);
+            if (hub_client_send(self, frame) == 0) {
+                self->status_corr = frame->corr;
                 sent_in = self->sessions;
             }
         }
         if (self->status_done) {
             self->status_done = 0;
             if (self->status_rc < 0) {
-                hub_client_errf(err, "status: %s", self->status_err);
+                hub_client_errf(err, "%s: %s", what, self->status_err);
                 return self->status_rc;
             }
             *json_p = self->status_json;
@@ -630,9 +633,63 @@ int hub_status(hub_client_t *self, char **json_p, int timeout_ms, char err[HUB_E
         }
         rc = hub_client_step(self, deadline);
         if (rc < 0) {
-            hub_client_errf(err, "status: %s", hub_strerror(rc));
+            hub_client_errf(err, "%s: %s", what, hub_strerror(rc));
             self->status_corr = 0;
             return rc;
         }
     }
+}
+
+int hub_status(hub_client_t *self, char **json_p, int timeout_ms, char err[HUB_ERR_LEN])
+{
+    if (err)
+        err[0] = '\0';
+    if (!self || !json_p)
+        return -EINVAL;
+    *json_p = NULL;
+    Hub__StatusRequest request = HUB__STATUS_REQUEST__INIT;
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.body_case = HUB__FRAME__BODY_STATUS_REQUEST;
+    frame.status_request = &request;
+    return s_admin_call(self, &frame, HUB__FRAME__BODY_STATUS_REPLY, "status", json_p, timeout_ms, err);
+}
+
+int hub_audit_query(hub_client_t *self, const char *query_json, char **reply_json_p, int timeout_ms,
+                    char err[HUB_ERR_LEN])
+{
+    if (err)
+        err[0] = '\0';
+    if (!self || !reply_json_p)
+        return -EINVAL;
+    *reply_json_p = NULL;
+    json_error_t jerr;
+    json_t *obj = json_loads(query_json && *query_json ? query_json : "{}", 0, &jerr);
+    if (!obj) {
+        hub_client_errf(err, "audit: the query is not JSON: line %d column %d: %s", jerr.line, jerr.column,
+                        jerr.text);
+        return -HUB_EINVALID;
+    }
+    /* hub_json_to_message fills a message as unpacking would: free it so */
+    Hub__AuditQuery *query = malloc(sizeof *query);
+    if (!query) {
+        json_decref(obj);
+        hub_client_errf(err, "audit: out of memory");
+        return -ENOMEM;
+    }
+    hub__audit_query__init(query);
+    char why[HUB_ERR_LEN] = "";
+    int rc = json_is_object(obj) ? hub_json_to_message(obj, &query->base, why) : -HUB_EINVALID;
+    json_decref(obj);
+    if (rc == 0) {
+        Hub__Frame frame = HUB__FRAME__INIT;
+        frame.body_case = HUB__FRAME__BODY_AUDIT_QUERY;
+        frame.audit_query = query;
+        rc = s_admin_call(self, &frame, HUB__FRAME__BODY_AUDIT_REPLY, "audit", reply_json_p, timeout_ms, err);
+    } else if (rc == -ENOMEM) {
+        hub_client_errf(err, "audit: out of memory");
+    } else {
+        hub_client_errf(err, "audit: query: %s", *why ? why : "not a JSON object");
+    }
+    protobuf_c_message_free_unpacked(&query->base, NULL);
+    return rc;
 }

@@ -136,8 +136,9 @@ struct hub_client {
     hub_dedup_t dedup;                /* refs handed to the application */
     hub_dedup_t acked;                /* refs the application acknowledged */
 
-    /* status */
-    uint64_t status_corr;             /* StatusRequest waiting; 0: none */
+    /* the admin request waiting (hub_status, hub_audit_query: one at a time) */
+    uint64_t status_corr;             /* StatusRequest or AuditQuery waiting; 0: none */
+    Hub__Frame__BodyCase status_body; /* the reply body it waits for */
     int status_done;                  /* 1: status_rc / status_json hold the answer */
     int status_rc;                    /* 0 or the hub's refusal */
     char *status_json;                /* the reply as JSON (owned) */

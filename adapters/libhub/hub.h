@@ -246,6 +246,27 @@ HUB_EXPORT const char *hub_notification_json(const hub_notification_t *n);
  * Returns 0; -ETIMEDOUT or the hub's refusal, with err. */
 HUB_EXPORT int hub_status(hub_client_t *self, char **json_p, int timeout_ms, char err[HUB_ERR_LEN]);
 
+/* Reads the hub's audit log over the connection, so that no one needs its
+ * database file. query_json is a JSON object of AuditQuery fields (all
+ * optional; NULL or "" is {}):
+ *   {"case_id", "event_id", "actor", "action", "department": strings,
+ *    "since_ms", "until_ms": ms since the epoch (rows at or after / before),
+ *    "limit": the last N rows that match (default 1000, at most 10000),
+ *    "verify": true to recompute the hash chain instead (no filters then)}
+ * On success *reply_json_p is the AuditReply as JSON text (free() it):
+ *   {"rows": ["<one JSON object per row, oldest first, as hubctl audit
+ *    --json prints>", ...], "truncated": true when more rows matched than
+ *    were sent (over the limit, or over one frame)} or, for verify,
+ *   {"verified_rows": N, "broken_at": ROW (0: the chain holds),
+ *    "verdict": "ok: N rows, head HASH" | "audit chain broken at row N: why"}.
+ * With security: curve the client's identity needs audit: true in the
+ * hub's access list. Returns 0; -HUB_EINVALID when query_json is not such
+ * an object (err names the field) or the hub refuses a field;
+ * -HUB_EDENIED; -ETIMEDOUT; other negative codes; err says why. Blocks
+ * up to timeout_ms (< 0: the client's default). */
+HUB_EXPORT int hub_audit_query(hub_client_t *self, const char *query_json, char **reply_json_p, int timeout_ms,
+                               char err[HUB_ERR_LEN]);
+
 #ifdef __cplusplus
 }
 #endif

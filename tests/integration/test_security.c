@@ -419,8 +419,9 @@ static int s_denied_row_has(const json_t *rows, const char *needle)
 
 /* The access list: support may publish bug_report but not response,
  * finance may subscribe to finance.* but not engineering.*, status needs
- * admin, an identity not listed may only say hello. Each denial is an
- * Error DENIED naming what was denied and an audit row with the identity. */
+ * admin, reading the audit log over the wire needs audit, an identity not
+ * listed may only say hello. Each denial is an Error DENIED naming what
+ * was denied and an audit row with the identity. */
 static void test_access(void)
 {
     s_keys_t k;
@@ -495,6 +496,30 @@ static void test_access(void)
     CHECK_INT(harness_hubctl_argv(h, NULL, &run, st_op), 0);
     harness_run_free(&run);
 
+    /* the audit log over the wire: audit: true only */
+    err[0] = '\0';
+    CHECK_INT(hub_audit_query(support, "{}", &json, S_WAIT_MS, err), -HUB_EDENIED);
+    CHECK_HAS(err, "support may not read the audit log");
+    CHECK(json == NULL);
+    const char *au_args[] = {"--key", s_prefix(&k, "support"), "audit", "--remote", NULL};
+    CHECK_INT(harness_hubctl_argv(h, NULL, &run, au_args), 1);
+    CHECK_HAS(run.err, "may not read the audit log");
+    CHECK(run.out && *run.out == '\0');
+    harness_run_free(&run);
+    const char *hist_args[] = {"--key", s_prefix(&k, "finance"), "history", "CASE-S1", "--remote", NULL};
+    CHECK_INT(harness_hubctl_argv(h, NULL, &run, hist_args), 1);
+    CHECK_HAS(run.err, "finance may not read the audit log");
+    harness_run_free(&run);
+    const char *au_op[] = {"audit", "--remote", "--case", "CASE-S1", "--json", NULL}; /* operator */
+    CHECK_INT(harness_hubctl_argv(h, NULL, &run, au_op), 0);
+    CHECK_HAS(run.out, "\"action\":\"received\"");
+    CHECK_HAS(run.out, "\"actor\":\"support\"");
+    harness_run_free(&run);
+    CHECK_INT(hub_audit_query(op, "{\"verify\":true}", &json, S_WAIT_MS, err), 0);
+    CHECK_HAS(json, "\"broken_at\":0");
+    free(json);
+    json = NULL;
+
     /* an identity not in the access list: hello yes, anything else no */
     REQUIRE((mute = s_client(h, &k, "mute", NULL, S_WAIT_MS, err)) != NULL);
     CHECK_INT(hub_client_ping(mute, S_WAIT_MS), 0);
@@ -504,15 +529,17 @@ static void test_access(void)
 
     /* the denials are audit rows with the identity */
     const char *by_support[] = {"--actor", "support", NULL};
-    CHECK(harness_wait_audit(h, by_support, "denied", NULL, 2, S_WAIT_MS));
+    CHECK(harness_wait_audit(h, by_support, "denied", NULL, 5, S_WAIT_MS));
     REQUIRE((rows = harness_audit(h, by_support)) != NULL);
     CHECK(s_denied_row_has(rows, "response"));
     CHECK(s_denied_row_has(rows, "status"));
+    CHECK(s_denied_row_has(rows, "read the audit log"));
     json_decref(rows);
     const char *by_finance[] = {"--actor", "finance", NULL};
-    CHECK(harness_wait_audit(h, by_finance, "denied", NULL, 1, S_WAIT_MS));
+    CHECK(harness_wait_audit(h, by_finance, "denied", NULL, 3, S_WAIT_MS));
     REQUIRE((rows = harness_audit(h, by_finance)) != NULL);
     CHECK(s_denied_row_has(rows, "engineering.*"));
+    CHECK(s_denied_row_has(rows, "read the audit log"));
     json_decref(rows);
     const char *by_mute[] = {"--actor", "mute", NULL};
     CHECK(harness_wait_audit(h, by_mute, "denied", NULL, 1, S_WAIT_MS));

@@ -511,6 +511,154 @@ static void test_schema_is_idempotent(void)
     sqlite3_close(db);
 }
 
+/* ----------------------------------------------------------- reading */
+
+/* Ids a reading visits, "1 2 4", into a string. */
+typedef struct {
+    char ids[256];
+    size_t len;
+} s_ids_t;
+
+static int s_collect_id(const hub_audit_row_t *row, const char *hash, void *arg)
+{
+    s_ids_t *ids = arg;
+    CHECK(hash != NULL && strlen(hash) == 64);
+    ids->len += (size_t)snprintf(ids->ids + ids->len, sizeof ids->ids - ids->len, "%s%lld", ids->len ? " " : "",
+                                 (long long)row->id);
+    return 0;
+}
+
+/* A small log of two cases: range rows cover case A's event (seq 1) and
+ * its escalation (seq 4), or case B's (seq 2), or nobody's. */
+static sqlite3 *s_reading_db(void)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK)
+        return NULL;
+    s_exec(db, hub_audit_schema);
+    static const struct {
+        const char *actor, *action, *event_id, *case_id, *department;
+        int64_t seq, seq_to;
+        const char *detail;
+    } rows[] = {
+        {"support", "received", "ev-a", "CASE-A", NULL, 1, 1, "{\"type\":\"bug_report\"}"},
+        {"support", "routed", "ev-a", "CASE-A", "eng", 1, 1, "{\"slot\":0}"},
+        {"support", "received", "ev-b", "CASE-B", NULL, 2, 2, "{}"},
+        {"eng", "delivered", NULL, NULL, "eng", 1, 2, "{\"count\":2}"},
+        {"eng", "acked", NULL, NULL, "eng", 2, 2, "{\"count\":1}"},
+        {"fin", "delivered", NULL, NULL, "fin", 3, 3, "{\"count\":1}"},
+        {"hubd", "escalated", "ev-a", "CASE-A", "oncall", 1, 1, "{\"escalation_seq\":4}"},
+        {"oncall", "delivered", NULL, NULL, "oncall", 4, 4, "not json"},
+    };
+    char prev[HUB_SHA256_HEX_LEN] = "", hash[HUB_SHA256_HEX_LEN];
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        hub_audit_row_t row = {
+            .id = (int64_t)i + 1,
+            .at_ms = 1795600000000 + (int64_t)i * 1000,
+            .actor = rows[i].actor,
+            .action = rows[i].action,
+            .event_id = rows[i].event_id,
+            .case_id = rows[i].case_id,
+            .department = rows[i].department,
+            .seq = rows[i].seq,
+            .seq_to = rows[i].seq_to,
+            .detail = rows[i].detail,
+        };
+        s_append(db, &row, prev, hash);
+        memcpy(prev, hash, sizeof prev);
+    }
+    return db;
+}
+
+static void test_read_filters(void)
+{
+    sqlite3 *db = s_reading_db();
+    CHECK(db != NULL);
+    if (!db)
+        return;
+    static const struct {
+        const char *name;
+        hub_audit_filter_t f;
+        const char *ids;
+    } cases[] = {
+        {"everything", {.limit = -1}, "1 2 3 4 5 6 7 8"},
+        {"case: its rows and the ranges covering its events", {.case_id = "CASE-A", .limit = -1}, "1 2 4 7 8"},
+        {"event: its rows and the ranges covering it", {.event_id = "ev-b", .limit = -1}, "3 4 5"},
+        {"limit: the last rows that match, oldest first", {.case_id = "CASE-A", .limit = 2}, "7 8"},
+        {"actor", {.actor = "hubd", .limit = -1}, "7"},
+        {"action and department", {.action = "delivered", .department = "eng", .limit = -1}, "4"},
+        {"since: at or after", {.has_since = 1, .since_ms = 1795600006000, .limit = -1}, "7 8"},
+        {"until: before", {.has_until = 1, .until_ms = 1795600002000, .limit = -1}, "1 2"},
+        {"nothing matches", {.case_id = "CASE-Z", .limit = -1}, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        s_ids_t ids = {.len = 0};
+        char err[HUB_ERR_LEN] = "";
+        CHECK_INT(hub_audit_read(db, &cases[i].f, s_collect_id, &ids, err), 0);
+        if (strcmp(ids.ids, cases[i].ids) != 0)
+            fprintf(stderr, "  %s: got \"%s\"\n", cases[i].name, ids.ids);
+        CHECK_STR(ids.ids, cases[i].ids);
+    }
+    sqlite3_close(db);
+}
+
+static int s_stop_at_two(const hub_audit_row_t *row, const char *hash, void *arg)
+{
+    (*(int *)arg)++;
+    return row->id == 2 ? 1 : row->id == 3 ? -HUB_EINVALID : 0;
+}
+
+/* fn's 1 stops quietly, a negative code comes back; no table is an error */
+static void test_read_stops_and_fails(void)
+{
+    sqlite3 *db = s_reading_db();
+    CHECK(db != NULL);
+    if (!db)
+        return;
+    hub_audit_filter_t all = {.limit = -1}, from3 = {.action = "received", .case_id = "CASE-B", .limit = -1};
+    int calls = 0;
+    char err[HUB_ERR_LEN] = "";
+    CHECK_INT(hub_audit_read(db, &all, s_stop_at_two, &calls, err), 0);
+    CHECK_INT(calls, 2);
+    calls = 0;
+    CHECK_INT(hub_audit_read(db, &from3, s_stop_at_two, &calls, err), -HUB_EINVALID);
+    CHECK_INT(calls, 1);
+    sqlite3_close(db);
+    db = NULL;
+    CHECK_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
+    CHECK_INT(hub_audit_read(db, &all, s_stop_at_two, &calls, err), -HUB_ESTORE);
+    CHECK_HAS(err, "audit");
+    sqlite3_close(db);
+}
+
+/* Row JSON: what hubctl audit --json prints */
+static void test_row_json(void)
+{
+    hub_audit_row_t row = {.id = 7, .at_ms = 1795600000123, .actor = "hubd", .action = "delivered",
+                           .department = "eng", .seq = 3, .detail = "{\"count\":1}"};
+    json_t *j = hub_audit_row_json(&row, "abc");
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    CHECK_STR(text, "{\"id\":7,\"at\":\"2026-11-25T09:46:40.123Z\",\"at_ms\":1795600000123,\"actor\":\"hubd\","
+                    "\"action\":\"delivered\",\"event_id\":null,\"case_id\":null,\"department\":\"eng\",\"seq\":3,"
+                    "\"seq_to\":null,\"detail\":{\"count\":1},\"hash\":\"abc\"}");
+    free(text);
+    json_decref(j);
+    row.detail = "not json";
+    j = hub_audit_row_json(&row, "abc");
+    CHECK_STR(json_string_value(json_object_get(j, "detail")), "not json");
+    json_decref(j);
+
+    hub_audit_verdict_t v = {.rows = 1, .head = "ff"};
+    char line[HUB_ERR_LEN + 64];
+    hub_audit_verdict_line(&v, line, sizeof line);
+    CHECK_STR(line, "ok: 1 row, head ff");
+    v.bad_id = 4;
+    snprintf(v.what, sizeof v.what, "row 4 is missing (removed)");
+    hub_audit_verdict_line(&v, line, sizeof line);
+    CHECK_STR(line, "audit chain broken at row 4: missing (removed)");
+    CHECK(hub_audit_action_known("escalated") && !hub_audit_action_known("escalate") && !hub_audit_action_known(""));
+}
+
 int main(void)
 {
     if (s_make_master() != 0) {
@@ -537,6 +685,9 @@ int main(void)
         {"verify_swapped", test_verify_swapped},
         {"verify_cut_tail_is_not_seen", test_verify_cut_tail_is_not_seen},
         {"verify_no_table", test_verify_no_table},
+        {"read_filters", test_read_filters},
+        {"read_stops_and_fails", test_read_stops_and_fails},
+        {"row_json", test_row_json},
         {NULL, NULL},
     };
     int status = check_run(cases);

@@ -404,7 +404,8 @@ int hubctl_cmd_history(hubctl_t *g, int argc, char **argv)
         return exit_code;
     }
     size_t nseqs = s_case_seqs(&rows, case_id, seqs);
-    qsort(rows.rows, rows.n, sizeof *rows.rows, s_by_time);
+    if (rows.n > 1) /* qsort wants a real array, even of nothing */
+        qsort(rows.rows, rows.n, sizeof *rows.rows, s_by_time);
 
     for (size_t i = 0; i < rows.n && !hubctl_stop; i++) {
         if (i == 0 && !as_json)

@@ -77,6 +77,17 @@ typedef struct {
     size_t actor_off;            /* who published it ("hubd" for the hub's own) */
 } s_entry_t;
 
+#define S_RATE_SLOTS 1024       /* clients whose publish rate is tracked at once */
+
+/* A client's publish allowance (limits.max_publish_rate): a token bucket
+ * that refills at the rate and holds one second of it. */
+typedef struct {
+    uint8_t key[64];             /* identity, or routing id without keys */
+    size_t key_len;              /* 0: free slot */
+    double tokens;               /* publishes allowed now */
+    int64_t at_ms;               /* monotonic time tokens was computed */
+} s_rate_t;
+
 /* A client key the hub knows (keys.clients/NAME.key). */
 typedef struct {
     char name[128];              /* the identity */
@@ -109,6 +120,8 @@ struct hub_broker {
     void *zap;                   /* ZAP handler (REP) with security: curve, else NULL */
     s_key_t *keys;               /* known client keys */
     size_t nkeys;
+    s_rate_t *rates;             /* S_RATE_SLOTS, with limits.max_publish_rate */
+    uint64_t throttled;          /* publishes refused for the rate */
     hub_store_cursor_t *cursors;     /* HUB_MAX_SUBSCRIBERS of them */
 
     /* scratch, reused */
@@ -312,6 +325,7 @@ static int s_load_client_keys(hub_broker_t *self, char err[HUB_ERR_LEN])
         return rc;
     }
     free(self->keys);
+    free(self->rates);
     self->keys = keys;
     self->nkeys = nkeys;
     hub_info("security: curve, %zu client keys from %s", nkeys, self->cfg.client_keys);
@@ -498,6 +512,10 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
     self->cfg = *cfg;
     self->started_ms = hub_now_ms();
     self->actor = S_LOCAL;
+    if (cfg->max_publish_rate > 0 && !(self->rates = calloc(S_RATE_SLOTS, sizeof *self->rates))) {
+        snprintf(err, HUB_ERR_LEN, "out of memory");
+        goto fail;
+    }
     self->last_flush_ms = hub_mono_ms();
     hub_id_generate(self->instance);
     self->matches = calloc(HUB_MAX_ROUTES, sizeof *self->matches);
@@ -763,8 +781,54 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
 
 /* Validates a publish and adds it to the batch, or answers it with an
  * error frame. An event without an id gets a generated one. */
+/* 1 when the client (its identity with keys, else its connection) may
+ * publish once more under limits.max_publish_rate, else 0. A client that
+ * floods gets UNAVAILABLE errors for what is over its rate: nothing of it
+ * is stored, decoded further or queued. Slots are found by a hash of the
+ * key; a client that lands on a slot taken by another starts afresh
+ * there (the table never grows). */
+static int s_rate_ok(hub_broker_t *self, const uint8_t *rid, size_t rid_len)
+{
+    uint32_t rate = self->cfg.max_publish_rate;
+    if (rate == 0 || !self->rates)
+        return 1;
+    const uint8_t *key = self->cfg.curve ? (const uint8_t *)self->actor : rid;
+    size_t len = self->cfg.curve ? strlen(self->actor) : rid_len;
+    if (len > sizeof self->rates[0].key)
+        len = sizeof self->rates[0].key;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ key[i]) * 16777619u;
+    s_rate_t *r = &self->rates[h & (S_RATE_SLOTS - 1)];
+    int64_t now = hub_mono_ms();
+    if (r->key_len != len || memcmp(r->key, key, len) != 0) {
+        memcpy(r->key, key, len);
+        r->key_len = len;
+        r->tokens = rate;
+        r->at_ms = now;
+    }
+    r->tokens += (double)(now - r->at_ms) * rate / 1000.0;
+    if (r->tokens > rate)
+        r->tokens = rate;
+    r->at_ms = now;
+    if (r->tokens < 1.0)
+        return 0;
+    r->tokens -= 1.0;
+    return 1;
+}
+
 static void s_on_publish(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Hub__Publish *pub)
 {
+    if (!s_rate_ok(self, rid, rid_len)) {
+        char err[HUB_ERR_LEN];
+        snprintf(err, sizeof err, "too many publishes from this client (limits: max_publish_rate %u a second); "
+                 "slow down and publish again", self->cfg.max_publish_rate);
+        if (self->throttled++ % 10000 == 0)
+            hub_warn("%s: %s (%llu refused so far)", self->actor, err, (unsigned long long)self->throttled);
+        self->rejected++;
+        s_reply_error(self, rid, rid_len, corr, -HUB_EUNAVAILABLE, err, pub->event ? pub->event->id : NULL);
+        return;
+    }
     char err[HUB_ERR_LEN] = "";
     char generated[HUB_ID_LEN];
     Hub__Event *ev = pub->event;

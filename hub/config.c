@@ -206,6 +206,8 @@ static int s_load_limits(s_loader_t *self, hub_config_t *config, yaml_node_t *se
             self->max_event = value;
         } else if (strcmp(key, "max_batch") == 0) {
             rc = s_read_uint(self, "limits: ", key, value, 1, S_MAX_BATCH, &config->max_batch);
+        } else if (strcmp(key, "max_publish_rate") == 0) {
+            rc = s_read_uint(self, "limits: ", key, value, 0, 10000000, &config->max_publish_rate);
         } else if (strcmp(key, "max_subscriptions_per_client") == 0) {
             rc = s_read_uint(self, "limits: ", key, value, 1, 4096, &config->max_subs_per_client);
         } else {

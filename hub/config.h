@@ -18,6 +18,7 @@
  *     max_event: 262144                bytes of one packed event
  *     max_batch: 4096                  publishes in one group commit
  *     max_subscriptions_per_client: 16 subscriber names one connection may hold
+ *     max_publish_rate: 0              publishes a second per client, 0: no limit
  *   security: none                     none, or curve (keys and access below)
  *   keys:
  *     server: /etc/switchboard/keys/hubd      hubd's pair: hubd.key and hubd.secret
@@ -51,6 +52,7 @@ typedef struct {
     uint32_t max_event;               /* bytes of a packed event */
     uint32_t max_batch;               /* publishes per group commit */
     uint32_t max_subs_per_client;     /* subscriber names one connection may hold */
+    uint32_t max_publish_rate;        /* publishes a second per client (0: no limit) */
     int curve;                        /* 1: security: curve */
     char server_key[HUB_CONFIG_STR];  /* path prefix of hubd's key pair */
     char client_keys[HUB_CONFIG_STR]; /* directory of client public keys */

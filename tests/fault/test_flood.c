@@ -471,6 +471,86 @@ done:
     hub_client_destroy(&sub);
 }
 
+/* A client over limits.max_publish_rate gets UNAVAILABLE errors for the
+ * excess, which is neither stored nor queued; a client that reads its
+ * replies sees them and slows down (libhub resends them later). */
+#define RATE 200
+#define N_RATE_FLOOD 1000
+
+static void test_rate_limit(void)
+{
+    static const char *config = "limits:\n"
+                                "  max_publish_rate: 200\n";
+    harness_opts_t o = {.policy_text = s_policy, .config_text = config};
+    s_dealer_t d = {0};
+    harness_t *h = HARNESS_NEW(&o);
+    REQUIRE(h != NULL);
+    REQUIRE(harness_start(h) == 0);
+    harness_t *saved = s_hub;
+    s_hub = h; /* s_dealer_open connects to s_hub */
+    int opened = s_dealer_open(&d, N_RATE_FLOOD * 2);
+    s_hub = saved;
+    REQUIRE(opened == 0);
+    Hub__Frame f = HUB__FRAME__INIT;
+    Hub__Publish pub = HUB__PUBLISH__INIT;
+    Hub__Event ev = HUB__EVENT__INIT;
+    char id[32];
+    ev.id = id;
+    ev.type = (char *)"bug_report";
+    pub.event = &ev;
+    f.has_version = 1;
+    f.version = HUB_PROTOCOL_VERSION;
+    f.has_corr = 1;
+    f.body_case = HUB__FRAME__BODY_PUBLISH;
+    f.publish = &pub;
+    for (size_t i = 0; i < N_RATE_FLOOD; i++) {
+        uint8_t buf[256];
+        snprintf(id, sizeof id, "rate-%05zu", i);
+        f.corr = i + 1;
+        size_t len = hub__frame__pack(&f, buf);
+        CHECK_INT(zmq_send(d.sock, buf, len, 0), (int)len);
+    }
+    /* every publish is answered: an ack or a rate error */
+    size_t acks = 0, rate_errors = 0, other = 0;
+    int64_t deadline = harness_now_ms() + 20000;
+    zmq_pollitem_t item = {.socket = d.sock, .events = ZMQ_POLLIN};
+    while (acks + rate_errors + other < N_RATE_FLOOD && harness_now_ms() < deadline &&
+           zmq_poll(&item, 1, 1000) > 0) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, d.sock, 0) < 0) {
+            zmq_msg_close(&msg);
+            break;
+        }
+        Hub__Frame *r = hub__frame__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+        if (r && r->body_case == HUB__FRAME__BODY_PUBLISH_ACK)
+            acks++;
+        else if (r && r->body_case == HUB__FRAME__BODY_ERROR &&
+                 r->error->code == HUB__ERROR_CODE__ERROR_CODE_UNAVAILABLE && r->error->message &&
+                 strstr(r->error->message, "max_publish_rate"))
+            rate_errors++;
+        else
+            other++;
+        if (r)
+            hub__frame__free_unpacked(r, NULL);
+        zmq_msg_close(&msg);
+    }
+    printf("max_publish_rate %d: %zu acked, %zu refused for the rate, %zu other\n", RATE, acks, rate_errors, other);
+    CHECK_INT(acks + rate_errors, N_RATE_FLOOD);
+    CHECK_INT(other, 0);
+    CHECK(acks >= RATE / 2);           /* the first second's allowance went through */
+    CHECK(rate_errors >= N_RATE_FLOOD / 2); /* and most of the rest was refused */
+    json_t *st = harness_status(h);
+    REQUIRE(st != NULL);
+    CHECK_INT(harness_status_u64(st, "events"), acks); /* nothing refused was stored */
+    json_decref(st);
+    CHECK_INT(harness_stop(h), 0);
+done:
+    s_dealer_close(&d);
+    if (h)
+        harness_destroy(&h, 0);
+}
+
 int main(void)
 {
     harness_require();
@@ -497,6 +577,7 @@ int main(void)
         {"10,000 random and cut frames, garbage multipart: refused, memory bounded", test_bad_frames},
         {"50,000 publishes never read: others served, memory bounded", test_unread_publishes},
         {"still serving: publish and subscribe", test_still_serving},
+        {"a client over its publish rate gets errors, nothing stored", test_rate_limit},
         {NULL, NULL},
     };
     int rc = check_run(cases);

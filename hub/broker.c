@@ -325,7 +325,6 @@ static int s_load_client_keys(hub_broker_t *self, char err[HUB_ERR_LEN])
         return rc;
     }
     free(self->keys);
-    free(self->rates);
     self->keys = keys;
     self->nkeys = nkeys;
     hub_info("security: curve, %zu client keys from %s", nkeys, self->cfg.client_keys);
@@ -599,6 +598,7 @@ void hub_broker_destroy(hub_broker_t **self_p)
     if (self->zap)
         zmq_close(self->zap);
     free(self->keys);
+    free(self->rates);
     if (self->tap)
         zmq_close(self->tap);
     if (self->ctx)

@@ -897,6 +897,35 @@ refuse:
         ev->id = given_id;
 }
 
+/* Adds to the batch an event the hub makes of a stored one (a dead letter,
+ * an escalation): the stored event as it is, with one route to topic that
+ * keeps the redaction of the route it came from (was, or NULL), and its
+ * "received" audit row. Returns the entry's index, or -1 (out of memory). */
+static int s_add_made(hub_broker_t *self, const hub_store_row_t *row, const hub_route_view_t *was, const char *id,
+                      const char *type, const char *topic, const char *name, const char *department,
+                      const char *kind, const char *reason)
+{
+    Hub__Route route = HUB__ROUTE__INIT;
+    route.topic = (char *)topic;
+    route.name = (char *)name;
+    route.department = (char *)department;
+    route.kind = (char *)kind;
+    route.reason = (char *)reason;
+    if (was) {
+        route.n_fields = was->nfields;
+        route.fields = (char **)was->fields;
+    }
+    Hub__Route *routes[1] = {&route};
+    Hub__Routing routing = HUB__ROUTING__INIT;
+    routing.n_routes = 1;
+    routing.routes = routes;
+    if (s_batch_add(self, NULL, 0, 0, id, type, row->case_id, row->event, row->event_len, &routing) != 0)
+        return -1;
+    int entry = (int)self->nentries - 1;
+    s_audit_made(self, entry, id, row->case_id, type);
+    return entry;
+}
+
 /* Turns the dead letters delivery gave up on into events of the batch. */
 typedef struct {
     hub_broker_t *self;
@@ -909,49 +938,35 @@ static int s_dead_row(const hub_store_row_t *row, void *arg)
     s_dead_ctx_t *ctx = arg;
     hub_broker_t *self = ctx->self;
     const hub_dead_letter_t *d = ctx->dead;
-    Hub__Routing *orig = hub__routing__unpack(NULL, row->routing_len, row->routing);
-    if (!orig || d->slot >= orig->n_routes) {
-        if (orig)
-            hub__routing__free_unpacked(orig, NULL);
+    hub_route_view_t was;
+    char scratch[4096];
+    if (hub_routing_route(row->routing, row->routing_len, d->slot, &was, scratch, sizeof scratch) != 1) {
         ctx->rc = -HUB_EMALFORMED;
         return 1;
     }
-    const Hub__Route *was = orig->routes[d->slot];
-    if (was->topic && strncmp(was->topic, S_DEAD_PREFIX, strlen(S_DEAD_PREFIX)) == 0) {
+    if (strncmp(was.topic, S_DEAD_PREFIX, strlen(S_DEAD_PREFIX)) == 0) {
         hub_warn("dead letter %s of %s given up on; it is not dead-lettered again", row->id, d->subscriber);
-        hub__routing__free_unpacked(orig, NULL);
         return 1;
     }
     char topic[HUB_TOPIC_LEN + 16], id[256], reason[768];
     snprintf(topic, sizeof topic, S_DEAD_PREFIX "%s", d->subscriber);
     snprintf(id, sizeof id, "deadletter:%s:%llu:%u", d->subscriber, (unsigned long long)d->seq, d->slot);
     snprintf(reason, sizeof reason, "%s: %s (was %s, %u attempts)", d->subscriber, d->reason,
-             was->topic ? was->topic : "?", d->attempts);
-    Hub__Route route = HUB__ROUTE__INIT;
-    route.topic = topic;
-    route.name = "dead-letter";
-    route.department = (char *)d->subscriber;
-    route.kind = "deadletter";
-    route.reason = reason;
-    route.n_fields = was->n_fields;
-    route.fields = was->fields;
-    Hub__Route *routes[1] = {&route};
-    Hub__Routing routing = HUB__ROUTING__INIT;
-    routing.n_routes = 1;
-    routing.routes = routes;
-    ctx->rc = s_batch_add(self, NULL, 0, 0, id, "dead_letter", row->case_id, row->event, row->event_len, &routing);
-    if (ctx->rc == 0) {
-        s_audit_made(self, (int)self->nentries - 1, id, row->case_id, "dead_letter");
-        hub_detail_t dd;
-        hub_detail_init(&dd);
-        hub_detail_int(&dd, "slot", d->slot);
-        hub_detail_int(&dd, "attempts", d->attempts);
-        hub_detail_str(&dd, "reason", d->reason);
-        hub_detail_str(&dd, "topic", topic);
-        s_audit(self, -1, "hubd", "dead_lettered", row->id, row->case_id, d->subscriber, row->seq, row->seq, &dd);
-        hub_journal_refer(self->journal, (int)self->nentries - 1, "dead_seq");
+             *was.topic ? was.topic : "?", d->attempts);
+    int entry = s_add_made(self, row, &was, id, "dead_letter", topic, "dead-letter", d->subscriber, "deadletter",
+                           reason);
+    if (entry < 0) {
+        ctx->rc = -ENOMEM;
+        return 1;
     }
-    hub__routing__free_unpacked(orig, NULL);
+    hub_detail_t dd;
+    hub_detail_init(&dd);
+    hub_detail_int(&dd, "slot", d->slot);
+    hub_detail_int(&dd, "attempts", d->attempts);
+    hub_detail_str(&dd, "reason", d->reason);
+    hub_detail_str(&dd, "topic", topic);
+    s_audit(self, -1, "hubd", "dead_lettered", row->id, row->case_id, d->subscriber, row->seq, row->seq, &dd);
+    hub_journal_refer(self->journal, entry, "dead_seq");
     return 1;
 }
 
@@ -986,8 +1001,11 @@ static int s_due_row(const hub_store_row_t *row, void *arg)
     const hub_store_due_t *due = ctx->due;
     int64_t late_ms = ctx->now - due->due_ms;
     const char *backup = hub_policy_escalate_to(self->policy, due->department);
-    Hub__Routing *orig = hub__routing__unpack(NULL, row->routing_len, row->routing);
-    const Hub__Route *was = orig && due->slot < orig->n_routes ? orig->routes[due->slot] : NULL;
+    hub_route_view_t view;
+    char scratch[4096];
+    const hub_route_view_t *was =
+        hub_routing_route(row->routing, row->routing_len, due->slot, &view, scratch, sizeof scratch) == 1 ? &view
+                                                                                                         : NULL;
     char due_at[HUB_TIME_LEN];
     hub_time_format(due->due_ms, due_at);
     int escalation = -1;
@@ -998,24 +1016,8 @@ static int s_due_row(const hub_store_row_t *row, void *arg)
         snprintf(id, sizeof id, "escalation:%llu:%u", (unsigned long long)due->seq, due->slot);
         snprintf(reason, sizeof reason, "%s did not answer %s by %s (route %s); %lld s late", due->department,
                  *due->case_id ? due->case_id : row->id, due_at, due->route, (long long)(late_ms / 1000));
-        Hub__Route route = HUB__ROUTE__INIT;
-        route.topic = topic;
-        route.name = (char *)due->route;
-        route.department = (char *)backup;
-        route.kind = "escalation";
-        route.reason = reason;
-        if (was) {
-            route.n_fields = was->n_fields;
-            route.fields = was->fields;
-        }
-        Hub__Route *routes[1] = {&route};
-        Hub__Routing routing = HUB__ROUTING__INIT;
-        routing.n_routes = 1;
-        routing.routes = routes;
-        if (s_batch_add(self, NULL, 0, 0, id, "escalation", row->case_id, row->event, row->event_len, &routing) == 0) {
-            escalation = (int)self->nentries - 1;
-            s_audit_made(self, escalation, id, row->case_id, "escalation");
-        } else
+        escalation = s_add_made(self, row, was, id, "escalation", topic, due->route, backup, "escalation", reason);
+        if (escalation < 0)
             hub_error("escalation of %s lost: out of memory", id);
     }
     if (hub_journal_breach(self->journal, due->seq, due->slot, ctx->now, escalation) != 0) {
@@ -1041,8 +1043,6 @@ static int s_due_row(const hub_store_row_t *row, void *arg)
             hub_journal_refer(self->journal, escalation, "escalation_seq");
         }
     }
-    if (orig)
-        hub__routing__free_unpacked(orig, NULL);
     return 1;
 }
 
@@ -1068,42 +1068,23 @@ static void s_check_deadlines(hub_broker_t *self)
 }
 
 /* Sends every notification of the committed entry to the tap. */
-static void s_tap(hub_broker_t *self, const hub_store_event_t *ev, const s_entry_t *e)
+static void s_tap(hub_broker_t *self, const hub_store_event_t *ev)
 {
     if (!self->tap || ev->duplicate || self->tap_subscriptions == 0)
         return;
-    Hub__Routing *routing = hub__routing__unpack(NULL, ev->routing_len, ev->routing);
-    if (!routing)
-        return;
-    char received_at[HUB_TIME_LEN], respond_by[HUB_TIME_LEN];
+    char received_at[HUB_TIME_LEN], respond_by[HUB_TIME_LEN], scratch[4096];
     hub_time_format(ev->received_ms, received_at);
-    for (size_t i = 0; i < routing->n_routes; i++) {
-        const Hub__Route *r = routing->routes[i];
-        Hub__Notification n = HUB__NOTIFICATION__INIT;
-        n.has_seq = 1;
-        n.seq = ev->seq;
-        n.has_slot = 1;
-        n.slot = (uint32_t)i;
-        n.topic = r->topic;
-        n.route = r->name;
-        n.reason = r->reason;
-        n.department = r->department;
-        n.kind = r->kind;
-        if (r->has_respond_by_ms && r->respond_by_ms > 0) {
-            hub_time_format(r->respond_by_ms, respond_by);
-            n.respond_by = respond_by;
-        }
-        n.event_id = (char *)ev->id;
-        n.received_at = received_at;
+    hub_route_view_t route;
+    for (uint32_t slot = 0;
+         hub_routing_route(ev->routing, ev->routing_len, slot, &route, scratch, sizeof scratch) == 1; slot++) {
+        Hub__Notification n;
+        hub_notification_from_route(&n, &route, ev->seq, slot, ev->id, received_at, respond_by);
         if (hub_frame_encode_deliver("", &n, ev->event, ev->event_len, &self->out) != 0)
             break;
-        const char *topic = r->topic ? r->topic : "";
-        if (zmq_send(self->tap, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        if (zmq_send(self->tap, route.topic, strlen(route.topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
             zmq_send(self->tap, self->out.data, self->out.len, ZMQ_DONTWAIT) < 0)
             break; /* lossy by design */
     }
-    (void)e;
-    hub__routing__free_unpacked(routing, NULL);
 }
 
 /* One audit row per subscriber and kind of what delivery did since the
@@ -1191,7 +1172,7 @@ static int s_commit(hub_broker_t *self)
     }
     if (rc == 0)
         for (size_t i = 0; i < self->nentries; i++)
-            s_tap(self, &self->store_events[i], &self->entries[i]);
+            s_tap(self, &self->store_events[i]);
     self->nentries = 0;
     self->npublishes = 0;
     hub_buf_reset(&self->arena);

@@ -297,24 +297,10 @@ static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t
         event_len = self->redacted.len;
     }
     char respond_by[HUB_TIME_LEN];
-    Hub__Notification n = HUB__NOTIFICATION__INIT;
-    n.has_seq = 1;
-    n.seq = row->seq;
-    n.has_slot = 1;
-    n.slot = slot;
-    n.topic = (char *)route->topic;
-    n.route = *route->name ? (char *)route->name : NULL;
-    n.reason = *route->reason ? (char *)route->reason : NULL;
-    n.department = *route->department ? (char *)route->department : NULL;
-    n.kind = *route->kind ? (char *)route->kind : NULL;
-    if (route->respond_by_ms > 0) {
-        hub_time_format(route->respond_by_ms, respond_by);
-        n.respond_by = respond_by;
-    }
+    Hub__Notification n;
+    hub_notification_from_route(&n, route, row->seq, slot, row->id, received_at, respond_by);
     n.has_attempt = 1;
     n.attempt = attempt;
-    n.event_id = (char *)row->id;
-    n.received_at = (char *)received_at;
     int rc = hub_frame_encode_deliver(sub->name, &n, event, event_len, &self->frame);
     if (rc != 0)
         return rc;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "codec.h"
 
 /* Wire tags of the fields the splice writes by hand. */
@@ -225,6 +226,27 @@ const char *hub_frame_kind(const Hub__Frame *frame)
 }
 
 /* ------------------------------------------------- stored routings */
+
+void hub_notification_from_route(Hub__Notification *n, const hub_route_view_t *route, uint64_t seq, uint32_t slot,
+                                 const char *event_id, const char *received_at, char respond_by[HUB_TIME_LEN])
+{
+    hub__notification__init(n);
+    n->has_seq = 1;
+    n->seq = seq;
+    n->has_slot = 1;
+    n->slot = slot;
+    n->topic = (char *)route->topic;
+    n->route = *route->name ? (char *)route->name : NULL;
+    n->reason = *route->reason ? (char *)route->reason : NULL;
+    n->department = *route->department ? (char *)route->department : NULL;
+    n->kind = *route->kind ? (char *)route->kind : NULL;
+    if (route->respond_by_ms > 0) {
+        hub_time_format(route->respond_by_ms, respond_by);
+        n->respond_by = respond_by;
+    }
+    n->event_id = (char *)event_id;
+    n->received_at = (char *)received_at;
+}
 
 /* Reads a base-128 varint at *p (below end). Returns 0 or -1. */
 static int s_varint(const uint8_t **p, const uint8_t *end, uint64_t *value)

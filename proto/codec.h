@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "hub.h"
 #include "hub.pb-c.h"
 
@@ -71,5 +72,12 @@ typedef struct {
  * scratch (scratch_len bytes) or it has more than HUB_ROUTE_MAX_FIELDS. */
 int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
                       size_t scratch_len);
+
+/* Fills the notification of slot of stored event seq (without its event
+ * and attempt) from its route: what a department receives, and what the
+ * tap shows. Strings point into route and into respond_by, which gets the
+ * deadline formatted (RFC 3339) when there is one. */
+void hub_notification_from_route(Hub__Notification *n, const hub_route_view_t *route, uint64_t seq, uint32_t slot,
+                                 const char *event_id, const char *received_at, char respond_by[HUB_TIME_LEN]);
 
 #endif

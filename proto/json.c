@@ -325,7 +325,7 @@ static const char *s_kind(const json_t *v)
 }
 
 /* Size of one element of a repeated field of this type. */
-static size_t s_elem_size(ProtobufCType type)
+size_t hub_type_size(ProtobufCType type)
 {
     switch (type) {
     case PROTOBUF_C_TYPE_INT32:
@@ -577,7 +577,7 @@ static int s_repeated_from_json(s_walk_t *w, ProtobufCMessage *msg, const Protob
     size_t n = is_array ? json_array_size(v) : 1;
     if (n == 0)
         return 0;
-    size_t size = s_elem_size(f->type);
+    size_t size = hub_type_size(f->type);
     char *elems = calloc(n, size);
     if (!elems)
         return -ENOMEM;
@@ -716,7 +716,7 @@ static int s_field_is_set(const ProtobufCMessage *msg, const ProtobufCFieldDescr
         return *(const protobuf_c_boolean *)(base + f->quantifier_offset) != 0;
     if (f->label == PROTOBUF_C_LABEL_NONE) { /* proto3 without presence: zero is unset */
         static const char zero[sizeof(uint64_t)] = {0};
-        return memcmp(member, zero, s_elem_size(f->type)) != 0;
+        return memcmp(member, zero, hub_type_size(f->type)) != 0;
     }
     return 1; /* required */
 }
@@ -786,7 +786,7 @@ json_t *hub_message_to_json(const ProtobufCMessage *msg)
                 value = s_map_to_json(f, (ProtobufCMessage *const *)elems, n);
             } else {
                 value = json_array();
-                size_t size = s_elem_size(f->type);
+                size_t size = hub_type_size(f->type);
                 for (size_t k = 0; value && k < n; k++) {
                     json_t *item = s_value_to_json(f, elems + k * size, &skip);
                     if (!item || json_array_append_new(value, item) < 0) {
@@ -968,7 +968,7 @@ static int s_validate_fields(s_walk_t *w, const ProtobufCMessage *msg, int depth
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)(base + f->quantifier_offset);
             const char *elems = *(char *const *)(base + f->offset);
-            size_t size = s_elem_size(f->type);
+            size_t size = hub_type_size(f->type);
             int is_map = hub_field_is_map(f);
             for (size_t k = 0; k < n && rc == 0; k++) {
                 if (is_map) {

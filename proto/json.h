@@ -77,4 +77,8 @@ int hub_enum_from_name(const ProtobufCEnumDescriptor *desc, const char *name, in
  * not mark map entries, so this structural check is the rule. */
 int hub_field_is_map(const ProtobufCFieldDescriptor *field);
 
+/* Bytes one value of the type takes in a message struct (the stride of a
+ * repeated field's array). */
+size_t hub_type_size(ProtobufCType type);
+
 #endif

@@ -85,40 +85,6 @@ static const char *s_scalar_text(const ProtobufCFieldDescriptor *field, const vo
     return out;
 }
 
-/* Size of one element of a repeated field of this type. */
-static size_t s_element_size(ProtobufCType type)
-{
-    switch (type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return 4;
-    case PROTOBUF_C_TYPE_FLOAT:
-        return sizeof(float);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return 8;
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return sizeof(double);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_ENUM:
-        return sizeof(int);
-    case PROTOBUF_C_TYPE_STRING:
-        return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(ProtobufCMessage *);
-    }
-    return 0;
-}
-
 /* 1 when the single (not repeated) field is present in msg, by rule 3.
  * force: the field is a map entry's value, present with its entry. */
 static int s_present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field, int force)
@@ -146,7 +112,7 @@ static int s_present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor
     default:
         if (field->label == PROTOBUF_C_LABEL_NONE && !force) {
             char zero[sizeof(double)] = {0};
-            return memcmp(member, zero, s_element_size(field->type)) != 0;
+            return memcmp(member, zero, hub_type_size(field->type)) != 0;
         }
         return 1;
     }
@@ -215,7 +181,7 @@ static void s_visit(s_walk_t *walk, const ProtobufCMessage *msg, size_t step)
     if (field->label == PROTOBUF_C_LABEL_REPEATED) {
         size_t n = *(const size_t *)(base + field->quantifier_offset);
         const char *array = *(const char *const *)(base + field->offset);
-        size_t size = s_element_size(field->type);
+        size_t size = hub_type_size(field->type);
         for (size_t i = 0; i < n && !walk->stopped; i++)
             s_visit_member(walk, field, array + i * size, step);
         return;

@@ -3,7 +3,7 @@
  * directory (SQLite WAL, synchronous=FULL: the store's durable default),
  * driven through libhub the way departments and publishers use it.
  *
- *   hub-bench [--quick] [--only PHASE[,PHASE...]] [--hubd PATH]
+ *   hub-bench [--quick] [--runs N] [--only PHASE[,PHASE...]] [--hubd PATH]
  *             [--transport tcp|ipc] [--publishers N] [--tap on|off]
  *             [--config HUB.YAML] [--dir DIR] [--keep]
  *
@@ -28,8 +28,17 @@
  *
  * An event's size is the length of its JSON text as published.
  *
- * Output: each figure as a row "PHASE METRIC VALUE [target ...]", then one
- * last line of JSON with every figure. The program does not judge the
+ * --runs N (1 to 9, default 1) runs each selected phase N times, each run
+ * on a fresh hubd (scaling: each load of each run). Every figure is then the
+ * median of its runs (the mean of the two middle ones for an even count);
+ * a percentile's figure is the median of the runs' percentiles, not a
+ * percentile of the pooled samples. Each run's values are printed as
+ * comment lines as they come.
+ *
+ * Output: each figure as a row "PHASE METRIC VALUE [target ...]" (with
+ * several runs "PHASE METRIC MEDIAN (min MIN, max MAX, K runs) [target
+ * ...]", K being the runs that produced it), then one last line of JSON
+ * with every figure (medians) and "runs": N. The program does not judge the
  * targets; it prints them beside the figures. Exit 0 when every phase ran,
  * 1 when one could not (the reason is printed, with the tail of hubd's
  * log), 2 for usage errors, 77 when there is no hubd to run.
@@ -75,7 +84,8 @@ extern char **environ;
 #define S_RECV_MS 200            /* one hub_receive wait (abort checks) */
 #define S_SETTLE_MS 15000        /* acks must reach the hub's positions within this */
 #define S_LOG_TAIL 40            /* lines of hubd.log shown on failure */
-#define S_MAX_ROWS 128           /* figures in one run */
+#define S_MAX_ROWS 128           /* figures in all */
+#define S_MAX_RUNS 9             /* --runs N: 1 .. S_MAX_RUNS */
 #define S_NS 1000000000LL
 
 /* ------------------------------------------------------------ settings */
@@ -90,9 +100,10 @@ typedef struct {
     const char *config;        /* hub.yaml given to hubd, or NULL */
     const char *base;          /* where temporary data directories go */
     int keep;                  /* 1: keep data directories */
+    int runs;                  /* runs of each phase (1 .. S_MAX_RUNS) */
 } s_opts_t;
 
-static s_opts_t s_opt = {.publishers = 2, .tap = 1};
+static s_opts_t s_opt = {.publishers = 2, .tap = 1, .runs = 1};
 static atomic_int s_abort;     /* set when one thread failed: the others stop */
 
 /* ------------------------------------------------------------ helpers */
@@ -184,30 +195,86 @@ static size_t s_event_json(char *buf, size_t cap, size_t size, const char *tag, 
 
 /* ------------------------------------------------------------ figures */
 
+/* A figure and its value in every run that produced it. A phase's runs
+ * report the same figures in the same order; a run that failed part-way
+ * adds fewer values, which the row's count shows. */
 typedef struct {
     char phase[16];            /* "throughput" */
     char metric[48];           /* "events/s" */
-    double value;
+    double v[S_MAX_RUNS];      /* one per run that produced it, in run order */
+    int n;                     /* values in v */
     int decimals;              /* digits printed after the point */
     char target[96];           /* "" when the figure has none */
 } s_row_t;
 
 static s_row_t s_rows[S_MAX_ROWS];
 static size_t s_nrows;
+static int s_run;              /* the run of the current phase, 1 .. s_opt.runs */
 
-/* Records a figure and prints it as a row at once. */
+/* Median of n values (n >= 1, n <= S_MAX_RUNS): the middle one, or the
+ * mean of the two middle ones when n is even. Fills min and max. */
+static double s_median(const double *v, int n, double *min, double *max)
+{
+    double s[S_MAX_RUNS];
+    memcpy(s, v, (size_t)n * sizeof *s);
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && s[j - 1] > s[j]; j--) {
+            double t = s[j];
+            s[j] = s[j - 1];
+            s[j - 1] = t;
+        }
+    *min = s[0];
+    *max = s[n - 1];
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+}
+
+static s_row_t *s_row_find(const char *phase, const char *metric)
+{
+    for (size_t i = 0; i < s_nrows; i++)
+        if (strcmp(s_rows[i].phase, phase) == 0 && strcmp(s_rows[i].metric, metric) == 0)
+            return &s_rows[i];
+    return NULL;
+}
+
+/* Records the current run's value of a figure. With one run the row is
+ * printed at once; with several, the run's value is printed as a comment
+ * and the row (median, min, max) by s_print_phase once every run is done. */
 static void s_figure(const char *phase, const char *metric, double value, int decimals, const char *target)
 {
-    if (s_nrows < S_MAX_ROWS) {
-        s_row_t *r = &s_rows[s_nrows++];
+    s_row_t *r = s_row_find(phase, metric);
+    if (!r && s_nrows < S_MAX_ROWS) {
+        r = &s_rows[s_nrows++];
+        memset(r, 0, sizeof *r);
         snprintf(r->phase, sizeof r->phase, "%s", phase);
         snprintf(r->metric, sizeof r->metric, "%s", metric);
-        r->value = value;
         r->decimals = decimals;
         snprintf(r->target, sizeof r->target, "%s", target ? target : "");
     }
-    printf("%-11s %-30s %14.*f%s%s\n", phase, metric, decimals, value, target && *target ? "   target " : "",
-           target ? target : "");
+    if (r && r->n < S_MAX_RUNS)
+        r->v[r->n++] = value;
+    if (s_opt.runs > 1)
+        printf("# run %d/%d %-11s %-30s %14.*f\n", s_run, s_opt.runs, phase, metric, decimals, value);
+    else
+        printf("%-11s %-30s %14.*f%s%s\n", phase, metric, decimals, value, target && *target ? "   target " : "",
+               target ? target : "");
+    fflush(stdout);
+}
+
+/* After a phase's runs (several): each of its figures as a row, the median
+ * of the runs with the min, max and number of runs beside it. */
+static void s_print_phase(const char *phase)
+{
+    if (s_opt.runs < 2)
+        return;
+    for (size_t i = 0; i < s_nrows; i++) {
+        const s_row_t *r = &s_rows[i];
+        if (strcmp(r->phase, phase) != 0 || r->n == 0)
+            continue;
+        double min, max, med = s_median(r->v, r->n, &min, &max);
+        printf("%-11s %-30s %14.*f  (min %.*f, max %.*f, %d run%s)%s%s\n", r->phase, r->metric, r->decimals, med,
+               r->decimals, min, r->decimals, max, r->n, r->n == 1 ? "" : "s", *r->target ? "   target " : "",
+               r->target);
+    }
     fflush(stdout);
 }
 
@@ -1087,7 +1154,10 @@ static long long s_backlog(const s_hub_t *hub, const char *name)
 
 static void s_print_context(const char *phase, const s_hub_t *hub, const char *what)
 {
-    printf("# %s: %s; hubd %s, transport %s, tap %s, data %s\n", phase, what, s_opt.hubd,
+    char run[32] = "";
+    if (s_opt.runs > 1)
+        snprintf(run, sizeof run, " (run %d/%d)", s_run, s_opt.runs);
+    printf("# %s%s: %s; hubd %s, transport %s, tap %s, data %s\n", phase, run, what, s_opt.hubd,
            s_opt.ipc ? "ipc" : "tcp 127.0.0.1", s_opt.tap ? "on" : "off", hub->data);
     fflush(stdout);
 }
@@ -1237,37 +1307,45 @@ static int s_phase_memory(void)
     return s_hub_stop(&hub, rc != 0) == 0 ? rc : -1;
 }
 
+/* The scaling loads: departments, event size, events. */
 typedef struct {
     int ndepts;
     size_t size;
-    uint64_t count;
+    uint64_t full;             /* events (divided by 10 with --quick) */
+} s_scale_t;
+
+static const s_scale_t s_scales[] = {
+    {1, 300, 100000}, {2, 300, 100000}, {4, 300, 100000}, {8, 300, 100000},
+    {16, 300, 50000}, {4, 4096, 50000}, {4, 65536, 5000},
+};
+#define S_NSCALES (sizeof s_scales / sizeof s_scales[0])
+
+/* One scaling load's figures in one run. */
+typedef struct {
     double events_per_s, deliveries_per_s, hubd_cpu_pct;
     int ok;
-} s_scale_t;
+} s_scaled_t;
+
+static s_scaled_t s_scaled[S_MAX_RUNS][S_NSCALES];  /* [run - 1][load] */
 
 static int s_phase_scaling(void)
 {
-    s_scale_t runs[] = {
-        {1, 300, s_count(100000), 0, 0, 0, 0}, {2, 300, s_count(100000), 0, 0, 0, 0},
-        {4, 300, s_count(100000), 0, 0, 0, 0}, {8, 300, s_count(100000), 0, 0, 0, 0},
-        {16, 300, s_count(50000), 0, 0, 0, 0}, {4, 4096, s_count(50000), 0, 0, 0, 0},
-        {4, 65536, s_count(5000), 0, 0, 0, 0},
-    };
-    size_t nruns = sizeof runs / sizeof runs[0];
     int rc = 0;
-    for (size_t i = 0; i < nruns; i++) {
-        s_scale_t *run = &runs[i];
+    for (size_t i = 0; i < S_NSCALES; i++) {
+        const s_scale_t *sc = &s_scales[i];
+        s_scaled_t *out = &s_scaled[s_run - 1][i];
+        uint64_t count = s_count(sc->full);
+        memset(out, 0, sizeof *out);
         s_hub_t hub;
-        if (s_hub_start(&hub, run->ndepts) != 0) {
+        if (s_hub_start(&hub, sc->ndepts) != 0) {
             s_hub_stop(&hub, 1);
             rc = -1;
             continue;
         }
         char what[160];
-        snprintf(what, sizeof what, "%" PRIu64 " events of %zu B, %d departments", run->count, run->size,
-                 run->ndepts);
+        snprintf(what, sizeof what, "%" PRIu64 " events of %zu B, %d departments", count, sc->size, sc->ndepts);
         s_print_context("scaling", &hub, what);
-        s_load_t load = {run->ndepts, run->size, run->count, s_opt.publishers, 0, "sc", 0};
+        s_load_t load = {sc->ndepts, sc->size, count, s_opt.publishers, 0, "sc", 0};
         s_result_t r;
         int one = s_run_load(&hub, &load, &r);
         if (s_hub_stop(&hub, one != 0) != 0)
@@ -1276,44 +1354,68 @@ static int s_phase_scaling(void)
             rc = -1;
             continue;
         }
-        run->ok = 1;
-        run->events_per_s = r.events_per_s;
-        run->deliveries_per_s = r.deliveries_per_s;
-        run->hubd_cpu_pct = r.hubd_cpu_pct;
+        out->ok = 1;
+        out->events_per_s = r.events_per_s;
+        out->deliveries_per_s = r.deliveries_per_s;
+        out->hubd_cpu_pct = r.hubd_cpu_pct;
         char metric[48];
-        snprintf(metric, sizeof metric, "events/s_%ddept_%zuB", run->ndepts, run->size);
+        snprintf(metric, sizeof metric, "events/s_%ddept_%zuB", sc->ndepts, sc->size);
         s_figure("scaling", metric, r.events_per_s, 0, NULL);
-        snprintf(metric, sizeof metric, "deliveries/s_%ddept_%zuB", run->ndepts, run->size);
+        snprintf(metric, sizeof metric, "deliveries/s_%ddept_%zuB", sc->ndepts, sc->size);
         s_figure("scaling", metric, r.deliveries_per_s, 0, NULL);
         s_result_free(&r);
     }
-    printf("\nscaling (events/s acknowledged to publishers after commit; deliveries/s until all acked)\n");
-    printf("%12s %8s %8s %12s %14s %10s\n", "departments", "size_B", "events", "events/s", "deliveries/s",
-           "hubd_cpu%");
-    for (size_t i = 0; i < nruns; i++) {
-        const s_scale_t *run = &runs[i];
-        if (run->ok)
-            printf("%12d %8zu %8" PRIu64 " %12.0f %14.0f %10.0f\n", run->ndepts, run->size, run->count,
-                   run->events_per_s, run->deliveries_per_s, run->hubd_cpu_pct);
+    return rc;
+}
+
+/* After the scaling runs: the table, each cell the median of the runs in
+ * which that load completed. */
+static void s_report_scaling(void)
+{
+    int runs = s_opt.runs;
+    printf("\nscaling (events/s acknowledged to publishers after commit; deliveries/s until all acked)%s\n",
+           runs > 1 ? "; medians of the runs that completed" : "");
+    printf("%12s %8s %8s %12s %14s %10s%s\n", "departments", "size_B", "events", "events/s", "deliveries/s",
+           "hubd_cpu%", runs > 1 ? "   runs" : "");
+    for (size_t i = 0; i < S_NSCALES; i++) {
+        const s_scale_t *sc = &s_scales[i];
+        double ev[S_MAX_RUNS], dl[S_MAX_RUNS], cpu[S_MAX_RUNS], lo, hi;
+        int n = 0;
+        for (int k = 0; k < runs; k++)
+            if (s_scaled[k][i].ok) {
+                ev[n] = s_scaled[k][i].events_per_s;
+                dl[n] = s_scaled[k][i].deliveries_per_s;
+                cpu[n] = s_scaled[k][i].hubd_cpu_pct;
+                n++;
+            }
+        char nruns[16] = "";
+        if (runs > 1)
+            snprintf(nruns, sizeof nruns, " %6d", n);
+        if (n > 0)
+            printf("%12d %8zu %8" PRIu64 " %12.0f %14.0f %10.0f%s\n", sc->ndepts, sc->size, s_count(sc->full),
+                   s_median(ev, n, &lo, &hi), s_median(dl, n, &lo, &hi), s_median(cpu, n, &lo, &hi), nruns);
         else
-            printf("%12d %8zu %8" PRIu64 " %12s %14s %10s\n", run->ndepts, run->size, run->count, "failed", "-",
-                   "-");
+            printf("%12d %8zu %8" PRIu64 " %12s %14s %10s%s\n", sc->ndepts, sc->size, s_count(sc->full), "failed",
+                   "-", "-", nruns);
     }
     printf("\n");
     fflush(stdout);
-    return rc;
 }
 
 /* ------------------------------------------------------------ main */
 
+/* A phase: one run of it (on its own fresh hubd or hubds), and what it
+ * prints once all its runs are done besides its figures, or NULL. */
 typedef struct {
     const char *name;
     int (*run)(void);
+    void (*report)(void);
 } s_phase_t;
 
 static const s_phase_t s_phases[] = {
-    {"throughput", s_phase_throughput}, {"latency", s_phase_latency}, {"catchup", s_phase_catchup},
-    {"memory", s_phase_memory},         {"scaling", s_phase_scaling},
+    {"throughput", s_phase_throughput, NULL}, {"latency", s_phase_latency, NULL},
+    {"catchup", s_phase_catchup, NULL},       {"memory", s_phase_memory, NULL},
+    {"scaling", s_phase_scaling, s_report_scaling},
 };
 #define S_NPHASES (sizeof s_phases / sizeof s_phases[0])
 
@@ -1336,6 +1438,8 @@ static void s_usage(FILE *out)
             "Runs a real hubd on a fresh data directory and measures it through libhub.\n"
             "\n"
             "  --quick             counts / 10 (a smoke run; figures are not comparable)\n"
+            "  --runs N            run each phase N times (1 to 9, default 1), each on a fresh\n"
+            "                      hubd; figures are medians, printed with min and max\n"
             "  --only PHASE[,...]  run only these: throughput latency catchup memory scaling\n"
             "  --hubd PATH         the hubd to run (default $HUBD)\n"
             "  --transport T       tcp (127.0.0.1, default) or ipc\n"
@@ -1346,7 +1450,8 @@ static void s_usage(FILE *out)
             "  --keep              keep the data directories\n"
             "  --help              this text\n"
             "\n"
-            "Prints one row per figure (PHASE METRIC VALUE [target]) and a last line of JSON.\n");
+            "Prints one row per figure (PHASE METRIC VALUE [target]) and a last line of JSON.\n"
+            "With --runs N: PHASE METRIC MEDIAN (min MIN, max MAX, K runs) [target].\n");
 }
 
 static void s_json_escape(FILE *out, const char *s)
@@ -1358,24 +1463,29 @@ static void s_json_escape(FILE *out, const char *s)
     }
 }
 
-/* The last line: every figure, grouped by phase, as one JSON object. */
+/* The last line: every figure (the median of its runs), grouped by phase,
+ * as one JSON object. */
 static void s_print_json(const char *status, const char *failed_phases)
 {
     printf("{\"bench\":\"hub-bench\",\"status\":\"%s\",\"failed\":\"%s\",\"quick\":%s,\"transport\":\"%s\","
-           "\"tap\":%s,\"publishers\":%d,\"cpus\":%ld,\"figures\":{",
+           "\"tap\":%s,\"publishers\":%d,\"cpus\":%ld,\"runs\":%d,\"figures\":{",
            status, failed_phases, s_opt.quick ? "true" : "false", s_opt.ipc ? "ipc" : "tcp",
-           s_opt.tap ? "true" : "false", s_opt.publishers, sysconf(_SC_NPROCESSORS_ONLN));
+           s_opt.tap ? "true" : "false", s_opt.publishers, sysconf(_SC_NPROCESSORS_ONLN), s_opt.runs);
+    const char *phase = NULL;  /* of the last figure printed */
     for (size_t i = 0; i < s_nrows; i++) {
-        int first_of_phase = i == 0 || strcmp(s_rows[i].phase, s_rows[i - 1].phase) != 0;
-        if (first_of_phase)
-            printf("%s\"%s\":{", i ? "}," : "", s_rows[i].phase);
+        if (s_rows[i].n == 0)
+            continue;
+        double lo, hi, med = s_median(s_rows[i].v, s_rows[i].n, &lo, &hi);
+        if (!phase || strcmp(s_rows[i].phase, phase) != 0)
+            printf("%s\"%s\":{", phase ? "}," : "", s_rows[i].phase);
         else
             printf(",");
         printf("\"");
         s_json_escape(stdout, s_rows[i].metric);
-        printf("\":%.*f", s_rows[i].decimals, s_rows[i].value);
+        printf("\":%.*f", s_rows[i].decimals, med);
+        phase = s_rows[i].phase;
     }
-    printf("%s}}\n", s_nrows ? "}" : "");
+    printf("%s}}\n", phase ? "}" : "");
     fflush(stdout);
 }
 
@@ -1395,6 +1505,9 @@ int main(int argc, char **argv)
             s_opt.quick = 1;
         } else if (strcmp(a, "--keep") == 0) {
             s_opt.keep = 1;
+        } else if (v && strcmp(a, "--runs") == 0 && v[0] >= '1' && v[0] <= '0' + S_MAX_RUNS && v[1] == '\0') {
+            s_opt.runs = v[0] - '0';
+            i++;
         } else if (v && strcmp(a, "--only") == 0) {
             snprintf(s_opt.only, sizeof s_opt.only, "%s", v);
             i++;
@@ -1447,8 +1560,8 @@ int main(int argc, char **argv)
     if (!s_opt.base || !*s_opt.base || strlen(s_opt.base) > 60)
         s_opt.base = "/tmp";
 
-    printf("# hub-bench%s: %ld cpus, transport %s, tap %s, %d publisher(s), hub.yaml %s\n",
-           s_opt.quick ? " --quick" : "", sysconf(_SC_NPROCESSORS_ONLN), s_opt.ipc ? "ipc" : "tcp 127.0.0.1",
+    printf("# hub-bench%s: %d run(s) of each phase, %ld cpus, transport %s, tap %s, %d publisher(s), hub.yaml %s\n",
+           s_opt.quick ? " --quick" : "", s_opt.runs, sysconf(_SC_NPROCESSORS_ONLN), s_opt.ipc ? "ipc" : "tcp 127.0.0.1",
            s_opt.tap ? "on" : "off", s_opt.publishers, s_opt.config ? s_opt.config : "none (defaults)");
     char failed[128] = "";
     int64_t t0 = s_now_ns();
@@ -1456,7 +1569,25 @@ int main(int argc, char **argv)
         if (!s_selected(s_phases[i].name))
             continue;
         int64_t p0 = s_now_ns();
-        int rc = s_phases[i].run();
+        int rc = 0;
+        /* a failed run fails the phase; the others still run, so that the
+         * figures of those that completed are there to read */
+        for (s_run = 1; s_run <= s_opt.runs; s_run++) {
+            int64_t r0 = s_now_ns();
+            int one = s_phases[i].run();
+            if (s_opt.runs > 1)
+                printf("# %s: run %d/%d %s in %.1f s\n", s_phases[i].name, s_run, s_opt.runs,
+                       one == 0 ? "done" : "FAILED", (double)(s_now_ns() - r0) / 1e9);
+            if (one != 0) {
+                if (s_opt.runs > 1)
+                    fprintf(stderr, "hub-bench: phase %s: run %d of %d failed\n", s_phases[i].name, s_run,
+                            s_opt.runs);
+                rc = -1;
+            }
+        }
+        s_print_phase(s_phases[i].name);
+        if (s_phases[i].report)
+            s_phases[i].report();
         printf("# %s: %s in %.1f s\n", s_phases[i].name, rc == 0 ? "done" : "FAILED", (double)(s_now_ns() - p0) / 1e9);
         if (rc != 0) {
             fprintf(stderr, "hub-bench: phase %s failed (see above)\n", s_phases[i].name);

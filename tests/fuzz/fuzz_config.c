@@ -32,7 +32,10 @@ static int s_same(const hub_config_t *a, const hub_config_t *b)
            a->log_level == b->log_level && a->ack_timeout_ms == b->ack_timeout_ms &&
            a->max_attempts == b->max_attempts && a->default_credit == b->default_credit &&
            a->max_credit == b->max_credit && a->max_frame == b->max_frame && a->max_event == b->max_event &&
-           a->max_batch == b->max_batch;
+           a->max_batch == b->max_batch && a->max_subs_per_client == b->max_subs_per_client &&
+           a->max_publish_rate == b->max_publish_rate && a->curve == b->curve &&
+           strcmp(a->server_key, b->server_key) == 0 && strcmp(a->client_keys, b->client_keys) == 0 &&
+           hub_access_count(a->access) == hub_access_count(b->access);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -48,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(fuzz_err_ok(err, sizeof err), "a refused config has a reason");
         if (rc == -HUB_ECONFIG)
             FUZZ_CHECK(strncmp(err, S_NAME ":", strlen(S_NAME ":")) == 0, "the reason starts with the file name");
+        hub_config_fini(&c); /* what was loaded before the error */
         return 0;
     }
     FUZZ_CHECK(s_terminated(c.endpoint) && s_terminated(c.tap) && s_terminated(c.data_dir) &&
@@ -65,9 +69,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                "log_level is a known level");
 
     memcpy(&again, &c, sizeof c);
+    again.access = NULL; /* owned by c; the second parse loads its own */
     rc = hub_config_parse(&again, (const char *)data, size, S_NAME, err);
     FUZZ_CHECK(rc == 0 || rc == -ENOMEM, "text that parsed once parses again");
     if (rc == 0)
         FUZZ_CHECK(s_same(&c, &again), "parsing the same text again changes nothing");
+    hub_config_fini(&again);
+    hub_config_fini(&c);
     return 0;
 }

@@ -322,6 +322,8 @@ typedef struct {
     int blocked;        /* credit used up or client not taking more */
 } s_scan_t;
 
+static void s_dead_letter(hub_delivery_t *self, s_sub_t *sub, s_flight_t *e, const char *reason);
+
 /* Row visitor of a scan: sends every wanted slot from scan_slot on. The
  * stored routing is read in place, one route at a time (no allocation). */
 static int s_scan_row(const hub_store_row_t *row, void *arg)
@@ -355,14 +357,18 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
             break;
         }
         sub->scan_slot = slot + 1;
-        if (rc != 0) {
-            hub_error("event %llu slot %u: cannot encode for %s: %s", (unsigned long long)row->seq, slot, sub->name,
-                      hub_strerror(rc));
-            continue;
-        }
         s_flight_t *e = s_at(sub, sub->count++);
         *e = (s_flight_t){row->seq, slot, 1, ctx->now_ms, S_SENT};
         sub->live++;
+        if (rc != 0) {
+            /* a stored event this route cannot be sent with: not skipped
+             * in silence, but dead-lettered, so that it is seen */
+            char reason[160];
+            snprintf(reason, sizeof reason, "cannot be sent: %s", hub_strerror(rc));
+            hub_error("event %llu slot %u for %s %s", (unsigned long long)row->seq, slot, sub->name, reason);
+            s_dead_letter(ctx->self, sub, e, reason);
+            continue;
+        }
         sub->delivered++;
         s_range_add(sub, HUB_RANGE_DELIVERED, row->seq);
         ctx->self->delivered++;

@@ -57,16 +57,19 @@ static void s_free(void *data, void *p)
     free(p);
 }
 
-/* 1 when msg or a message inside it kept an unknown field numbered 0.
- * protobuf-c accepts one inside a nested message and packs it again as it
- * came, but no decoder accepts the result: stored and delivered, such an
- * event could be read by nobody. */
+#define S_MAX_FIELD_NUMBER 536870911u /* 2^29 - 1, the largest the protobuf encoding allows */
+
+/* 1 when msg or a message inside it kept an unknown field numbered 0 or
+ * above the largest field number. protobuf-c accepts such a field inside a
+ * nested message and packs it again as it came, but other readers (this
+ * codec's redaction, other decoders) refuse the result: stored and
+ * delivered, such an event could be read by nobody. */
 static int s_has_field_zero(const ProtobufCMessage *msg, int depth)
 {
     if (!msg || depth > 64)
         return 0;
     for (unsigned i = 0; i < msg->n_unknown_fields; i++)
-        if (msg->unknown_fields[i].tag == 0)
+        if (msg->unknown_fields[i].tag == 0 || msg->unknown_fields[i].tag > S_MAX_FIELD_NUMBER)
             return 1;
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
     const char *base = (const char *)msg;
@@ -111,7 +114,8 @@ int hub_frame_decode(const void *data, size_t len, size_t max_len, Hub__Frame **
     }
     Hub__Frame *frame = (Hub__Frame *)msg;
     if (s_has_field_zero(msg, 0)) {
-        snprintf(err, HUB_ERR_LEN, "%zu bytes that are not a protobuf hub.Frame (a field numbered 0)", len);
+        snprintf(err, HUB_ERR_LEN, "%zu bytes that are not a protobuf hub.Frame (a field numbered 0 or beyond "
+                 "2^29 - 1)", len);
         hub_frame_free(&frame);
         return -HUB_EMALFORMED;
     }

@@ -29,7 +29,9 @@ export UBSAN_OPTIONS ASAN_OPTIONS
 
 echo "fuzz: $name for ${seconds}s (log: $work/fuzz.log)"
 # shellcheck disable=SC2086 # $crashers is one path or nothing
-"$exe" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -error_exitcode=1 -timeout_exitcode=1 \
+# FUZZ_SEED fixes libFuzzer's seed: the short run of the test command then
+# walks the same inputs every time (a slower machine walks fewer of them).
+"$exe" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -error_exitcode=1 -timeout_exitcode=1 \
     -print_final_stats=1 -artifact_prefix="$work/crashers/" \
     "$work/corpus" "$corpus" $crashers >"$work/fuzz.log" 2>&1
 rc=$?

@@ -55,6 +55,7 @@ void hub_config_defaults(hub_config_t *self)
     self->max_event = 256 * 1024;
     self->max_batch = 4096;
     self->max_subs_per_client = 16;
+    self->max_publish_rate = 50000;
 }
 
 void hub_config_fini(hub_config_t *self)

@@ -18,7 +18,7 @@
  *     max_event: 262144                bytes of one packed event
  *     max_batch: 4096                  publishes in one group commit
  *     max_subscriptions_per_client: 16 subscriber names one connection may hold
- *     max_publish_rate: 0              publishes a second per client, 0: no limit
+ *     max_publish_rate: 50000          publishes a second per client, 0: no limit
  *   security: none                     none, or curve (keys and access below)
  *   keys:
  *     server: /etc/switchboard/keys/hubd      hubd's pair: hubd.key and hubd.secret

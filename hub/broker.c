@@ -117,6 +117,8 @@ struct hub_broker {
     hub_store_event_t *store_events; /* filled from entries at commit */
     hub_journal_t *journal;      /* audit rows, deadlines and breaches of the batch */
     const char *actor;           /* identity of the client whose frame is being handled */
+    const char *audit_actor;     /* the actor its audit rows name: actor, or USER@actor (on_behalf_of) */
+    char audit_actor_buf[HUB_ACTOR_LEN]; /* USER@actor */
     void *zap;                   /* ZAP handler (REP) with security: curve, else NULL */
     s_key_t *keys;               /* known client keys */
     size_t nkeys;
@@ -215,6 +217,14 @@ static void s_reply_error(hub_broker_t *self, const uint8_t *rid, size_t rid_len
 }
 
 /* ------------------------------------------------------------ audit */
+
+/* Makes the audit rows of the frame being handled name user@identity
+ * (on_behalf_of; user already checked with hub_user_valid). Until the
+ * next frame. */
+static void s_act_for(hub_broker_t *self, const char *user)
+{
+    self->audit_actor = hub_actor_compose(user, self->actor, self->audit_actor_buf);
+}
 
 /* Records an audit row for the next batch. A row that cannot be kept for
  * lack of memory is logged instead. */
@@ -460,7 +470,7 @@ static int s_denied(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint
     hub_detail_t d;
     hub_detail_init(&d);
     hub_detail_str(&d, "reason", err);
-    s_audit(self, -1, self->actor, "denied", NULL, NULL, NULL, 0, 0, &d);
+    s_audit(self, -1, self->audit_actor, "denied", NULL, NULL, NULL, 0, 0, &d);
     s_reply_error(self, rid, rid_len, corr, -HUB_EDENIED, err, NULL);
     return 1;
 }
@@ -511,6 +521,7 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
     self->cfg = *cfg;
     self->started_ms = hub_now_ms();
     self->actor = S_LOCAL;
+    self->audit_actor = S_LOCAL;
     if (cfg->max_publish_rate > 0 && !(self->rates = calloc(S_RATE_SLOTS, sizeof *self->rates))) {
         snprintf(err, HUB_ERR_LEN, "out of memory");
         goto fail;
@@ -691,7 +702,8 @@ static int s_batch_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
     e->event_off = s_arena_put(self, event, event_len, 0);
     e->nroutes = (uint32_t)routing->n_routes;
     e->responder_off = SIZE_MAX;
-    e->actor_off = rid ? s_arena_put(self, self->actor, strlen(self->actor), 1) : s_arena_put(self, "hubd", 4, 1);
+    e->actor_off = rid ? s_arena_put(self, self->audit_actor, strlen(self->audit_actor), 1)
+                       : s_arena_put(self, "hubd", 4, 1);
     if (e->actor_off == SIZE_MAX || e->rid_off == SIZE_MAX || e->id_off == SIZE_MAX || e->type_off == SIZE_MAX || e->case_off == SIZE_MAX ||
         e->event_off == SIZE_MAX || hub_message_pack(&routing->base, &self->packed) != 0)
         goto nomem;
@@ -748,7 +760,7 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
     hub_detail_str(&d, "type", ev->type);
     hub_detail_str(&d, "source", ev->source);
     hub_detail_int(&d, "notifications", (int64_t)routing->n_routes);
-    s_audit(self, entry, self->actor, "received", ev->id, ev->case_id, NULL, 0, 0, &d);
+    s_audit(self, entry, self->audit_actor, "received", ev->id, ev->case_id, NULL, 0, 0, &d);
     if (strcmp(ev->type, "response") == 0 && ev->source && *ev->source) {
         s_entry_t *e = &self->entries[entry];
         e->responder_off = s_arena_put(self, ev->source, strlen(ev->source), 1);
@@ -758,7 +770,7 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
         hub_detail_init(&d);
         hub_detail_str(&d, "status", *status ? status : NULL);
         hub_detail_str(&d, "note", ev->note);
-        s_audit(self, entry, self->actor, "responded", ev->id, ev->case_id, ev->source, 0, 0, &d);
+        s_audit(self, entry, self->audit_actor, "responded", ev->id, ev->case_id, ev->source, 0, 0, &d);
     }
     for (size_t i = 0; i < routing->n_routes; i++) {
         const Hub__Route *r = routing->routes[i];
@@ -775,7 +787,7 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
                                      r->respond_by_ms) != 0)
                 hub_error("deadline of %s for %s lost: out of memory", ev->id, r->department);
         }
-        s_audit(self, entry, self->actor, "routed", ev->id, ev->case_id, r->department, 0, 0, &d);
+        s_audit(self, entry, self->audit_actor, "routed", ev->id, ev->case_id, r->department, 0, 0, &d);
     }
 }
 
@@ -834,6 +846,15 @@ static void s_on_publish(hub_broker_t *self, const uint8_t *rid, size_t rid_len,
     Hub__Event *ev = pub->event;
     char *given_id = ev ? ev->id : NULL; /* owned by the frame: put back before it is freed */
     int rc;
+    if (pub->on_behalf_of) {
+        if (!hub_user_valid(pub->on_behalf_of)) {
+            snprintf(err, sizeof err, "on_behalf_of: a user name is 1 to %d letters, digits, '.', '_' or '-'",
+                     HUB_USER_MAX);
+            rc = -HUB_EINVALID;
+            goto refuse;
+        }
+        s_act_for(self, pub->on_behalf_of);
+    }
     if (!ev) {
         snprintf(err, sizeof err, "event: missing");
         rc = -HUB_EINVALID;
@@ -891,7 +912,7 @@ refuse:
     hub_enum_to_name(&hub__error_code__descriptor, (int)s_error_code(rc), code, sizeof code);
     hub_detail_str(&d, "code", code);
     hub_detail_str(&d, "reason", err);
-    s_audit(self, -1, self->actor, "rejected", ev ? ev->id : NULL, ev ? ev->case_id : NULL, NULL, 0, 0, &d);
+    s_audit(self, -1, self->audit_actor, "rejected", ev ? ev->id : NULL, ev ? ev->case_id : NULL, NULL, 0, 0, &d);
     s_reply_error(self, rid, rid_len, corr, rc, err, ev ? ev->id : NULL);
     if (ev)
         ev->id = given_id;
@@ -1515,11 +1536,13 @@ static int s_drain(hub_broker_t *self)
         }
         const char *user = self->cfg.curve ? zmq_msg_gets(&body, "User-Id") : NULL;
         self->actor = user && *user ? user : S_LOCAL;
+        self->audit_actor = self->actor;
         if (self->cfg.curve && !s_key_known(self, self->actor))
             s_denied(self, r, rlen, 0, 0, "act: its key is no longer known (removed from keys.clients)");
         else
             s_on_frame(self, r, rlen, zmq_msg_data(&body), zmq_msg_size(&body));
         self->actor = S_LOCAL;
+        self->audit_actor = S_LOCAL;
     }
     zmq_msg_close(&rid);
     zmq_msg_close(&body);

@@ -168,12 +168,215 @@ done:
     HARNESS_END(h);
 }
 
+/* ------------------------------------------------------------ metrics */
+
+/* The count of counter name under value in a status, 0 when not listed. */
+static long long s_counter(const json_t *status, const char *name, const char *value)
+{
+    const json_t *list = json_object_get(status, "counters");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *c = json_array_get(list, i);
+        if (!strcmp(s_str(c, "name"), name) && !strcmp(s_str(c, "value"), value))
+            return s_int(c, "count");
+    }
+    return 0;
+}
+
+/* The label of counter name (its first value's), "" when not listed. */
+static const char *s_counter_label(const json_t *status, const char *name)
+{
+    const json_t *list = json_object_get(status, "counters");
+    for (size_t i = 0; i < json_array_size(list); i++)
+        if (!strcmp(s_str(json_array_get(list, i), "name"), name))
+            return s_str(json_array_get(list, i), "label");
+    return "";
+}
+
+/* The histogram name of a status, or NULL. */
+static const json_t *s_histogram(const json_t *status, const char *name)
+{
+    const json_t *list = json_object_get(status, "histograms");
+    for (size_t i = 0; i < json_array_size(list); i++)
+        if (!strcmp(s_str(json_array_get(list, i), "name"), name))
+            return json_array_get(list, i);
+    return NULL;
+}
+
+/* Waits until counter name under value reaches want (asking through via,
+ * as harness_status_via). Returns 1, or 0 at the deadline. */
+static int s_wait_counter(harness_t *h, hub_client_t *via, const char *name, const char *value, long long want)
+{
+    int64_t deadline = harness_now_ms() + S_WAIT_MS;
+    long long seen = -1;
+    for (;;) {
+        json_t *status = harness_status_via(h, via);
+        seen = status ? s_counter(status, name, value) : -1;
+        json_decref(status);
+        if (seen >= want)
+            return 1;
+        if (harness_now_ms() >= deadline)
+            break;
+        harness_pause();
+    }
+    fprintf(stderr, "  counter %s{%s} is %lld, wanted %lld\n", name, value, seen, want);
+    return 0;
+}
+
+/* Waits for one notification and returns it (the caller destroys it), or
+ * NULL at the deadline. */
+static hub_notification_t *s_receive(hub_client_t *c, int timeout_ms)
+{
+    int64_t deadline = harness_now_ms() + timeout_ms;
+    while (harness_now_ms() < deadline) {
+        hub_notification_t *n = NULL;
+        int rc = hub_receive(c, &n, (int)(deadline - harness_now_ms()));
+        if (rc == 1)
+            return n;
+        if (rc < 0) {
+            fprintf(stderr, "hub_receive: %s\n", hub_strerror(rc));
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Every counter moves with what it counts; the histograms count the
+ * commits; a subscriber's acked, oldest in flight and dead letters. */
+static void test_metrics(void)
+{
+    hub_client_t *pub = NULL, *eng = NULL;
+    hub_notification_t *n = NULL;
+    json_t *status = NULL;
+    char *sample = s_sample();
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(sample && h && harness_start(h) == 0);
+    REQUIRE((pub = harness_client(h, "support")) != NULL);
+    REQUIRE((eng = harness_client(h, "engineering")) != NULL);
+    const char *topics[] = {"engineering.*", NULL};
+    REQUIRE(harness_subscribe(eng, "engineering", topics, HUB_FROM_RESUME, 0, 10) == 0);
+
+    REQUIRE((status = harness_status(h)) != NULL);
+    CHECK_INT(s_counter(status, "events_received", "bug_report"), 0);
+    CHECK(s_histogram(status, "commit_batch_events") != NULL);
+    json_decref(status);
+    status = NULL;
+
+    hub_publish_result_t res;
+    REQUIRE(harness_publish(pub, sample, &res) == 0);
+    char err[HUB_ERR_LEN] = "";
+    CHECK_INT(hub_publish(pub, "{\"type\":\"complaint\",\"occurred_at\":\"yesterday\"}", NULL, S_WAIT_MS, err),
+              -HUB_EINVALID); /* refused by libhub: the hub never sees it */
+    CHECK_INT(hub_publish(pub, sample, &res, S_WAIT_MS, err), 0); /* a duplicate: not counted again */
+    CHECK_INT(res.duplicate, 1);
+
+    /* engineering takes it and keeps it a while: in flight, then acked */
+    REQUIRE((n = s_receive(eng, S_WAIT_MS)) != NULL);
+    REQUIRE((status = harness_status_via(h, eng)) != NULL);
+    uint64_t oldest = 0, acked = 99;
+    CHECK(harness_sub_u64(status, "engineering", "oldest_unacked_ms", &oldest));
+    CHECK(harness_sub_u64(status, "engineering", "acked", &acked));
+    CHECK_INT(acked, 0);
+    json_decref(status);
+    int64_t until = harness_now_ms() + S_WAIT_MS;
+    while (oldest < 200 && harness_now_ms() < until) { /* its age grows while it is held */
+        harness_pause();
+        status = harness_status_via(h, eng);
+        harness_sub_u64(status, "engineering", "oldest_unacked_ms", &oldest);
+        json_decref(status);
+    }
+    status = NULL;
+    CHECK(oldest >= 200);
+    CHECK_INT(hub_ack(eng, n), 0);
+    hub_notification_destroy(&n);
+    CHECK(harness_wait_sub(h, eng, "engineering", "acked", 1, S_WAIT_MS));
+
+    REQUIRE((status = harness_status_via(h, eng)) != NULL);
+    CHECK_INT(s_counter(status, "events_received", "bug_report"), 1);
+    CHECK_STR(s_counter_label(status, "events_received"), "type");
+    CHECK_INT(s_counter(status, "notifications", "engineering.defect"), 1);
+    CHECK_INT(s_counter(status, "notifications", "finance.billing_flag"), 1);
+    CHECK_INT(s_counter(status, "notifications", "sales.followup"), 1);
+    CHECK_STR(s_counter_label(status, "notifications"), "topic");
+    CHECK_INT(s_counter(status, "deliveries", "engineering"), 1);
+    CHECK_STR(s_counter_label(status, "deliveries"), "department");
+    CHECK_INT(s_counter(status, "acks", "engineering"), 1);
+    CHECK_INT(s_counter(status, "events_rejected", "complaint"), 0);
+    uint64_t sub_acked = 0, oldest_now = 99;
+    CHECK(harness_sub_u64(status, "engineering", "acked", &sub_acked));
+    CHECK(harness_sub_u64(status, "engineering", "oldest_unacked_ms", &oldest_now));
+    CHECK_INT(sub_acked, 1);
+    CHECK_INT(oldest_now, 0);
+    const json_t *batch = s_histogram(status, "commit_batch_events");
+    const json_t *secs = s_histogram(status, "commit_seconds");
+    REQUIRE(batch && secs);
+    const json_t *buckets = json_object_get(batch, "buckets");
+    CHECK_INT(json_array_size(buckets), json_array_size(json_object_get(batch, "bounds")) + 1);
+    /* every commit is observed: the +Inf bucket holds them all */
+    CHECK(s_int(batch, "count") >= 2);
+    CHECK_INT(json_integer_value(json_array_get(buckets, json_array_size(buckets) - 1)), s_int(batch, "count"));
+    CHECK_INT(s_int(secs, "count"), s_int(batch, "count"));
+    CHECK(json_number_value(json_object_get(batch, "sum")) >= 2); /* the event and its duplicate */
+    json_decref(status);
+    status = NULL;
+
+    /* refusals by the hub are counted by type; "" when there is none */
+    harness_raw_t *raw = harness_raw_new(harness_endpoint(h));
+    REQUIRE(raw && harness_raw_hello(raw, 5000));
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.type = (char *)"complaint";
+    ev.occurred_at = (char *)"yesterday";
+    Hub__Publish p = HUB__PUBLISH__INIT;
+    p.event = &ev;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.has_version = 1;
+    f.version = HUB_PROTOCOL_VERSION;
+    f.has_corr = 1;
+    f.corr = 5;
+    f.body_case = HUB__FRAME__BODY_PUBLISH;
+    f.publish = &p;
+    Hub__Frame *reply = NULL;
+    CHECK(harness_raw_send_frame(raw, &f) == 0 && harness_raw_expect(raw, HUB__FRAME__BODY_ERROR, &reply, 5000));
+    if (reply)
+        hub__frame__free_unpacked(reply, NULL);
+    reply = NULL;
+    ev.type = NULL;
+    f.corr = 6;
+    CHECK(harness_raw_send_frame(raw, &f) == 0 && harness_raw_expect(raw, HUB__FRAME__BODY_ERROR, &reply, 5000));
+    if (reply)
+        hub__frame__free_unpacked(reply, NULL);
+    harness_raw_destroy(&raw);
+
+    /* a dead letter: counted for the subscriber, open until acted on */
+    REQUIRE(harness_publish(pub, "{\"type\":\"bug_report\",\"case_id\":\"CASE-M2\"}", NULL) == 0);
+    REQUIRE((n = s_receive(eng, S_WAIT_MS)) != NULL);
+    CHECK_INT(hub_nack(eng, n, "no such project", 1), 0);
+    hub_notification_destroy(&n);
+    CHECK(harness_wait_sub(h, eng, "engineering", "dead_letters", 1, S_WAIT_MS));
+    /* the dead letter is stored with the next commit */
+    CHECK(s_wait_counter(h, eng, "notifications", "deadletter.engineering", 1));
+    REQUIRE((status = harness_status_via(h, eng)) != NULL);
+    CHECK_INT(s_counter(status, "events_rejected", "complaint"), 1);
+    CHECK_INT(s_counter(status, "events_rejected", ""), 1);
+    CHECK_INT(s_counter(status, "events_received", "bug_report"), 2);
+    CHECK_INT(s_counter(status, "dead_letters", "engineering"), 1);
+    CHECK_INT(s_counter(status, "notifications", "deadletter.engineering"), 1);
+    CHECK_INT(s_counter(status, "deliveries", "engineering"), 2);
+done:
+    json_decref(status);
+    hub_notification_destroy(&n);
+    free(sample);
+    hub_client_destroy(&pub);
+    hub_client_destroy(&eng);
+    HARNESS_END(h);
+}
+
 int main(void)
 {
     harness_require();
     static const check_case_t cases[] = {
         {"on_behalf_of: the audit actor is user@identity", test_on_behalf_of},
         {"on_behalf_of: a bad user name is refused", test_on_behalf_of_refused},
+        {"metrics: counters, histograms, subscriber state", test_metrics},
         {NULL, NULL},
     };
     return check_run(cases);

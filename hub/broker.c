@@ -1697,6 +1697,57 @@ static void s_on_notification_query(hub_broker_t *self, const uint8_t *rid, size
     hub_query_result_destroy(&result);
 }
 
+/* ------------------------------------------------------------ the policy */
+
+/* Answers a PolicyQuery: the policy in force (its sha256, path, text and
+ * route count) and, with an event, the notifications it would make of it
+ * now (a dry run: nothing is stored or audited). With security: curve only
+ * an identity with audit: true may ask. A text too large for one reply
+ * frame is left out (the log says so). */
+static void s_on_policy_query(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
+                              const Hub__PolicyQuery *q)
+{
+    if (s_denied(self, rid, rid_len, corr, hub_access_may_audit(self->cfg.access, self->actor),
+                 "read the policy"))
+        return;
+    char err[HUB_ERR_LEN] = "";
+    Hub__PolicyReply reply = HUB__POLICY_REPLY__INIT;
+    Hub__Routing routing = HUB__ROUTING__INIT;
+    if (q->event) {
+        int rc = hub_event_validate(q->event, err);
+        if (rc != 0) {
+            char field[HUB_ERR_LEN + 8];
+            snprintf(field, sizeof field, "event.%s", err);
+            self->rejected++;
+            hub_info("policy dry run refused: %s", field);
+            s_reply_error(self, rid, rid_len, corr, rc, field, NULL);
+            return;
+        }
+        routing = s_route(self, q->event, hub_now_ms());
+        reply.has_dry_run = 1;
+        reply.dry_run = 1;
+        reply.n_matches = routing.n_routes;
+        reply.matches = routing.routes;
+    }
+    size_t source_len = 0;
+    reply.sha256 = (char *)hub_policy_sha256(self->policy);
+    reply.path = self->cfg.policy_path;
+    reply.source = (char *)hub_policy_source(self->policy, &source_len);
+    reply.has_routes = 1;
+    reply.routes = (uint32_t)hub_policy_route_count(self->policy);
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.has_corr = 1;
+    frame.corr = corr;
+    frame.body_case = HUB__FRAME__BODY_POLICY_REPLY;
+    frame.policy_reply = &reply;
+    if (protobuf_c_message_get_packed_size(&frame.base) + S_AUDIT_FRAME_SLACK > s_reply_budget(self)) {
+        hub_warn("policy text of %zu bytes left out of the reply to %s: over one frame (limits: max_frame)",
+                 source_len, self->actor);
+        reply.source = NULL;
+    }
+    s_reply(self, rid, rid_len, &frame);
+}
+
 /* ------------------------------------------------------------ dead-letter actions */
 
 #define S_MAX_NOTE 1000 /* bytes of the reason given for a dead-letter action */
@@ -1994,6 +2045,9 @@ static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, c
         break;
     case HUB__FRAME__BODY_DEAD_LETTER_ACTION:
         s_on_dead_letter_action(self, rid, rid_len, corr, frame->dead_letter_action);
+        break;
+    case HUB__FRAME__BODY_POLICY_QUERY:
+        s_on_policy_query(self, rid, rid_len, corr, frame->policy_query);
         break;
     default:
         self->rejected++;

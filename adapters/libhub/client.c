@@ -339,6 +339,10 @@ static void s_handle(hub_client_t *self, const void *data, size_t len, int64_t n
         if (frame->dead_letter_done)
             s_on_admin_reply(self, corr, frame->body_case, &frame->dead_letter_done->base);
         break;
+    case HUB__FRAME__BODY_POLICY_REPLY:
+        if (frame->policy_reply)
+            s_on_admin_reply(self, corr, frame->body_case, &frame->policy_reply->base);
+        break;
     default:
         self->frames_dropped++;
         break;
@@ -777,5 +781,33 @@ int hub_dead_letter_action(hub_client_t *self, uint64_t seq, const char *action,
         json_decref(done);
     }
     free(json);
+    return rc;
+}
+
+int hub_policy_query(hub_client_t *self, const char *event_json, char **reply_json_p, int timeout_ms,
+                     char err[HUB_ERR_LEN])
+{
+    if (err)
+        err[0] = '\0';
+    if (!self || !reply_json_p)
+        return -EINVAL;
+    *reply_json_p = NULL;
+    Hub__Event *ev = NULL;
+    if (event_json && *event_json) {
+        char why[HUB_ERR_LEN] = "";
+        int rc = hub_event_from_json(event_json, strlen(event_json), &ev, why);
+        if (rc < 0) {
+            hub_client_errf(err, "policy: the event: %s", why);
+            return rc;
+        }
+    }
+    Hub__PolicyQuery query = HUB__POLICY_QUERY__INIT;
+    query.event = ev;
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.body_case = HUB__FRAME__BODY_POLICY_QUERY;
+    frame.policy_query = &query;
+    int rc = s_admin_call(self, &frame, HUB__FRAME__BODY_POLICY_REPLY, "policy", reply_json_p, timeout_ms, err);
+    if (ev)
+        hub__event__free_unpacked(ev, NULL);
     return rc;
 }

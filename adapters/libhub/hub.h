@@ -319,6 +319,21 @@ HUB_EXPORT int hub_notification_query(hub_client_t *self, const char *query_json
 HUB_EXPORT int hub_dead_letter_action(hub_client_t *self, uint64_t seq, const char *action, const char *reason,
                                       uint64_t *redrive_seq_p, int timeout_ms, char err[HUB_ERR_LEN]);
 
+/* The hub's policy in force and, with an event, a dry run of it. event_json
+ * NULL or "": no dry run; else one event as hub_publish takes it (its id
+ * may be left out; nothing is stored). On success *reply_json_p is the
+ * PolicyReply as JSON text (free() it): {"sha256": of the policy text (as
+ * in the policy_loaded audit row), "path", "source": the text as loaded,
+ * "routes": how many, and for a dry run "dry_run": true, "matches": [the
+ * notifications the event would make now, each {"topic", "name",
+ * "department", "kind", "reason", "fields", "respond_by_ms"}]}. With
+ * security: curve the client's identity needs audit: true. Returns 0;
+ * -HUB_EMALFORMED / -HUB_EINVALID with err when event_json is not an
+ * event; -HUB_EDENIED; -ETIMEDOUT; other negative codes. Blocks up to
+ * timeout_ms (< 0: the client's default). */
+HUB_EXPORT int hub_policy_query(hub_client_t *self, const char *event_json, char **reply_json_p, int timeout_ms,
+                                char err[HUB_ERR_LEN]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,9 +6,11 @@
  * bare DEALER for frames libhub would not send.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "harness.h"
@@ -1063,6 +1065,113 @@ done:
     HARNESS_END(h);
 }
 
+/* ------------------------------------------------------------- policy */
+
+/* The policy in force, as the file says and the status hashes it; a dry
+ * run routes an event without storing it; a reload shows. */
+static void test_policy_query(void)
+{
+    hub_client_t *c = NULL;
+    json_t *reply = NULL, *status = NULL;
+    char *text = NULL, *file = NULL;
+    char *sample = s_sample();
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(sample && h && harness_start(h) == 0);
+    REQUIRE((c = harness_client(h, "console")) != NULL);
+    char err[HUB_ERR_LEN] = "";
+    REQUIRE(hub_policy_query(c, NULL, &text, S_WAIT_MS, err) == 0);
+    REQUIRE((reply = json_loads(text, 0, NULL)) != NULL);
+    free(text);
+    text = NULL;
+    REQUIRE((status = harness_status(h)) != NULL);
+    REQUIRE((file = harness_read_file(harness_policy_path(h))) != NULL);
+    CHECK_STR(s_str(reply, "sha256"), harness_status_str(status, "policy_sha256"));
+    CHECK_STR(s_str(reply, "path"), harness_policy_path(h));
+    CHECK_STR(s_str(reply, "source"), file);
+    CHECK_INT(s_int(reply, "routes"), harness_status_u64(status, "routes"));
+    CHECK(json_object_get(reply, "dry_run") == NULL);
+    CHECK(json_object_get(reply, "matches") == NULL);
+    json_decref(reply);
+    reply = NULL;
+
+    /* a dry run: the sample bug report's three notifications, now */
+    int64_t before = (int64_t)time(NULL) * 1000;
+    REQUIRE(hub_policy_query(c, sample, &text, S_WAIT_MS, err) == 0);
+    REQUIRE((reply = json_loads(text, 0, NULL)) != NULL);
+    CHECK(json_is_true(json_object_get(reply, "dry_run")));
+    const json_t *matches = json_object_get(reply, "matches");
+    CHECK_INT(json_array_size(matches), 3);
+    const json_t *m = json_array_get(matches, 0);
+    CHECK_STR(s_str(m, "topic"), "engineering.defect");
+    CHECK_STR(s_str(m, "name"), "defect");
+    CHECK_STR(s_str(m, "department"), "engineering");
+    CHECK_STR(s_str(m, "kind"), "defect");
+    CHECK_STR(s_str(m, "reason"), "type=bug_report");
+    long long by = s_int(m, "respond_by_ms") - before - 4 * 3600 * 1000LL;
+    CHECK(by > -5000 && by < 5000);
+    m = json_array_get(matches, 1);
+    CHECK_STR(s_str(m, "topic"), "finance.billing_flag");
+    CHECK(json_array_size(json_object_get(m, "fields")) == 5);
+    CHECK(json_object_get(m, "respond_by_ms") == NULL);
+    CHECK_STR(s_str(json_array_get(matches, 2), "topic"), "sales.followup");
+    json_decref(reply);
+    reply = NULL;
+    free(text);
+    text = NULL;
+    /* nothing was stored or audited */
+    json_decref(status);
+    REQUIRE((status = harness_status(h)) != NULL);
+    CHECK_INT(harness_status_u64(status, "last_seq"), 0);
+    json_t *rows = harness_audit(h, NULL);
+    CHECK_INT(harness_audit_count(rows, "received", NULL), 0);
+    json_decref(rows);
+    /* an event that matches nothing: a dry run all the same */
+    CHECK_INT(hub_policy_query(c, "{\"type\":\"thank_you\"}", &text, S_WAIT_MS, err), 0);
+    CHECK_HAS(text, "\"dry_run\":true");
+    CHECK(text && !strstr(text, "\"matches\""));
+    free(text);
+    text = NULL;
+
+    /* what is not an event */
+    CHECK_INT(hub_policy_query(c, "{\"subject\":\"no type\"}", &text, S_WAIT_MS, err), -HUB_EINVALID);
+    CHECK_HAS(err, "type");
+    CHECK_INT(hub_policy_query(c, "{", &text, S_WAIT_MS, err), -HUB_EMALFORMED);
+    CHECK(text == NULL);
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.subject = (char *)"no type";
+    Hub__PolicyQuery pq = HUB__POLICY_QUERY__INIT;
+    pq.event = &ev;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_POLICY_QUERY;
+    f.policy_query = &pq;
+    Hub__Frame *err_frame = s_raw_call(h, &f, HUB__FRAME__BODY_ERROR);
+    REQUIRE(err_frame != NULL);
+    CHECK_STR(err_frame->error->field, "event.type");
+    hub__frame__free_unpacked(err_frame, NULL);
+
+    /* reloaded: the new text and hash */
+    static const char reloaded[] = "departments:\n  sales: {}\nroutes:\n"
+                                   "  - name: all\n    match: { type: complaint }\n    notify: sales\n"
+                                   "    kind: complaint\n";
+    long log_at = harness_log_size(h);
+    REQUIRE(harness_write_policy(h, reloaded) == 0);
+    REQUIRE(harness_signal(h, SIGHUP) == 0);
+    REQUIRE(harness_wait_log(h, log_at, "policy reloaded", S_WAIT_MS));
+    REQUIRE(hub_policy_query(c, NULL, &text, S_WAIT_MS, err) == 0);
+    REQUIRE((reply = json_loads(text, 0, NULL)) != NULL);
+    CHECK_STR(s_str(reply, "source"), reloaded);
+    CHECK_INT(s_int(reply, "routes"), 1);
+    CHECK(strcmp(s_str(reply, "sha256"), harness_status_str(status, "policy_sha256")) != 0);
+done:
+    free(text);
+    free(file);
+    free(sample);
+    json_decref(reply);
+    json_decref(status);
+    hub_client_destroy(&c);
+    HARNESS_END(h);
+}
+
 int main(void)
 {
     harness_require();
@@ -1075,6 +1184,7 @@ int main(void)
         {"dead letters: listed, redriven, discarded, durable, audited", test_dead_letters},
         {"dead letters: actions back to back", test_dead_letter_back_to_back},
         {"dead letters: hubctl deadletters, redrive, discard", test_hubctl_dead_letters},
+        {"policy: text, hash, dry run, reload", test_policy_query},
         {NULL, NULL},
     };
     return check_run(cases);

@@ -23,6 +23,15 @@
  * subscriber's position past it. Anyone may subscribe to deadletter.* and
  * gets them with the same guarantees as any notification. A dead letter is
  * never dead-lettered again.
+ *
+ * Sending a dead letter back (DeadLetterAction redrive) makes one more such
+ * event: the dead letter's event with one route back to the notification it
+ * was, id redrive:<seq> (deadletter.h). A redrive or a discard goes into
+ * the batch like a publish, with its dead_letters state and its audit row,
+ * and is answered (DeadLetterDone) after the commit, like a PublishAck.
+ *
+ * Readings for people (AuditQuery, NotificationQuery, PolicyQuery) are
+ * answered at once, on the loop, bounded by their limits (query.h).
  */
 #include "broker.h"
 

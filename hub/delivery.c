@@ -299,6 +299,8 @@ static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t
         event = self->redacted.data;
         event_len = self->redacted.len;
     }
+    if (!event)
+        event = (const uint8_t *)""; /* an empty event (all redacted away) is still an event */
     char respond_by[HUB_TIME_LEN];
     Hub__Notification n;
     hub_notification_from_route(&n, route, row->seq, slot, row->id, received_at, respond_by);

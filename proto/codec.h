@@ -36,8 +36,9 @@ int hub_frame_encode(Hub__Frame *frame, hub_buf_t *out);
 
 /* Packs a Deliver frame whose notification's event is given already packed
  * (event, event_len: a packed hub.Event, possibly redacted): the bytes are
- * spliced in without unpacking them. n->event must be NULL. out is reset
- * first. Returns 0 or -ENOMEM. */
+ * spliced in without unpacking them. event NULL: no event; an empty event
+ * (event_len 0) needs a pointer all the same. n->event must be NULL. out
+ * is reset first. Returns 0 or -ENOMEM. */
 int hub_frame_encode_deliver(const char *name, Hub__Notification *n, const uint8_t *event, size_t event_len,
                              hub_buf_t *out);
 

@@ -111,7 +111,9 @@ static void s_check_deliver(Hub__Frame *frame)
     if (!frame->has_corr && frame->base.n_unknown_fields == 0 && d->base.n_unknown_fields == 0 &&
         n->base.n_unknown_fields == 0 && hub_frame_encode(frame, &whole) == 0) {
         n->event = NULL;
-        rc = hub_frame_encode_deliver(d->name, n, packed.data, packed.len, &spliced);
+        /* an empty event packs to no bytes (and no buffer): still an event */
+        const uint8_t *bytes = packed.len ? packed.data : (const uint8_t *)"";
+        rc = hub_frame_encode_deliver(d->name, n, bytes, packed.len, &spliced);
         n->event = ev;
         if (rc == 0)
             FUZZ_CHECK(spliced.len == whole.len && memcmp(spliced.data, whole.data, whole.len) == 0,

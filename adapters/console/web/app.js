@@ -25,6 +25,8 @@
   const STATES = ['notified', 'delivered', 'acknowledged', 'in_progress', 'resolved', 'rejected',
     'escalated', 'breached'];
 
+  const ANSWERS = ['acknowledged', 'in_progress', 'resolved', 'rejected'];
+
   const SAMPLE_EVENT = {
     id: 'dry-run-1',
     type: 'bug_report',
@@ -229,6 +231,16 @@
     session.departments = [];
     session.operator = false;
     leaveView();
+    // Nothing of the last user's stays for the next one.
+    inbox.dept = '';
+    resetInbox();
+    ops.data = null;
+    ops.handled.clear();
+    resetCase();
+    $('case-search').value = '';
+    $('nav-inbox').setAttribute('href', '#/inbox');
+    $('nav-case').setAttribute('href', '#/case');
+    show($('login-error'), false);
     show($('topbar'), false);
     document.body.classList.remove('signed-in');
     if (message) setStatus(message, 'info');
@@ -782,6 +794,18 @@
     return detail && typeof detail === 'object' ? detail : {};
   }
 
+  // How far a department got with the case, as five segments:
+  // notified, delivered, acknowledged, in progress, resolved.
+  const PROGRESS = { notified: 1, delivered: 2, acknowledged: 3, in_progress: 4, resolved: 5, rejected: 5,
+    escalated: 2, breached: 2 };
+
+  function progressBar(state) {
+    const reached = PROGRESS[state] || 1;
+    const bar = el('div', { class: `progress progress-${state}`, 'aria-hidden': 'true' });
+    for (let i = 1; i <= 5; i++) bar.append(el('span', { class: i <= reached ? 'seg seg-on' : 'seg' }));
+    return bar;
+  }
+
   function renderCase(data) {
     show($('case-results'), false);
     show($('case-empty'), false);
@@ -803,7 +827,8 @@
       const state = STATES.includes(d.state) ? d.state : String(d.state || 'notified');
       const col = el('div', { class: `case-column state-col-${state}`, 'data-department': d.department || '' },
         el('h3', { class: 'case-dept', text: d.department || '' }),
-        el('span', { class: `case-state pill state-${state}`, 'data-state': state, text: human(state) }));
+        el('span', { class: `case-state pill state-${state}`, 'data-state': state, text: human(state) }),
+        progressBar(state));
       const facts = el('dl', { class: 'facts facts-tight' });
       const fact = (label, value) => {
         if (value) facts.append(el('dt', { text: label }), el('dd', {}, value));
@@ -814,18 +839,26 @@
         const cd = el('span', { class: 'countdown' });
         setCountdown(cd, {
           notification: { respond_by: d.respond_by },
-          answer: ['acknowledged', 'in_progress', 'resolved', 'rejected'].includes(state) ? state : '',
+          answer: ANSWERS.includes(state) ? state : '',
           breached: state === 'breached',
         });
         fact('Respond by', el('span', {}, `${fmtTime(d.respond_by)} `, cd));
       }
+      // The column's own answer fields; older servers: the last response in the history.
       const answer = answers.get(d.department);
-      if (answer) {
-        const det = detailObject(answer.detail);
-        fact('Answered', `${answer.actor || ''}${answer.at ? `, ${fmtTime(answer.at)}` : ''}`);
-        if (det.note) fact('Note', el('q', { text: det.note }));
-      }
+      const by = d.answered_by || (answer && answer.actor) || '';
+      const at = d.answered_at || (answer && answer.at) || '';
+      const note = d.note || (answer && detailObject(answer.detail).note) || '';
+      if (by) fact('Answered', `${by}${at ? `, ${fmtTime(at)}` : ''}`);
+      if (note) fact('Note', el('q', { text: note }));
       col.append(facts);
+      const flags = el('div', { class: 'flags' });
+      if (d.breached && ANSWERS.includes(state)) {
+        flags.append(el('span', { class: 'flag flag-bad', text: 'answered late' }));
+      }
+      if (d.escalated_to) flags.append(el('span', { class: 'flag flag-warn', text: `escalated to ${d.escalated_to}` }));
+      if (d.dead_lettered) flags.append(el('span', { class: 'flag flag-bad', text: 'dead-lettered' }));
+      if (flags.firstChild) col.append(flags);
       board.append(col);
     }
     if (!depts.length) board.append(el('p', { class: 'empty', text: 'No department has been notified of this case.' }));

@@ -1,0 +1,375 @@
+/*
+ * api - the console's endpoints that speak to the hub (rules in api.h).
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caseboard.h"
+#include "log.h"
+
+struct cs_api {
+    const cs_settings_t *settings; /* not owned */
+    hub_client_t *client;          /* the one hub client (owned) */
+};
+
+/* ------------------------------------------------------------ lifetime */
+
+cs_api_t *cs_api_new(const cs_settings_t *settings, char err[HUB_ERR_LEN])
+{
+    cs_api_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, HUB_ERR_LEN, "out of memory");
+        return NULL;
+    }
+    self->settings = settings;
+    hub_options_t opts = {
+        .endpoint = settings->hub[0] ? settings->hub : NULL,
+        .client_name = "hub-console",
+        .timeout_ms = (int)settings->hub_timeout_ms,
+        .key = settings->hub_key[0] ? settings->hub_key : NULL,
+        .server_key = settings->hub_server_key[0] ? settings->hub_server_key : NULL,
+    };
+    self->client = hub_client_new(&opts, err);
+    if (!self->client) {
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void cs_api_destroy(cs_api_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    hub_client_destroy(&(*self_p)->client);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static int s_timeout(const cs_api_t *self)
+{
+    return (int)self->settings->hub_timeout_ms;
+}
+
+/* Rule 1: the hub's audit rows of what follows name user. */
+static int s_act_for(cs_api_t *self, const cs_user_t *user, cs_reply_t *reply)
+{
+    (void)self;
+    (void)user;
+    (void)reply;
+    return 0;
+}
+
+/* Rule 3: a hub call's failure as an answer. what names the call. */
+static void s_hub_error(cs_reply_t *reply, int rc, const char *what, const char *err)
+{
+    const char *why = err && *err ? err : hub_strerror(rc);
+    if (rc == -HUB_EINVALID || rc == -HUB_EMALFORMED || rc == -HUB_ETOOLARGE) {
+        cs_reply_error(reply, 400, "invalid", "%s", why);
+        return;
+    }
+    if (rc == -HUB_EUNKNOWN) {
+        cs_reply_error(reply, 404, "not_found", "%s", why);
+        return;
+    }
+    hub_warn("%s: the hub: %s", what, why);
+    if (rc == -HUB_EDENIED)
+        cs_reply_error(reply, 502, "hub_denied",
+                       "the hub refused the console (%s): its identity needs audit and admin rights in the hub's "
+                       "access list",
+                       why);
+    else if (rc == -ETIMEDOUT)
+        cs_reply_error(reply, 502, "hub_unavailable", "the hub did not answer in time (%s)", why);
+    else
+        cs_reply_error(reply, 502, "hub", "%s", why);
+}
+
+json_t *cs_api_body(const cs_request_t *req, cs_reply_t *reply)
+{
+    json_error_t jerr;
+    json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!body) {
+        cs_reply_error(reply, 400, "bad_request", "body: not JSON: line %d column %d: %s", jerr.line, jerr.column,
+                       jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        cs_reply_error(reply, 400, "bad_request", "body: expected a JSON object");
+        return NULL;
+    }
+    return body;
+}
+
+/* A string member of body: 1 with *out (borrowed) when present, 0 when
+ * absent (or null) and optional; -1 with a 400 in reply otherwise. */
+static int s_body_str(const json_t *body, const char *key, int required, size_t max, const char **out,
+                      cs_reply_t *reply)
+{
+    const json_t *v = json_object_get(body, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (!required)
+            return 0;
+        cs_reply_error(reply, 400, "bad_request", "%s: missing", key);
+        return -1;
+    }
+    if (!json_is_string(v)) {
+        cs_reply_error(reply, 400, "bad_request", "%s: expected a string", key);
+        return -1;
+    }
+    const char *text = json_string_value(v);
+    if (strlen(text) != json_string_length(v) || !cs_text_valid(text)) {
+        cs_reply_error(reply, 400, "bad_request", "%s: holds a control character", key);
+        return -1;
+    }
+    if (required && !*text) {
+        cs_reply_error(reply, 400, "bad_request", "%s: empty", key);
+        return -1;
+    }
+    if (strlen(text) > max) {
+        cs_reply_error(reply, 400, "bad_request", "%s: longer than %zu bytes", key, max);
+        return -1;
+    }
+    *out = text;
+    return 1;
+}
+
+/* A query argument that is a whole number: 1 with *out, 0 when absent, -1
+ * with a 400 in reply. */
+static int s_query_u64(const cs_request_t *req, const char *name, uint64_t *out, cs_reply_t *reply)
+{
+    const char *text = req->query(req->arg, name);
+    *out = 0;
+    if (!text)
+        return 0;
+    size_t len = strlen(text);
+    if (len == 0 || len > 19 || strspn(text, "0123456789") != len) {
+        cs_reply_error(reply, 400, "bad_request", "%s: expected a whole number", name);
+        return -1;
+    }
+    *out = strtoull(text, NULL, 10);
+    return 1;
+}
+
+/* 1 when the query argument name is "1" or "true". */
+static int s_query_flag(const cs_request_t *req, const char *name)
+{
+    const char *text = req->query(req->arg, name);
+    return text && (strcmp(text, "1") == 0 || strcmp(text, "true") == 0);
+}
+
+/* Checks a case id (from a query or a body): 0, or -1 with a 400. */
+static int s_check_case_id(const char *case_id, cs_reply_t *reply)
+{
+    if (!case_id || !*case_id) {
+        cs_reply_error(reply, 400, "bad_request", "case_id: missing");
+        return -1;
+    }
+    if (strlen(case_id) > CS_CASE_ID_MAX || !cs_text_valid(case_id)) {
+        cs_reply_error(reply, 400, "bad_request", "case_id: must be text of at most %d bytes", CS_CASE_ID_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* Rule 2 for a department named by the request: 0, or -1 with a 400/403. */
+static int s_check_department(const cs_user_t *user, const char *department, cs_reply_t *reply)
+{
+    if (!department || !*department) {
+        cs_reply_error(reply, 400, "bad_request", "department: missing");
+        return -1;
+    }
+    if (!cs_name_valid(department)) {
+        cs_reply_error(reply, 400, "bad_request", "department: must be 1 to 64 letters, digits, '.', '_' or '-'");
+        return -1;
+    }
+    if (!cs_user_has_department(user, department)) {
+        cs_reply_error(reply, 403, "forbidden", "%s is not in department %s", user->name, department);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_require_operator(const cs_user_t *user, cs_reply_t *reply)
+{
+    if (user->operator)
+        return 0;
+    cs_reply_error(reply, 403, "forbidden", "%s is not an operator", user->name);
+    return -1;
+}
+
+/* ----------------------------------------------------------- endpoints */
+
+void cs_api_answer(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
+{
+    json_t *body = cs_api_body(req, reply);
+    if (!body)
+        return;
+    const char *department = NULL, *case_id = NULL, *status = NULL, *note = NULL;
+    if (s_body_str(body, "department", 1, CS_NAME_LEN, &department, reply) < 0
+        || s_body_str(body, "case_id", 1, CS_CASE_ID_MAX, &case_id, reply) < 0
+        || s_body_str(body, "status", 1, 32, &status, reply) < 0
+        || s_body_str(body, "note", 0, CS_NOTE_MAX, &note, reply) < 0
+        || s_check_department(user, department, reply) < 0 || s_check_case_id(case_id, reply) < 0)
+        goto done;
+    if (strcmp(status, "acknowledged") != 0 && strcmp(status, "in_progress") != 0 && strcmp(status, "resolved") != 0
+        && strcmp(status, "rejected") != 0) {
+        cs_reply_error(reply, 400, "bad_request",
+                       "status: \"%.32s\" is not one of acknowledged, in_progress, resolved, rejected", status);
+        goto done;
+    }
+    if (s_act_for(self, user, reply) < 0)
+        goto done;
+    hub_publish_result_t res;
+    char err[HUB_ERR_LEN] = "";
+    int rc = hub_respond(self->client, case_id, department, status, note, &res, s_timeout(self), err);
+    if (rc < 0) {
+        s_hub_error(reply, rc, "answer", err);
+        goto done;
+    }
+    hub_info("%s answered %s for %s: %s (seq %" PRIu64 ")", user->name, case_id, department, status, res.seq);
+    cs_reply_json(reply, 200, json_pack("{s:I, s:s, s:I}", "seq", (json_int_t)res.seq, "id", res.id,
+                                        "notifications", (json_int_t)res.notifications));
+done:
+    json_decref(body);
+}
+
+/* The case's audit rows (oldest first) as objects, or NULL with reply set.
+ * *truncated_p: the hub had more. */
+static json_t *s_case_rows(cs_api_t *self, const char *case_id, int *truncated_p, cs_reply_t *reply)
+{
+    json_t *query = json_pack("{s:s, s:i}", "case_id", case_id, "limit", CS_HISTORY_ROWS);
+    char *text = query ? json_dumps(query, JSON_COMPACT) : NULL;
+    json_decref(query);
+    if (!text) {
+        cs_reply_json(reply, 500, NULL);
+        return NULL;
+    }
+    char *answer = NULL;
+    char err[HUB_ERR_LEN] = "";
+    int rc = hub_audit_query(self->client, text, &answer, s_timeout(self), err);
+    free(text);
+    if (rc < 0) {
+        s_hub_error(reply, rc, "case", err);
+        return NULL;
+    }
+    json_t *parsed = json_loads(answer, 0, NULL);
+    free(answer);
+    json_t *rows = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(parsed, "rows"), i, row) {
+        json_t *obj = json_is_string(row) ? json_loads(json_string_value(row), 0, NULL) : json_incref(row);
+        if (obj && json_array_append_new(rows, obj) != 0)
+            break;
+    }
+    *truncated_p = json_is_true(json_object_get(parsed, "truncated"));
+    json_decref(parsed);
+    if (!rows)
+        cs_reply_json(reply, 500, NULL);
+    return rows;
+}
+
+void cs_api_case(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
+{
+    const char *case_id = req->query(req->arg, "case_id");
+    if (s_check_case_id(case_id, reply) < 0)
+        return;
+    int truncated = 0;
+    json_t *rows = s_case_rows(self, case_id, &truncated, reply);
+    if (!rows)
+        return;
+    if (json_array_size(rows) == 0) {
+        json_decref(rows);
+        cs_reply_error(reply, 404, "not_found", "no case %s in the hub's audit log", case_id);
+        return;
+    }
+    json_t *board = cs_caseboard_build(case_id, rows, "");
+    json_decref(rows);
+    if (!board) {
+        cs_reply_json(reply, 500, NULL);
+        return;
+    }
+    if (!cs_caseboard_involves(board, user)) {
+        json_decref(board);
+        cs_reply_error(reply, 403, "forbidden", "case %s does not involve a department of %s", case_id, user->name);
+        return;
+    }
+    json_object_set_new(board, "truncated", json_boolean(truncated));
+    cs_reply_json(reply, 200, board);
+}
+
+void cs_api_inbox(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
+{
+    const char *department = req->query(req->arg, "department");
+    uint64_t after = 0, before = 0, limit = 0;
+    if (s_check_department(user, department, reply) < 0 || s_query_u64(req, "after_seq", &after, reply) < 0
+        || s_query_u64(req, "before_seq", &before, reply) < 0 || s_query_u64(req, "limit", &limit, reply) < 0)
+        return;
+    int all = s_query_flag(req, "all");
+    (void)self;
+    (void)all;
+    cs_reply_error(reply, 501, "not_implemented", "inbox");
+}
+
+void cs_api_ops(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
+{
+    (void)self;
+    (void)req;
+    if (s_require_operator(user, reply) < 0)
+        return;
+    cs_reply_error(reply, 501, "not_implemented", "ops");
+}
+
+void cs_api_redrive(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
+{
+    (void)self;
+    (void)req;
+    if (s_require_operator(user, reply) < 0)
+        return;
+    cs_reply_error(reply, 501, "not_implemented", "redrive");
+}
+
+void cs_api_discard(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
+{
+    (void)self;
+    (void)req;
+    if (s_require_operator(user, reply) < 0)
+        return;
+    cs_reply_error(reply, 501, "not_implemented", "discard");
+}
+
+void cs_api_dry_run(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
+{
+    (void)self;
+    (void)req;
+    if (s_require_operator(user, reply) < 0)
+        return;
+    cs_reply_error(reply, 501, "not_implemented", "dry run");
+}
+
+json_t *cs_api_status(cs_api_t *self, char err[HUB_ERR_LEN])
+{
+    char *text = NULL;
+    int rc = hub_status(self->client, &text, s_timeout(self), err);
+    if (rc < 0)
+        return NULL;
+    json_t *status = json_loads(text, 0, NULL);
+    free(text);
+    if (!status)
+        snprintf(err, HUB_ERR_LEN, "the hub's status is not JSON");
+    return status;
+}
+
+int cs_api_ping(cs_api_t *self)
+{
+    return hub_client_ping(self->client, s_timeout(self));
+}

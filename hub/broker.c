@@ -47,6 +47,7 @@
 #include "journal.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "store.h"
 
@@ -76,6 +77,15 @@ typedef struct {
     size_t responder_off;        /* a response: the answering department; SIZE_MAX otherwise */
     size_t actor_off;            /* who published it ("hubd" for the hub's own) */
 } s_entry_t;
+
+/* A count that waits for the batch to commit: what the batch stores is
+ * counted only once it is stored, and not at all when it turns out to be a
+ * duplicate. */
+typedef struct {
+    int entry;                   /* the batch's event it is about (skipped if a duplicate), or -1 */
+    uint16_t counter;            /* hub_counter_t */
+    uint16_t slot;               /* its value's slot (hub_metrics_slot) */
+} s_bump_t;
 
 #define S_RATE_SLOTS 1024       /* clients whose publish rate is tracked at once */
 
@@ -108,6 +118,9 @@ struct hub_broker {
     int64_t started_ms;          /* wall clock at start */
     int64_t last_flush_ms;       /* monotonic time of the last commit */
     uint64_t rejected;           /* frames refused since start */
+    hub_metrics_t *metrics;      /* counters and histograms since start */
+    s_bump_t *bumps;             /* counts waiting for the batch's commit */
+    size_t nbumps, bumps_cap;
 
     /* the batch of this turn */
     s_entry_t *entries;
@@ -117,6 +130,8 @@ struct hub_broker {
     hub_store_event_t *store_events; /* filled from entries at commit */
     hub_journal_t *journal;      /* audit rows, deadlines and breaches of the batch */
     const char *actor;           /* identity of the client whose frame is being handled */
+    const char *audit_actor;     /* the actor its audit rows name: actor, or USER@actor (on_behalf_of) */
+    char audit_actor_buf[HUB_ACTOR_LEN]; /* USER@actor */
     void *zap;                   /* ZAP handler (REP) with security: curve, else NULL */
     s_key_t *keys;               /* known client keys */
     size_t nkeys;
@@ -215,6 +230,45 @@ static void s_reply_error(hub_broker_t *self, const uint8_t *rid, size_t rid_len
 }
 
 /* ------------------------------------------------------------ audit */
+
+/* Makes the audit rows of the frame being handled name user@identity
+ * (on_behalf_of; user already checked with hub_user_valid). Until the
+ * next frame. */
+static void s_act_for(hub_broker_t *self, const char *user)
+{
+    self->audit_actor = hub_actor_compose(user, self->actor, self->audit_actor_buf);
+}
+
+/* ------------------------------------------------------------ metrics */
+
+/* Counts one of counter under value once the batch commits (see s_bump_t).
+ * entry: the batch's event it is about, or -1. A count that cannot be kept
+ * for lack of memory is lost (a metric, not a record). */
+static void s_bump(hub_broker_t *self, int entry, hub_counter_t counter, const char *value)
+{
+    if (self->nbumps == self->bumps_cap) {
+        size_t cap = self->bumps_cap ? self->bumps_cap * 2 : 1024;
+        s_bump_t *bumps = realloc(self->bumps, cap * sizeof *bumps);
+        if (!bumps)
+            return;
+        self->bumps = bumps;
+        self->bumps_cap = cap;
+    }
+    self->bumps[self->nbumps++] =
+        (s_bump_t){entry, (uint16_t)counter, (uint16_t)hub_metrics_slot(self->metrics, counter, value)};
+}
+
+/* Applies the counts of a committed batch (events holds its events as
+ * stored), or drops them when the commit failed. */
+static void s_bumps_done(hub_broker_t *self, const hub_store_event_t *events, int committed)
+{
+    for (size_t i = 0; committed && i < self->nbumps; i++) {
+        const s_bump_t *b = &self->bumps[i];
+        if (b->entry < 0 || !events[b->entry].duplicate)
+            hub_metrics_add(self->metrics, (hub_counter_t)b->counter, b->slot, 1);
+    }
+    self->nbumps = 0;
+}
 
 /* Records an audit row for the next batch. A row that cannot be kept for
  * lack of memory is logged instead. */
@@ -460,7 +514,7 @@ static int s_denied(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint
     hub_detail_t d;
     hub_detail_init(&d);
     hub_detail_str(&d, "reason", err);
-    s_audit(self, -1, self->actor, "denied", NULL, NULL, NULL, 0, 0, &d);
+    s_audit(self, -1, self->audit_actor, "denied", NULL, NULL, NULL, 0, 0, &d);
     s_reply_error(self, rid, rid_len, corr, -HUB_EDENIED, err, NULL);
     return 1;
 }
@@ -511,6 +565,7 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
     self->cfg = *cfg;
     self->started_ms = hub_now_ms();
     self->actor = S_LOCAL;
+    self->audit_actor = S_LOCAL;
     if (cfg->max_publish_rate > 0 && !(self->rates = calloc(S_RATE_SLOTS, sizeof *self->rates))) {
         snprintf(err, HUB_ERR_LEN, "out of memory");
         goto fail;
@@ -527,7 +582,8 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
     }
 
     self->journal = hub_journal_new();
-    if (!self->journal) {
+    self->metrics = hub_metrics_new();
+    if (!self->journal || !self->metrics) {
         snprintf(err, HUB_ERR_LEN, "out of memory");
         goto fail;
     }
@@ -539,7 +595,7 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
     if (!self->store)
         goto fail;
     hub_delivery_opts_t opts = {cfg->ack_timeout_ms, cfg->max_attempts, cfg->default_credit, cfg->max_credit,
-                                cfg->max_subs_per_client};
+                                cfg->max_subs_per_client, self->metrics};
     self->delivery = hub_delivery_new(self->store, &opts, s_delivery_send, self, err);
     if (!self->delivery)
         goto fail;
@@ -607,6 +663,8 @@ void hub_broker_destroy(hub_broker_t **self_p)
     hub_store_destroy(&self->store);
     hub_policy_destroy(&self->policy);
     hub_journal_destroy(&self->journal);
+    hub_metrics_destroy(&self->metrics);
+    free(self->bumps);
     free(self->entries);
     free(self->store_events);
     free(self->cursors);
@@ -691,7 +749,8 @@ static int s_batch_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
     e->event_off = s_arena_put(self, event, event_len, 0);
     e->nroutes = (uint32_t)routing->n_routes;
     e->responder_off = SIZE_MAX;
-    e->actor_off = rid ? s_arena_put(self, self->actor, strlen(self->actor), 1) : s_arena_put(self, "hubd", 4, 1);
+    e->actor_off = rid ? s_arena_put(self, self->audit_actor, strlen(self->audit_actor), 1)
+                       : s_arena_put(self, "hubd", 4, 1);
     if (e->actor_off == SIZE_MAX || e->rid_off == SIZE_MAX || e->id_off == SIZE_MAX || e->type_off == SIZE_MAX || e->case_off == SIZE_MAX ||
         e->event_off == SIZE_MAX || hub_message_pack(&routing->base, &self->packed) != 0)
         goto nomem;
@@ -699,6 +758,10 @@ static int s_batch_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
     e->routing_off = s_arena_put(self, self->packed.data, self->packed.len, 0);
     if (e->routing_off == SIZE_MAX)
         goto nomem;
+    for (size_t i = 0; i < routing->n_routes; i++)
+        s_bump(self, (int)self->nentries, HUB_COUNTER_NOTIFICATIONS, routing->routes[i]->topic);
+    if (rid)
+        s_bump(self, (int)self->nentries, HUB_COUNTER_EVENTS_RECEIVED, type);
     self->nentries++;
     if (!e->is_dead)
         self->npublishes++;
@@ -748,7 +811,7 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
     hub_detail_str(&d, "type", ev->type);
     hub_detail_str(&d, "source", ev->source);
     hub_detail_int(&d, "notifications", (int64_t)routing->n_routes);
-    s_audit(self, entry, self->actor, "received", ev->id, ev->case_id, NULL, 0, 0, &d);
+    s_audit(self, entry, self->audit_actor, "received", ev->id, ev->case_id, NULL, 0, 0, &d);
     if (strcmp(ev->type, "response") == 0 && ev->source && *ev->source) {
         s_entry_t *e = &self->entries[entry];
         e->responder_off = s_arena_put(self, ev->source, strlen(ev->source), 1);
@@ -758,7 +821,7 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
         hub_detail_init(&d);
         hub_detail_str(&d, "status", *status ? status : NULL);
         hub_detail_str(&d, "note", ev->note);
-        s_audit(self, entry, self->actor, "responded", ev->id, ev->case_id, ev->source, 0, 0, &d);
+        s_audit(self, entry, self->audit_actor, "responded", ev->id, ev->case_id, ev->source, 0, 0, &d);
     }
     for (size_t i = 0; i < routing->n_routes; i++) {
         const Hub__Route *r = routing->routes[i];
@@ -775,7 +838,7 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
                                      r->respond_by_ms) != 0)
                 hub_error("deadline of %s for %s lost: out of memory", ev->id, r->department);
         }
-        s_audit(self, entry, self->actor, "routed", ev->id, ev->case_id, r->department, 0, 0, &d);
+        s_audit(self, entry, self->audit_actor, "routed", ev->id, ev->case_id, r->department, 0, 0, &d);
     }
 }
 
@@ -826,6 +889,7 @@ static void s_on_publish(hub_broker_t *self, const uint8_t *rid, size_t rid_len,
         if (self->throttled++ % 10000 == 0)
             hub_warn("%s: %s (%llu refused so far)", self->actor, err, (unsigned long long)self->throttled);
         self->rejected++;
+        hub_metrics_count(self->metrics, HUB_COUNTER_EVENTS_REJECTED, pub->event ? pub->event->type : NULL, 1);
         s_reply_error(self, rid, rid_len, corr, -HUB_EUNAVAILABLE, err, pub->event ? pub->event->id : NULL);
         return;
     }
@@ -834,6 +898,15 @@ static void s_on_publish(hub_broker_t *self, const uint8_t *rid, size_t rid_len,
     Hub__Event *ev = pub->event;
     char *given_id = ev ? ev->id : NULL; /* owned by the frame: put back before it is freed */
     int rc;
+    if (pub->on_behalf_of) {
+        if (!hub_user_valid(pub->on_behalf_of)) {
+            snprintf(err, sizeof err, "on_behalf_of: a user name is 1 to %d letters, digits, '.', '_' or '-'",
+                     HUB_USER_MAX);
+            rc = -HUB_EINVALID;
+            goto refuse;
+        }
+        s_act_for(self, pub->on_behalf_of);
+    }
     if (!ev) {
         snprintf(err, sizeof err, "event: missing");
         rc = -HUB_EINVALID;
@@ -848,6 +921,7 @@ static void s_on_publish(hub_broker_t *self, const uint8_t *rid, size_t rid_len,
         snprintf(what, sizeof what, "publish type %.64s", ev->type);
         if (s_denied(self, rid, rid_len, corr, hub_access_may_publish(self->cfg.access, self->actor, ev->type),
                      what)) {
+            hub_metrics_count(self->metrics, HUB_COUNTER_EVENTS_REJECTED, ev->type, 1);
             ev->id = given_id;
             return;
         }
@@ -884,6 +958,7 @@ static void s_on_publish(hub_broker_t *self, const uint8_t *rid, size_t rid_len,
     return;
 refuse:
     self->rejected++;
+    hub_metrics_count(self->metrics, HUB_COUNTER_EVENTS_REJECTED, ev ? ev->type : NULL, 1);
     hub_info("publish refused: %s", err);
     hub_detail_t d;
     hub_detail_init(&d);
@@ -891,7 +966,7 @@ refuse:
     hub_enum_to_name(&hub__error_code__descriptor, (int)s_error_code(rc), code, sizeof code);
     hub_detail_str(&d, "code", code);
     hub_detail_str(&d, "reason", err);
-    s_audit(self, -1, self->actor, "rejected", ev ? ev->id : NULL, ev ? ev->case_id : NULL, NULL, 0, 0, &d);
+    s_audit(self, -1, self->audit_actor, "rejected", ev ? ev->id : NULL, ev ? ev->case_id : NULL, NULL, 0, 0, &d);
     s_reply_error(self, rid, rid_len, corr, rc, err, ev ? ev->id : NULL);
     if (ev)
         ev->id = given_id;
@@ -1033,6 +1108,7 @@ static int s_due_row(const hub_store_row_t *row, void *arg)
         hub_detail_str(&d, "due", due_at);
         hub_detail_int(&d, "late_ms", late_ms);
         s_audit(self, -1, "hubd", "breached", row->id, row->case_id, due->department, due->seq, due->seq, &d);
+        s_bump(self, -1, HUB_COUNTER_BREACHES, due->department);
         if (escalation >= 0) {
             hub_detail_init(&d);
             hub_detail_str(&d, "from", due->department);
@@ -1040,6 +1116,7 @@ static int s_due_row(const hub_store_row_t *row, void *arg)
             hub_detail_str(&d, "topic", topic);
             hub_detail_int(&d, "late_ms", late_ms);
             s_audit(self, -1, "hubd", "escalated", row->id, row->case_id, backup, due->seq, due->seq, &d);
+            s_bump(self, -1, HUB_COUNTER_ESCALATIONS, due->department);
             hub_journal_refer(self->journal, escalation, "escalation_seq");
         }
     }
@@ -1135,10 +1212,15 @@ static int s_commit(hub_broker_t *self)
                                .ncursors = ncursors};
     hub_journal_fill(self->journal, &batch);
     char err[HUB_ERR_LEN] = "";
+    int64_t began_us = hub_mono_us();
     int rc = hub_store_commit_batch(self->store, &batch, err);
+    int64_t took_us = hub_mono_us() - began_us;
     self->last_flush_ms = hub_mono_ms();
     hub_journal_reset(self->journal);
+    s_bumps_done(self, self->store_events, rc == 0);
     if (rc == 0) {
+        hub_metrics_observe(self->metrics, HUB_HISTOGRAM_COMMIT_BATCH_EVENTS, (double)self->nentries);
+        hub_metrics_observe(self->metrics, HUB_HISTOGRAM_COMMIT_SECONDS, (double)took_us / 1e6);
         hub_delivery_committed(self->delivery);
     } else {
         /* dead letters, ranges and due deadlines stay where they were for
@@ -1202,7 +1284,9 @@ static void s_on_status(hub_broker_t *self, const uint8_t *rid, size_t rid_len, 
     reply.data_dir = self->cfg.data_dir;
     reply.has_uptime_s = 1;
     reply.uptime_s = (uint64_t)((hub_now_ms() - self->started_ms) / 1000);
-    if (hub_delivery_status(self->delivery, &reply) != 0) {
+    if (hub_delivery_status(self->delivery, &reply, hub_mono_ms()) != 0 ||
+        hub_metrics_status(self->metrics, &reply) != 0) {
+        hub_delivery_status_free(&reply);
         s_reply_error(self, rid, rid_len, corr, -ENOMEM, "out of memory", NULL);
         return;
     }
@@ -1213,6 +1297,7 @@ static void s_on_status(hub_broker_t *self, const uint8_t *rid, size_t rid_len, 
     frame.status_reply = &reply;
     s_reply(self, rid, rid_len, &frame);
     hub_delivery_status_free(&reply);
+    hub_metrics_status_free(&reply);
 }
 
 static void s_on_subscribe(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
@@ -1515,11 +1600,13 @@ static int s_drain(hub_broker_t *self)
         }
         const char *user = self->cfg.curve ? zmq_msg_gets(&body, "User-Id") : NULL;
         self->actor = user && *user ? user : S_LOCAL;
+        self->audit_actor = self->actor;
         if (self->cfg.curve && !s_key_known(self, self->actor))
             s_denied(self, r, rlen, 0, 0, "act: its key is no longer known (removed from keys.clients)");
         else
             s_on_frame(self, r, rlen, zmq_msg_data(&body), zmq_msg_size(&body));
         self->actor = S_LOCAL;
+        self->audit_actor = S_LOCAL;
     }
     zmq_msg_close(&rid);
     zmq_msg_close(&body);

@@ -31,6 +31,7 @@ typedef struct {
     uint32_t slot;
     uint32_t attempt;   /* deliveries made so far */
     int64_t sent_ms;    /* monotonic time of the last send */
+    int64_t first_ms;   /* monotonic time of the first send */
     int state;          /* S_FREE, S_OWED, S_SENT */
 } s_flight_t;
 
@@ -61,7 +62,8 @@ typedef struct {
     int dirty;              /* position/topics/dead letters not yet written */
     int has_owed;           /* some entry may be OWED (s_pump_owed has work) */
     uint64_t dead_letters;
-    uint64_t delivered, redelivered;
+    uint64_t delivered, redelivered, acked;
+    int metric_slot;        /* its name's slot in the metrics' department label */
     s_range_t ranges[3];    /* HUB_AUDIT_DELIVERED, _ACKED, _REDELIVERED since the last batch */
     const char *gone;       /* why the session was taken for gone, not yet in a batch; or NULL */
 } s_sub_t;
@@ -163,6 +165,7 @@ static s_sub_t *s_add(hub_delivery_t *self, const char *name)
     if (!sub)
         return NULL;
     snprintf(sub->name, sizeof sub->name, "%s", name);
+    sub->metric_slot = hub_metrics_slot(self->opts.metrics, HUB_COUNTER_DELIVERIES, sub->name);
     self->subs[self->nsubs++] = sub;
     return sub;
 }
@@ -358,7 +361,7 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
         }
         sub->scan_slot = slot + 1;
         s_flight_t *e = s_at(sub, sub->count++);
-        *e = (s_flight_t){row->seq, slot, 1, ctx->now_ms, S_SENT};
+        *e = (s_flight_t){row->seq, slot, 1, ctx->now_ms, ctx->now_ms, S_SENT};
         sub->live++;
         if (rc != 0) {
             /* a stored event this route cannot be sent with: not skipped
@@ -370,6 +373,7 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
             continue;
         }
         sub->delivered++;
+        hub_metrics_add(ctx->self->opts.metrics, HUB_COUNTER_DELIVERIES, sub->metric_slot, 1);
         s_range_add(sub, HUB_RANGE_DELIVERED, row->seq);
         ctx->self->delivered++;
     }
@@ -421,6 +425,7 @@ static void s_dead_letter(hub_delivery_t *self, s_sub_t *sub, s_flight_t *e, con
     e->state = S_FREE;
     sub->live--;
     sub->dead_letters++;
+    hub_metrics_add(self->opts.metrics, HUB_COUNTER_DEAD_LETTERS, sub->metric_slot, 1);
     sub->dirty = 1;
     /* the caller moves the position (s_advance) once it is done iterating */
 }
@@ -449,6 +454,7 @@ static void s_pump_owed(hub_delivery_t *self, s_sub_t *sub, int64_t now_ms)
         e->sent_ms = now_ms;
         e->state = S_SENT;
         sub->redelivered++;
+        hub_metrics_add(self->opts.metrics, HUB_COUNTER_REDELIVERIES, sub->metric_slot, 1);
         s_range_add(sub, HUB_RANGE_REDELIVERED, e->seq);
     }
     if (i < sub->count)
@@ -641,6 +647,7 @@ int hub_delivery_ack(hub_delivery_t *self, const Hub__Ack *ack)
     s_sub_t *sub = ack->name ? s_find(self, ack->name) : NULL;
     if (!sub)
         return -HUB_EUNKNOWN;
+    uint64_t acked_before = sub->acked;
     for (size_t i = 0; i < ack->n_refs; i++) {
         const Hub__Ref *ref = ack->refs[i];
         s_flight_t *e = s_find_entry(sub, ref->seq, ref->slot);
@@ -648,8 +655,10 @@ int hub_delivery_ack(hub_delivery_t *self, const Hub__Ack *ack)
             continue;
         e->state = S_FREE;
         sub->live--;
+        sub->acked++;
         s_range_add(sub, HUB_RANGE_ACKED, e->seq);
     }
+    hub_metrics_add(self->opts.metrics, HUB_COUNTER_ACKS, sub->metric_slot, sub->acked - acked_before);
     s_advance(sub);
     return 0;
 }
@@ -768,7 +777,19 @@ uint64_t hub_delivery_delivered(const hub_delivery_t *self)
     return self->delivered;
 }
 
-int hub_delivery_status(const hub_delivery_t *self, Hub__StatusReply *reply)
+/* Age at now_ms of the first send of the oldest notification in flight
+ * (the ring is in the order of first sends), 0 when none is. */
+static uint64_t s_oldest_ms(const s_sub_t *sub, int64_t now_ms)
+{
+    for (size_t i = 0; i < sub->count; i++) {
+        const s_flight_t *e = s_at(sub, i);
+        if (e->state != S_FREE)
+            return now_ms > e->first_ms ? (uint64_t)(now_ms - e->first_ms) : 0;
+    }
+    return 0;
+}
+
+int hub_delivery_status(const hub_delivery_t *self, Hub__StatusReply *reply, int64_t now_ms)
 {
     uint64_t last = hub_store_last_seq(self->store);
     reply->n_subscribers = 0;
@@ -805,6 +826,10 @@ int hub_delivery_status(const hub_delivery_t *self, Hub__StatusReply *reply)
         s->redelivered = sub->redelivered;
         s->has_dead_letters = 1;
         s->dead_letters = sub->dead_letters;
+        s->has_acked = 1;
+        s->acked = sub->acked;
+        s->has_oldest_unacked_ms = 1;
+        s->oldest_unacked_ms = s_oldest_ms(sub, now_ms);
         list[i] = s;
     }
     reply->subscribers = list;

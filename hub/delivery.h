@@ -35,6 +35,7 @@
 
 #include "hub.h"
 #include "hub.pb-c.h"
+#include "metrics.h"
 #include "policy.h"
 #include "store.h"
 
@@ -55,6 +56,7 @@ typedef struct {
     uint32_t default_credit; /* when a subscriber asks for 0 */
     uint32_t max_credit;     /* credit is capped here */
     uint32_t max_subs_per_client; /* subscriber names one connection may hold (0: no limit) */
+    hub_metrics_t *metrics;  /* counts deliveries, redeliveries, dead letters, acks; NULL: none */
 } hub_delivery_opts_t;
 
 /* A notification given up on, waiting to be written with the next batch. */
@@ -142,8 +144,10 @@ typedef void (*hub_range_fn)(const char *subscriber, hub_range_kind_t kind, uint
 void hub_delivery_ranges(const hub_delivery_t *self, hub_range_fn fn, void *arg);
 
 /* Fills reply->subscribers (allocated with malloc; free with
- * hub_delivery_status_free). Returns 0 or -ENOMEM. */
-int hub_delivery_status(const hub_delivery_t *self, Hub__StatusReply *reply);
+ * hub_delivery_status_free); oldest_unacked_ms is the age at now_ms
+ * (monotonic) of the first send of the oldest notification in flight.
+ * Returns 0 or -ENOMEM. */
+int hub_delivery_status(const hub_delivery_t *self, Hub__StatusReply *reply, int64_t now_ms);
 void hub_delivery_status_free(Hub__StatusReply *reply);
 
 

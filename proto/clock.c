@@ -28,6 +28,13 @@ int64_t hub_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t hub_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil). */
 static int64_t s_days_from_civil(int64_t y, unsigned m, unsigned d)
 {

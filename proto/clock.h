@@ -16,6 +16,9 @@ int64_t hub_now_ms(void);
 /* Milliseconds on a monotonic clock (for timeouts; not a date). */
 int64_t hub_mono_ms(void);
 
+/* Microseconds on the same monotonic clock (for measuring durations). */
+int64_t hub_mono_us(void);
+
 /* Formats ms since the epoch as RFC 3339 UTC with milliseconds:
  * "2026-11-23T10:00:00.000Z". Always NUL-terminates out. */
 void hub_time_format(int64_t ms, char out[HUB_TIME_LEN]);

@@ -1,7 +1,9 @@
 /*
- * ident - UUIDv4 (RFC 9562 section 5.4) from the kernel's random source.
+ * ident - UUIDv4 (RFC 9562 section 5.4) from the kernel's random source,
+ * and the user names of on_behalf_of.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -114,4 +116,28 @@ void hub_id_generate(char out[HUB_ID_LEN])
     out[23] = '-';
     memcpy(out + 24, hex + 20, 12);
     out[36] = '\0';
+}
+
+int hub_user_valid(const char *user)
+{
+    if (!user)
+        return 0;
+    size_t n = 0;
+    for (const char *p = user; *p; p++, n++) {
+        char c = *p;
+        if (n >= HUB_USER_MAX ||
+            !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return n > 0;
+}
+
+const char *hub_actor_compose(const char *user, const char *identity, char out[HUB_ACTOR_LEN])
+{
+    if (user && *user)
+        snprintf(out, HUB_ACTOR_LEN, "%s@%s", user, identity ? identity : "");
+    else
+        snprintf(out, HUB_ACTOR_LEN, "%s", identity ? identity : "");
+    return out;
 }

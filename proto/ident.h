@@ -1,6 +1,6 @@
 /*
  * ident - random identifiers (UUID version 4) for event ids and hub
- * instances.
+ * instances; and the names of the people a client acts for.
  */
 #ifndef HUB_IDENT_H_INCLUDED
 #define HUB_IDENT_H_INCLUDED
@@ -13,5 +13,16 @@
  * the clocks, the pid and a counter through SHA-256, which is unique but
  * not secret. */
 void hub_id_generate(char out[HUB_ID_LEN]);
+
+#define HUB_USER_MAX 64 /* bytes of a user name (Publish.on_behalf_of) */
+#define HUB_ACTOR_LEN (HUB_USER_MAX + 1 + 128 + 1) /* "USER@IDENTITY" and its NUL */
+
+/* 1 when user is a name a client may act for: 1 to HUB_USER_MAX of
+ * [A-Za-z0-9._-] (the characters of an identity), else 0 (also for NULL). */
+int hub_user_valid(const char *user);
+
+/* The audit actor of a request: "USER@IDENTITY" when user is set (not NULL,
+ * not empty), else IDENTITY; cut to fit out. Returns out. */
+const char *hub_actor_compose(const char *user, const char *identity, char out[HUB_ACTOR_LEN]);
 
 #endif

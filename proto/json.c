@@ -16,7 +16,8 @@
  *    hub.proto; unset fields, empty repeated fields and zero enum values are
  *    left out. 64-bit integers are JSON integers; a uint64 above INT64_MAX
  *    (which jansson cannot hold) is written as a decimal string, which the
- *    input side accepts back.
+ *    input side accepts back. A double that is not finite is written as
+ *    "NaN", "Infinity" or "-Infinity".
  * 5. Strings written to JSON that are not valid UTF-8 (a wire message not
  *    yet validated) have each bad byte replaced by U+FFFD, so output is
  *    always valid JSON.
@@ -27,6 +28,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,7 @@ typedef struct {
     char path[S_PATH_LEN]; /* e.g. "customer.tier"; "" at the top */
     size_t len;            /* strlen(path), or S_PATH_LEN - 1 when cut */
     char *err;             /* the caller's err[HUB_ERR_LEN]; may be NULL */
+    size_t max_len;        /* validation: bytes of one string at most (0: HUB_MAX_FIELD) */
 } s_walk_t;
 
 /* Appends ".name" (or "name" at the top, or "[index]" when name is NULL)
@@ -650,6 +653,18 @@ int hub_json_to_message(const json_t *obj, ProtobufCMessage *msg, char err[HUB_E
 
 /* ------------------------------------------------------------ protobuf -> JSON */
 
+/* A double as JSON: a number, or for what JSON has no number for (a
+ * frame off the wire may hold anything) the string "NaN", "Infinity" or
+ * "-Infinity", as the protobuf JSON mapping writes them. NULL on ENOMEM. */
+static json_t *s_json_real(double value)
+{
+    if (isnan(value))
+        return json_string("NaN");
+    if (isinf(value))
+        return json_string(value > 0 ? "Infinity" : "-Infinity");
+    return json_real(value);
+}
+
 /* One value of field's type at member as JSON. NULL when it has no JSON
  * form (bytes) or on ENOMEM; *skip_p tells which. */
 static json_t *s_value_to_json(const ProtobufCFieldDescriptor *f, const void *member, int *skip_p)
@@ -677,9 +692,9 @@ static json_t *s_value_to_json(const ProtobufCFieldDescriptor *f, const void *me
         return json_string(text);
     }
     case PROTOBUF_C_TYPE_FLOAT:
-        return json_real(*(const float *)member);
+        return s_json_real(*(const float *)member);
     case PROTOBUF_C_TYPE_DOUBLE:
-        return json_real(*(const double *)member);
+        return s_json_real(*(const double *)member);
     case PROTOBUF_C_TYPE_BOOL:
         return json_boolean(*(const protobuf_c_boolean *)member);
     case PROTOBUF_C_TYPE_ENUM: {
@@ -909,10 +924,11 @@ static int s_validate_value(s_walk_t *w, const ProtobufCFieldDescriptor *f, cons
     if (f->type == PROTOBUF_C_TYPE_STRING) {
         const char *s = *(char *const *)member;
         size_t len = s ? strlen(s) : 0;
+        size_t max = w->max_len ? w->max_len : HUB_MAX_FIELD;
         if (s && !s_utf8_valid(s, len))
             return s_fail(w, "not valid UTF-8");
-        if (len > HUB_MAX_FIELD)
-            return s_fail(w, "longer than %d bytes (%zu)", HUB_MAX_FIELD, len);
+        if (len > max)
+            return s_fail(w, "longer than %zu bytes (%zu)", max, len);
     } else if (f->type == PROTOBUF_C_TYPE_ENUM) {
         int value = *(const int *)member;
         if (!protobuf_c_enum_descriptor_get_value(f->descriptor, value)) {
@@ -939,8 +955,9 @@ static int s_validate_map_entry(s_walk_t *w, const ProtobufCMessage *entry, int 
         size_t len = key ? strlen(key) : 0;
         if (key && !s_utf8_valid(key, len))
             return s_fail(w, "a key is not valid UTF-8");
-        if (len > HUB_MAX_FIELD)
-            return s_fail(w, "a key is longer than %d bytes (%zu)", HUB_MAX_FIELD, len);
+        size_t max = w->max_len ? w->max_len : HUB_MAX_FIELD;
+        if (len > max)
+            return s_fail(w, "a key is longer than %zu bytes (%zu)", max, len);
     }
     if (ed->fields[1].type == PROTOBUF_C_TYPE_STRING && !*(char *const *)(e + ed->fields[1].offset))
         return s_fail(w, "the key \"%.64s\" has no value", key ? key : "");
@@ -987,6 +1004,12 @@ static int s_validate_fields(s_walk_t *w, const ProtobufCMessage *msg, int depth
             return rc;
     }
     return 0;
+}
+
+int hub_message_validate(const ProtobufCMessage *msg, size_t max_len, char err[HUB_ERR_LEN])
+{
+    s_walk_t w = {.path = "", .len = 0, .err = err, .max_len = max_len};
+    return s_validate_fields(&w, msg, 1);
 }
 
 int hub_event_validate(const Hub__Event *ev, char err[HUB_ERR_LEN])

@@ -57,6 +57,13 @@ int hub_event_from_json_value(const json_t *value, Hub__Event **event_p, char er
  * wire too. Returns 0, or -HUB_EINVALID with err naming the field. */
 int hub_event_validate(const Hub__Event *ev, char err[HUB_ERR_LEN]);
 
+/* Checks every string (valid UTF-8, at most max_len bytes; 0: HUB_MAX_FIELD)
+ * and enum (a known value) of msg and of its sub-messages, as
+ * hub_event_validate does for an event's. For frames off the wire whose
+ * strings the hub uses. Returns 0, or -HUB_EINVALID with err naming the
+ * field ("department: not valid UTF-8"). */
+int hub_message_validate(const ProtobufCMessage *msg, size_t max_len, char err[HUB_ERR_LEN]);
+
 #define HUB_MAX_FIELD 65536  /* bytes in one string field of an event */
 #define HUB_MAX_TAGS 64        /* elements of an event's tags */
 #define HUB_MAX_ATTRIBUTES 64  /* keys of an event's attributes */

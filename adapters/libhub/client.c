@@ -14,6 +14,7 @@
 #include "client_int.h"
 #include "clock.h"
 #include "codec.h"
+#include "ident.h"
 #include "json.h"
 
 #define S_DEFAULT_TIMEOUT_MS 5000   /* timeout_ms of 0 in the options */
@@ -586,6 +587,20 @@ int hub_client_ping(hub_client_t *self, int timeout_ms)
 const char *hub_client_endpoint(const hub_client_t *self)
 {
     return self ? self->endpoint : "";
+}
+
+int hub_client_set_user(hub_client_t *self, const char *user)
+{
+    if (!self)
+        return -EINVAL;
+    if (!user || !*user) {
+        self->user[0] = '\0';
+        return 0;
+    }
+    if (!hub_user_valid(user))
+        return -HUB_EINVALID;
+    snprintf(self->user, sizeof self->user, "%s", user);
+    return 0;
 }
 
 /* Sends the admin request frame (its corr is set here; sent again in a

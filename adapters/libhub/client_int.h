@@ -48,6 +48,7 @@
 #include "dedup.h"
 #include "hub.h"
 #include "hub.pb-c.h"
+#include "ident.h"
 #include "keys.h"
 #include "pending.h"
 
@@ -99,6 +100,7 @@ struct hub_client {
     int64_t probe_ms;                 /* when the last probe was sent */
     uint64_t heartbeats;              /* Heartbeat answers received */
     uint64_t frames_dropped;          /* hub frames that made no sense */
+    char user[HUB_USER_MAX + 1];      /* hub_client_set_user: on_behalf_of of what it sends ("": nobody) */
     hub_buf_t out;                    /* encode buffer, reused */
 
     /* publishing (publish.c) */

@@ -117,6 +117,15 @@ HUB_EXPORT int hub_client_ping(hub_client_t *self, int timeout_ms);
 /* The endpoint in use (after defaults were applied). */
 HUB_EXPORT const char *hub_client_endpoint(const hub_client_t *self);
 
+/* Acts for a person from now on: the publishes, responses and dead-letter
+ * actions this client sends carry on_behalf_of = user, and the hub's audit
+ * rows for them name the actor "USER@IDENTITY" (e.g. "alice@console", or
+ * "alice@local" without security) instead of the client's identity. user
+ * NULL or "": nobody (the default). A publish already pending keeps the
+ * user it was sent with. Returns 0, or -HUB_EINVALID when user is not 1 to
+ * 64 of [A-Za-z0-9._-] (the user in force is unchanged then). */
+HUB_EXPORT int hub_client_set_user(hub_client_t *self, const char *user);
+
 /* ------------------------------------------------------------ publishing */
 
 typedef struct {

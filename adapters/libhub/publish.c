@@ -184,6 +184,8 @@ static int s_prepare(hub_client_t *self, Hub__Event *ev, int sync, hub_pending_e
     }
     Hub__Publish publish = HUB__PUBLISH__INIT;
     publish.event = ev;
+    if (self->user[0])
+        publish.on_behalf_of = self->user;
     Hub__Frame frame = HUB__FRAME__INIT;
     frame.has_corr = 1;
     frame.corr = hub_client_corr(self);

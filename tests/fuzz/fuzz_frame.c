@@ -18,7 +18,10 @@
  *      spliced by hub_frame_encode_deliver is the frame hub_frame_encode
  *      packs (when nothing outside the fields the splice writes is set).
  *   6. An event that came off the wire and passes hub_event_validate can be
- *      printed as JSON and read back by hub_event_from_json unchanged.
+ *      printed as JSON and read back by hub_event_from_json unchanged (the
+ *      events of Publish, Deliver, PolicyQuery and NotificationList).
+ *   7. hub_message_validate, which the hub runs on the admin frames it
+ *      reads, returns 0 or -HUB_EINVALID with a reason, on any frame.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -189,8 +192,22 @@ static void s_check_frame(Hub__Frame *frame)
     hub_buf_fini(&a);
     hub_buf_fini(&b);
 
+    char why[HUB_ERR_LEN] = "";
+    int rc = hub_message_validate(&frame->base, 256, why);
+    FUZZ_CHECK(rc == 0 || rc == -HUB_EINVALID, "hub_message_validate returns 0 or -HUB_EINVALID");
+    if (rc < 0)
+        FUZZ_CHECK(fuzz_err_ok(why, sizeof why), "a refused frame has a reason");
+
     if (frame->body_case == HUB__FRAME__BODY_PUBLISH && frame->publish->event)
         s_check_wire_event(frame->publish->event);
+    if (frame->body_case == HUB__FRAME__BODY_POLICY_QUERY && frame->policy_query->event)
+        s_check_wire_event(frame->policy_query->event);
+    if (frame->body_case == HUB__FRAME__BODY_NOTIFICATION_LIST)
+        for (size_t i = 0; i < frame->notification_list->n_items; i++) {
+            const Hub__NotificationState *st = frame->notification_list->items[i];
+            if (st->notification && st->notification->event)
+                s_check_wire_event(st->notification->event);
+        }
     if (frame->body_case == HUB__FRAME__BODY_DELIVER) {
         if (frame->deliver->notification && frame->deliver->notification->event)
             s_check_wire_event(frame->deliver->notification->event);

@@ -118,7 +118,7 @@ static void s_publish(hub_store_t *store, size_t n, const char *const *topics, s
     hub_buf_fini(&rb);
 }
 
-static const hub_delivery_opts_t s_opts = {1000, 3, 100, 1000, 2};
+static const hub_delivery_opts_t s_opts = {1000, 3, 100, 1000, 2, NULL};
 
 static int s_subscribe(hub_delivery_t *d, const char *rid, const char *name, const char *topic, Hub__Start start,
                        uint64_t start_seq, uint32_t credit)
@@ -439,6 +439,70 @@ static void test_subscribe_refusals(void)
     s_close(&store);
 }
 
+/* The counters delivery keeps (metrics.h, by subscriber name) and the
+ * status of a subscriber: acked, and the age of its oldest delivery in
+ * flight, counted from its first send. */
+static void test_metrics_and_status(void)
+{
+    hub_store_t *store = s_open();
+    const char *topics[] = {"shipping.rma"};
+    s_publish(store, 3, topics, 1);
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN];
+    hub_metrics_t *m = hub_metrics_new();
+    hub_delivery_opts_t opts = s_opts;
+    opts.metrics = m;
+    hub_delivery_t *d = hub_delivery_new(store, &opts, s_send, &wire, err);
+    CHECK(m && d);
+    CHECK_INT(s_subscribe(d, "c1", "shipping", "shipping.*", HUB__START__START_EARLIEST, 0, 10), 0);
+    hub_delivery_pump(d, 100);
+    CHECK_INT(wire.n, 3);
+    CHECK_INT(hub_metrics_get(m, HUB_COUNTER_DELIVERIES, "shipping"), 3);
+    s_ack(d, "shipping", 1, 0);
+    CHECK_INT(hub_metrics_get(m, HUB_COUNTER_ACKS, "shipping"), 1);
+    s_ack(d, "shipping", 1, 0); /* already done: not counted again */
+    CHECK_INT(hub_metrics_get(m, HUB_COUNTER_ACKS, "shipping"), 1);
+
+    Hub__StatusReply reply = HUB__STATUS_REPLY__INIT;
+    CHECK_INT(hub_delivery_status(d, &reply, 350), 0);
+    CHECK_INT(reply.n_subscribers, 1);
+    if (reply.n_subscribers == 1) {
+        CHECK_INT(reply.subscribers[0]->acked, 1);
+        CHECK_INT(reply.subscribers[0]->oldest_unacked_ms, 250);
+    }
+    hub_delivery_status_free(&reply);
+
+    /* seq 2 is sent again at 1100: its age still counts from 100 */
+    hub_delivery_tick(d, 1100);
+    hub_delivery_pump(d, 1100);
+    CHECK_INT(hub_metrics_get(m, HUB_COUNTER_REDELIVERIES, "shipping"), 2);
+    CHECK_INT(hub_delivery_status(d, &reply, 1200), 0);
+    if (reply.n_subscribers == 1)
+        CHECK_INT(reply.subscribers[0]->oldest_unacked_ms, 1100);
+    hub_delivery_status_free(&reply);
+
+    Hub__Ref ref = HUB__REF__INIT;
+    ref.has_seq = 1;
+    ref.seq = 2;
+    Hub__Nack nack = HUB__NACK__INIT;
+    nack.name = (char *)"shipping";
+    nack.ref = &ref;
+    nack.has_dead_letter = 1;
+    nack.dead_letter = 1;
+    CHECK_INT(hub_delivery_nack(d, &nack, 1300), 0);
+    CHECK_INT(hub_metrics_get(m, HUB_COUNTER_DEAD_LETTERS, "shipping"), 1);
+    s_ack(d, "shipping", 3, 0);
+    CHECK_INT(hub_delivery_status(d, &reply, 1400), 0);
+    if (reply.n_subscribers == 1) {
+        CHECK_INT(reply.subscribers[0]->acked, 2);
+        CHECK_INT(reply.subscribers[0]->oldest_unacked_ms, 0); /* nothing in flight */
+    }
+    hub_delivery_status_free(&reply);
+    hub_delivery_destroy(&d);
+    hub_metrics_destroy(&m);
+    s_close(&store);
+}
+
 static const check_case_t cases[] = {
     {"topic patterns", test_topic_patterns},
     {"credit bounds in flight", test_credit_bounds_in_flight},
@@ -449,6 +513,7 @@ static const check_case_t cases[] = {
     {"resume after disconnect", test_resume_after_disconnect},
     {"silent session is taken for gone", test_silent_session_is_taken_for_gone},
     {"subscribe refusals", test_subscribe_refusals},
+    {"metrics and status", test_metrics_and_status},
     {NULL, NULL},
 };
 

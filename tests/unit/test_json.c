@@ -4,6 +4,7 @@
  * refused, with the message a person reads.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -737,6 +738,65 @@ static void test_notification_to_json(void)
     free(text);
 }
 
+/* Frames other than a publish are checked with hub_message_validate: every
+ * string valid UTF-8 within the caller's limit, every enum known, nested
+ * messages too; the field is named. */
+static void test_message_validate(void)
+{
+    char err[HUB_ERR_LEN] = "";
+    Hub__NotificationQuery q = HUB__NOTIFICATION_QUERY__INIT;
+    q.department = "engineering";
+    q.customer = "Acme";
+    CHECK_INT(hub_message_validate(&q.base, 64, err), 0);
+    q.customer = "Acme \xff";
+    CHECK_INT(hub_message_validate(&q.base, 64, err), -HUB_EINVALID);
+    CHECK_STR(err, "customer: not valid UTF-8");
+    q.customer = NULL;
+    char longer[80];
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    q.department = longer;
+    CHECK_INT(hub_message_validate(&q.base, 64, err), -HUB_EINVALID);
+    CHECK_STR(err, "department: longer than 64 bytes (79)");
+    CHECK_INT(hub_message_validate(&q.base, 0, err), 0); /* 0: an event field's limit */
+
+    /* nested: a dry run's event */
+    Hub__Customer c = HUB__CUSTOMER__INIT;
+    c.name = "\xc3";
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.type = "bug_report";
+    ev.customer = &c;
+    Hub__PolicyQuery pq = HUB__POLICY_QUERY__INIT;
+    pq.event = &ev;
+    CHECK_INT(hub_message_validate(&pq.base, 0, err), -HUB_EINVALID);
+    CHECK_STR(err, "event.customer.name: not valid UTF-8");
+    c.name = "Acme";
+    ev.has_severity = 1;
+    ev.severity = (Hub__Severity)9;
+    CHECK_INT(hub_message_validate(&pq.base, 0, err), -HUB_EINVALID);
+    CHECK_HAS(err, "event.severity: 9 is not one of");
+}
+
+/* A histogram bound off the wire may be any double: JSON has no number
+ * for NaN and the infinities, so they print as strings. */
+static void test_double_to_json(void)
+{
+    double bounds[] = {0.5, INFINITY, -INFINITY, NAN};
+    uint64_t buckets[] = {1, 2};
+    Hub__Histogram h = HUB__HISTOGRAM__INIT;
+    h.name = "commit_seconds";
+    h.n_bounds = 4;
+    h.bounds = bounds;
+    h.n_buckets = 2;
+    h.buckets = buckets;
+    h.has_sum = 1;
+    h.sum = 0.25;
+    char *text = hub_message_to_json_text(&h.base);
+    CHECK_STR(text, "{\"name\":\"commit_seconds\",\"bounds\":[0.5,\"Infinity\",\"-Infinity\",\"NaN\"],"
+                    "\"buckets\":[1,2],\"sum\":0.25}");
+    free(text);
+}
+
 static void test_to_message_not_object(void)
 {
     json_t *arr = json_array();
@@ -788,6 +848,8 @@ static const check_case_t cases[] = {
     {"frame to JSON", test_frame_to_json},
     {"notification to JSON", test_notification_to_json},
     {"to message, not an object", test_to_message_not_object},
+    {"message validate", test_message_validate},
+    {"doubles to JSON", test_double_to_json},
     {NULL, NULL},
 };
 

@@ -1,0 +1,383 @@
+/*
+ * admin - what a web console asks of a real hub: acting on behalf of a
+ * person (the audit actor USER@IDENTITY), metrics in the status,
+ * notifications with the state of their answers, dead letters redriven
+ * and discarded, the policy and its dry run; through libhub, hubctl and a
+ * bare DEALER for frames libhub would not send.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "harness.h"
+
+#define S_WAIT_MS 10000
+#define S_CASE "CASE-1042"
+#define S_SAMPLE_ID "support-desk-20261123-0001"
+
+/* The sample bug report (deploy/samples), read whole; the caller frees. */
+static char *s_sample(void)
+{
+    char path[HARNESS_PATH * 2];
+    snprintf(path, sizeof path, "%s/deploy/samples/01-bug-report.json",
+             harness_source_root() ? harness_source_root() : ".");
+    char *text = harness_read_file(path);
+    if (!text)
+        fprintf(stderr, "cannot read %s\n", path);
+    return text;
+}
+
+/* A string member, "" when absent or not a string. */
+static const char *s_str(const json_t *obj, const char *key)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? v : "";
+}
+
+/* An integer member, -1 when absent. */
+static long long s_int(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+/* Every audit row of action, in order, whose actor is actor. */
+static size_t s_rows_by(const json_t *rows, const char *action, const char *actor)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        const json_t *r = json_array_get(rows, i);
+        if (!strcmp(s_str(r, "action"), action) && !strcmp(s_str(r, "actor"), actor))
+            n++;
+    }
+    return n;
+}
+
+/* Sends frame through a bare DEALER (after a Hello) and waits for a reply
+ * of body kind; returns it (free with hub__frame__free_unpacked) or NULL. */
+static Hub__Frame *s_raw_call(harness_t *h, Hub__Frame *frame, Hub__Frame__BodyCase kind)
+{
+    harness_raw_t *raw = harness_raw_new(harness_endpoint(h));
+    Hub__Frame *reply = NULL;
+    if (raw && harness_raw_hello(raw, 5000)) {
+        frame->has_version = 1;
+        frame->version = HUB_PROTOCOL_VERSION;
+        frame->has_corr = 1;
+        frame->corr = 77;
+        if (harness_raw_send_frame(raw, frame) != 0 || !harness_raw_expect(raw, kind, &reply, 5000))
+            reply = NULL;
+    }
+    harness_raw_destroy(&raw);
+    return reply;
+}
+
+/* ------------------------------------------------------- on_behalf_of */
+
+/* A client that acts for alice: the rows of its publish and of its
+ * response name alice@local; without a user again, local. */
+static void test_on_behalf_of(void)
+{
+    hub_client_t *c = NULL;
+    json_t *rows = NULL;
+    char *sample = s_sample();
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(sample && h && harness_start(h) == 0);
+    REQUIRE((c = harness_client(h, "console")) != NULL);
+    CHECK_INT(hub_client_set_user(c, "alice"), 0);
+    hub_publish_result_t res;
+    REQUIRE(harness_publish(c, sample, &res) == 0);
+    char err[HUB_ERR_LEN] = "";
+    hub_publish_result_t answer;
+    CHECK_INT(hub_respond(c, S_CASE, "engineering", "acknowledged", "on it", &answer, S_WAIT_MS, err), 0);
+    uint64_t answered = answer.seq;
+    CHECK_INT(hub_client_set_user(c, NULL), 0);
+    CHECK_INT(hub_respond(c, S_CASE, "finance", "acknowledged", NULL, &answer, S_WAIT_MS, err), 0);
+
+    const char *by_case[] = {"--case", S_CASE, NULL};
+    REQUIRE((rows = harness_audit(h, by_case)) != NULL);
+    CHECK_INT(s_rows_by(rows, "received", "alice@local"), 2); /* the bug report and engineering's answer */
+    CHECK_INT(s_rows_by(rows, "routed", "alice@local"), 3);
+    CHECK_INT(s_rows_by(rows, "responded", "alice@local"), 1);
+    const json_t *r = harness_audit_find(rows, "responded", "engineering");
+    REQUIRE(r != NULL);
+    CHECK_STR(s_str(r, "actor"), "alice@local");
+    CHECK_INT(s_int(r, "seq"), answered);
+    r = harness_audit_find(rows, "responded", "finance");
+    REQUIRE(r != NULL);
+    CHECK_STR(s_str(r, "actor"), "local");
+    CHECK_INT(s_rows_by(rows, "received", "local"), 1);
+done:
+    json_decref(rows);
+    free(sample);
+    hub_client_destroy(&c);
+    HARNESS_END(h);
+}
+
+/* A user name that is not one is refused by libhub before sending, and by
+ * the hub when a client sends it anyway: INVALID naming on_behalf_of, a
+ * rejected row with the identity as actor, nothing stored. */
+static void test_on_behalf_of_refused(void)
+{
+    hub_client_t *c = NULL;
+    json_t *rows = NULL;
+    Hub__Frame *reply = NULL;
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(h && harness_start(h) == 0);
+    REQUIRE((c = harness_client(h, "console")) != NULL);
+    CHECK_INT(hub_client_set_user(c, "alice smith"), -HUB_EINVALID);
+    CHECK_INT(hub_client_set_user(c, "alice@console"), -HUB_EINVALID);
+    char longer[80];
+    memset(longer, 'a', 65);
+    longer[65] = '\0';
+    CHECK_INT(hub_client_set_user(c, longer), -HUB_EINVALID);
+    longer[64] = '\0';
+    CHECK_INT(hub_client_set_user(c, longer), 0);
+
+    static const char *const bad[] = {"alice smith", "", "\xc3\xa9lise", "a@b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        Hub__Event ev = HUB__EVENT__INIT;
+        ev.id = (char *)"obo-1";
+        ev.type = (char *)"complaint";
+        ev.case_id = (char *)"CASE-OBO";
+        Hub__Publish p = HUB__PUBLISH__INIT;
+        p.event = &ev;
+        p.on_behalf_of = (char *)bad[i];
+        Hub__Frame f = HUB__FRAME__INIT;
+        f.body_case = HUB__FRAME__BODY_PUBLISH;
+        f.publish = &p;
+        REQUIRE((reply = s_raw_call(h, &f, HUB__FRAME__BODY_ERROR)) != NULL);
+        CHECK_INT(reply->error->code, HUB__ERROR_CODE__ERROR_CODE_INVALID);
+        CHECK_STR(reply->error->field, "on_behalf_of");
+        CHECK_HAS(reply->error->message, "user name");
+        hub__frame__free_unpacked(reply, NULL);
+        reply = NULL;
+    }
+    json_t *status = harness_status(h);
+    CHECK_INT(harness_status_u64(status, "last_seq"), 0);
+    json_decref(status);
+    const char *rejected[] = {"--action", "rejected", NULL};
+    REQUIRE((rows = harness_audit(h, rejected)) != NULL);
+    CHECK_INT(s_rows_by(rows, "rejected", "local"), 4);
+done:
+    if (reply)
+        hub__frame__free_unpacked(reply, NULL);
+    json_decref(rows);
+    hub_client_destroy(&c);
+    HARNESS_END(h);
+}
+
+/* ------------------------------------------------------------ metrics */
+
+/* The count of counter name under value in a status, 0 when not listed. */
+static long long s_counter(const json_t *status, const char *name, const char *value)
+{
+    const json_t *list = json_object_get(status, "counters");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *c = json_array_get(list, i);
+        if (!strcmp(s_str(c, "name"), name) && !strcmp(s_str(c, "value"), value))
+            return s_int(c, "count");
+    }
+    return 0;
+}
+
+/* The label of counter name (its first value's), "" when not listed. */
+static const char *s_counter_label(const json_t *status, const char *name)
+{
+    const json_t *list = json_object_get(status, "counters");
+    for (size_t i = 0; i < json_array_size(list); i++)
+        if (!strcmp(s_str(json_array_get(list, i), "name"), name))
+            return s_str(json_array_get(list, i), "label");
+    return "";
+}
+
+/* The histogram name of a status, or NULL. */
+static const json_t *s_histogram(const json_t *status, const char *name)
+{
+    const json_t *list = json_object_get(status, "histograms");
+    for (size_t i = 0; i < json_array_size(list); i++)
+        if (!strcmp(s_str(json_array_get(list, i), "name"), name))
+            return json_array_get(list, i);
+    return NULL;
+}
+
+/* Waits until counter name under value reaches want (asking through via,
+ * as harness_status_via). Returns 1, or 0 at the deadline. */
+static int s_wait_counter(harness_t *h, hub_client_t *via, const char *name, const char *value, long long want)
+{
+    int64_t deadline = harness_now_ms() + S_WAIT_MS;
+    long long seen = -1;
+    for (;;) {
+        json_t *status = harness_status_via(h, via);
+        seen = status ? s_counter(status, name, value) : -1;
+        json_decref(status);
+        if (seen >= want)
+            return 1;
+        if (harness_now_ms() >= deadline)
+            break;
+        harness_pause();
+    }
+    fprintf(stderr, "  counter %s{%s} is %lld, wanted %lld\n", name, value, seen, want);
+    return 0;
+}
+
+/* Waits for one notification and returns it (the caller destroys it), or
+ * NULL at the deadline. */
+static hub_notification_t *s_receive(hub_client_t *c, int timeout_ms)
+{
+    int64_t deadline = harness_now_ms() + timeout_ms;
+    while (harness_now_ms() < deadline) {
+        hub_notification_t *n = NULL;
+        int rc = hub_receive(c, &n, (int)(deadline - harness_now_ms()));
+        if (rc == 1)
+            return n;
+        if (rc < 0) {
+            fprintf(stderr, "hub_receive: %s\n", hub_strerror(rc));
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Every counter moves with what it counts; the histograms count the
+ * commits; a subscriber's acked, oldest in flight and dead letters. */
+static void test_metrics(void)
+{
+    hub_client_t *pub = NULL, *eng = NULL;
+    hub_notification_t *n = NULL;
+    json_t *status = NULL;
+    char *sample = s_sample();
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(sample && h && harness_start(h) == 0);
+    REQUIRE((pub = harness_client(h, "support")) != NULL);
+    REQUIRE((eng = harness_client(h, "engineering")) != NULL);
+    const char *topics[] = {"engineering.*", NULL};
+    REQUIRE(harness_subscribe(eng, "engineering", topics, HUB_FROM_RESUME, 0, 10) == 0);
+
+    REQUIRE((status = harness_status(h)) != NULL);
+    CHECK_INT(s_counter(status, "events_received", "bug_report"), 0);
+    CHECK(s_histogram(status, "commit_batch_events") != NULL);
+    json_decref(status);
+    status = NULL;
+
+    hub_publish_result_t res;
+    REQUIRE(harness_publish(pub, sample, &res) == 0);
+    char err[HUB_ERR_LEN] = "";
+    CHECK_INT(hub_publish(pub, "{\"type\":\"complaint\",\"occurred_at\":\"yesterday\"}", NULL, S_WAIT_MS, err),
+              -HUB_EINVALID); /* refused by libhub: the hub never sees it */
+    CHECK_INT(hub_publish(pub, sample, &res, S_WAIT_MS, err), 0); /* a duplicate: not counted again */
+    CHECK_INT(res.duplicate, 1);
+
+    /* engineering takes it and keeps it a while: in flight, then acked */
+    REQUIRE((n = s_receive(eng, S_WAIT_MS)) != NULL);
+    REQUIRE((status = harness_status_via(h, eng)) != NULL);
+    uint64_t oldest = 0, acked = 99;
+    CHECK(harness_sub_u64(status, "engineering", "oldest_unacked_ms", &oldest));
+    CHECK(harness_sub_u64(status, "engineering", "acked", &acked));
+    CHECK_INT(acked, 0);
+    json_decref(status);
+    int64_t until = harness_now_ms() + S_WAIT_MS;
+    while (oldest < 200 && harness_now_ms() < until) { /* its age grows while it is held */
+        harness_pause();
+        status = harness_status_via(h, eng);
+        harness_sub_u64(status, "engineering", "oldest_unacked_ms", &oldest);
+        json_decref(status);
+    }
+    status = NULL;
+    CHECK(oldest >= 200);
+    CHECK_INT(hub_ack(eng, n), 0);
+    hub_notification_destroy(&n);
+    CHECK(harness_wait_sub(h, eng, "engineering", "acked", 1, S_WAIT_MS));
+
+    REQUIRE((status = harness_status_via(h, eng)) != NULL);
+    CHECK_INT(s_counter(status, "events_received", "bug_report"), 1);
+    CHECK_STR(s_counter_label(status, "events_received"), "type");
+    CHECK_INT(s_counter(status, "notifications", "engineering.defect"), 1);
+    CHECK_INT(s_counter(status, "notifications", "finance.billing_flag"), 1);
+    CHECK_INT(s_counter(status, "notifications", "sales.followup"), 1);
+    CHECK_STR(s_counter_label(status, "notifications"), "topic");
+    CHECK_INT(s_counter(status, "deliveries", "engineering"), 1);
+    CHECK_STR(s_counter_label(status, "deliveries"), "department");
+    CHECK_INT(s_counter(status, "acks", "engineering"), 1);
+    CHECK_INT(s_counter(status, "events_rejected", "complaint"), 0);
+    uint64_t sub_acked = 0, oldest_now = 99;
+    CHECK(harness_sub_u64(status, "engineering", "acked", &sub_acked));
+    CHECK(harness_sub_u64(status, "engineering", "oldest_unacked_ms", &oldest_now));
+    CHECK_INT(sub_acked, 1);
+    CHECK_INT(oldest_now, 0);
+    const json_t *batch = s_histogram(status, "commit_batch_events");
+    const json_t *secs = s_histogram(status, "commit_seconds");
+    REQUIRE(batch && secs);
+    const json_t *buckets = json_object_get(batch, "buckets");
+    CHECK_INT(json_array_size(buckets), json_array_size(json_object_get(batch, "bounds")) + 1);
+    /* every commit is observed: the +Inf bucket holds them all */
+    CHECK(s_int(batch, "count") >= 2);
+    CHECK_INT(json_integer_value(json_array_get(buckets, json_array_size(buckets) - 1)), s_int(batch, "count"));
+    CHECK_INT(s_int(secs, "count"), s_int(batch, "count"));
+    CHECK(json_number_value(json_object_get(batch, "sum")) >= 2); /* the event and its duplicate */
+    json_decref(status);
+    status = NULL;
+
+    /* refusals by the hub are counted by type; "" when there is none */
+    harness_raw_t *raw = harness_raw_new(harness_endpoint(h));
+    REQUIRE(raw && harness_raw_hello(raw, 5000));
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.type = (char *)"complaint";
+    ev.occurred_at = (char *)"yesterday";
+    Hub__Publish p = HUB__PUBLISH__INIT;
+    p.event = &ev;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.has_version = 1;
+    f.version = HUB_PROTOCOL_VERSION;
+    f.has_corr = 1;
+    f.corr = 5;
+    f.body_case = HUB__FRAME__BODY_PUBLISH;
+    f.publish = &p;
+    Hub__Frame *reply = NULL;
+    CHECK(harness_raw_send_frame(raw, &f) == 0 && harness_raw_expect(raw, HUB__FRAME__BODY_ERROR, &reply, 5000));
+    if (reply)
+        hub__frame__free_unpacked(reply, NULL);
+    reply = NULL;
+    ev.type = NULL;
+    f.corr = 6;
+    CHECK(harness_raw_send_frame(raw, &f) == 0 && harness_raw_expect(raw, HUB__FRAME__BODY_ERROR, &reply, 5000));
+    if (reply)
+        hub__frame__free_unpacked(reply, NULL);
+    harness_raw_destroy(&raw);
+
+    /* a dead letter: counted for the subscriber, open until acted on */
+    REQUIRE(harness_publish(pub, "{\"type\":\"bug_report\",\"case_id\":\"CASE-M2\"}", NULL) == 0);
+    REQUIRE((n = s_receive(eng, S_WAIT_MS)) != NULL);
+    CHECK_INT(hub_nack(eng, n, "no such project", 1), 0);
+    hub_notification_destroy(&n);
+    CHECK(harness_wait_sub(h, eng, "engineering", "dead_letters", 1, S_WAIT_MS));
+    /* the dead letter is stored with the next commit */
+    CHECK(s_wait_counter(h, eng, "notifications", "deadletter.engineering", 1));
+    REQUIRE((status = harness_status_via(h, eng)) != NULL);
+    CHECK_INT(s_counter(status, "events_rejected", "complaint"), 1);
+    CHECK_INT(s_counter(status, "events_rejected", ""), 1);
+    CHECK_INT(s_counter(status, "events_received", "bug_report"), 2);
+    CHECK_INT(s_counter(status, "dead_letters", "engineering"), 1);
+    CHECK_INT(s_counter(status, "notifications", "deadletter.engineering"), 1);
+    CHECK_INT(s_counter(status, "deliveries", "engineering"), 2);
+done:
+    json_decref(status);
+    hub_notification_destroy(&n);
+    free(sample);
+    hub_client_destroy(&pub);
+    hub_client_destroy(&eng);
+    HARNESS_END(h);
+}
+
+int main(void)
+{
+    harness_require();
+    static const check_case_t cases[] = {
+        {"on_behalf_of: the audit actor is user@identity", test_on_behalf_of},
+        {"on_behalf_of: a bad user name is refused", test_on_behalf_of_refused},
+        {"metrics: counters, histograms, subscriber state", test_metrics},
+        {NULL, NULL},
+    };
+    return check_run(cases);
+}

@@ -49,6 +49,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
+#include "query.h"
 #include "store.h"
 
 #ifndef HUB_VERSION
@@ -1499,6 +1500,61 @@ static void s_on_audit(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
     free(rows.rows);
 }
 
+/* ------------------------------------------------------------ notification queries */
+
+/* The bytes a reply may take: the frame limit, and no more than libhub
+ * takes in one frame. */
+static size_t s_reply_budget(const hub_broker_t *self)
+{
+    return self->cfg.max_frame < S_AUDIT_MAX_REPLY ? self->cfg.max_frame : S_AUDIT_MAX_REPLY;
+}
+
+/* Refuses a request whose strings or enums are not what the hub reads
+ * (hub_message_validate). Returns 1 when it did, else 0. */
+static int s_invalid(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
+                     const ProtobufCMessage *msg, size_t max_len)
+{
+    char err[HUB_ERR_LEN] = "";
+    if (hub_message_validate(msg, max_len, err) == 0)
+        return 0;
+    self->rejected++;
+    hub_info("%s refused: %s", msg->descriptor->short_name, err);
+    s_reply_error(self, rid, rid_len, corr, -HUB_EINVALID, err, NULL);
+    return 1;
+}
+
+/* Answers a NotificationQuery (query.h): with security: curve only an
+ * identity with audit: true may. Runs on the loop: blocks it for as long
+ * as the reading takes, which the query's window bounds. */
+static void s_on_notification_query(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
+                                    const Hub__NotificationQuery *q)
+{
+    if (s_denied(self, rid, rid_len, corr, hub_access_may_audit(self->cfg.access, self->actor),
+                 "read notifications"))
+        return;
+    if (s_invalid(self, rid, rid_len, corr, &q->base, HUB_QUERY_MAX_STRING))
+        return;
+    char err[HUB_ERR_LEN] = "";
+    int64_t began = hub_mono_ms();
+    hub_query_result_t *result = NULL;
+    int rc = hub_query_notifications(self->store, q, s_reply_budget(self), &result, err);
+    if (rc < 0) {
+        hub_error("notification query by %s: %s", self->actor, err);
+        s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
+        return;
+    }
+    Hub__NotificationList *list = hub_query_list(result);
+    hub_debug("notification query by %s: %zu items%s in %lld ms", self->actor, list->n_items,
+              list->truncated ? " (truncated)" : "", (long long)(hub_mono_ms() - began));
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.has_corr = 1;
+    frame.corr = corr;
+    frame.body_case = HUB__FRAME__BODY_NOTIFICATION_LIST;
+    frame.notification_list = list;
+    s_reply(self, rid, rid_len, &frame);
+    hub_query_result_destroy(&result);
+}
+
 /* Handles one client frame; publishes go to the batch. */
 static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *data, size_t len)
 {
@@ -1561,6 +1617,9 @@ static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, c
         break;
     case HUB__FRAME__BODY_AUDIT_QUERY:
         s_on_audit(self, rid, rid_len, corr, frame->audit_query);
+        break;
+    case HUB__FRAME__BODY_NOTIFICATION_QUERY:
+        s_on_notification_query(self, rid, rid_len, corr, frame->notification_query);
         break;
     default:
         self->rejected++;

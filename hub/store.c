@@ -67,6 +67,8 @@ struct hub_store {
     sqlite3_stmt *meet_deadlines;
     sqlite3_stmt *due;
     sqlite3_stmt *next_due;
+    sqlite3_stmt *scan_back;  /* queries: newest first, with type and actor */
+    sqlite3_stmt *deadline;   /* queries: one notification's deadline */
     int64_t audit_id;         /* id of the last audit row (0: none) */
     char audit_hash[HUB_SHA256_HEX_LEN]; /* its hash ("" when none) */
     int64_t next_due_ms;      /* earliest open deadline, or INT64_MAX */
@@ -351,6 +353,14 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
         s_prepare(self, &self->next_due,
                   "SELECT coalesce(min(due_ms), 9223372036854775807) FROM deadlines "
                   "WHERE met_ms IS NULL AND breached_ms IS NULL",
+                  err) ||
+        s_prepare(self, &self->scan_back,
+                  "SELECT seq, id, coalesce(case_id, ''), received_ms, event, routing, type, actor FROM events "
+                  "WHERE seq <= ?1 ORDER BY seq DESC LIMIT ?2",
+                  err) ||
+        s_prepare(self, &self->deadline,
+                  "SELECT due_ms, coalesce(met_ms, 0), coalesce(breached_ms, 0), coalesce(escalation_seq, 0) "
+                  "FROM deadlines WHERE seq = ?1 AND slot = ?2",
                   err))
         goto fail;
     if (s_load_heads(self, err) != 0)
@@ -393,7 +403,8 @@ void hub_store_destroy(hub_store_t **self_p)
                               &self->insert_event,    &self->find_event,      &self->upsert_cursor,
                               &self->scan,            &self->get,             &self->insert_audit,
                               &self->insert_deadline, &self->breach_deadline, &self->meet_deadlines,
-                              &self->due,             &self->next_due};
+                              &self->due,             &self->next_due,        &self->scan_back,
+                              &self->deadline};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
         sqlite3_finalize(*stmts[i]);
         *stmts[i] = NULL;
@@ -907,4 +918,45 @@ int hub_store_cursors(hub_store_t *self, hub_store_cursor_fn fn, void *arg)
     }
     sqlite3_finalize(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -HUB_ESTORE;
+}
+
+int hub_store_scan_back(hub_store_t *self, uint64_t from, size_t max, hub_store_record_fn fn, void *arg)
+{
+    if (from > INT64_MAX)
+        from = INT64_MAX;
+    sqlite3_stmt *st = self->scan_back;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(max > INT64_MAX ? INT64_MAX : max));
+    int visited = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        hub_store_record_t rec;
+        s_row_from_stmt(st, &rec.row);
+        rec.type = (const char *)sqlite3_column_text(st, 6);
+        rec.actor = (const char *)sqlite3_column_text(st, 7);
+        if (!rec.type)
+            rec.type = "";
+        if (!rec.actor)
+            rec.actor = "";
+        visited++;
+        if (fn(&rec, arg))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? visited : -HUB_ESTORE;
+}
+
+int hub_store_deadline_state(hub_store_t *self, uint64_t seq, uint32_t slot, hub_store_deadline_state_t *out)
+{
+    sqlite3_stmt *st = self->deadline;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    sqlite3_bind_int64(st, 2, slot);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->due_ms = sqlite3_column_int64(st, 0);
+        out->met_ms = sqlite3_column_int64(st, 1);
+        out->breached_ms = sqlite3_column_int64(st, 2);
+        out->escalation_seq = (uint64_t)sqlite3_column_int64(st, 3);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -HUB_ESTORE;
 }

@@ -129,6 +129,26 @@ typedef struct {
 
 typedef int (*hub_store_due_fn)(const hub_store_due_t *due, void *arg);
 
+/* A stored event with its type and who stored it, as readings for people
+ * (hub_store_scan_back) see it. Pointers are valid only inside the
+ * callback. */
+typedef struct {
+    hub_store_row_t row;
+    const char *type;       /* the event's type ("dead_letter", "escalation" for the hub's own) */
+    const char *actor;      /* the audit actor that published it ("hubd" for the hub's own) */
+} hub_store_record_t;
+
+/* Return 0 to go on, 1 to stop. */
+typedef int (*hub_store_record_fn)(const hub_store_record_t *rec, void *arg);
+
+/* The deadline of one notification, as the deadlines table holds it. */
+typedef struct {
+    int64_t due_ms;
+    int64_t met_ms;         /* 0: not met */
+    int64_t breached_ms;    /* 0: not breached */
+    uint64_t escalation_seq; /* 0: not escalated */
+} hub_store_deadline_state_t;
+
 /* Return 0 to go on, 1 to stop. */
 typedef int (*hub_store_row_fn)(const hub_store_row_t *row, void *arg);
 
@@ -184,6 +204,16 @@ int hub_store_scan(hub_store_t *self, uint64_t from, size_t max, hub_store_row_f
 /* Calls fn for the one event with this seq. Returns 1 when found, 0 when
  * not, -HUB_ESTORE on failure. */
 int hub_store_get(hub_store_t *self, uint64_t seq, hub_store_row_fn fn, void *arg);
+
+/* Calls fn for stored events with seq <= from, newest first, at most max of
+ * them, read from disk with their type and actor. Returns the number of
+ * rows visited, or -HUB_ESTORE. Blocks on the disk for as long as the
+ * reading takes (it is for queries, not for delivery). */
+int hub_store_scan_back(hub_store_t *self, uint64_t from, size_t max, hub_store_record_fn fn, void *arg);
+
+/* Reads the deadline of notification (seq, slot) into out. Returns 1 when
+ * it has one, 0 when not, -HUB_ESTORE on failure. */
+int hub_store_deadline_state(hub_store_t *self, uint64_t seq, uint32_t slot, hub_store_deadline_state_t *out);
 
 /* Calls fn for every durable subscriber stored. Returns 0 or -HUB_ESTORE. */
 int hub_store_cursors(hub_store_t *self, hub_store_cursor_fn fn, void *arg);

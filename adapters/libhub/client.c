@@ -241,8 +241,8 @@ static void s_on_heartbeat(hub_client_t *self, uint64_t corr, const Hub__Heartbe
         s_send_hello(self, now); /* the hub restarted: it knows nothing of us */
 }
 
-/* The answer to the admin request waiting (a StatusReply or an
- * AuditReply, as JSON). */
+/* The answer to the admin request waiting (a StatusReply, AuditReply,
+ * NotificationList, ..., kept as JSON). */
 static void s_on_admin_reply(hub_client_t *self, uint64_t corr, Hub__Frame__BodyCase body,
                              const ProtobufCMessage *reply)
 {
@@ -330,6 +330,10 @@ static void s_handle(hub_client_t *self, const void *data, size_t len, int64_t n
     case HUB__FRAME__BODY_AUDIT_REPLY:
         if (frame->audit_reply)
             s_on_admin_reply(self, corr, frame->body_case, &frame->audit_reply->base);
+        break;
+    case HUB__FRAME__BODY_NOTIFICATION_LIST:
+        if (frame->notification_list)
+            s_on_admin_reply(self, corr, frame->body_case, &frame->notification_list->base);
         break;
     default:
         self->frames_dropped++;
@@ -669,8 +673,13 @@ int hub_status(hub_client_t *self, char **json_p, int timeout_ms, char err[HUB_E
     return s_admin_call(self, &frame, HUB__FRAME__BODY_STATUS_REPLY, "status", json_p, timeout_ms, err);
 }
 
-int hub_audit_query(hub_client_t *self, const char *query_json, char **reply_json_p, int timeout_ms,
-                    char err[HUB_ERR_LEN])
+/* Fills a query message (allocated here for desc) from query_json and
+ * sends it as the frame body (frame->body_case and the body pointer set by
+ * set_body), waiting for reply. what names the call in err. Returns as
+ * hub_audit_query. */
+static int s_query_call(hub_client_t *self, const char *query_json, const ProtobufCMessageDescriptor *desc,
+                        Hub__Frame__BodyCase body, Hub__Frame__BodyCase reply, const char *what,
+                        char **reply_json_p, int timeout_ms, char err[HUB_ERR_LEN])
 {
     if (err)
         err[0] = '\0';
@@ -680,31 +689,47 @@ int hub_audit_query(hub_client_t *self, const char *query_json, char **reply_jso
     json_error_t jerr;
     json_t *obj = json_loads(query_json && *query_json ? query_json : "{}", 0, &jerr);
     if (!obj) {
-        hub_client_errf(err, "audit: the query is not JSON: line %d column %d: %s", jerr.line, jerr.column,
+        hub_client_errf(err, "%s: the query is not JSON: line %d column %d: %s", what, jerr.line, jerr.column,
                         jerr.text);
         return -HUB_EINVALID;
     }
     /* hub_json_to_message fills a message as unpacking would: free it so */
-    Hub__AuditQuery *query = malloc(sizeof *query);
+    ProtobufCMessage *query = malloc(desc->sizeof_message);
     if (!query) {
         json_decref(obj);
-        hub_client_errf(err, "audit: out of memory");
+        hub_client_errf(err, "%s: out of memory", what);
         return -ENOMEM;
     }
-    hub__audit_query__init(query);
+    desc->message_init(query);
     char why[HUB_ERR_LEN] = "";
-    int rc = json_is_object(obj) ? hub_json_to_message(obj, &query->base, why) : -HUB_EINVALID;
+    int rc = json_is_object(obj) ? hub_json_to_message(obj, query, why) : -HUB_EINVALID;
     json_decref(obj);
     if (rc == 0) {
         Hub__Frame frame = HUB__FRAME__INIT;
-        frame.body_case = HUB__FRAME__BODY_AUDIT_QUERY;
-        frame.audit_query = query;
-        rc = s_admin_call(self, &frame, HUB__FRAME__BODY_AUDIT_REPLY, "audit", reply_json_p, timeout_ms, err);
+        frame.body_case = body;
+        /* every body of the oneof shares one place in the frame */
+        frame.audit_query = (Hub__AuditQuery *)query;
+        rc = s_admin_call(self, &frame, reply, what, reply_json_p, timeout_ms, err);
     } else if (rc == -ENOMEM) {
-        hub_client_errf(err, "audit: out of memory");
+        hub_client_errf(err, "%s: out of memory", what);
     } else {
-        hub_client_errf(err, "audit: query: %s", *why ? why : "not a JSON object");
+        hub_client_errf(err, "%s: query: %s", what, *why ? why : "not a JSON object");
     }
-    protobuf_c_message_free_unpacked(&query->base, NULL);
+    protobuf_c_message_free_unpacked(query, NULL);
     return rc;
+}
+
+int hub_audit_query(hub_client_t *self, const char *query_json, char **reply_json_p, int timeout_ms,
+                    char err[HUB_ERR_LEN])
+{
+    return s_query_call(self, query_json, &hub__audit_query__descriptor, HUB__FRAME__BODY_AUDIT_QUERY,
+                        HUB__FRAME__BODY_AUDIT_REPLY, "audit", reply_json_p, timeout_ms, err);
+}
+
+int hub_notification_query(hub_client_t *self, const char *query_json, char **reply_json_p, int timeout_ms,
+                           char err[HUB_ERR_LEN])
+{
+    return s_query_call(self, query_json, &hub__notification_query__descriptor,
+                        HUB__FRAME__BODY_NOTIFICATION_QUERY, HUB__FRAME__BODY_NOTIFICATION_LIST, "notifications",
+                        reply_json_p, timeout_ms, err);
 }

@@ -138,8 +138,8 @@ struct hub_client {
     hub_dedup_t dedup;                /* refs handed to the application */
     hub_dedup_t acked;                /* refs the application acknowledged */
 
-    /* the admin request waiting (hub_status, hub_audit_query: one at a time) */
-    uint64_t status_corr;             /* StatusRequest or AuditQuery waiting; 0: none */
+    /* the admin request waiting (hub_status, hub_audit_query, hub_notification_query, ...: one at a time) */
+    uint64_t status_corr;             /* the request waiting for its reply; 0: none */
     Hub__Frame__BodyCase status_body; /* the reply body it waits for */
     int status_done;                  /* 1: status_rc / status_json hold the answer */
     int status_rc;                    /* 0 or the hub's refusal */

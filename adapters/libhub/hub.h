@@ -276,6 +276,32 @@ HUB_EXPORT int hub_status(hub_client_t *self, char **json_p, int timeout_ms, cha
 HUB_EXPORT int hub_audit_query(hub_client_t *self, const char *query_json, char **reply_json_p, int timeout_ms,
                                char err[HUB_ERR_LEN]);
 
+/* Notifications as their departments see them, with the state of the
+ * answers, over the connection. query_json is a JSON object of
+ * NotificationQuery fields (all optional; NULL or "" is {}):
+ *   {"department": notifications routed to it, "case_id", "customer":
+ *    customer.id or .name contains this (ASCII, any case),
+ *    "open_only": true to leave out those their department answered
+ *    resolved or rejected, "limit" (default 100, at most 1000),
+ *    "before_seq" / "after_seq" (paging / polling), "window": how many of
+ *    the newest events to look through (default 10000, at most 100000),
+ *    "dead_letters": true to list the dead letters instead}
+ * On success *reply_json_p is the NotificationList as JSON text (free()
+ * it): {"items": [NotificationState, ...] newest first, "last_seq": the
+ * hub's last seq (a polling cursor), "truncated": more matched than were
+ * sent}. A NotificationState is {"notification": {as
+ * hub_notification_json prints it, the event redacted as the department
+ * sees it}, "answer": "" or the department's latest status on the case,
+ * "answer_note", "answered_by" (the audit actor, e.g. "alice@console"),
+ * "answered_at_ms", "breached", "escalated"} and for dead letters
+ * "subscriber", "dead_letter_reason", "dead_letter_state" ("open",
+ * "redriven", "discarded"), "dead_letter_by", "redrive_seq", "orig_seq",
+ * "orig_slot". With security: curve the client's identity needs audit:
+ * true. Returns as hub_audit_query. Blocks up to timeout_ms (< 0: the
+ * client's default). */
+HUB_EXPORT int hub_notification_query(hub_client_t *self, const char *query_json, char **reply_json_p,
+                                      int timeout_ms, char err[HUB_ERR_LEN]);
+
 #ifdef __cplusplus
 }
 #endif

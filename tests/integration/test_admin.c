@@ -370,6 +370,280 @@ done:
     HARNESS_END(h);
 }
 
+/* ------------------------------------------------------- notifications */
+
+/* engineering answers within 2 s or oncall is told; finance sees no body. */
+static const char s_policy[] = "departments:\n"
+                               "  engineering: { escalate_to: oncall }\n"
+                               "  oncall: {}\n"
+                               "  finance: {}\n"
+                               "  sales: {}\n"
+                               "routes:\n"
+                               "  - name: defect\n"
+                               "    match: { type: bug_report }\n"
+                               "    notify: engineering\n"
+                               "    kind: defect\n"
+                               "    respond_within: 2s\n"
+                               "  - name: billing-flag\n"
+                               "    match: { type: [bug_report, complaint], customer.billing_status: overdue }\n"
+                               "    notify: finance\n"
+                               "    kind: billing_flag\n"
+                               "    fields: [case_id, customer, type, severity, subject]\n"
+                               "  - name: sales-followup\n"
+                               "    match: { type: [bug_report, complaint], customer.tier: enterprise }\n"
+                               "    notify: sales\n"
+                               "    kind: followup\n";
+
+/* Runs a NotificationQuery through libhub and returns the list, parsed
+ * (NULL with a message on stderr when the call fails). */
+static json_t *s_query(hub_client_t *c, const char *query)
+{
+    char *text = NULL;
+    char err[HUB_ERR_LEN] = "";
+    int rc = hub_notification_query(c, query, &text, S_WAIT_MS, err);
+    if (rc != 0) {
+        fprintf(stderr, "  hub_notification_query(%s): %s: %s\n", query, hub_strerror(rc), err);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *list = json_loads(text, 0, &jerr);
+    if (!list)
+        fprintf(stderr, "  not JSON: %s\n", text);
+    free(text);
+    return list;
+}
+
+static size_t s_nitems(const json_t *list)
+{
+    return json_array_size(json_object_get(list, "items"));
+}
+
+static const json_t *s_item(const json_t *list, size_t i)
+{
+    return json_array_get(json_object_get(list, "items"), i);
+}
+
+static const json_t *s_note(const json_t *item)
+{
+    return json_object_get(item, "notification");
+}
+
+/* The seq of item i's notification, -1 when there is no such item. */
+static long long s_item_seq(const json_t *list, size_t i)
+{
+    const json_t *item = s_item(list, i);
+    return item ? s_int(s_note(item), "seq") : -1;
+}
+
+/* Three cases, two answers, one breach; every filter of the query. */
+static void test_notification_query(void)
+{
+    hub_client_t *pub = NULL, *console = NULL;
+    json_t *list = NULL, *status = NULL;
+    char *sample = s_sample();
+    harness_opts_t o = {.policy_text = s_policy};
+    harness_t *h = HARNESS_NEW(&o);
+    REQUIRE(sample && h && harness_start(h) == 0);
+    REQUIRE((pub = harness_client(h, "support")) != NULL);
+    REQUIRE((console = harness_client(h, "console")) != NULL);
+    hub_publish_result_t e1, e2, e3, r1, r3;
+    REQUIRE(harness_publish(pub, sample, &e1) == 0); /* Acme, enterprise, overdue */
+    CHECK_INT(e1.notifications, 3);
+    REQUIRE(harness_publish(pub, "{\"type\":\"bug_report\",\"case_id\":\"CASE-2001\",\"subject\":\"crash\","
+                                 "\"body\":\"stack trace\",\"customer\":{\"id\":\"GLOBEX-1\",\"name\":\"Globex\"}}",
+                            &e2) == 0);
+    REQUIRE(harness_publish(pub, "{\"type\":\"complaint\",\"case_id\":\"CASE-3001\",\"body\":\"secret\","
+                                 "\"customer\":{\"name\":\"Initech\",\"tier\":\"enterprise\","
+                                 "\"billing_status\":\"overdue\"}}",
+                            &e3) == 0);
+    CHECK_INT(e3.notifications, 2);
+    char err[HUB_ERR_LEN] = "";
+    REQUIRE(hub_client_set_user(console, "alice") == 0);
+    REQUIRE(hub_respond(console, S_CASE, "engineering", "resolved", "fixed in 2.3.1", &r1, S_WAIT_MS, err) == 0);
+    REQUIRE(hub_client_set_user(console, "bob") == 0);
+    REQUIRE(hub_respond(console, "CASE-3001", "finance", "acknowledged", NULL, &r3, S_WAIT_MS, err) == 0);
+    /* nobody answers CASE-2001: breached and escalated after 2 s */
+    const char *breached[] = {"--action", "escalated", NULL};
+    REQUIRE(harness_wait_audit(h, breached, "escalated", "oncall", 1, S_WAIT_MS));
+
+    /* engineering's notifications, newest first, with their answers */
+    REQUIRE((list = s_query(console, "{\"department\":\"engineering\"}")) != NULL);
+    CHECK_INT(s_nitems(list), 2);
+    CHECK_INT(s_item_seq(list, 0), e2.seq);
+    CHECK_INT(s_item_seq(list, 1), e1.seq);
+    CHECK(json_is_false(json_object_get(list, "truncated")));
+    const json_t *it = s_item(list, 1);
+    REQUIRE(it != NULL);
+    CHECK_STR(s_str(it, "answer"), "resolved");
+    CHECK_STR(s_str(it, "answer_note"), "fixed in 2.3.1");
+    CHECK_STR(s_str(it, "answered_by"), "alice@local");
+    CHECK(s_int(it, "answered_at_ms") > 0);
+    CHECK(json_is_false(json_object_get(it, "breached")));
+    CHECK(json_is_false(json_object_get(it, "escalated")));
+    CHECK_STR(s_str(s_note(it), "topic"), "engineering.defect");
+    CHECK_STR(s_str(s_note(it), "route"), "defect");
+    CHECK_STR(s_str(s_note(it), "department"), "engineering");
+    CHECK_STR(s_str(s_note(it), "event_id"), S_SAMPLE_ID);
+    CHECK(*s_str(s_note(it), "respond_by") != '\0');
+    CHECK(*s_str(s_note(it), "received_at") != '\0');
+    CHECK_INT(s_int(s_note(it), "slot"), 0);
+    CHECK(*s_str(json_object_get(s_note(it), "event"), "body") != '\0'); /* engineering sees everything */
+    it = s_item(list, 0);
+    REQUIRE(it != NULL);
+    CHECK_STR(s_str(it, "answer"), "");
+    CHECK(json_object_get(it, "answered_by") == NULL);
+    CHECK(json_is_true(json_object_get(it, "breached")));
+    CHECK(json_is_true(json_object_get(it, "escalated")));
+    CHECK(s_int(list, "last_seq") > (long long)r3.seq); /* the escalation came last */
+    json_decref(list);
+
+    /* open only: the resolved one is left out */
+    REQUIRE((list = s_query(console, "{\"department\":\"engineering\",\"open_only\":true}")) != NULL);
+    CHECK_INT(s_nitems(list), 1);
+    CHECK_INT(s_item_seq(list, 0), e2.seq);
+    json_decref(list);
+
+    /* finance sees its notifications redacted, and bob's acknowledgement */
+    REQUIRE((list = s_query(console, "{\"department\":\"finance\"}")) != NULL);
+    CHECK_INT(s_nitems(list), 2);
+    CHECK_INT(s_item_seq(list, 0), e3.seq);
+    it = s_item(list, 0);
+    if (it) {
+        const json_t *ev = json_object_get(s_note(it), "event");
+        CHECK(json_object_get(ev, "body") == NULL);
+        CHECK_STR(s_str(json_object_get(ev, "customer"), "name"), "Initech");
+        CHECK_STR(s_str(it, "answer"), "acknowledged");
+        CHECK_STR(s_str(it, "answered_by"), "bob@local");
+        CHECK(json_object_get(it, "answer_note") == NULL);
+    }
+    it = s_item(list, 1);
+    if (it) {
+        CHECK_STR(s_str(it, "answer"), ""); /* engineering answered CASE-1042, not finance */
+        CHECK(json_object_get(json_object_get(s_note(it), "event"), "body") == NULL);
+    }
+    /* open only keeps an acknowledged one */
+    json_decref(list);
+    REQUIRE((list = s_query(console, "{\"department\":\"finance\",\"open_only\":true}")) != NULL);
+    CHECK_INT(s_nitems(list), 2);
+    json_decref(list);
+
+    /* by customer, in any case: one event's three notifications, by slot */
+    REQUIRE((list = s_query(console, "{\"customer\":\"acme\"}")) != NULL);
+    CHECK_INT(s_nitems(list), 3);
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_INT(s_item_seq(list, i), e1.seq);
+        CHECK_INT(s_int(s_note(s_item(list, i)), "slot"), (long long)i);
+    }
+    json_decref(list);
+    REQUIRE((list = s_query(console, "{\"customer\":\"GLOBEX-\"}")) != NULL);
+    CHECK_INT(s_nitems(list), 2); /* engineering's, and the escalation that carries the same event */
+    CHECK_STR(s_str(s_note(s_item(list, 0)), "department"), "oncall");
+    CHECK_STR(s_str(s_note(s_item(list, 1)), "department"), "engineering");
+    json_decref(list);
+    REQUIRE((list = s_query(console, "{\"customer\":\"nobody\"}")) != NULL);
+    CHECK_INT(s_nitems(list), 0);
+    json_decref(list);
+
+    /* by case */
+    REQUIRE((list = s_query(console, "{\"case_id\":\"CASE-3001\"}")) != NULL);
+    CHECK_INT(s_nitems(list), 2);
+    CHECK_STR(s_str(s_note(s_item(list, 0)), "department"), "finance");
+    CHECK_STR(s_str(s_note(s_item(list, 1)), "department"), "sales");
+    json_decref(list);
+
+    /* limit, paging and polling */
+    REQUIRE((list = s_query(console, "{\"limit\":2}")) != NULL);
+    CHECK_INT(s_nitems(list), 2);
+    CHECK(json_is_true(json_object_get(list, "truncated")));
+    CHECK_STR(s_str(s_note(s_item(list, 0)), "department"), "oncall"); /* the escalation is the newest */
+    json_decref(list);
+    char q[160];
+    snprintf(q, sizeof q, "{\"department\":\"engineering\",\"before_seq\":%" PRIu64 "}", e2.seq);
+    REQUIRE((list = s_query(console, q)) != NULL);
+    CHECK_INT(s_nitems(list), 1);
+    CHECK_INT(s_item_seq(list, 0), e1.seq);
+    json_decref(list);
+    snprintf(q, sizeof q, "{\"after_seq\":%" PRIu64 ",\"before_seq\":%" PRIu64 "}", e1.seq, r1.seq);
+    REQUIRE((list = s_query(console, q)) != NULL);
+    CHECK_INT(s_nitems(list), 3); /* e2's one and e3's two */
+    CHECK_INT(s_item_seq(list, 0), e3.seq);
+    CHECK_INT(s_item_seq(list, 2), e2.seq);
+    json_decref(list);
+
+    /* the window: only the newest event is looked at */
+    REQUIRE((list = s_query(console, "{\"window\":1}")) != NULL);
+    CHECK_INT(s_nitems(list), 1);
+    CHECK_STR(s_str(s_note(s_item(list, 0)), "topic"), "oncall.escalation");
+    json_decref(list);
+    REQUIRE((list = s_query(console, "{\"window\":1,\"department\":\"engineering\"}")) != NULL);
+    CHECK_INT(s_nitems(list), 0);
+    json_decref(list);
+    list = NULL;
+
+    REQUIRE((status = harness_status(h)) != NULL);
+    CHECK_INT(s_counter(status, "breaches", "engineering"), 1);
+    CHECK_INT(s_counter(status, "escalations", "engineering"), 1);
+    CHECK_INT(s_counter(status, "notifications", "oncall.escalation"), 1);
+
+    /* what the query cannot be: refused before it reaches the hub */
+    char *text = NULL;
+    CHECK_INT(hub_notification_query(console, "{\"department\":1}", &text, S_WAIT_MS, err), -HUB_EINVALID);
+    CHECK_HAS(err, "department");
+    CHECK_INT(hub_notification_query(console, "{\"colour\":\"red\"}", &text, S_WAIT_MS, err), -HUB_EINVALID);
+    CHECK_HAS(err, "colour");
+    CHECK_INT(hub_notification_query(console, "[", &text, S_WAIT_MS, err), -HUB_EINVALID);
+    CHECK(text == NULL);
+done:
+    json_decref(list);
+    json_decref(status);
+    free(sample);
+    hub_client_destroy(&pub);
+    hub_client_destroy(&console);
+    HARNESS_END(h);
+}
+
+/* What a client sends that no reading can use: refused with the field. */
+static void test_notification_query_refused(void)
+{
+    Hub__Frame *reply = NULL;
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(h && harness_start(h) == 0);
+    Hub__NotificationQuery nq = HUB__NOTIFICATION_QUERY__INIT;
+    nq.department = (char *)"engineering\xff";
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_NOTIFICATION_QUERY;
+    f.notification_query = &nq;
+    REQUIRE((reply = s_raw_call(h, &f, HUB__FRAME__BODY_ERROR)) != NULL);
+    CHECK_INT(reply->error->code, HUB__ERROR_CODE__ERROR_CODE_INVALID);
+    CHECK_STR(reply->error->field, "department");
+    CHECK_HAS(reply->error->message, "UTF-8");
+    hub__frame__free_unpacked(reply, NULL);
+    char longer[400];
+    memset(longer, 'c', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    nq.department = NULL;
+    nq.customer = longer;
+    REQUIRE((reply = s_raw_call(h, &f, HUB__FRAME__BODY_ERROR)) != NULL);
+    CHECK_STR(reply->error->field, "customer");
+    CHECK_HAS(reply->error->message, "longer than 256 bytes");
+    hub__frame__free_unpacked(reply, NULL);
+    /* limits beyond the bounds are taken as the bounds: an answer */
+    nq.customer = NULL;
+    nq.has_limit = nq.has_window = 1;
+    nq.limit = 4000000000u;
+    nq.window = 4000000000u;
+    REQUIRE((reply = s_raw_call(h, &f, HUB__FRAME__BODY_NOTIFICATION_LIST)) != NULL);
+    CHECK_INT(reply->notification_list->n_items, 0);
+    CHECK(reply->notification_list->has_last_seq);
+    hub__frame__free_unpacked(reply, NULL);
+    reply = NULL;
+    CHECK(harness_alive(h));
+done:
+    if (reply)
+        hub__frame__free_unpacked(reply, NULL);
+    HARNESS_END(h);
+}
+
 int main(void)
 {
     harness_require();
@@ -377,6 +651,8 @@ int main(void)
         {"on_behalf_of: the audit actor is user@identity", test_on_behalf_of},
         {"on_behalf_of: a bad user name is refused", test_on_behalf_of_refused},
         {"metrics: counters, histograms, subscriber state", test_metrics},
+        {"notification query: answers, breaches, filters, paging", test_notification_query},
+        {"notification query: bad fields refused", test_notification_query_refused},
         {NULL, NULL},
     };
     return check_run(cases);

@@ -61,10 +61,10 @@ static int s_timeout(const cs_api_t *self)
 /* Rule 1: the hub's audit rows of what follows name user. */
 static int s_act_for(cs_api_t *self, const cs_user_t *user, cs_reply_t *reply)
 {
-    (void)self;
-    (void)user;
-    (void)reply;
-    return 0;
+    int rc = hub_client_set_user(self->client, user->name);
+    if (rc < 0)
+        cs_reply_error(reply, 500, "internal", "the hub cannot act for %s: %s", user->name, hub_strerror(rc));
+    return rc;
 }
 
 /* Rule 3: a hub call's failure as an answer. what names the call. */
@@ -278,10 +278,144 @@ static json_t *s_case_rows(cs_api_t *self, const char *case_id, int *truncated_p
     return rows;
 }
 
+/* The customer of an event as people know it: its name, else its id, else
+ * "" (also when the department's view leaves it out). */
+static const char *s_customer_of(const json_t *event)
+{
+    const json_t *customer = json_object_get(event, "customer");
+    const char *name = json_string_value(json_object_get(customer, "name"));
+    if (name && *name)
+        return name;
+    const char *id = json_string_value(json_object_get(customer, "id"));
+    return id ? id : "";
+}
+
+static json_t *s_notifications(cs_api_t *self, json_t *query, const char *what, cs_reply_t *reply);
+
+/* Writes the case's customer to out, from the notifications of the case
+ * the user may see (an operator: any). Best effort: "" when the hub does
+ * not say. */
+static void s_case_customer(cs_api_t *self, const cs_user_t *user, const char *case_id, char *out, size_t size)
+{
+    out[0] = '\0';
+    size_t rounds = user->operator ? 1 : user->ndepartments;
+    for (size_t i = 0; i < rounds && !out[0]; i++) {
+        json_t *query = json_pack("{s:s, s:i}", "case_id", case_id, "limit", 20);
+        if (query && !user->operator)
+            json_object_set_new(query, "department", json_string(user->departments[i]));
+        cs_reply_t ignored = {0};
+        json_t *list = s_notifications(self, query, "case", &ignored);
+        cs_reply_fini(&ignored);
+        size_t k;
+        const json_t *item;
+        json_array_foreach(json_object_get(list, "items"), k, item) {
+            const char *customer = s_customer_of(json_object_get(json_object_get(item, "notification"), "event"));
+            if (*customer) {
+                snprintf(out, size, "%s", customer);
+                break;
+            }
+        }
+        json_decref(list);
+    }
+}
+
+/* Adds the cases of list's items to cases (an object by case id). */
+static void s_add_cases(json_t *cases, const json_t *list)
+{
+    size_t i;
+    const json_t *item;
+    json_array_foreach(json_object_get(list, "items"), i, item) {
+        const json_t *n = json_object_get(item, "notification");
+        const json_t *event = json_object_get(n, "event");
+        const char *case_id = json_string_value(json_object_get(event, "case_id"));
+        if (!case_id || !*case_id)
+            continue;
+        json_int_t seq = json_integer_value(json_object_get(n, "seq"));
+        json_t *c = json_object_get(cases, case_id);
+        if (!c) {
+            c = json_pack("{s:s, s:s, s:I, s:s, s:s}", "case_id", case_id, "customer", s_customer_of(event), "last_seq",
+                          seq, "type", "", "subject", "");
+            if (!c || json_object_set_new(cases, case_id, c) != 0)
+                continue;
+        }
+        if (seq > json_integer_value(json_object_get(c, "last_seq")))
+            json_object_set_new(c, "last_seq", json_integer(seq));
+        /* the newest event that shows them: items come newest first */
+        const char *type = json_string_value(json_object_get(event, "type"));
+        const char *subject = json_string_value(json_object_get(event, "subject"));
+        if (type && !*json_string_value(json_object_get(c, "type")))
+            json_object_set_new(c, "type", json_string(type));
+        if (subject && !*json_string_value(json_object_get(c, "subject")))
+            json_object_set_new(c, "subject", json_string(subject));
+        if (!*json_string_value(json_object_get(c, "customer")) && *s_customer_of(event))
+            json_object_set_new(c, "customer", json_string(s_customer_of(event)));
+    }
+}
+
+static int s_by_last_seq(const void *a, const void *b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "last_seq"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "last_seq"));
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* GET /api/case?customer=Q: the cases of the notifications the user may see
+ * whose customer id or name contains Q, newest first. */
+static void s_customer_search(cs_api_t *self, const cs_user_t *user, const char *q, cs_reply_t *reply)
+{
+    if (!*q || strlen(q) > CS_QUERY_MAX || !cs_text_valid(q)) {
+        cs_reply_error(reply, 400, "bad_request", "customer: must be text of 1 to %d bytes", CS_QUERY_MAX);
+        return;
+    }
+    json_t *cases = json_object();
+    int truncated = 0;
+    size_t rounds = user->operator ? 1 : user->ndepartments;
+    for (size_t i = 0; i < rounds && cases; i++) {
+        json_t *query = json_pack("{s:s, s:i}", "customer", q, "limit", CS_LIST_MAX);
+        if (query && !user->operator)
+            json_object_set_new(query, "department", json_string(user->departments[i]));
+        json_t *list = s_notifications(self, query, "customer search", reply);
+        if (!list) {
+            json_decref(cases);
+            return;
+        }
+        truncated |= json_is_true(json_object_get(list, "truncated"));
+        s_add_cases(cases, list);
+        json_decref(list);
+    }
+    size_t n = json_object_size(cases), k = 0;
+    json_t **sorted = calloc(n ? n : 1, sizeof *sorted);
+    json_t *array = json_array();
+    if (!cases || !sorted || !array) {
+        free(sorted);
+        json_decref(cases);
+        json_decref(array);
+        cs_reply_json(reply, 500, NULL);
+        return;
+    }
+    const char *key;
+    json_t *c;
+    json_object_foreach(cases, key, c) {
+        sorted[k++] = c;
+    }
+    qsort(sorted, n, sizeof *sorted, s_by_last_seq);
+    for (k = 0; k < n; k++)
+        json_array_append(array, sorted[k]);
+    free(sorted);
+    json_decref(cases);
+    cs_reply_json(reply, 200, json_pack("{s:s, s:o, s:b}", "customer", q, "cases", array, "truncated", truncated));
+}
+
 void cs_api_case(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
 {
+    const char *customer_query = req->query(req->arg, "customer");
+    if (customer_query && !req->query(req->arg, "case_id")) {
+        if (s_act_for(self, user, reply) == 0)
+            s_customer_search(self, user, customer_query, reply);
+        return;
+    }
     const char *case_id = req->query(req->arg, "case_id");
-    if (s_check_case_id(case_id, reply) < 0)
+    if (s_check_case_id(case_id, reply) < 0 || s_act_for(self, user, reply) < 0)
         return;
     int truncated = 0;
     json_t *rows = s_case_rows(self, case_id, &truncated, reply);
@@ -303,8 +437,41 @@ void cs_api_case(cs_api_t *self, const cs_user_t *user, const cs_request_t *req,
         cs_reply_error(reply, 403, "forbidden", "case %s does not involve a department of %s", case_id, user->name);
         return;
     }
+    char customer[256];
+    s_case_customer(self, user, case_id, customer, sizeof customer);
+    json_object_set_new(board, "customer", json_string(customer));
     json_object_set_new(board, "truncated", json_boolean(truncated));
     cs_reply_json(reply, 200, board);
+}
+
+/* Asks the hub for notifications (query: a NotificationQuery object, taken)
+ * and returns its NotificationList parsed, or NULL with reply set. */
+static json_t *s_notifications(cs_api_t *self, json_t *query, const char *what, cs_reply_t *reply)
+{
+    char *text = query ? json_dumps(query, JSON_COMPACT) : NULL;
+    json_decref(query);
+    if (!text) {
+        cs_reply_json(reply, 500, NULL);
+        return NULL;
+    }
+    char *answer = NULL;
+    char err[HUB_ERR_LEN] = "";
+    int rc = hub_notification_query(self->client, text, &answer, s_timeout(self), err);
+    free(text);
+    if (rc < 0) {
+        s_hub_error(reply, rc, what, err);
+        return NULL;
+    }
+    json_t *list = json_loads(answer, 0, NULL);
+    free(answer);
+    if (!json_is_object(list)) {
+        json_decref(list);
+        cs_reply_error(reply, 502, "hub", "%s: the hub's answer is not a JSON object", what);
+        return NULL;
+    }
+    if (!json_is_array(json_object_get(list, "items")))
+        json_object_set_new(list, "items", json_array());
+    return list;
 }
 
 void cs_api_inbox(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
@@ -312,12 +479,28 @@ void cs_api_inbox(cs_api_t *self, const cs_user_t *user, const cs_request_t *req
     const char *department = req->query(req->arg, "department");
     uint64_t after = 0, before = 0, limit = 0;
     if (s_check_department(user, department, reply) < 0 || s_query_u64(req, "after_seq", &after, reply) < 0
-        || s_query_u64(req, "before_seq", &before, reply) < 0 || s_query_u64(req, "limit", &limit, reply) < 0)
+        || s_query_u64(req, "before_seq", &before, reply) < 0 || s_query_u64(req, "limit", &limit, reply) < 0
+        || s_act_for(self, user, reply) < 0)
         return;
-    int all = s_query_flag(req, "all");
-    (void)self;
-    (void)all;
-    cs_reply_error(reply, 501, "not_implemented", "inbox");
+    if (limit == 0)
+        limit = CS_INBOX_LIMIT;
+    if (limit > CS_LIST_MAX)
+        limit = CS_LIST_MAX;
+    json_t *query = json_pack("{s:s, s:b, s:I}", "department", department, "open_only", !s_query_flag(req, "all"),
+                              "limit", (json_int_t)limit);
+    if (query && after)
+        json_object_set_new(query, "after_seq", json_integer((json_int_t)after));
+    if (query && before)
+        json_object_set_new(query, "before_seq", json_integer((json_int_t)before));
+    json_t *list = s_notifications(self, query, "inbox", reply);
+    if (!list)
+        return;
+    cs_reply_json(reply, 200,
+                  json_pack("{s:s, s:I, s:O, s:b}", "department", department, "last_seq",
+                            json_integer_value(json_object_get(list, "last_seq")), "items",
+                            json_object_get(list, "items"), "truncated",
+                            json_is_true(json_object_get(list, "truncated"))));
+    json_decref(list);
 }
 
 void cs_api_ops(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)

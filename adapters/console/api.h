@@ -39,6 +39,7 @@
 #define CS_QUERY_MAX 128       /* bytes of a customer search */
 #define CS_REASON_MAX 1000     /* bytes of a discard reason (the hub's limit) */
 #define CS_INBOX_LIMIT 200     /* items of an inbox page by default */
+#define CS_LIST_MAX 1000       /* items the hub gives in one answer at most */
 #define CS_HISTORY_ROWS 1000   /* audit rows of a case at most */
 #define CS_REDRIVE_ALL_MAX 1000 /* dead letters one "redrive all" takes */
 

@@ -203,7 +203,7 @@
       const code = (data && data.error) || `http_${res.status}`;
       let message = (data && data.message) || `${method} ${path}: ${res.status} ${res.statusText}`;
       if (res.status === 401 && path !== '/api/login' && path !== '/api/session') {
-        signedOut('Your session has ended. Sign in again.');
+        signedOut('Your session has ended. Sign in again.', true);
       } else if (code === 'csrf') {
         message = 'The page lost its security token. Reload it and try again.';
       }
@@ -225,7 +225,9 @@
     document.body.classList.add('signed-in');
   }
 
-  function signedOut(message) {
+  // Back to the sign-in form; remember: come back to this page after it
+  // (the session ended on its own, not by signing out).
+  function signedOut(message, remember) {
     session.user = '';
     session.csrf = '';
     session.departments = [];
@@ -246,7 +248,11 @@
     if (message) setStatus(message, 'info');
     if (location.hash !== '#/login') {
       const wanted = location.hash;
-      if (wanted && wanted !== '#/' && !wanted.startsWith('#/login')) sessionStorage.setItem('sb-after-login', wanted);
+      if (remember && wanted && wanted !== '#/' && !wanted.startsWith('#/login')) {
+        sessionStorage.setItem('sb-after-login', wanted);
+      } else {
+        sessionStorage.removeItem('sb-after-login');
+      }
       location.hash = '#/login';
     } else {
       route();

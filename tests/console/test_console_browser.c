@@ -119,7 +119,10 @@ static const char *s_live_event =
 static volatile pid_t s_driver_pid;  /* chromedriver; also its process group */
 static volatile pid_t s_console_pid; /* hub-console */
 static volatile pid_t s_hubd_pid;
+static char s_dir[HARNESS_PATH]; /* the harness directory, removed by the handler */
 
+/* Kills every process the test started and removes its directory (with
+ * rm, as fork and execve are safe in a signal handler), then dies of sig. */
 static void s_on_signal(int sig)
 {
     if (s_driver_pid > 0)
@@ -128,6 +131,17 @@ static void s_on_signal(int sig)
         kill(s_console_pid, SIGKILL);
     if (s_hubd_pid > 0)
         kill(s_hubd_pid, SIGKILL);
+    if (s_dir[0]) {
+        pid_t rm = fork();
+        if (rm == 0) {
+            char *const argv[] = {(char *)"rm", (char *)"-rf", s_dir, NULL};
+            char *const envp[] = {NULL};
+            execve("/bin/rm", argv, envp);
+            _exit(127);
+        }
+        if (rm > 0)
+            waitpid(rm, NULL, 0);
+    }
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -950,6 +964,7 @@ static int s_setup(void)
     if (!F.h || harness_start(F.h) != 0)
         return -1;
     s_hubd_pid = harness_pid(F.h);
+    snprintf(s_dir, sizeof s_dir, "%s", harness_dir(F.h));
     F.wd.curl = curl_easy_init();
     if (!F.wd.curl)
         return -1;
@@ -1306,6 +1321,7 @@ int main(void)
     hub_client_destroy(&F.finance);
     hub_client_destroy(&F.pub);
     s_hubd_pid = 0;
+    s_dir[0] = '\0';
     HARNESS_END(F.h);
     while (waitpid(-1, NULL, WNOHANG) > 0) {
     }

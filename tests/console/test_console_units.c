@@ -16,6 +16,7 @@
 #include "limiter.h"
 #include "metrics.h"
 #include "password.h"
+#include "reply.h"
 #include "sessions.h"
 #include "settings.h"
 #include "sha256.h"
@@ -144,12 +145,34 @@ static void test_password_parse_errors(void)
     }
 }
 
+static void test_text(void)
+{
+    CHECK_INT(cs_text_valid("CASE-1042"), 1);
+    CHECK_INT(cs_text_valid("Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa6"), 1);
+    CHECK_INT(cs_text_valid("tab\there"), 0);
+    CHECK_INT(cs_text_valid("del\x7f"), 0);
+    CHECK_INT(cs_text_valid("\xc3"), 0);             /* cut short */
+    CHECK_INT(cs_text_valid("\xc0\xaf"), 0);         /* overlong '/' */
+    CHECK_INT(cs_text_valid("\xed\xa0\x80"), 0);     /* a surrogate */
+    CHECK_INT(cs_text_valid("\xf4\x90\x80\x80"), 0); /* beyond U+10FFFF */
+    char text[] = "ok\xff\nend\xc3";
+    cs_text_clean(text);
+    CHECK_STR(text, "ok??end?");
+    cs_reply_t reply = {0};
+    cs_reply_error(&reply, 400, "bad_request", "field \"%s\": bad", "x\xffy");
+    CHECK_INT(reply.status, 400);
+    CHECK_HAS(reply.body, "x?y");
+    cs_reply_fini(&reply);
+    cs_reply_fini(&reply); /* safe twice */
+}
+
 /* ------------------------------------------------------------ settings */
 
 static void test_settings_load(void)
 {
     const char *path = s_write("console.yaml", "listen: 127.0.0.1:0\n"
-                                               "hub: { endpoint: ipc:///tmp/x.sock, key: keys/console, server_key: /k/hubd.key }\n"
+                                               "hub: { endpoint: ipc:///tmp/x.sock, key: keys/console,\n"
+                                               "       server_key: /k/hubd.key }\n"
                                                "users_file: users.yaml\n"
                                                "proxy_header: X-Forwarded-User\n"
                                                "session_ttl: 2h\n"
@@ -230,7 +253,8 @@ static void test_loopback(void)
 
 /* --------------------------------------------------------------- users */
 
-static const char s_hash[] = "pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+static const char s_hash[] =
+    "pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
 static void test_users_load(void)
 {
@@ -278,13 +302,15 @@ static void test_users_errors(void)
         {"people: {}\n", "unknown key \"people\" (known: users)"},
         {"users:\n  \"al ice\": { departments: [x] }\n", "users.yaml:2: users: \"al ice\": a user name must be"},
         {"users:\n  a: { password: \"secret\", departments: [x] }\n", "users.yaml:2: users: a: not a password hash"},
-        {"users:\n  a: { password: \"H\", departments: [x], admin: true }\n", "users.yaml:2: users: a: unknown key \"admin\""},
+        {"users:\n  a: { password: \"H\", departments: [x], admin: true }\n",
+         "users.yaml:2: users: a: unknown key \"admin\""},
         {"users:\n  a: { password: \"H\" }\n", "users: a: no departments and not an operator"},
         {"users:\n  a: { password: \"H\", departments: sales }\n", "users: a: departments: expected a list"},
         {"users:\n  a: { password: \"H\", departments: [sales, sales] }\n", "\"sales\" is listed twice"},
         {"users:\n  a: { password: \"H\", departments: [\"sa les\"] }\n", "departments: \"sa les\" must be"},
         {"users:\n  a: { password: \"H\", operator: sometimes }\n", "operator: expected true or false"},
-        {"users:\n  a: { password: \"H\", operator: true }\n  a: { password: \"H\", operator: true }\n", "users.yaml:3"},
+        {"users:\n  a: { password: \"H\", operator: true }\n  a: { password: \"H\", operator: true }\n",
+         "users.yaml:3"},
         {"users: [a, b]\n", "users: expected a mapping"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -432,7 +458,8 @@ static void test_caseboard(void)
         "[{\"action\":\"received\",\"seq\":1,\"actor\":\"support\",\"detail\":{\"type\":\"bug_report\"}},"
         " {\"action\":\"routed\",\"department\":\"engineering\",\"seq\":1,\"detail\":{\"slot\":0,\"route\":\"defect\","
         "\"topic\":\"engineering.defect\",\"respond_by\":\"2026-11-25T16:55:50.644Z\"}},"
-        " {\"action\":\"routed\",\"department\":\"finance\",\"seq\":1,\"detail\":{\"slot\":1,\"route\":\"billing-flag\","
+        " {\"action\":\"routed\",\"department\":\"finance\",\"seq\":1,"
+        "\"detail\":{\"slot\":1,\"route\":\"billing-flag\","
         "\"topic\":\"finance.billing_flag\"}},"
         " {\"action\":\"routed\",\"department\":\"sales\",\"seq\":1,\"detail\":{\"slot\":2,\"route\":\"followup\","
         "\"topic\":\"sales.followup\"}},"
@@ -442,7 +469,8 @@ static void test_caseboard(void)
         " {\"action\":\"delivered\",\"department\":\"sales\",\"seq\":2,\"seq_to\":9},"
         " {\"action\":\"delivered\",\"department\":\"engineering\",\"seq\":1,\"seq_to\":1},"
         " {\"action\":\"breached\",\"department\":\"engineering\",\"seq\":1},"
-        " {\"action\":\"escalated\",\"department\":\"engineering-oncall\",\"seq\":1,\"detail\":{\"from\":\"engineering\","
+        " {\"action\":\"escalated\",\"department\":\"engineering-oncall\",\"seq\":1,"
+        "\"detail\":{\"from\":\"engineering\","
         "\"topic\":\"engineering-oncall.escalation\",\"escalation_seq\":5}},"
         " {\"action\":\"delivered\",\"department\":\"engineering-oncall\",\"seq\":5,\"seq_to\":5},"
         " {\"action\":\"responded\",\"department\":\"shipping\",\"seq\":4,\"actor\":\"sid@console\","
@@ -565,6 +593,7 @@ int main(void)
         {"base64", test_base64},
         {"password hash and check", test_password_hash_and_check},
         {"password hash parse errors", test_password_parse_errors},
+        {"text checks for JSON and logs", test_text},
         {"settings load", test_settings_load},
         {"settings errors", test_settings_errors},
         {"loopback addresses", test_loopback},

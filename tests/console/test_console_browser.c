@@ -1159,6 +1159,14 @@ static void test_case_board(void)
     hub_notification_destroy(&n);
 
     REQUIRE(s_click(&F.wd, "#nav-case") == 0);
+    /* part of a customer's name finds the one case alice may see of it */
+    REQUIRE(s_type(&F.wd, "#case-search", "acme") == 0);
+    REQUIRE(s_click(&F.wd, "#case-search-submit") == 0);
+    CHECK(s_wait_js(&F.wd, "the case of customer acme",
+                    "var c = document.getElementById('case-id');"
+                    "return location.hash === '#/case/' + arguments[0] && c.textContent === arguments[0];",
+                    json_pack("[s]", S_LIVE_CASE), S_UI_MS));
+    /* and so does its case id */
     REQUIRE(s_type(&F.wd, "#case-search", S_LIVE_CASE) == 0);
     REQUIRE(s_click(&F.wd, "#case-search-submit") == 0);
     REQUIRE(s_wait_js(&F.wd, "engineering's column to say in progress",

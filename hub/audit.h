@@ -40,7 +40,7 @@
 /* Every action a row can record (space-separated, for messages). */
 #define HUB_AUDIT_ACTIONS                                                                                        \
     "received rejected routed delivered acked redelivered dead_lettered responded deadline_met breached "        \
-    "escalated policy_loaded subscribed detached authenticated denied"
+    "escalated policy_loaded subscribed detached authenticated denied redriven discarded"
 
 /* One row, as written or read. Strings may be NULL (stored as NULL), except
  * actor, action and detail. */

@@ -42,6 +42,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "codec.h"
+#include "deadletter.h"
 #include "delivery.h"
 #include "ident.h"
 #include "journal.h"
@@ -61,7 +62,7 @@
 #define S_LOCAL "local"          /* the actor of every client without security */
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define S_MAX_KEYS 4096          /* client keys in keys.clients */
-#define S_DEAD_PREFIX "deadletter."
+#define S_DEAD_PREFIX HUB_DEADLETTER_TOPIC_PREFIX
 #define S_MAX_ID 127             /* bytes of an event id */
 
 /* One entry of the batch; every *_off is an offset into the arena. */
@@ -78,6 +79,27 @@ typedef struct {
     size_t responder_off;        /* a response: the answering department; SIZE_MAX otherwise */
     size_t actor_off;            /* who published it ("hubd" for the hub's own) */
 } s_entry_t;
+
+/* A dead letter made in the batch; strings are offsets into the arena. */
+typedef struct {
+    int entry;                   /* its event in the batch */
+    size_t subscriber_off;       /* who gave up on the notification */
+    uint64_t orig_seq;           /* the notification */
+    uint32_t orig_slot;
+    size_t reason_off;           /* the subscriber's words */
+} s_dead_t;
+
+/* A DeadLetterAction of the batch: written with it, answered after it. */
+typedef struct {
+    size_t rid_off, rid_len;     /* the client to answer (arena) */
+    uint64_t corr;
+    uint64_t seq;                /* the dead letter */
+    const char *state;           /* "redriven" or "discarded" (a literal) */
+    int redrive;                 /* the redrive's entry in the batch, or -1 */
+    int write;                   /* 1: this one changes the state; 0: the same as one before it, answered alike */
+    size_t actor_off;            /* who (arena) */
+    size_t note_off;             /* the reason given (arena), or SIZE_MAX */
+} s_action_t;
 
 /* A count that waits for the batch to commit: what the batch stores is
  * counted only once it is stored, and not at all when it turns out to be a
@@ -122,6 +144,12 @@ struct hub_broker {
     hub_metrics_t *metrics;      /* counters and histograms since start */
     s_bump_t *bumps;             /* counts waiting for the batch's commit */
     size_t nbumps, bumps_cap;
+    s_dead_t *deads;             /* dead letters made in the batch */
+    size_t ndeads, deads_cap;
+    s_action_t *actions;         /* dead-letter actions of the batch */
+    size_t nactions, actions_cap;
+    hub_store_dead_t *store_deads;                /* filled from deads at commit */
+    hub_store_dead_action_t *store_actions;       /* filled from actions at commit */
 
     /* the batch of this turn */
     s_entry_t *entries;
@@ -283,14 +311,15 @@ static void s_audit(hub_broker_t *self, int event, const char *actor, const char
 
 /* The "received" row of an event the hub made itself (a dead letter, an
  * escalation), so that the case's history knows its sequence number. */
-static void s_audit_made(hub_broker_t *self, int entry, const char *id, const char *case_id, const char *type)
+static void s_audit_made(hub_broker_t *self, int entry, const char *actor, const char *id, const char *case_id,
+                         const char *type)
 {
     hub_detail_t d;
     hub_detail_init(&d);
     hub_detail_str(&d, "type", type);
     hub_detail_str(&d, "source", "hubd");
     hub_detail_int(&d, "notifications", 1);
-    s_audit(self, entry, "hubd", "received", id, case_id, NULL, 0, 0, &d);
+    s_audit(self, entry, actor, "received", id, case_id, NULL, 0, 0, &d);
 }
 
 static void s_audit_policy(hub_broker_t *self)
@@ -666,6 +695,10 @@ void hub_broker_destroy(hub_broker_t **self_p)
     hub_journal_destroy(&self->journal);
     hub_metrics_destroy(&self->metrics);
     free(self->bumps);
+    free(self->deads);
+    free(self->actions);
+    free(self->store_deads);
+    free(self->store_actions);
     free(self->entries);
     free(self->store_events);
     free(self->cursors);
@@ -974,11 +1007,12 @@ refuse:
 }
 
 /* Adds to the batch an event the hub makes of a stored one (a dead letter,
- * an escalation): the stored event as it is, with one route to topic that
- * keeps the redaction of the route it came from (was, or NULL), and its
- * "received" audit row. Returns the entry's index, or -1 (out of memory). */
-static int s_add_made(hub_broker_t *self, const hub_store_row_t *row, const hub_route_view_t *was, const char *id,
-                      const char *type, const char *topic, const char *name, const char *department,
+ * an escalation, a redrive): the stored event as it is, with one route to
+ * topic that keeps the redaction of the route it came from (was, or NULL),
+ * and its "received" audit row naming actor. Returns the entry's index, or
+ * -1 (out of memory). */
+static int s_add_made(hub_broker_t *self, const char *actor, const hub_store_row_t *row, const hub_route_view_t *was,
+                      const char *id, const char *type, const char *topic, const char *name, const char *department,
                       const char *kind, const char *reason)
 {
     Hub__Route route = HUB__ROUTE__INIT;
@@ -998,8 +1032,34 @@ static int s_add_made(hub_broker_t *self, const hub_store_row_t *row, const hub_
     if (s_batch_add(self, NULL, 0, 0, id, type, row->case_id, row->event, row->event_len, &routing) != 0)
         return -1;
     int entry = (int)self->nentries - 1;
-    s_audit_made(self, entry, id, row->case_id, type);
+    s_audit_made(self, entry, actor, id, row->case_id, type);
     return entry;
+}
+
+/* Makes room for the record of one more dead letter (s_dead_t) and puts
+ * its strings in the arena, so that once its event is in the batch nothing
+ * can fail: a dead letter is never stored without its dead_letters row.
+ * Returns the record to fill (entry set by the caller), or NULL. */
+static s_dead_t *s_dead_prepare(hub_broker_t *self, const hub_dead_letter_t *d)
+{
+    if (self->ndeads == self->deads_cap) {
+        size_t cap = self->deads_cap ? self->deads_cap * 2 : 16;
+        s_dead_t *deads = realloc(self->deads, cap * sizeof *deads);
+        if (deads)
+            self->deads = deads;
+        hub_store_dead_t *rows = deads ? realloc(self->store_deads, cap * sizeof *rows) : NULL;
+        if (!rows)
+            return NULL;
+        self->store_deads = rows;
+        self->deads_cap = cap;
+    }
+    s_dead_t *dead = &self->deads[self->ndeads];
+    dead->entry = -1;
+    dead->orig_seq = d->seq;
+    dead->orig_slot = d->slot;
+    dead->subscriber_off = s_arena_put(self, d->subscriber, strlen(d->subscriber), 1);
+    dead->reason_off = s_arena_put(self, d->reason, strlen(d->reason), 1);
+    return dead->subscriber_off == SIZE_MAX || dead->reason_off == SIZE_MAX ? NULL : dead;
 }
 
 /* Turns the dead letters delivery gave up on into events of the batch. */
@@ -1024,17 +1084,20 @@ static int s_dead_row(const hub_store_row_t *row, void *arg)
         hub_warn("dead letter %s of %s given up on; it is not dead-lettered again", row->id, d->subscriber);
         return 1;
     }
-    char topic[HUB_TOPIC_LEN + 16], id[256], reason[768];
+    char topic[HUB_TOPIC_LEN + 16], id[HUB_DEADLETTER_ID_LEN], reason[768];
     snprintf(topic, sizeof topic, S_DEAD_PREFIX "%s", d->subscriber);
-    snprintf(id, sizeof id, "deadletter:%s:%llu:%u", d->subscriber, (unsigned long long)d->seq, d->slot);
-    snprintf(reason, sizeof reason, "%s: %s (was %s, %u attempts)", d->subscriber, d->reason,
-             *was.topic ? was.topic : "?", d->attempts);
-    int entry = s_add_made(self, row, &was, id, "dead_letter", topic, "dead-letter", d->subscriber, "deadletter",
-                           reason);
+    hub_deadletter_id(d->subscriber, d->seq, d->slot, id);
+    hub_deadletter_reason(d->subscriber, d->reason, was.topic, d->attempts, reason, sizeof reason);
+    s_dead_t *dead = s_dead_prepare(self, d);
+    int entry = dead ? s_add_made(self, "hubd", row, &was, id, "dead_letter", topic, "dead-letter", d->subscriber,
+                                  "deadletter", reason)
+                     : -1;
     if (entry < 0) {
         ctx->rc = -ENOMEM;
         return 1;
     }
+    dead->entry = entry;
+    self->ndeads++;
     hub_detail_t dd;
     hub_detail_init(&dd);
     hub_detail_int(&dd, "slot", d->slot);
@@ -1092,7 +1155,8 @@ static int s_due_row(const hub_store_row_t *row, void *arg)
         snprintf(id, sizeof id, "escalation:%llu:%u", (unsigned long long)due->seq, due->slot);
         snprintf(reason, sizeof reason, "%s did not answer %s by %s (route %s); %lld s late", due->department,
                  *due->case_id ? due->case_id : row->id, due_at, due->route, (long long)(late_ms / 1000));
-        escalation = s_add_made(self, row, was, id, "escalation", topic, due->route, backup, "escalation", reason);
+        escalation =
+            s_add_made(self, "hubd", row, was, id, "escalation", topic, due->route, backup, "escalation", reason);
         if (escalation < 0)
             hub_error("escalation of %s lost: out of memory", id);
     }
@@ -1181,6 +1245,65 @@ static void s_audit_range(const char *subscriber, hub_range_kind_t kind, uint64_
     s_audit(self, -1, "hubd", actions[kind], NULL, NULL, subscriber, lo, hi, &d);
 }
 
+/* Points batch's dead letters and dead-letter actions at the batch's own. */
+static void s_fill_dead(hub_broker_t *self, hub_store_batch_t *batch)
+{
+    for (size_t i = 0; i < self->ndeads; i++) {
+        const s_dead_t *d = &self->deads[i];
+        self->store_deads[i] = (hub_store_dead_t){d->entry, s_arena_str(self, d->subscriber_off), d->orig_seq,
+                                                  d->orig_slot, s_arena_str(self, d->reason_off)};
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < self->nactions; i++) {
+        const s_action_t *a = &self->actions[i];
+        if (!a->write)
+            continue;
+        self->store_actions[n++] = (hub_store_dead_action_t){
+            a->seq, a->state, s_arena_str(self, a->actor_off),
+            a->note_off != SIZE_MAX ? s_arena_str(self, a->note_off) : NULL, a->redrive};
+    }
+    batch->dead = self->store_deads;
+    batch->ndead = self->ndeads;
+    batch->dead_actions = self->store_actions;
+    batch->ndead_actions = n;
+}
+
+/* Sends a DeadLetterDone for dead letter seq. */
+static void s_reply_done(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, uint64_t seq,
+                         const char *state, uint64_t redrive_seq)
+{
+    Hub__DeadLetterDone done = HUB__DEAD_LETTER_DONE__INIT;
+    done.has_seq = 1;
+    done.seq = seq;
+    done.state = (char *)state;
+    done.has_redrive_seq = redrive_seq > 0;
+    done.redrive_seq = redrive_seq;
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.has_corr = 1;
+    frame.corr = corr;
+    frame.body_case = HUB__FRAME__BODY_DEAD_LETTER_DONE;
+    frame.dead_letter_done = &done;
+    s_reply(self, rid, rid_len, &frame);
+}
+
+/* Answers the dead-letter actions of a batch that committed (rc 0) or
+ * failed (rc, err). */
+static void s_answer_actions(hub_broker_t *self, int rc, const char *err)
+{
+    for (size_t i = 0; i < self->nactions; i++) {
+        const s_action_t *a = &self->actions[i];
+        const uint8_t *rid = self->arena.data + a->rid_off;
+        if (rc != 0) {
+            s_reply_error(self, rid, a->rid_len, a->corr, rc, err, NULL);
+            continue;
+        }
+        uint64_t redrive_seq = a->redrive >= 0 ? self->store_events[a->redrive].seq : 0;
+        hub_info("dead letter %llu %s by %s%s", (unsigned long long)a->seq, a->state,
+                 s_arena_str(self, a->actor_off), a->write ? "" : " (again)");
+        s_reply_done(self, rid, a->rid_len, a->corr, a->seq, a->state, redrive_seq);
+    }
+}
+
 /* Commits the batch with the subscriber state delivery has waiting, then
  * acknowledges or refuses each publish. Returns 0, or the store's error. */
 static int s_commit(hub_broker_t *self)
@@ -1212,6 +1335,7 @@ static int s_commit(hub_broker_t *self)
     hub_store_batch_t batch = {.events = self->store_events, .nevents = self->nentries, .cursors = self->cursors,
                                .ncursors = ncursors};
     hub_journal_fill(self->journal, &batch);
+    s_fill_dead(self, &batch);
     char err[HUB_ERR_LEN] = "";
     int64_t began_us = hub_mono_us();
     int rc = hub_store_commit_batch(self->store, &batch, err);
@@ -1253,16 +1377,28 @@ static int s_commit(hub_broker_t *self)
         frame.publish_ack = &ack;
         s_reply(self, rid, e->rid_len, &frame);
     }
+    s_answer_actions(self, rc, err);
     if (rc == 0)
         for (size_t i = 0; i < self->nentries; i++)
             s_tap(self, &self->store_events[i]);
     self->nentries = 0;
     self->npublishes = 0;
+    self->ndeads = 0;
+    self->nactions = 0;
     hub_buf_reset(&self->arena);
     return rc;
 }
 
 /* ------------------------------------------------------------ requests */
+
+/* Sets the open dead letters of one subscriber in a StatusReply. */
+static void s_status_open_dead(const char *subscriber, uint64_t n, void *arg)
+{
+    Hub__StatusReply *reply = arg;
+    for (size_t i = 0; i < reply->n_subscribers; i++)
+        if (strcmp(reply->subscribers[i]->name, subscriber) == 0)
+            reply->subscribers[i]->open_dead_letters = n;
+}
 
 static void s_on_status(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr)
 {
@@ -1291,6 +1427,10 @@ static void s_on_status(hub_broker_t *self, const uint8_t *rid, size_t rid_len, 
         s_reply_error(self, rid, rid_len, corr, -ENOMEM, "out of memory", NULL);
         return;
     }
+    for (size_t i = 0; i < reply.n_subscribers; i++)
+        reply.subscribers[i]->has_open_dead_letters = 1;
+    if (hub_store_open_dead_letters(self->store, s_status_open_dead, &reply) != 0)
+        hub_error("status: the open dead letters could not be read");
     Hub__Frame frame = HUB__FRAME__INIT;
     frame.has_corr = 1;
     frame.corr = corr;
@@ -1537,7 +1677,9 @@ static void s_on_notification_query(hub_broker_t *self, const uint8_t *rid, size
     char err[HUB_ERR_LEN] = "";
     int64_t began = hub_mono_ms();
     hub_query_result_t *result = NULL;
-    int rc = hub_query_notifications(self->store, q, s_reply_budget(self), &result, err);
+    int rc = q->has_dead_letters && q->dead_letters
+                 ? hub_query_dead_letters(self->store, q, s_reply_budget(self), &result, err)
+                 : hub_query_notifications(self->store, q, s_reply_budget(self), &result, err);
     if (rc < 0) {
         hub_error("notification query by %s: %s", self->actor, err);
         s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
@@ -1553,6 +1695,286 @@ static void s_on_notification_query(hub_broker_t *self, const uint8_t *rid, size
     frame.notification_list = list;
     s_reply(self, rid, rid_len, &frame);
     hub_query_result_destroy(&result);
+}
+
+/* ------------------------------------------------------------ the policy */
+
+/* Answers a PolicyQuery: the policy in force (its sha256, path, text and
+ * route count) and, with an event, the notifications it would make of it
+ * now (a dry run: nothing is stored or audited). With security: curve only
+ * an identity with audit: true may ask. A text too large for one reply
+ * frame is left out (the log says so). */
+static void s_on_policy_query(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
+                              const Hub__PolicyQuery *q)
+{
+    if (s_denied(self, rid, rid_len, corr, hub_access_may_audit(self->cfg.access, self->actor),
+                 "read the policy"))
+        return;
+    char err[HUB_ERR_LEN] = "";
+    Hub__PolicyReply reply = HUB__POLICY_REPLY__INIT;
+    Hub__Routing routing = HUB__ROUTING__INIT;
+    if (q->event) {
+        int rc = hub_event_validate(q->event, err);
+        if (rc != 0) {
+            char field[HUB_ERR_LEN + 8];
+            snprintf(field, sizeof field, "event.%s", err);
+            self->rejected++;
+            hub_info("policy dry run refused: %s", field);
+            s_reply_error(self, rid, rid_len, corr, rc, field, NULL);
+            return;
+        }
+        routing = s_route(self, q->event, hub_now_ms());
+        reply.has_dry_run = 1;
+        reply.dry_run = 1;
+        reply.n_matches = routing.n_routes;
+        reply.matches = routing.routes;
+    }
+    size_t source_len = 0;
+    reply.sha256 = (char *)hub_policy_sha256(self->policy);
+    reply.path = self->cfg.policy_path;
+    reply.source = (char *)hub_policy_source(self->policy, &source_len);
+    reply.has_routes = 1;
+    reply.routes = (uint32_t)hub_policy_route_count(self->policy);
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.has_corr = 1;
+    frame.corr = corr;
+    frame.body_case = HUB__FRAME__BODY_POLICY_REPLY;
+    frame.policy_reply = &reply;
+    if (protobuf_c_message_get_packed_size(&frame.base) + S_AUDIT_FRAME_SLACK > s_reply_budget(self)) {
+        hub_warn("policy text of %zu bytes left out of the reply to %s: over one frame (limits: max_frame)",
+                 source_len, self->actor);
+        reply.source = NULL;
+    }
+    s_reply(self, rid, rid_len, &frame);
+}
+
+/* ------------------------------------------------------------ dead-letter actions */
+
+#define S_MAX_NOTE 1000 /* bytes of the reason given for a dead-letter action */
+
+/* What is known of a dead letter when an action on it comes in: its row,
+ * or this turn's action on it (the batch is not written yet). */
+typedef struct {
+    char subscriber[HUB_DEADLETTER_SUBSCRIBER_LEN];
+    uint64_t orig_seq;
+    uint32_t orig_slot;
+    char state[16];              /* open, redriven, discarded */
+    char actor[HUB_ACTOR_LEN];   /* who acted on it */
+    uint64_t redrive_seq;
+} s_dl_known_t;
+
+static int s_dl_known(const hub_store_dead_letter_t *dl, void *arg)
+{
+    s_dl_known_t *k = arg;
+    snprintf(k->subscriber, sizeof k->subscriber, "%s", dl->subscriber);
+    k->orig_seq = dl->orig_seq;
+    k->orig_slot = dl->orig_slot;
+    snprintf(k->state, sizeof k->state, "%s", dl->state);
+    snprintf(k->actor, sizeof k->actor, "%s", dl->actor);
+    k->redrive_seq = dl->redrive_seq;
+    return 1;
+}
+
+/* Adds an action to the batch, to be written (write 1) and answered after
+ * its commit. Returns it, or NULL when out of memory. */
+static s_action_t *s_action_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, uint64_t seq,
+                                const char *state, int redrive, int write, const char *note)
+{
+    if (self->nactions == self->actions_cap) {
+        size_t cap = self->actions_cap ? self->actions_cap * 2 : 16;
+        s_action_t *actions = realloc(self->actions, cap * sizeof *actions);
+        if (actions)
+            self->actions = actions;
+        hub_store_dead_action_t *rows = actions ? realloc(self->store_actions, cap * sizeof *rows) : NULL;
+        if (!rows)
+            return NULL;
+        self->store_actions = rows;
+        self->actions_cap = cap;
+    }
+    s_action_t *a = &self->actions[self->nactions];
+    *a = (s_action_t){.rid_len = rid_len, .corr = corr, .seq = seq, .state = state, .redrive = redrive,
+                      .write = write, .note_off = SIZE_MAX};
+    a->rid_off = s_arena_put(self, rid, rid_len, 0);
+    a->actor_off = s_arena_put(self, self->audit_actor, strlen(self->audit_actor), 1);
+    if (note)
+        a->note_off = s_arena_put(self, note, strlen(note), 1);
+    if (a->rid_off == SIZE_MAX || a->actor_off == SIZE_MAX || (note && a->note_off == SIZE_MAX))
+        return NULL;
+    self->nactions++;
+    return a;
+}
+
+/* What a redrive needs of the stored events. */
+typedef struct {
+    hub_broker_t *self;
+    const s_dl_known_t *known;
+    uint64_t seq;                /* the dead letter */
+    const char *note;            /* the reason given, or NULL */
+    const char *want;            /* "redriven" or "discarded" */
+    hub_route_view_t orig;       /* redrive: the route of the notification it was */
+    char orig_scratch[4096];
+    int entry;                   /* redrive: its entry in the batch; -1 */
+    int rc;                      /* 0, or why it could not be done */
+} s_dl_ctx_t;
+
+static int s_dl_orig_row(const hub_store_row_t *row, void *arg)
+{
+    s_dl_ctx_t *ctx = arg;
+    if (hub_routing_route(row->routing, row->routing_len, ctx->known->orig_slot, &ctx->orig, ctx->orig_scratch,
+                          sizeof ctx->orig_scratch) != 1)
+        ctx->rc = -HUB_EMALFORMED;
+    return 1;
+}
+
+/* Does the action on the dead letter's stored event row: the redrive's
+ * event (one route back to the original topic, redacted as the dead letter
+ * is, no deadline), the audit row "redriven" or "discarded" naming the
+ * actor. All of it goes with the next commit. */
+static int s_dl_row(const hub_store_row_t *row, void *arg)
+{
+    s_dl_ctx_t *ctx = arg;
+    hub_broker_t *self = ctx->self;
+    const s_dl_known_t *k = ctx->known;
+    char scratch[4096];
+    hub_route_view_t dead;
+    if (hub_routing_route(row->routing, row->routing_len, 0, &dead, scratch, sizeof scratch) != 1) {
+        ctx->rc = -HUB_EMALFORMED;
+        return 1;
+    }
+    hub_detail_t d;
+    hub_detail_init(&d);
+    hub_detail_str(&d, "reason", ctx->note);
+    hub_detail_int(&d, "orig_seq", (int64_t)k->orig_seq);
+    hub_detail_int(&d, "orig_slot", k->orig_slot);
+    if (strcmp(ctx->want, "redriven") == 0) {
+        char id[HUB_DEADLETTER_ID_LEN], reason[HUB_ACTOR_LEN + 96];
+        hub_deadletter_redrive_id(ctx->seq, id);
+        snprintf(reason, sizeof reason, "redriven from dead letter %llu by %s", (unsigned long long)ctx->seq,
+                 self->audit_actor);
+        ctx->entry = s_add_made(self, self->audit_actor, row, &dead, id, "redrive", ctx->orig.topic,
+                                ctx->orig.name, ctx->orig.department, ctx->orig.kind, reason);
+        if (ctx->entry < 0) {
+            ctx->rc = -ENOMEM;
+            return 1;
+        }
+        s_audit(self, -1, self->audit_actor, "redriven", row->id, row->case_id, k->subscriber, ctx->seq, ctx->seq,
+                &d);
+        hub_journal_refer(self->journal, ctx->entry, "redrive_seq");
+    } else {
+        s_audit(self, -1, self->audit_actor, "discarded", row->id, row->case_id, k->subscriber, ctx->seq, ctx->seq,
+                &d);
+    }
+    return 1;
+}
+
+/* Answers a DeadLetterAction: with security: curve only an identity with
+ * admin: true may. A redrive stores a new event (id "redrive:<seq>") that
+ * the subscriber receives like any notification; a discard closes the dead
+ * letter. Either is written with its audit row in the next commit and
+ * answered after it; asked again, it is answered alike and nothing more is
+ * written; asked the other way round, it is refused. */
+static void s_on_dead_letter_action(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
+                                    const Hub__DeadLetterAction *a)
+{
+    if (a->on_behalf_of && hub_user_valid(a->on_behalf_of))
+        s_act_for(self, a->on_behalf_of); /* a denial names the user too */
+    if (s_denied(self, rid, rid_len, corr, hub_access_is_admin(self->cfg.access, self->actor),
+                 "act on dead letters"))
+        return;
+    if (s_invalid(self, rid, rid_len, corr, &a->base, S_MAX_NOTE))
+        return;
+    char err[HUB_ERR_LEN] = "";
+    int rc = -HUB_EINVALID;
+    int redrive = a->action && strcmp(a->action, "redrive") == 0;
+    int discard = a->action && strcmp(a->action, "discard") == 0;
+    if (a->on_behalf_of && !hub_user_valid(a->on_behalf_of)) {
+        snprintf(err, sizeof err, "on_behalf_of: a user name is 1 to %d letters, digits, '.', '_' or '-'",
+                 HUB_USER_MAX);
+        goto refuse;
+    }
+    if (!redrive && !discard) {
+        snprintf(err, sizeof err, "action: \"%.40s\" is neither redrive nor discard", a->action ? a->action : "");
+        goto refuse;
+    }
+    if (!a->has_seq || a->seq == 0) {
+        snprintf(err, sizeof err, "seq: missing (the dead letter's own seq, as hubctl deadletters lists it)");
+        goto refuse;
+    }
+    if (discard && (!a->reason || !*a->reason)) {
+        snprintf(err, sizeof err, "reason: a discard needs a reason (1 to %d bytes)", S_MAX_NOTE);
+        goto refuse;
+    }
+    const char *want = redrive ? "redriven" : "discarded";
+    s_dl_known_t known = {0};
+    const s_action_t *pending = NULL;
+    for (size_t i = 0; i < self->nactions; i++)
+        if (self->actions[i].seq == a->seq)
+            pending = &self->actions[i];
+    int found = hub_store_dead_letter(self->store, a->seq, s_dl_known, &known);
+    if (found < 0) {
+        rc = found;
+        snprintf(err, sizeof err, "store: reading dead letter %llu failed", (unsigned long long)a->seq);
+        hub_error("%s", err);
+        s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
+        return;
+    }
+    if (found == 0) {
+        snprintf(err, sizeof err, "seq: %llu is not a dead letter (hubctl deadletters lists them)",
+                 (unsigned long long)a->seq);
+        goto refuse;
+    }
+    if (pending) {
+        snprintf(known.state, sizeof known.state, "%s", pending->state);
+        snprintf(known.actor, sizeof known.actor, "%s", s_arena_str(self, pending->actor_off));
+    }
+    if (strcmp(known.state, want) == 0) {
+        /* done before: the same answer, nothing more written */
+        if (!pending)
+            s_reply_done(self, rid, rid_len, corr, a->seq, want, known.redrive_seq);
+        else if (!s_action_add(self, rid, rid_len, corr, a->seq, want, pending->redrive, 0, NULL))
+            s_reply_error(self, rid, rid_len, corr, -ENOMEM, "out of memory", NULL);
+        return;
+    }
+    if (strcmp(known.state, "open") != 0) {
+        snprintf(err, sizeof err, "seq: dead letter %llu was %s by %s; it cannot be %s now",
+                 (unsigned long long)a->seq, known.state, *known.actor ? known.actor : "someone", want);
+        goto refuse;
+    }
+    s_dl_ctx_t ctx = {.self = self, .known = &known, .seq = a->seq, .note = a->reason, .want = want, .entry = -1};
+    if (redrive) {
+        int orig = hub_store_get(self->store, known.orig_seq, s_dl_orig_row, &ctx);
+        if (orig <= 0 || ctx.rc != 0) {
+            rc = orig < 0 ? orig : -HUB_EINTERNAL;
+            snprintf(err, sizeof err, "seq: the notification %llu/%u that dead letter %llu was cannot be read",
+                     (unsigned long long)known.orig_seq, known.orig_slot, (unsigned long long)a->seq);
+            hub_error("%s", err);
+            s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
+            return;
+        }
+    }
+    /* room for the answer first: once the event and audit rows are in the
+     * batch, nothing may fail */
+    if (!s_action_add(self, rid, rid_len, corr, a->seq, want, -1, 1, a->reason)) {
+        s_reply_error(self, rid, rid_len, corr, -ENOMEM, "out of memory", NULL);
+        return;
+    }
+    s_action_t *action = &self->actions[self->nactions - 1];
+    int got = hub_store_get(self->store, a->seq, s_dl_row, &ctx);
+    if (got <= 0 || ctx.rc != 0) {
+        self->nactions--;
+        rc = got < 0 ? got : ctx.rc == -ENOMEM ? -ENOMEM : -HUB_EINTERNAL;
+        snprintf(err, sizeof err, "seq: dead letter %llu cannot be %s: %s", (unsigned long long)a->seq, want,
+                 got <= 0 ? "its event cannot be read" : hub_strerror(ctx.rc));
+        hub_error("%s", err);
+        s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
+        return;
+    }
+    action->redrive = ctx.entry;
+    return;
+refuse:
+    self->rejected++;
+    hub_info("dead-letter action refused: %s", err);
+    s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
 }
 
 /* Handles one client frame; publishes go to the batch. */
@@ -1620,6 +2042,12 @@ static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, c
         break;
     case HUB__FRAME__BODY_NOTIFICATION_QUERY:
         s_on_notification_query(self, rid, rid_len, corr, frame->notification_query);
+        break;
+    case HUB__FRAME__BODY_DEAD_LETTER_ACTION:
+        s_on_dead_letter_action(self, rid, rid_len, corr, frame->dead_letter_action);
+        break;
+    case HUB__FRAME__BODY_POLICY_QUERY:
+        s_on_policy_query(self, rid, rid_len, corr, frame->policy_query);
         break;
     default:
         self->rejected++;
@@ -1747,7 +2175,7 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
         }
         int flush_positions = hub_delivery_dirty(self->delivery) &&
                               (stop || now - self->last_flush_ms >= S_CURSOR_FLUSH_MS);
-        if (self->nentries > 0 || hub_journal_pending(self->journal) || flush_positions)
+        if (self->nentries > 0 || self->nactions > 0 || hub_journal_pending(self->journal) || flush_positions)
             s_commit(self);
         more = hub_delivery_pump(self->delivery, now);
     }

@@ -110,6 +110,8 @@ struct hub_policy {
     s_route_t *routes;               /* in policy order */
     size_t nroutes;                  /* 1..HUB_MAX_ROUTES */
     char sha256[HUB_SHA256_HEX_LEN]; /* of the text */
+    const char *source;              /* the text, as parsed (in the arena, NUL-terminated) */
+    size_t source_len;               /* its bytes */
 };
 
 /* What one parse needs: the document, the caller's err, the policy. */
@@ -691,10 +693,27 @@ hub_policy_t *hub_policy_parse(const char *text, size_t len, const char *name, c
         hub_policy_destroy(&self);
         return NULL;
     }
+    char *source = s_alloc(self, len + 1);
+    if (!source) {
+        snprintf(err, HUB_ERR_LEN, "%s: out of memory", name);
+        hub_policy_destroy(&self);
+        return NULL;
+    }
+    memcpy(source, text, len);
+    source[len] = '\0';
+    self->source = source;
+    self->source_len = len;
     uint8_t digest[HUB_SHA256_LEN];
     hub_sha256(text, len, digest);
     hub_hex(digest, sizeof digest, self->sha256);
     return self;
+}
+
+const char *hub_policy_source(const hub_policy_t *self, size_t *len_p)
+{
+    if (len_p)
+        *len_p = self->source_len;
+    return self->source;
 }
 
 hub_policy_t *hub_policy_load(const char *path, char err[HUB_ERR_LEN])

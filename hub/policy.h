@@ -64,6 +64,10 @@ void hub_policy_destroy(hub_policy_t **self_p);
 /* SHA-256 of the policy text, 64 hex digits. */
 const char *hub_policy_sha256(const hub_policy_t *self);
 
+/* The policy text as it was parsed (owned by the policy; NUL-terminated,
+ * *len_p bytes when len_p is not NULL). */
+const char *hub_policy_source(const hub_policy_t *self, size_t *len_p);
+
 size_t hub_policy_route_count(const hub_policy_t *self);
 
 /* The department's escalate_to, or NULL when it has none or is unknown. */

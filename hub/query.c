@@ -223,22 +223,24 @@ static int s_result_reserve(hub_query_result_t *res)
 
 /* ------------------------------------------------------------ the pass */
 
-/* Adds slot of rec, with its route, when it passes the filters. Returns 0
- * to go on, 1 when the reading is done (limit or frame full), or a
+/* Adds slot of the stored event row, with its route, when it passes the
+ * filters; dl: the dead letter it is, or NULL for a notification. Returns
+ * 0 to go on, 1 when the reading is done (limit or frame full), or a
  * negative code. */
-static int s_consider(s_reading_t *r, const hub_store_record_t *rec, uint32_t slot, const hub_route_view_t *route)
+static int s_consider(s_reading_t *r, const hub_store_row_t *row, uint32_t slot, const hub_route_view_t *route,
+                      const hub_store_dead_letter_t *dl)
 {
     const Hub__NotificationQuery *q = r->q;
     if (q->department && strcmp(q->department, route->department) != 0)
         return 0;
-    const uint8_t *bytes = rec->row.event;
-    size_t len = rec->row.event_len;
+    const uint8_t *bytes = row->event;
+    size_t len = row->event_len;
     if (route->nfields > 0) {
         int rc = hub_redact(&hub__event__descriptor, bytes, len, route->fields, route->nfields, &r->redacted);
         if (rc == -ENOMEM)
             return rc;
         if (rc != 0) {
-            hub_warn("query: event %llu cannot be redacted; left out", (unsigned long long)rec->row.seq);
+            hub_warn("query: event %llu cannot be redacted; left out", (unsigned long long)row->seq);
             return 0;
         }
         bytes = r->redacted.data;
@@ -246,7 +248,7 @@ static int s_consider(s_reading_t *r, const hub_store_record_t *rec, uint32_t sl
     }
     Hub__Event *ev = hub__event__unpack(NULL, len, bytes);
     if (!ev) {
-        hub_warn("query: event %llu cannot be read; left out", (unsigned long long)rec->row.seq);
+        hub_warn("query: event %llu cannot be read; left out", (unsigned long long)row->seq);
         return 0;
     }
     if (q->customer && !(ev->customer && (hub_query_contains(ev->customer->id, q->customer) ||
@@ -254,7 +256,7 @@ static int s_consider(s_reading_t *r, const hub_store_record_t *rec, uint32_t sl
         hub__event__free_unpacked(ev, NULL);
         return 0;
     }
-    const s_answer_t *answer = s_answer_find(r, rec->row.case_id, route->department);
+    const s_answer_t *answer = dl ? NULL : s_answer_find(r, row->case_id, route->department);
     if (q->has_open_only && q->open_only && answer &&
         (strcmp(answer->status, "resolved") == 0 || strcmp(answer->status, "rejected") == 0)) {
         hub__event__free_unpacked(ev, NULL);
@@ -268,9 +270,11 @@ static int s_consider(s_reading_t *r, const hub_store_record_t *rec, uint32_t sl
     }
     /* the item and every string it points at, in one block */
     size_t text = strlen(route->topic) + strlen(route->name) + strlen(route->reason) + strlen(route->department) +
-                  strlen(route->kind) + strlen(rec->row.id) + 6;
+                  strlen(route->kind) + strlen(row->id) + 6;
     if (answer)
         text += strlen(answer->status) + strlen(answer->actor) + (answer->note ? strlen(answer->note) : 0) + 3;
+    if (dl)
+        text += strlen(dl->subscriber) + strlen(dl->reason) + strlen(dl->state) + strlen(dl->actor) + 4;
     s_item_t *item = s_result_reserve(res) == 0 ? calloc(1, sizeof *item + text) : NULL;
     if (!item) {
         hub__event__free_unpacked(ev, NULL);
@@ -283,9 +287,9 @@ static int s_consider(s_reading_t *r, const hub_store_record_t *rec, uint32_t sl
     copy.reason = s_put(&at, route->reason);
     copy.department = s_put(&at, route->department);
     copy.kind = s_put(&at, route->kind);
-    const char *event_id = s_put(&at, rec->row.id);
-    hub_time_format(rec->row.received_ms, item->received_at);
-    hub_notification_from_route(&item->n, &copy, rec->row.seq, slot, event_id, item->received_at,
+    const char *event_id = s_put(&at, row->id);
+    hub_time_format(row->received_ms, item->received_at);
+    hub_notification_from_route(&item->n, &copy, row->seq, slot, event_id, item->received_at,
                                 item->respond_by);
     item->n.event = ev;
     Hub__NotificationState *st = &item->state;
@@ -299,10 +303,21 @@ static int s_consider(s_reading_t *r, const hub_store_record_t *rec, uint32_t sl
         st->has_answered_at_ms = 1;
         st->answered_at_ms = answer->at_ms;
     }
+    if (dl) {
+        st->subscriber = s_put(&at, dl->subscriber);
+        st->dead_letter_reason = s_put(&at, dl->reason);
+        st->dead_letter_state = s_put(&at, dl->state);
+        st->dead_letter_by = *dl->actor ? s_put(&at, dl->actor) : NULL;
+        st->has_redrive_seq = dl->redrive_seq > 0;
+        st->redrive_seq = dl->redrive_seq;
+        st->has_orig_seq = st->has_orig_slot = 1;
+        st->orig_seq = dl->orig_seq;
+        st->orig_slot = dl->orig_slot;
+    }
     st->has_breached = st->has_escalated = 1;
     if (route->respond_by_ms > 0) {
         hub_store_deadline_state_t d;
-        int found = hub_store_deadline_state(r->store, rec->row.seq, slot, &d);
+        int found = hub_store_deadline_state(r->store, row->seq, slot, &d);
         if (found < 0) {
             hub__event__free_unpacked(ev, NULL);
             free(item);
@@ -348,7 +363,7 @@ static int s_visit(const hub_store_record_t *rec, void *arg)
                          (unsigned long long)rec->row.seq, slot);
                 break;
             }
-            int rc = s_consider(r, rec, slot, &route);
+            int rc = s_consider(r, &rec->row, slot, &route, NULL);
             if (rc != 0) {
                 if (rc < 0)
                     r->rc = rc;
@@ -366,8 +381,58 @@ static int s_visit(const hub_store_record_t *rec, void *arg)
     return 0;
 }
 
+/* What the pass over the dead letters carries for one of them. */
+typedef struct {
+    s_reading_t *r;
+    const hub_store_dead_letter_t *dl;
+    int done;              /* 1: the reading is done */
+} s_dead_visit_t;
+
+/* hub_store_row_fn: the dead letter's own event. */
+static int s_dead_event(const hub_store_row_t *row, void *arg)
+{
+    s_dead_visit_t *v = arg;
+    s_reading_t *r = v->r;
+    if (r->q->case_id && strcmp(r->q->case_id, row->case_id) != 0)
+        return 1;
+    char scratch[S_SCRATCH];
+    hub_route_view_t route;
+    if (hub_routing_route(row->routing, row->routing_len, 0, &route, scratch, sizeof scratch) != 1) {
+        hub_warn("query: dead letter %llu: stored routing cannot be read; left out", (unsigned long long)row->seq);
+        return 1;
+    }
+    int rc = s_consider(r, row, 0, &route, v->dl);
+    if (rc < 0)
+        r->rc = rc;
+    v->done = rc != 0;
+    return 1;
+}
+
+/* hub_store_dead_letter_fn of the pass over the dead letters. */
+static int s_visit_dead(const hub_store_dead_letter_t *dl, void *arg)
+{
+    s_reading_t *r = arg;
+    s_dead_visit_t v = {r, dl, 0};
+    int found = hub_store_get(r->store, dl->seq, s_dead_event, &v);
+    if (found < 0) {
+        r->rc = found;
+        return 1;
+    }
+    return v.done;
+}
+
+/* A reading of notifications (dead 0) or of dead letters (dead 1). */
+static int s_query(hub_store_t *store, const Hub__NotificationQuery *q, size_t max_bytes, int dead,
+                   hub_query_result_t **result_p, char err[HUB_ERR_LEN]);
+
 int hub_query_notifications(hub_store_t *store, const Hub__NotificationQuery *q, size_t max_bytes,
                             hub_query_result_t **result_p, char err[HUB_ERR_LEN])
+{
+    return s_query(store, q, max_bytes, 0, result_p, err);
+}
+
+static int s_query(hub_store_t *store, const Hub__NotificationQuery *q, size_t max_bytes, int dead,
+                   hub_query_result_t **result_p, char err[HUB_ERR_LEN])
 {
     *result_p = NULL;
     hub_query_result_t *res = calloc(1, sizeof *res);
@@ -393,7 +458,20 @@ int hub_query_notifications(hub_store_t *store, const Hub__NotificationQuery *q,
         .max_bytes = max_bytes > S_LIST_SLACK ? max_bytes - S_LIST_SLACK : 0,
         .redacted = HUB_BUF_INIT,
     };
-    int visited = last > 0 ? hub_store_scan_back(store, last, window, s_visit, &r) : 0;
+    int visited = 0;
+    if (dead && last > 0) {
+        /* the window's dead letters, within before_seq and after_seq */
+        uint64_t lo = last > window ? last - window + 1 : 1, hi = last;
+        if (r.after >= lo)
+            lo = r.after + 1;
+        if (r.before <= hi)
+            hi = r.before - 1;
+        if (lo <= hi)
+            visited = hub_store_dead_letters(store, lo, hi, q->department, q->has_open_only && q->open_only,
+                                             s_visit_dead, &r);
+    } else if (last > 0) {
+        visited = hub_store_scan_back(store, last, window, s_visit, &r);
+    }
     int rc = visited < 0 ? visited : r.rc;
     for (size_t i = 0; i < r.answers_cap; i++)
         s_answer_free(&r.answers[i]);
@@ -412,6 +490,12 @@ int hub_query_notifications(hub_store_t *store, const Hub__NotificationQuery *q,
     res->list.truncated = r.truncated;
     *result_p = res;
     return 0;
+}
+
+int hub_query_dead_letters(hub_store_t *store, const Hub__NotificationQuery *q, size_t max_bytes,
+                           hub_query_result_t **result_p, char err[HUB_ERR_LEN])
+{
+    return s_query(store, q, max_bytes, 1, result_p, err);
 }
 
 Hub__NotificationList *hub_query_list(hub_query_result_t *self)

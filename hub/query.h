@@ -1,6 +1,7 @@
 /*
  * query - readings of the store for people: notifications as their
- * departments see them, with the state of the answers (NotificationQuery).
+ * departments see them, with the state of the answers, and dead letters
+ * with theirs (NotificationQuery).
  *
  * Rules
  *   1. Bounded: a reading looks at most at the newest `window` events (at
@@ -45,6 +46,13 @@ typedef struct hub_query_result hub_query_result_t;
  * the disk. */
 int hub_query_notifications(hub_store_t *store, const Hub__NotificationQuery *q, size_t max_bytes,
                             hub_query_result_t **result_p, char err[HUB_ERR_LEN]);
+
+/* Reads the dead letters q asks for (q->dead_letters; rules 1, 2, 4, where
+ * department is the subscriber they were dead-lettered from and open_only
+ * leaves out those redriven or discarded) from store's dead_letters, with
+ * their state. Returns as hub_query_notifications. */
+int hub_query_dead_letters(hub_store_t *store, const Hub__NotificationQuery *q, size_t max_bytes,
+                           hub_query_result_t **result_p, char err[HUB_ERR_LEN]);
 
 /* The NotificationList of a result (owned by it). */
 Hub__NotificationList *hub_query_list(hub_query_result_t *self);

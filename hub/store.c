@@ -12,6 +12,11 @@
  *   deadlines(seq, slot PK, department, case_id, route, created_ms, due_ms,
  *             met_ms, response_seq, breached_ms, escalation_seq)
  *       one row per notification whose route has respond_within.
+ *   dead_letters(seq PK, subscriber, orig_seq, orig_slot, reason, state,
+ *                actor, at_ms, note, redrive_seq)
+ *       one row per dead letter (seq: its own event), with what was done
+ *       with it (schema 3; a database of schema 2 gets the rows of the
+ *       dead letters it holds when it is first opened).
  */
 #include "store.h"
 
@@ -28,8 +33,11 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "codec.h"
+#include "deadletter.h"
+#include "log.h"
 
-#define HUB_SCHEMA_VERSION 2
+#define HUB_SCHEMA_VERSION 3
 #define HUB_TAIL_ROWS 65536                /* rows the tail cache holds at most (power of 2) */
 #define HUB_TAIL_BYTES (24u * 1024 * 1024) /* bytes it holds at most (hubd stays under 64 MiB) */
 
@@ -69,6 +77,10 @@ struct hub_store {
     sqlite3_stmt *next_due;
     sqlite3_stmt *scan_back;  /* queries: newest first, with type and actor */
     sqlite3_stmt *deadline;   /* queries: one notification's deadline */
+    sqlite3_stmt *insert_dead;     /* a dead letter made */
+    sqlite3_stmt *close_dead;      /* ... redriven or discarded */
+    sqlite3_stmt *get_dead;        /* one dead letter */
+    sqlite3_stmt *list_dead;       /* dead letters, newest first */
     int64_t audit_id;         /* id of the last audit row (0: none) */
     char audit_hash[HUB_SHA256_HEX_LEN]; /* its hash ("" when none) */
     int64_t next_due_ms;      /* earliest open deadline, or INT64_MAX */
@@ -108,7 +120,19 @@ static const char *s_schema =
     "  escalation_seq INTEGER,"
     "  PRIMARY KEY(seq, slot));"
     "CREATE INDEX IF NOT EXISTS deadlines_open ON deadlines(due_ms) WHERE met_ms IS NULL AND breached_ms IS NULL;"
-    "CREATE INDEX IF NOT EXISTS deadlines_case ON deadlines(case_id, department) WHERE met_ms IS NULL;";
+    "CREATE INDEX IF NOT EXISTS deadlines_case ON deadlines(case_id, department) WHERE met_ms IS NULL;"
+    "CREATE TABLE IF NOT EXISTS dead_letters("
+    "  seq INTEGER PRIMARY KEY,"
+    "  subscriber TEXT NOT NULL,"
+    "  orig_seq INTEGER NOT NULL,"
+    "  orig_slot INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'open',"
+    "  actor TEXT,"
+    "  at_ms INTEGER,"
+    "  note TEXT,"
+    "  redrive_seq INTEGER);"
+    "CREATE INDEX IF NOT EXISTS dead_letters_open ON dead_letters(subscriber) WHERE state = 'open';";
 
 static int s_prepare(hub_store_t *self, sqlite3_stmt **st, const char *sql, char err[HUB_ERR_LEN])
 {
@@ -196,6 +220,64 @@ static int s_lock_dir(hub_store_t *self, const char *dir, char err[HUB_ERR_LEN])
 }
 
 static int s_read_next_due(hub_store_t *self);
+
+/* The columns hub_store_dead_letter_t is read from, in its order. */
+#define S_DEAD_COLUMNS                                                                                                 \
+    "seq, subscriber, orig_seq, orig_slot, reason, state, coalesce(actor, ''), coalesce(at_ms, 0), note, "          \
+    "coalesce(redrive_seq, 0)"
+
+/* Schema 2 to 3: a row in dead_letters for every dead letter stored, made
+ * of its id (subscriber, notification) and its route's reason. Runs once,
+ * when a database of schema 2 is first opened; reads every event of type
+ * dead_letter (a scan of the events table). Returns 0 or -HUB_ESTORE. */
+static int s_dead_letters_from_events(hub_store_t *self, char err[HUB_ERR_LEN])
+{
+    sqlite3_stmt *read = NULL, *write = NULL;
+    int rc = sqlite3_prepare_v2(self->db, "SELECT seq, id, routing FROM events WHERE type = 'dead_letter'", -1,
+                                &read, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(self->db,
+                                "INSERT OR IGNORE INTO dead_letters(seq, subscriber, orig_seq, orig_slot, reason) "
+                                "VALUES(?1, ?2, ?3, ?4, ?5)",
+                                -1, &write, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    size_t n = 0;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(read)) == SQLITE_ROW) {
+        rc = SQLITE_OK;
+        char subscriber[HUB_DEADLETTER_SUBSCRIBER_LEN], scratch[4096], why[1024];
+        uint64_t orig_seq;
+        uint32_t orig_slot;
+        hub_route_view_t route;
+        const char *id = (const char *)sqlite3_column_text(read, 1);
+        if (hub_deadletter_parse_id(id, subscriber, &orig_seq, &orig_slot) != 0)
+            continue; /* not one the hub made */
+        int found = hub_routing_route(sqlite3_column_blob(read, 2), (size_t)sqlite3_column_bytes(read, 2), 0, &route,
+                                      scratch, sizeof scratch);
+        hub_deadletter_why(found == 1 ? route.reason : "", subscriber, why, sizeof why);
+        sqlite3_bind_int64(write, 1, sqlite3_column_int64(read, 0));
+        sqlite3_bind_text(write, 2, subscriber, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(write, 3, (sqlite3_int64)orig_seq);
+        sqlite3_bind_int64(write, 4, orig_slot);
+        sqlite3_bind_text(write, 5, why, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(write);
+        sqlite3_reset(write);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+        n++;
+    }
+    if (rc == SQLITE_DONE)
+        rc = sqlite3_exec(self->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, HUB_ERR_LEN, "store: listing the dead letters of schema 2: %s", sqlite3_errmsg(self->db));
+        if (!sqlite3_get_autocommit(self->db))
+            sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_finalize(read);
+    sqlite3_finalize(write);
+    if (rc == SQLITE_OK && n > 0)
+        hub_info("store: schema 3: %zu dead letters of schema 2 listed in dead_letters", n);
+    return rc == SQLITE_OK ? 0 : -HUB_ESTORE;
+}
 
 /* Reads the audit chain's head and the earliest open deadline. */
 static int s_load_heads(hub_store_t *self, char err[HUB_ERR_LEN])
@@ -308,8 +390,11 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
                  version, HUB_SCHEMA_VERSION);
         goto fail;
     }
+    char set_version[64];
+    snprintf(set_version, sizeof set_version, "PRAGMA user_version=%d", HUB_SCHEMA_VERSION);
     if (s_exec(self, s_schema, err) != 0 || s_exec(self, hub_audit_schema, err) != 0 ||
-        s_exec(self, "PRAGMA user_version=2", err) != 0)
+        (version > 0 && version < 3 && s_dead_letters_from_events(self, err) != 0) ||
+        s_exec(self, set_version, err) != 0)
         goto fail;
 
     if (s_prepare(self, &self->begin, "BEGIN IMMEDIATE", err) ||
@@ -361,6 +446,20 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
         s_prepare(self, &self->deadline,
                   "SELECT due_ms, coalesce(met_ms, 0), coalesce(breached_ms, 0), coalesce(escalation_seq, 0) "
                   "FROM deadlines WHERE seq = ?1 AND slot = ?2",
+                  err) ||
+        s_prepare(self, &self->insert_dead,
+                  "INSERT OR IGNORE INTO dead_letters(seq, subscriber, orig_seq, orig_slot, reason) "
+                  "VALUES(?1, ?2, ?3, ?4, ?5)",
+                  err) ||
+        s_prepare(self, &self->close_dead,
+                  "UPDATE dead_letters SET state = ?2, actor = ?3, at_ms = ?4, note = ?5, redrive_seq = ?6 "
+                  "WHERE seq = ?1 AND state = 'open'",
+                  err) ||
+        s_prepare(self, &self->get_dead,
+                  "SELECT " S_DEAD_COLUMNS " FROM dead_letters WHERE seq = ?1", err) ||
+        s_prepare(self, &self->list_dead,
+                  "SELECT " S_DEAD_COLUMNS " FROM dead_letters WHERE seq >= ?1 AND seq <= ?2 "
+                  "AND (?3 IS NULL OR subscriber = ?3) AND (?4 = 0 OR state = 'open') ORDER BY seq DESC",
                   err))
         goto fail;
     if (s_load_heads(self, err) != 0)
@@ -404,7 +503,8 @@ void hub_store_destroy(hub_store_t **self_p)
                               &self->scan,            &self->get,             &self->insert_audit,
                               &self->insert_deadline, &self->breach_deadline, &self->meet_deadlines,
                               &self->due,             &self->next_due,        &self->scan_back,
-                              &self->deadline};
+                              &self->deadline,        &self->insert_dead,     &self->close_dead,
+                              &self->get_dead,        &self->list_dead};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
         sqlite3_finalize(*stmts[i]);
         *stmts[i] = NULL;
@@ -698,6 +798,34 @@ int hub_store_commit_batch(hub_store_t *self, hub_store_batch_t *batch, char err
             sqlite3_bind_null(st, 4);
         rc = s_step_done(self, st);
     }
+    for (size_t i = 0; i < batch->ndead && rc == SQLITE_OK; i++) {
+        const hub_store_dead_t *d = &batch->dead[i];
+        const hub_store_event_t *ev = s_batch_event(batch, d->event, &skip);
+        if (!ev || skip)
+            continue;
+        sqlite3_stmt *st = self->insert_dead;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)ev->seq);
+        sqlite3_bind_text(st, 2, d->subscriber, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)d->orig_seq);
+        sqlite3_bind_int64(st, 4, d->orig_slot);
+        sqlite3_bind_text(st, 5, d->reason ? d->reason : "", -1, SQLITE_STATIC);
+        rc = s_step_done(self, st);
+    }
+    for (size_t i = 0; i < batch->ndead_actions && rc == SQLITE_OK; i++) {
+        const hub_store_dead_action_t *a = &batch->dead_actions[i];
+        const hub_store_event_t *redrive = s_batch_event(batch, a->redrive, &skip);
+        sqlite3_stmt *st = self->close_dead;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)a->seq);
+        sqlite3_bind_text(st, 2, a->state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, a->actor, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, now);
+        s_bind_text(st, 5, a->note);
+        if (redrive)
+            sqlite3_bind_int64(st, 6, (sqlite3_int64)redrive->seq);
+        else
+            sqlite3_bind_null(st, 6);
+        rc = s_step_done(self, st);
+    }
     for (size_t i = 0; i < batch->naudit && rc == SQLITE_OK; i++) {
         hub_store_audit_t *a = &batch->audit[i];
         const hub_store_event_t *ev = s_batch_event(batch, a->event, &skip);
@@ -959,4 +1087,77 @@ int hub_store_deadline_state(hub_store_t *self, uint64_t seq, uint32_t slot, hub
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -HUB_ESTORE;
+}
+
+/* Fills dl from a row of S_DEAD_COLUMNS. */
+static void s_dead_from_stmt(sqlite3_stmt *st, hub_store_dead_letter_t *dl)
+{
+    dl->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    dl->subscriber = (const char *)sqlite3_column_text(st, 1);
+    dl->orig_seq = (uint64_t)sqlite3_column_int64(st, 2);
+    dl->orig_slot = (uint32_t)sqlite3_column_int64(st, 3);
+    dl->reason = (const char *)sqlite3_column_text(st, 4);
+    dl->state = (const char *)sqlite3_column_text(st, 5);
+    dl->actor = (const char *)sqlite3_column_text(st, 6);
+    dl->at_ms = sqlite3_column_int64(st, 7);
+    dl->note = (const char *)sqlite3_column_text(st, 8);
+    dl->redrive_seq = (uint64_t)sqlite3_column_int64(st, 9);
+    if (!dl->subscriber)
+        dl->subscriber = "";
+    if (!dl->reason)
+        dl->reason = "";
+    if (!dl->state)
+        dl->state = "open";
+    if (!dl->actor)
+        dl->actor = "";
+}
+
+int hub_store_dead_letter(hub_store_t *self, uint64_t seq, hub_store_dead_letter_fn fn, void *arg)
+{
+    sqlite3_stmt *st = self->get_dead;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(seq > INT64_MAX ? 0 : seq));
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        hub_store_dead_letter_t dl;
+        s_dead_from_stmt(st, &dl);
+        fn(&dl, arg);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -HUB_ESTORE;
+}
+
+int hub_store_dead_letters(hub_store_t *self, uint64_t lo, uint64_t hi, const char *subscriber, int open_only,
+                           hub_store_dead_letter_fn fn, void *arg)
+{
+    sqlite3_stmt *st = self->list_dead;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(lo > INT64_MAX ? INT64_MAX : lo));
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(hi > INT64_MAX ? INT64_MAX : hi));
+    s_bind_text(st, 3, subscriber);
+    sqlite3_bind_int(st, 4, open_only != 0);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        hub_store_dead_letter_t dl;
+        s_dead_from_stmt(st, &dl);
+        if (fn(&dl, arg))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -HUB_ESTORE;
+}
+
+int hub_store_open_dead_letters(hub_store_t *self, void (*fn)(const char *subscriber, uint64_t n, void *arg),
+                                void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT subscriber, count(*) FROM dead_letters WHERE state = 'open' GROUP BY subscriber",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -HUB_ESTORE;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        fn(name ? name : "", (uint64_t)sqlite3_column_int64(st, 1), arg);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -HUB_ESTORE;
 }

@@ -22,6 +22,9 @@
  *   8. A response event (type "response") meets, in its own transaction,
  *      every open deadline of its case for its department (its source),
  *      and each deadline met gets a deadline_met audit row.
+ *   9. A dead letter's state (open, then redriven or discarded, once) is
+ *      written in the transaction that stores the dead letter, and in the
+ *      one that stores what was done with it and its audit row.
  */
 #ifndef HUB_STORE_H_INCLUDED
 #define HUB_STORE_H_INCLUDED
@@ -101,6 +104,24 @@ typedef struct {
     int escalation;         /* index into the batch's events of the escalation, or -1 */
 } hub_store_breach_t;
 
+/* A dead letter made in a batch: events[event] of the batch is its event. */
+typedef struct {
+    int event;              /* index into the batch's events */
+    const char *subscriber; /* who gave up on the notification */
+    uint64_t orig_seq;      /* the notification it was */
+    uint32_t orig_slot;
+    const char *reason;     /* the subscriber's words */
+} hub_store_dead_t;
+
+/* What was done with an open dead letter (rule 9). */
+typedef struct {
+    uint64_t seq;           /* the dead letter's own seq */
+    const char *state;      /* "redriven" or "discarded" */
+    const char *actor;      /* who did it */
+    const char *note;       /* the reason given, or NULL */
+    int redrive;            /* index into the batch's events of the redrive, or -1 */
+} hub_store_dead_action_t;
+
 /* Everything one turn of the broker writes, in one transaction. */
 typedef struct {
     hub_store_event_t *events;
@@ -113,7 +134,29 @@ typedef struct {
     size_t ndeadlines;
     const hub_store_breach_t *breaches;
     size_t nbreaches;
+    const hub_store_dead_t *dead;
+    size_t ndead;
+    const hub_store_dead_action_t *dead_actions;
+    size_t ndead_actions;
 } hub_store_batch_t;
+
+/* A dead letter as hub_store_dead_letter and hub_store_dead_letters read
+ * it. Pointers are valid only inside the callback. */
+typedef struct {
+    uint64_t seq;           /* its own event */
+    const char *subscriber;
+    uint64_t orig_seq;
+    uint32_t orig_slot;
+    const char *reason;     /* the subscriber's words */
+    const char *state;      /* "open", "redriven" or "discarded" */
+    const char *actor;      /* who redrove or discarded it ("" while open) */
+    int64_t at_ms;          /* when (0 while open) */
+    const char *note;       /* the reason given for it, or NULL */
+    uint64_t redrive_seq;   /* the redrive's event (0 unless redriven) */
+} hub_store_dead_letter_t;
+
+/* Return 0 to go on, 1 to stop. */
+typedef int (*hub_store_dead_letter_fn)(const hub_store_dead_letter_t *dl, void *arg);
 
 /* An open deadline past due, as hub_store_due reports it. Pointers are
  * valid only inside the callback. */
@@ -214,6 +257,21 @@ int hub_store_scan_back(hub_store_t *self, uint64_t from, size_t max, hub_store_
 /* Reads the deadline of notification (seq, slot) into out. Returns 1 when
  * it has one, 0 when not, -HUB_ESTORE on failure. */
 int hub_store_deadline_state(hub_store_t *self, uint64_t seq, uint32_t slot, hub_store_deadline_state_t *out);
+
+/* Calls fn for dead letter seq. Returns 1 when seq is a dead letter, 0
+ * when not, -HUB_ESTORE on failure. */
+int hub_store_dead_letter(hub_store_t *self, uint64_t seq, hub_store_dead_letter_fn fn, void *arg);
+
+/* Calls fn for the dead letters with lo <= seq <= hi, newest first, of
+ * subscriber (NULL: of all), only the open ones when open_only. Returns 0,
+ * or -HUB_ESTORE. */
+int hub_store_dead_letters(hub_store_t *self, uint64_t lo, uint64_t hi, const char *subscriber, int open_only,
+                           hub_store_dead_letter_fn fn, void *arg);
+
+/* Calls fn(subscriber, n, arg) for each subscriber with n > 0 open dead
+ * letters. Returns 0 or -HUB_ESTORE. */
+int hub_store_open_dead_letters(hub_store_t *self, void (*fn)(const char *subscriber, uint64_t n, void *arg),
+                                void *arg);
 
 /* Calls fn for every durable subscriber stored. Returns 0 or -HUB_ESTORE. */
 int hub_store_cursors(hub_store_t *self, hub_store_cursor_fn fn, void *arg);

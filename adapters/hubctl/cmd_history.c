@@ -194,6 +194,14 @@ static void s_describe(const hub_audit_row_t *row, const int64_t *seqs, size_t n
               s_member(detail, "from", a, sizeof a), s_member(detail, "route", b, sizeof b), seq,
               s_member_ms(detail, "late_ms", c, sizeof c), s_member(detail, "topic", d, sizeof d),
               s_member(detail, "escalation_seq", e, sizeof e));
+    } else if (strcmp(action, "redriven") == 0 || strcmp(action, "discarded") == 0) {
+        s_add(out, "%-18s dead letter seq %" PRId64 " (was seq %s slot %s)", dept, seq,
+              s_member(detail, "orig_seq", a, sizeof a), s_member(detail, "orig_slot", b, sizeof b));
+        if (json_object_get(detail, "redrive_seq"))
+            s_add(out, " -> seq %s", s_member(detail, "redrive_seq", c, sizeof c));
+        const char *reason = json_string_value(json_object_get(detail, "reason"));
+        if (reason && *reason)
+            s_add(out, ": \"%s\"", reason);
     } else {
         s_add(out, "%-18s %s", dept, detail_text ? detail_text : "");
     }

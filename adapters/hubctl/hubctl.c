@@ -31,6 +31,9 @@ static const s_command_t s_commands[] = {
     {"respond", hubctl_cmd_respond, "answer on a case for a department"},
     {"tail", hubctl_cmd_tail, "watch the hub's live tap (lossy) as JSON lines"},
     {"status", hubctl_cmd_status, "the hub's state: subscribers, positions, backlog, dead letters"},
+    {"deadletters", hubctl_cmd_deadletters, "the dead letters, open ones or --all, with their state"},
+    {"redrive", hubctl_cmd_redrive, "redrive SEQ: send a dead letter back to its subscriber"},
+    {"discard", hubctl_cmd_discard, "discard SEQ --reason TEXT: close a dead letter without sending it"},
     {"rules", hubctl_cmd_rules, "rules check FILE: validate a policy file (no hub needed)"},
     {"route", hubctl_cmd_route, "route --explain: which routes an event matches, and why (no hub needed)"},
     {"audit", hubctl_cmd_audit, "the audit log, filtered; audit verify: check its hash chain (reads the database)"},
@@ -50,7 +53,7 @@ static void s_usage(FILE *out)
           "commands:\n",
           out);
     for (size_t i = 0; i < S_NCOMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", s_commands[i].name, s_commands[i].summary);
+        fprintf(out, "  %-11s %s\n", s_commands[i].name, s_commands[i].summary);
     fprintf(out,
             "\n"
             "global options (also accepted after the command):\n"

@@ -92,6 +92,9 @@ int hubctl_cmd_status(hubctl_t *g, int argc, char **argv);
 int hubctl_cmd_rules(hubctl_t *g, int argc, char **argv);
 int hubctl_cmd_route(hubctl_t *g, int argc, char **argv);
 int hubctl_cmd_keygen(hubctl_t *g, int argc, char **argv);
+int hubctl_cmd_deadletters(hubctl_t *g, int argc, char **argv);
+int hubctl_cmd_redrive(hubctl_t *g, int argc, char **argv);
+int hubctl_cmd_discard(hubctl_t *g, int argc, char **argv);
 
 /* ------------------------------------------------------------ common.c */
 

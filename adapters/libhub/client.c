@@ -335,6 +335,14 @@ static void s_handle(hub_client_t *self, const void *data, size_t len, int64_t n
         if (frame->notification_list)
             s_on_admin_reply(self, corr, frame->body_case, &frame->notification_list->base);
         break;
+    case HUB__FRAME__BODY_DEAD_LETTER_DONE:
+        if (frame->dead_letter_done)
+            s_on_admin_reply(self, corr, frame->body_case, &frame->dead_letter_done->base);
+        break;
+    case HUB__FRAME__BODY_POLICY_REPLY:
+        if (frame->policy_reply)
+            s_on_admin_reply(self, corr, frame->body_case, &frame->policy_reply->base);
+        break;
     default:
         self->frames_dropped++;
         break;
@@ -732,4 +740,74 @@ int hub_notification_query(hub_client_t *self, const char *query_json, char **re
     return s_query_call(self, query_json, &hub__notification_query__descriptor,
                         HUB__FRAME__BODY_NOTIFICATION_QUERY, HUB__FRAME__BODY_NOTIFICATION_LIST, "notifications",
                         reply_json_p, timeout_ms, err);
+}
+
+int hub_dead_letter_action(hub_client_t *self, uint64_t seq, const char *action, const char *reason,
+                           uint64_t *redrive_seq_p, int timeout_ms, char err[HUB_ERR_LEN])
+{
+    if (err)
+        err[0] = '\0';
+    if (redrive_seq_p)
+        *redrive_seq_p = 0;
+    if (!self)
+        return -EINVAL;
+    if (!action || (strcmp(action, "redrive") != 0 && strcmp(action, "discard") != 0)) {
+        hub_client_errf(err, "action: \"%s\" is neither redrive nor discard", action ? action : "");
+        return -HUB_EINVALID;
+    }
+    if (seq == 0) {
+        hub_client_errf(err, "seq: 0 is no dead letter's seq");
+        return -HUB_EINVALID;
+    }
+    if (strcmp(action, "discard") == 0 && (!reason || !*reason)) {
+        hub_client_errf(err, "reason: a discard needs a reason");
+        return -HUB_EINVALID;
+    }
+    Hub__DeadLetterAction request = HUB__DEAD_LETTER_ACTION__INIT;
+    request.has_seq = 1;
+    request.seq = seq;
+    request.action = (char *)action;
+    request.reason = reason && *reason ? (char *)reason : NULL;
+    request.on_behalf_of = self->user[0] ? self->user : NULL;
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.body_case = HUB__FRAME__BODY_DEAD_LETTER_ACTION;
+    frame.dead_letter_action = &request;
+    char *json = NULL;
+    int rc = s_admin_call(self, &frame, HUB__FRAME__BODY_DEAD_LETTER_DONE, action, &json, timeout_ms, err);
+    if (rc == 0 && redrive_seq_p) {
+        json_t *done = json_loads(json, 0, NULL);
+        json_t *value = json_object_get(done, "redrive_seq");
+        *redrive_seq_p = json_is_integer(value) ? (uint64_t)json_integer_value(value) : 0;
+        json_decref(done);
+    }
+    free(json);
+    return rc;
+}
+
+int hub_policy_query(hub_client_t *self, const char *event_json, char **reply_json_p, int timeout_ms,
+                     char err[HUB_ERR_LEN])
+{
+    if (err)
+        err[0] = '\0';
+    if (!self || !reply_json_p)
+        return -EINVAL;
+    *reply_json_p = NULL;
+    Hub__Event *ev = NULL;
+    if (event_json && *event_json) {
+        char why[HUB_ERR_LEN] = "";
+        int rc = hub_event_from_json(event_json, strlen(event_json), &ev, why);
+        if (rc < 0) {
+            hub_client_errf(err, "policy: the event: %s", why);
+            return rc;
+        }
+    }
+    Hub__PolicyQuery query = HUB__POLICY_QUERY__INIT;
+    query.event = ev;
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.body_case = HUB__FRAME__BODY_POLICY_QUERY;
+    frame.policy_query = &query;
+    int rc = s_admin_call(self, &frame, HUB__FRAME__BODY_POLICY_REPLY, "policy", reply_json_p, timeout_ms, err);
+    if (ev)
+        hub__event__free_unpacked(ev, NULL);
+    return rc;
 }

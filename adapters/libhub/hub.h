@@ -302,6 +302,38 @@ HUB_EXPORT int hub_audit_query(hub_client_t *self, const char *query_json, char 
 HUB_EXPORT int hub_notification_query(hub_client_t *self, const char *query_json, char **reply_json_p,
                                       int timeout_ms, char err[HUB_ERR_LEN]);
 
+/* Acts on a dead letter (seq: its own seq, as the dead letters listing
+ * gives it): action "redrive" sends it back to the subscriber it was
+ * dead-lettered from (a new event, stored once however often this is
+ * asked), "discard" closes it; reason is required to discard (1 to 1000
+ * bytes) and optional to redrive. Both are audited ("redriven",
+ * "discarded") naming the user set with hub_client_set_user. Waits until
+ * the hub has stored it; *redrive_seq_p (when not NULL) gets the seq of the
+ * redrive's event (0 for a discard). Asked again, the same answer; a dead
+ * letter redriven cannot be discarded nor the other way round
+ * (-HUB_EINVALID). With security: curve the identity needs admin: true.
+ * Returns 0; -HUB_EINVALID with err (bad action, missing reason, seq not a
+ * dead letter, already closed the other way); -HUB_EDENIED; -ETIMEDOUT;
+ * other negative codes. Blocks up to timeout_ms (< 0: the client's
+ * default). */
+HUB_EXPORT int hub_dead_letter_action(hub_client_t *self, uint64_t seq, const char *action, const char *reason,
+                                      uint64_t *redrive_seq_p, int timeout_ms, char err[HUB_ERR_LEN]);
+
+/* The hub's policy in force and, with an event, a dry run of it. event_json
+ * NULL or "": no dry run; else one event as hub_publish takes it (its id
+ * may be left out; nothing is stored). On success *reply_json_p is the
+ * PolicyReply as JSON text (free() it): {"sha256": of the policy text (as
+ * in the policy_loaded audit row), "path", "source": the text as loaded,
+ * "routes": how many, and for a dry run "dry_run": true, "matches": [the
+ * notifications the event would make now, each {"topic", "name",
+ * "department", "kind", "reason", "fields", "respond_by_ms"}]}. With
+ * security: curve the client's identity needs audit: true. Returns 0;
+ * -HUB_EMALFORMED / -HUB_EINVALID with err when event_json is not an
+ * event; -HUB_EDENIED; -ETIMEDOUT; other negative codes. Blocks up to
+ * timeout_ms (< 0: the client's default). */
+HUB_EXPORT int hub_policy_query(hub_client_t *self, const char *event_json, char **reply_json_p, int timeout_ms,
+                                char err[HUB_ERR_LEN]);
+
 #ifdef __cplusplus
 }
 #endif

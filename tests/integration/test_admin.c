@@ -6,9 +6,11 @@
  * bare DEALER for frames libhub would not send.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "harness.h"
@@ -644,6 +646,532 @@ done:
     HARNESS_END(h);
 }
 
+/* ------------------------------------------------------- dead letters */
+
+/* Dead letters as the hub lists them (all: closed ones too), parsed; NULL
+ * with a message on failure. */
+static json_t *s_dead_letters(hub_client_t *c, int all)
+{
+    return s_query(c, all ? "{\"dead_letters\":true}" : "{\"dead_letters\":true,\"open_only\":true}");
+}
+
+/* The item of dead letter seq in a list, or NULL. */
+static const json_t *s_dead_item(const json_t *list, uint64_t seq)
+{
+    for (size_t i = 0; i < s_nitems(list); i++)
+        if ((uint64_t)s_item_seq(list, i) == seq)
+            return s_item(list, i);
+    return NULL;
+}
+
+/* Receives one notification on sub (durable subscriber name), nacks it
+ * for good with reason and waits until its dead letter is listed. Returns
+ * the dead letter's seq, or 0. */
+static uint64_t s_dead_letter_one(hub_client_t *sub, const char *name, hub_client_t *lister, const char *reason,
+                                  uint64_t *orig_p)
+{
+    hub_notification_t *n = s_receive(sub, S_WAIT_MS);
+    if (!n)
+        return 0;
+    uint64_t orig = hub_notification_seq(n);
+    if (orig_p)
+        *orig_p = orig;
+    int rc = hub_nack(sub, n, reason, 1);
+    hub_notification_destroy(&n);
+    if (rc != 0)
+        return 0;
+    int64_t deadline = harness_now_ms() + S_WAIT_MS;
+    while (harness_now_ms() < deadline) {
+        json_t *list = s_dead_letters(lister, 1);
+        for (size_t i = 0; i < s_nitems(list); i++)
+            if (s_int(s_item(list, i), "orig_seq") == (long long)orig && !strcmp(s_str(s_item(list, i), "subscriber"), name)) {
+                uint64_t seq = (uint64_t)s_item_seq(list, i);
+                json_decref(list);
+                return seq;
+            }
+        json_decref(list);
+        harness_pause();
+    }
+    fprintf(stderr, "  no dead letter of %" PRIu64 " listed\n", orig);
+    return 0;
+}
+
+/* Nacked for good: listed open with the subscriber's words; redriven, the
+ * subscriber receives it again (redacted as before), once however often
+ * it is asked; discarded with a reason; neither the other way round; the
+ * state survives a restart; audited with the user. */
+static void test_dead_letters(void)
+{
+    hub_client_t *pub = NULL, *eng = NULL, *fin = NULL, *op = NULL;
+    json_t *list = NULL, *status = NULL, *rows = NULL;
+    hub_notification_t *n = NULL;
+    Hub__Frame *reply = NULL;
+    char *sample = s_sample();
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(sample && h && harness_start(h) == 0);
+    REQUIRE((pub = harness_client(h, "support")) != NULL);
+    REQUIRE((eng = harness_client(h, "engineering")) != NULL);
+    REQUIRE((fin = harness_client(h, "finance")) != NULL);
+    REQUIRE((op = harness_client(h, "console")) != NULL);
+    const char *eng_topics[] = {"engineering.*", NULL}, *fin_topics[] = {"finance.*", NULL};
+    REQUIRE(harness_subscribe(eng, "engineering", eng_topics, HUB_FROM_RESUME, 0, 10) == 0);
+    REQUIRE(harness_subscribe(fin, "finance", fin_topics, HUB_FROM_RESUME, 0, 10) == 0);
+    hub_publish_result_t res;
+    REQUIRE(harness_publish(pub, sample, &res) == 0);
+
+    uint64_t orig_eng = 0, orig_fin = 0;
+    uint64_t dl1 = s_dead_letter_one(eng, "engineering", op, "no such project", &orig_eng);
+    uint64_t dl2 = s_dead_letter_one(fin, "finance", op, "ledger closed", &orig_fin);
+    REQUIRE(dl1 > 0 && dl2 > 0);
+    CHECK_INT(orig_eng, res.seq);
+
+    /* listed open, newest first, with what they were */
+    REQUIRE((list = s_dead_letters(op, 0)) != NULL);
+    CHECK_INT(s_nitems(list), 2);
+    CHECK_INT(s_item_seq(list, 0), dl2);
+    const json_t *it = s_dead_item(list, dl1);
+    REQUIRE(it != NULL);
+    CHECK_STR(s_str(it, "subscriber"), "engineering");
+    CHECK_STR(s_str(it, "dead_letter_reason"), "no such project");
+    CHECK_STR(s_str(it, "dead_letter_state"), "open");
+    CHECK_INT(s_int(it, "orig_seq"), res.seq);
+    CHECK_INT(s_int(it, "orig_slot"), 0);
+    CHECK(json_object_get(it, "dead_letter_by") == NULL);
+    CHECK_STR(s_str(s_note(it), "topic"), "deadletter.engineering");
+    CHECK_STR(s_str(s_note(it), "event_id"), "deadletter:engineering:1:0");
+    it = s_dead_item(list, dl2);
+    REQUIRE(it != NULL);
+    CHECK_INT(s_int(it, "orig_slot"), 1);
+    CHECK(json_object_get(json_object_get(s_note(it), "event"), "body") == NULL); /* finance's view */
+    json_decref(list);
+    list = NULL;
+    REQUIRE((list = s_query(op, "{\"dead_letters\":true,\"department\":\"finance\"}")) != NULL);
+    CHECK_INT(s_nitems(list), 1);
+    CHECK_INT(s_item_seq(list, 0), dl2);
+    json_decref(list);
+    list = NULL;
+    REQUIRE((status = harness_status(h)) != NULL);
+    uint64_t open = 0;
+    CHECK(harness_sub_u64(status, "engineering", "open_dead_letters", &open));
+    CHECK_INT(open, 1);
+    json_decref(status);
+    status = NULL;
+
+    /* redriven by alice: engineering receives it again, once */
+    char err[HUB_ERR_LEN] = "";
+    REQUIRE(hub_client_set_user(op, "alice") == 0);
+    uint64_t r1 = 0, again = 0;
+    CHECK_INT(hub_dead_letter_action(op, dl1, "redrive", NULL, &r1, S_WAIT_MS, err), 0);
+    CHECK(r1 > dl2);
+    REQUIRE((n = s_receive(eng, S_WAIT_MS)) != NULL);
+    CHECK_INT(hub_notification_seq(n), r1);
+    CHECK_STR(hub_notification_topic(n), "engineering.defect");
+    CHECK_STR(hub_notification_route(n), "defect");
+    CHECK_STR(hub_notification_case_id(n), S_CASE);
+    char why[96];
+    snprintf(why, sizeof why, "redriven from dead letter %" PRIu64 " by alice@local", dl1);
+    CHECK_HAS(hub_notification_json(n), why);
+    CHECK_HAS(hub_notification_json(n), "\"body\":"); /* engineering sees everything, as before */
+    CHECK_INT(hub_ack(eng, n), 0);
+    hub_notification_destroy(&n);
+    CHECK_INT(hub_dead_letter_action(op, dl1, "redrive", "once more", &again, S_WAIT_MS, err), 0);
+    CHECK_INT(again, r1);
+    /* finance's comes back redacted as finance sees it */
+    uint64_t r2 = 0;
+    CHECK_INT(hub_dead_letter_action(op, dl2, "redrive", NULL, &r2, S_WAIT_MS, err), 0);
+    REQUIRE((n = s_receive(fin, S_WAIT_MS)) != NULL);
+    CHECK_INT(hub_notification_seq(n), r2);
+    CHECK_STR(hub_notification_topic(n), "finance.billing_flag");
+    CHECK(strstr(hub_notification_json(n), "\"body\":") == NULL);
+    hub_notification_destroy(&n);
+    REQUIRE((status = harness_status(h)) != NULL);
+    CHECK_INT(harness_status_u64(status, "last_seq"), r2); /* the second redrive of dl1 stored nothing */
+    CHECK(harness_sub_u64(status, "engineering", "open_dead_letters", &open));
+    CHECK_INT(open, 0);
+    json_decref(status);
+    status = NULL;
+
+    /* closed one way, not the other */
+    CHECK_INT(hub_dead_letter_action(op, dl1, "discard", "changed my mind", NULL, S_WAIT_MS, err), -HUB_EINVALID);
+    CHECK_HAS(err, "was redriven by alice@local");
+    CHECK_HAS(err, "seq");
+
+    /* a third, discarded by bob with a reason; twice is the same answer */
+    REQUIRE(harness_publish(pub, "{\"type\":\"bug_report\",\"case_id\":\"CASE-DL3\"}", &res) == 0);
+    uint64_t dl3 = s_dead_letter_one(eng, "engineering", op, "duplicate ticket", NULL);
+    REQUIRE(dl3 > 0);
+    REQUIRE(hub_client_set_user(op, "bob") == 0);
+    uint64_t none = 99;
+    CHECK_INT(hub_dead_letter_action(op, dl3, "discard", "duplicate of CASE-1042", &none, S_WAIT_MS, err), 0);
+    CHECK_INT(none, 0);
+    CHECK_INT(hub_dead_letter_action(op, dl3, "discard", "duplicate of CASE-1042", NULL, S_WAIT_MS, err), 0);
+    CHECK_INT(hub_dead_letter_action(op, dl3, "redrive", NULL, NULL, S_WAIT_MS, err), -HUB_EINVALID);
+    CHECK_HAS(err, "was discarded by bob@local");
+
+    /* what is not a dead letter, or not an action */
+    CHECK_INT(hub_dead_letter_action(op, res.seq, "redrive", NULL, NULL, S_WAIT_MS, err), -HUB_EINVALID);
+    CHECK_HAS(err, "seq: ");
+    CHECK_HAS(err, "is not a dead letter");
+    CHECK_INT(hub_dead_letter_action(op, 999999, "discard", "x", NULL, S_WAIT_MS, err), -HUB_EINVALID);
+    CHECK_INT(hub_dead_letter_action(op, dl3, "discard", NULL, NULL, S_WAIT_MS, err), -HUB_EINVALID);
+    CHECK_HAS(err, "reason");
+    CHECK_INT(hub_dead_letter_action(op, dl3, "delete", NULL, NULL, S_WAIT_MS, err), -HUB_EINVALID);
+    Hub__DeadLetterAction da = HUB__DEAD_LETTER_ACTION__INIT;
+    da.has_seq = 1;
+    da.seq = dl3;
+    da.action = (char *)"discard";
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_DEAD_LETTER_ACTION;
+    f.dead_letter_action = &da;
+    REQUIRE((reply = s_raw_call(h, &f, HUB__FRAME__BODY_ERROR)) != NULL); /* no reason */
+    CHECK_STR(reply->error->field, "reason");
+    hub__frame__free_unpacked(reply, NULL);
+    da.reason = (char *)"x";
+    da.action = (char *)"purge";
+    REQUIRE((reply = s_raw_call(h, &f, HUB__FRAME__BODY_ERROR)) != NULL);
+    CHECK_STR(reply->error->field, "action");
+    hub__frame__free_unpacked(reply, NULL);
+    da.action = (char *)"redrive";
+    da.has_seq = 0;
+    REQUIRE((reply = s_raw_call(h, &f, HUB__FRAME__BODY_ERROR)) != NULL);
+    CHECK_STR(reply->error->field, "seq");
+    hub__frame__free_unpacked(reply, NULL);
+    da.has_seq = 1;
+    da.on_behalf_of = (char *)"no body";
+    REQUIRE((reply = s_raw_call(h, &f, HUB__FRAME__BODY_ERROR)) != NULL);
+    CHECK_STR(reply->error->field, "on_behalf_of");
+    hub__frame__free_unpacked(reply, NULL);
+    reply = NULL;
+
+    /* audited in the commit that did it, with the user */
+    const char *by_action[] = {"--action", "redriven", NULL};
+    REQUIRE((rows = harness_audit(h, by_action)) != NULL);
+    CHECK_INT(json_array_size(rows), 2);
+    const json_t *row = json_array_get(rows, 0);
+    CHECK_STR(s_str(row, "actor"), "alice@local");
+    CHECK_STR(s_str(row, "department"), "engineering");
+    CHECK_INT(s_int(row, "seq"), dl1);
+    CHECK_INT(s_int(json_object_get(row, "detail"), "redrive_seq"), r1);
+    CHECK_INT(s_int(json_object_get(row, "detail"), "orig_seq"), orig_eng);
+    json_decref(rows);
+    const char *discarded[] = {"--action", "discarded", NULL};
+    REQUIRE((rows = harness_audit(h, discarded)) != NULL);
+    CHECK_INT(json_array_size(rows), 1);
+    row = json_array_get(rows, 0);
+    CHECK_STR(s_str(row, "actor"), "bob@local");
+    CHECK_STR(s_str(json_object_get(row, "detail"), "reason"), "duplicate of CASE-1042");
+    json_decref(rows);
+    const char *by_case[] = {"--case", S_CASE, NULL};
+    REQUIRE((rows = harness_audit(h, by_case)) != NULL);
+    CHECK_INT(s_rows_by(rows, "received", "alice@local"), 2); /* the two redrives, received for alice */
+    json_decref(rows);
+    rows = NULL;
+
+    /* the states survive a restart */
+    hub_client_destroy(&eng);
+    hub_client_destroy(&fin);
+    CHECK_INT(harness_stop(h), 0);
+    REQUIRE(harness_start(h) == 0);
+    REQUIRE((list = s_dead_letters(op, 1)) != NULL);
+    CHECK_INT(s_nitems(list), 3);
+    it = s_dead_item(list, dl1);
+    REQUIRE(it != NULL);
+    CHECK_STR(s_str(it, "dead_letter_state"), "redriven");
+    CHECK_STR(s_str(it, "dead_letter_by"), "alice@local");
+    CHECK_INT(s_int(it, "redrive_seq"), r1);
+    it = s_dead_item(list, dl3);
+    REQUIRE(it != NULL);
+    CHECK_STR(s_str(it, "dead_letter_state"), "discarded");
+    CHECK_STR(s_str(it, "dead_letter_by"), "bob@local");
+    CHECK(json_object_get(it, "redrive_seq") == NULL);
+    json_decref(list);
+    REQUIRE((list = s_dead_letters(op, 0)) != NULL);
+    CHECK_INT(s_nitems(list), 0);
+    json_decref(list);
+    list = NULL;
+    CHECK_INT(hub_dead_letter_action(op, dl1, "redrive", NULL, &again, S_WAIT_MS, err), 0);
+    CHECK_INT(again, r1);
+done:
+    if (reply)
+        hub__frame__free_unpacked(reply, NULL);
+    hub_notification_destroy(&n);
+    json_decref(list);
+    json_decref(status);
+    json_decref(rows);
+    free(sample);
+    hub_client_destroy(&pub);
+    hub_client_destroy(&eng);
+    hub_client_destroy(&fin);
+    hub_client_destroy(&op);
+    HARNESS_END(h);
+}
+
+/* Actions sent back to back (most likely read in one turn of the hub,
+ * before any of them is written): the same redrive twice stores one
+ * event and answers both alike; a discard after it is refused. */
+static void test_dead_letter_back_to_back(void)
+{
+    hub_client_t *pub = NULL, *eng = NULL;
+    harness_raw_t *raw = NULL;
+    Hub__Frame *reply = NULL;
+    json_t *status = NULL;
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(h && harness_start(h) == 0);
+    REQUIRE((pub = harness_client(h, "support")) != NULL);
+    REQUIRE((eng = harness_client(h, "engineering")) != NULL);
+    const char *topics[] = {"engineering.*", NULL};
+    REQUIRE(harness_subscribe(eng, "engineering", topics, HUB_FROM_RESUME, 0, 10) == 0);
+    REQUIRE(harness_publish(pub, "{\"type\":\"bug_report\",\"case_id\":\"CASE-B2B\"}", NULL) == 0);
+    uint64_t dl = s_dead_letter_one(eng, "engineering", pub, "gone", NULL);
+    REQUIRE(dl > 0);
+    REQUIRE((raw = harness_raw_new(harness_endpoint(h))) != NULL);
+    REQUIRE(harness_raw_hello(raw, 5000));
+    static const char *const actions[] = {"redrive", "redrive", "discard"};
+    for (int i = 0; i < 3; i++) {
+        Hub__DeadLetterAction da = HUB__DEAD_LETTER_ACTION__INIT;
+        da.has_seq = 1;
+        da.seq = dl;
+        da.action = (char *)actions[i];
+        da.reason = (char *)"back to back";
+        Hub__Frame f = HUB__FRAME__INIT;
+        f.has_version = 1;
+        f.version = HUB_PROTOCOL_VERSION;
+        f.has_corr = 1;
+        f.corr = (uint64_t)i + 1;
+        f.body_case = HUB__FRAME__BODY_DEAD_LETTER_ACTION;
+        f.dead_letter_action = &da;
+        REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    }
+    uint64_t redrive[3] = {0, 0, 0};
+    int refused = 0;
+    for (int i = 0; i < 3; i++) {
+        REQUIRE(harness_raw_recv(raw, &reply, S_WAIT_MS) == 1);
+        REQUIRE(reply->has_corr && reply->corr >= 1 && reply->corr <= 3);
+        if (reply->body_case == HUB__FRAME__BODY_DEAD_LETTER_DONE) {
+            CHECK_STR(reply->dead_letter_done->state, "redriven");
+            CHECK_INT(reply->dead_letter_done->seq, dl);
+            redrive[reply->corr - 1] = reply->dead_letter_done->redrive_seq;
+        } else {
+            CHECK_INT(reply->body_case, HUB__FRAME__BODY_ERROR);
+            CHECK_INT(reply->corr, 3);
+            CHECK_INT(reply->error->code, HUB__ERROR_CODE__ERROR_CODE_INVALID);
+            CHECK_HAS(reply->error->message, "was redriven");
+            refused++;
+        }
+        hub__frame__free_unpacked(reply, NULL);
+        reply = NULL;
+    }
+    CHECK_INT(refused, 1);
+    CHECK(redrive[0] == dl + 1 && redrive[1] == dl + 1);
+    REQUIRE((status = harness_status(h)) != NULL);
+    CHECK_INT(harness_status_u64(status, "last_seq"), dl + 1);
+done:
+    if (reply)
+        hub__frame__free_unpacked(reply, NULL);
+    json_decref(status);
+    harness_raw_destroy(&raw);
+    hub_client_destroy(&pub);
+    hub_client_destroy(&eng);
+    HARNESS_END(h);
+}
+
+/* hubctl deadletters, redrive and discard: output and exit codes. */
+static void test_hubctl_dead_letters(void)
+{
+    hub_client_t *pub = NULL, *eng = NULL;
+    harness_run_t run = {0};
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(h && harness_start(h) == 0);
+    REQUIRE((pub = harness_client(h, "support")) != NULL);
+    REQUIRE((eng = harness_client(h, "engineering")) != NULL);
+    const char *topics[] = {"engineering.*", NULL};
+    REQUIRE(harness_subscribe(eng, "engineering", topics, HUB_FROM_RESUME, 0, 10) == 0);
+    REQUIRE(harness_publish(pub, "{\"type\":\"bug_report\",\"case_id\":\"CASE-H1\"}", NULL) == 0);
+    REQUIRE(harness_publish(pub, "{\"type\":\"bug_report\",\"case_id\":\"CASE-H2\"}", NULL) == 0);
+    uint64_t a = s_dead_letter_one(eng, "engineering", pub, "HTTP 404 from the tracker", NULL);
+    uint64_t b = s_dead_letter_one(eng, "engineering", pub, "HTTP 410", NULL);
+    REQUIRE(a > 0 && b > 0);
+    char sa[24], sb[24];
+    snprintf(sa, sizeof sa, "%" PRIu64, a);
+    snprintf(sb, sizeof sb, "%" PRIu64, b);
+
+    CHECK_INT(harness_hubctl(h, NULL, &run, "deadletters", NULL), 0);
+    CHECK_HAS(run.out, "SEQ");
+    CHECK_HAS(run.out, "REASON");
+    CHECK_HAS(run.out, "HTTP 404 from the tracker");
+    CHECK_HAS(run.out, "CASE-H2");
+    CHECK_HAS(run.out, "open");
+    CHECK_INT(harness_count_lines(run.out), 3);
+    harness_run_free(&run);
+
+    CHECK_INT(harness_hubctl(h, NULL, &run, "redrive", sa, NULL), 0);
+    char want[96];
+    snprintf(want, sizeof want, "{\"seq\":%s,\"state\":\"redriven\",\"redrive_seq\":", sa);
+    CHECK_HAS(run.out, want);
+    harness_run_free(&run);
+    CHECK_INT(harness_hubctl(h, NULL, &run, "discard", sb, "--reason", "tracker project deleted", NULL), 0);
+    snprintf(want, sizeof want, "{\"seq\":%s,\"state\":\"discarded\"}", sb);
+    CHECK_HAS(run.out, want);
+    harness_run_free(&run);
+
+    /* none open now; --all lists both, --json one object a line */
+    CHECK_INT(harness_hubctl(h, NULL, &run, "deadletters", NULL), 0);
+    CHECK_HAS(run.out, "no open dead letters");
+    harness_run_free(&run);
+    CHECK_INT(harness_hubctl(h, NULL, &run, "deadletters", "--all", "--json", NULL), 0);
+    CHECK_INT(harness_count_lines(run.out), 2);
+    CHECK_HAS(run.out, "\"dead_letter_state\":\"discarded\"");
+    CHECK_HAS(run.out, "\"dead_letter_state\":\"redriven\"");
+    harness_run_free(&run);
+    CHECK_INT(harness_hubctl(h, NULL, &run, "deadletters", "--all", "--subscriber", "finance", NULL), 0);
+    CHECK_HAS(run.out, "no dead letters");
+    harness_run_free(&run);
+    CHECK_INT(harness_hubctl(h, NULL, &run, "deadletters", "--all", "--limit", "1", NULL), 0);
+    CHECK_INT(harness_count_lines(run.out), 2);
+    CHECK_HAS(run.err, "more dead letters than listed");
+    harness_run_free(&run);
+
+    /* refused: exit 1 with the hub's words; usage: exit 2 */
+    CHECK_INT(harness_hubctl(h, NULL, &run, "discard", sa, "--reason", "x", NULL), 1);
+    CHECK_HAS(run.err, "was redriven by local");
+    harness_run_free(&run);
+    CHECK_INT(harness_hubctl(h, NULL, &run, "redrive", "1", NULL), 1);
+    CHECK_HAS(run.err, "is not a dead letter");
+    harness_run_free(&run);
+    CHECK_INT(harness_hubctl(h, NULL, &run, "discard", sb, NULL), 2);
+    CHECK_HAS(run.err, "--reason");
+    harness_run_free(&run);
+    CHECK_INT(harness_hubctl(h, NULL, &run, "redrive", "x12", NULL), 2);
+    harness_run_free(&run);
+    CHECK_INT(harness_hubctl(h, NULL, &run, "redrive", NULL), 2);
+    harness_run_free(&run);
+    CHECK_INT(harness_hubctl(h, NULL, &run, "deadletters", "--limit", "0", NULL), 2);
+    harness_run_free(&run);
+    static const char *const helps[] = {"deadletters", "redrive", "discard"};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_INT(harness_hubctl(h, NULL, &run, helps[i], "--help", NULL), 0);
+        CHECK_HAS(run.out, "usage: hubctl");
+        CHECK_HAS(run.out, "exit codes");
+        harness_run_free(&run);
+    }
+    /* no hub there: exit 3 */
+    CHECK_INT(harness_hubctl(NULL, NULL, &run, "--hub", "ipc:///nonexistent/hub.sock", "--timeout", "0.3",
+                             "redrive", sa, NULL),
+              3);
+done:
+    harness_run_free(&run);
+    hub_client_destroy(&pub);
+    hub_client_destroy(&eng);
+    HARNESS_END(h);
+}
+
+/* ------------------------------------------------------------- policy */
+
+/* The policy in force, as the file says and the status hashes it; a dry
+ * run routes an event without storing it; a reload shows. */
+static void test_policy_query(void)
+{
+    hub_client_t *c = NULL;
+    json_t *reply = NULL, *status = NULL;
+    char *text = NULL, *file = NULL;
+    char *sample = s_sample();
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(sample && h && harness_start(h) == 0);
+    REQUIRE((c = harness_client(h, "console")) != NULL);
+    char err[HUB_ERR_LEN] = "";
+    REQUIRE(hub_policy_query(c, NULL, &text, S_WAIT_MS, err) == 0);
+    REQUIRE((reply = json_loads(text, 0, NULL)) != NULL);
+    free(text);
+    text = NULL;
+    REQUIRE((status = harness_status(h)) != NULL);
+    REQUIRE((file = harness_read_file(harness_policy_path(h))) != NULL);
+    CHECK_STR(s_str(reply, "sha256"), harness_status_str(status, "policy_sha256"));
+    CHECK_STR(s_str(reply, "path"), harness_policy_path(h));
+    CHECK_STR(s_str(reply, "source"), file);
+    CHECK_INT(s_int(reply, "routes"), harness_status_u64(status, "routes"));
+    CHECK(json_object_get(reply, "dry_run") == NULL);
+    CHECK(json_object_get(reply, "matches") == NULL);
+    json_decref(reply);
+    reply = NULL;
+
+    /* a dry run: the sample bug report's three notifications, now */
+    int64_t before = (int64_t)time(NULL) * 1000;
+    REQUIRE(hub_policy_query(c, sample, &text, S_WAIT_MS, err) == 0);
+    REQUIRE((reply = json_loads(text, 0, NULL)) != NULL);
+    CHECK(json_is_true(json_object_get(reply, "dry_run")));
+    const json_t *matches = json_object_get(reply, "matches");
+    CHECK_INT(json_array_size(matches), 3);
+    const json_t *m = json_array_get(matches, 0);
+    CHECK_STR(s_str(m, "topic"), "engineering.defect");
+    CHECK_STR(s_str(m, "name"), "defect");
+    CHECK_STR(s_str(m, "department"), "engineering");
+    CHECK_STR(s_str(m, "kind"), "defect");
+    CHECK_STR(s_str(m, "reason"), "type=bug_report");
+    long long by = s_int(m, "respond_by_ms") - before - 4 * 3600 * 1000LL;
+    CHECK(by > -5000 && by < 5000);
+    m = json_array_get(matches, 1);
+    CHECK_STR(s_str(m, "topic"), "finance.billing_flag");
+    CHECK(json_array_size(json_object_get(m, "fields")) == 5);
+    CHECK(json_object_get(m, "respond_by_ms") == NULL);
+    CHECK_STR(s_str(json_array_get(matches, 2), "topic"), "sales.followup");
+    json_decref(reply);
+    reply = NULL;
+    free(text);
+    text = NULL;
+    /* nothing was stored or audited */
+    json_decref(status);
+    REQUIRE((status = harness_status(h)) != NULL);
+    CHECK_INT(harness_status_u64(status, "last_seq"), 0);
+    json_t *rows = harness_audit(h, NULL);
+    CHECK_INT(harness_audit_count(rows, "received", NULL), 0);
+    json_decref(rows);
+    /* an event that matches nothing: a dry run all the same */
+    CHECK_INT(hub_policy_query(c, "{\"type\":\"thank_you\"}", &text, S_WAIT_MS, err), 0);
+    CHECK_HAS(text, "\"dry_run\":true");
+    CHECK(text && !strstr(text, "\"matches\""));
+    free(text);
+    text = NULL;
+
+    /* what is not an event */
+    CHECK_INT(hub_policy_query(c, "{\"subject\":\"no type\"}", &text, S_WAIT_MS, err), -HUB_EINVALID);
+    CHECK_HAS(err, "type");
+    CHECK_INT(hub_policy_query(c, "{", &text, S_WAIT_MS, err), -HUB_EMALFORMED);
+    CHECK(text == NULL);
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.subject = (char *)"no type";
+    Hub__PolicyQuery pq = HUB__POLICY_QUERY__INIT;
+    pq.event = &ev;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_POLICY_QUERY;
+    f.policy_query = &pq;
+    Hub__Frame *err_frame = s_raw_call(h, &f, HUB__FRAME__BODY_ERROR);
+    REQUIRE(err_frame != NULL);
+    CHECK_STR(err_frame->error->field, "event.type");
+    hub__frame__free_unpacked(err_frame, NULL);
+
+    /* reloaded: the new text and hash */
+    static const char reloaded[] = "departments:\n  sales: {}\nroutes:\n"
+                                   "  - name: all\n    match: { type: complaint }\n    notify: sales\n"
+                                   "    kind: complaint\n";
+    long log_at = harness_log_size(h);
+    REQUIRE(harness_write_policy(h, reloaded) == 0);
+    REQUIRE(harness_signal(h, SIGHUP) == 0);
+    REQUIRE(harness_wait_log(h, log_at, "policy reloaded", S_WAIT_MS));
+    REQUIRE(hub_policy_query(c, NULL, &text, S_WAIT_MS, err) == 0);
+    REQUIRE((reply = json_loads(text, 0, NULL)) != NULL);
+    CHECK_STR(s_str(reply, "source"), reloaded);
+    CHECK_INT(s_int(reply, "routes"), 1);
+    CHECK(strcmp(s_str(reply, "sha256"), harness_status_str(status, "policy_sha256")) != 0);
+done:
+    free(text);
+    free(file);
+    free(sample);
+    json_decref(reply);
+    json_decref(status);
+    hub_client_destroy(&c);
+    HARNESS_END(h);
+}
+
 int main(void)
 {
     harness_require();
@@ -653,6 +1181,10 @@ int main(void)
         {"metrics: counters, histograms, subscriber state", test_metrics},
         {"notification query: answers, breaches, filters, paging", test_notification_query},
         {"notification query: bad fields refused", test_notification_query_refused},
+        {"dead letters: listed, redriven, discarded, durable, audited", test_dead_letters},
+        {"dead letters: actions back to back", test_dead_letter_back_to_back},
+        {"dead letters: hubctl deadletters, redrive, discard", test_hubctl_dead_letters},
+        {"policy: text, hash, dry run, reload", test_policy_query},
         {NULL, NULL},
     };
     return check_run(cases);

@@ -12,6 +12,7 @@
  *   support   publish: bug_report, complaint, ...       (no subscribe)
  *   finance   subscribe: finance.*
  *   operator  subscribe: *, admin, audit
+ *   reader    audit (reads notifications and the policy; acts on nothing)
  *   mute      a known key that the access list does not name
  *   stranger  a key pair the hub does not know
  *
@@ -59,7 +60,8 @@ static const char s_access[] =
     "access:\n"
     "  support: { publish: [bug_report, complaint, return_request, billing_question, feature_request] }\n"
     "  finance: { subscribe: [\"finance.*\"] }\n"
-    "  operator: { subscribe: [\"*\"], admin: true, audit: true }\n";
+    "  operator: { subscribe: [\"*\"], admin: true, audit: true }\n"
+    "  reader: { audit: true }\n";
 
 /* DIR/name: a key pair's path prefix (valid until the next call). */
 static const char *s_prefix(s_keys_t *k, const char *name)
@@ -560,6 +562,114 @@ done:
     s_keys_remove(&k);
 }
 
+/* What a web console asks: notifications and the policy need audit, a
+ * dead-letter action needs admin; a denial is audited with the user the
+ * client acts for (USER@IDENTITY), as is what it publishes. */
+static void test_admin_frames(void)
+{
+    s_keys_t k;
+    harness_t *h = NULL;
+    hub_client_t *support = NULL, *reader = NULL, *op = NULL, *finance = NULL;
+    hub_notification_t *n = NULL;
+    json_t *rows = NULL;
+    harness_run_t run = {0};
+    char err[HUB_ERR_LEN] = "";
+    char *json = NULL;
+    hub_publish_result_t res;
+    const char *known[] = {"support", "finance", "operator", "reader", NULL};
+    REQUIRE(s_keys_make(&k, known, NULL) == 0);
+    REQUIRE((h = s_curve_hub(&k, check_failures)) != NULL && harness_alive(h));
+    REQUIRE((support = s_client(h, &k, "support", NULL, S_WAIT_MS, err)) != NULL);
+    REQUIRE((reader = s_client(h, &k, "reader", NULL, S_WAIT_MS, err)) != NULL);
+    REQUIRE((op = s_client(h, &k, "operator", NULL, S_WAIT_MS, err)) != NULL);
+    REQUIRE((finance = s_client(h, &k, "finance", NULL, S_WAIT_MS, err)) != NULL);
+
+    /* support publishes for alice: the actor is alice@support */
+    REQUIRE(hub_client_set_user(support, "alice") == 0);
+    CHECK_INT(hub_publish(support, s_overdue, &res, S_WAIT_MS, err), 0);
+    const char *by_case[] = {"--case", "CASE-S2", NULL};
+    REQUIRE((rows = harness_audit(h, by_case)) != NULL);
+    const json_t *rec = harness_audit_find(rows, "received", NULL);
+    CHECK_STR(rec ? json_string_value(json_object_get(rec, "actor")) : NULL, "alice@support");
+    json_decref(rows);
+    rows = NULL;
+
+    /* a dead letter for the operator to act on */
+    const char *fin_topics[] = {"finance.*"};
+    REQUIRE(hub_subscribe(finance, "finance", fin_topics, 1, HUB_FROM_EARLIEST, 0, 10, S_WAIT_MS, err) == 0);
+    REQUIRE(hub_receive(finance, &n, S_WAIT_MS) == 1);
+    CHECK_INT(hub_nack(finance, n, "ledger closed", 1), 0);
+    hub_notification_destroy(&n);
+
+    /* support: none of it */
+    CHECK_INT(hub_notification_query(support, "{}", &json, S_WAIT_MS, err), -HUB_EDENIED);
+    CHECK_HAS(err, "identity support may not read notifications");
+    CHECK_INT(hub_policy_query(support, NULL, &json, S_WAIT_MS, err), -HUB_EDENIED);
+    CHECK_HAS(err, "identity support may not read the policy");
+    CHECK_INT(hub_dead_letter_action(support, 3, "discard", "x", NULL, S_WAIT_MS, err), -HUB_EDENIED);
+    CHECK_HAS(err, "identity support may not act on dead letters");
+    CHECK(json == NULL);
+    const char *dl_args[] = {"--key", s_prefix(&k, "support"), "deadletters", NULL};
+    CHECK_INT(harness_hubctl_argv(h, NULL, &run, dl_args), 1);
+    CHECK_HAS(run.err, "may not read notifications");
+    harness_run_free(&run);
+
+    /* reader: reads, acts on nothing */
+    uint64_t dead_seq = 0;
+    int64_t deadline = harness_now_ms() + S_WAIT_MS;
+    while (!dead_seq && harness_now_ms() < deadline) {
+        CHECK_INT(hub_notification_query(reader, "{\"dead_letters\":true}", &json, S_WAIT_MS, err), 0);
+        json_t *list = json ? json_loads(json, 0, NULL) : NULL;
+        const json_t *item = json_array_get(json_object_get(list, "items"), 0);
+        const json_t *seq = json_object_get(json_object_get(item, "notification"), "seq");
+        dead_seq = json_is_integer(seq) ? (uint64_t)json_integer_value(seq) : 0;
+        json_decref(list);
+        free(json);
+        json = NULL;
+        if (!dead_seq)
+            harness_pause();
+    }
+    REQUIRE(dead_seq > 0);
+    CHECK_INT(hub_policy_query(reader, s_bug, &json, S_WAIT_MS, err), 0);
+    CHECK_HAS(json, "\"dry_run\":true");
+    free(json);
+    json = NULL;
+    CHECK_INT(hub_dead_letter_action(reader, dead_seq, "redrive", NULL, NULL, S_WAIT_MS, err), -HUB_EDENIED);
+    CHECK_HAS(err, "identity reader may not act on dead letters");
+
+    /* the operator acts, for bob */
+    REQUIRE(hub_client_set_user(op, "bob") == 0);
+    uint64_t redrive_seq = 0;
+    CHECK_INT(hub_dead_letter_action(op, dead_seq, "redrive", NULL, &redrive_seq, S_WAIT_MS, err), 0);
+    CHECK(redrive_seq > dead_seq);
+
+    /* denials on record, with the user where there was one */
+    REQUIRE(hub_client_set_user(support, "carol") == 0);
+    CHECK_INT(hub_dead_letter_action(support, dead_seq, "discard", "x", NULL, S_WAIT_MS, err), -HUB_EDENIED);
+    const char *denied[] = {"--action", "denied", NULL};
+    REQUIRE((rows = harness_audit(h, denied)) != NULL);
+    CHECK(s_denied_row_has(rows, "support may not read notifications"));
+    CHECK(s_denied_row_has(rows, "support may not read the policy"));
+    CHECK(s_denied_row_has(rows, "reader may not act on dead letters"));
+    CHECK(s_denied_row_has(rows, "carol@support"));
+    json_decref(rows);
+    const char *redriven[] = {"--action", "redriven", NULL};
+    REQUIRE((rows = harness_audit(h, redriven)) != NULL);
+    CHECK_INT(json_array_size(rows), 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(rows, 0), "actor")), "bob@operator");
+done:
+    free(json);
+    json_decref(rows);
+    hub_notification_destroy(&n);
+    harness_run_free(&run);
+    hub_client_destroy(&support);
+    hub_client_destroy(&reader);
+    hub_client_destroy(&op);
+    hub_client_destroy(&finance);
+    HARNESS_END(h);
+    s_keys_remove(&k);
+}
+
 /* A client key removed from keys.clients and the hub told to reload
  * (SIGHUP) admits no new connection with that key. (A connection made
  * before the reload is not checked here: CURVE authenticates once per
@@ -693,6 +803,7 @@ int main(void)
         {"a known key publishes; the audit actor is its identity", test_known_key},
         {"an unknown key or no key gets no answer; others are served", test_unknown_and_no_key},
         {"access: publish, subscribe, status and the unlisted, denied and audited", test_access},
+        {"admin frames: audit reads, admin acts, users on record", test_admin_frames},
         {"a revoked key admits no new connection after SIGHUP", test_revoke},
         {"security: none refuses a non-loopback endpoint unless --insecure", test_insecure},
         {NULL, NULL},

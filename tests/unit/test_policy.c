@@ -329,6 +329,12 @@ static void test_sha256(void)
     hub_policy_t *q = s_policy(text);
     if (q)
         CHECK(strcmp(hub_policy_sha256(p), hub_policy_sha256(q)) != 0);
+    /* the text itself is kept, as parsed: what the hash is of */
+    size_t len = 0;
+    CHECK_STR(hub_policy_source(p, &len), s_three_routes);
+    CHECK_INT(len, strlen(s_three_routes));
+    if (q)
+        CHECK_STR(hub_policy_source(q, NULL), text);
     hub_policy_destroy(&p);
     hub_policy_destroy(&q);
 }
@@ -790,7 +796,7 @@ static const check_case_t cases[] = {
     {"route: several matches, in policy order, at most max", test_several_matches_in_order},
     {"route: fields, respond_within, escalate_to", test_fields_and_deadline},
     {"route: reason cut to HUB_REASON_LEN", test_reason_cut},
-    {"sha256 of the text", test_sha256},
+    {"sha256 and the text", test_sha256},
     {"explain: why each route matched or not", test_explain},
     {"the sample deploy/policy.yaml", test_sample_policy},
     {"load: file errors", test_load_file_errors},

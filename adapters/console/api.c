@@ -503,40 +503,225 @@ void cs_api_inbox(cs_api_t *self, const cs_user_t *user, const cs_request_t *req
     json_decref(list);
 }
 
+/* The policy in force (and a dry run of event_json when not NULL), parsed,
+ * or NULL with reply set. */
+static json_t *s_policy(cs_api_t *self, const char *event_json, cs_reply_t *reply)
+{
+    char *answer = NULL;
+    char err[HUB_ERR_LEN] = "";
+    int rc = hub_policy_query(self->client, event_json, &answer, s_timeout(self), err);
+    if (rc < 0) {
+        s_hub_error(reply, rc, "policy", err);
+        return NULL;
+    }
+    json_t *policy = json_loads(answer, 0, NULL);
+    free(answer);
+    if (!json_is_object(policy)) {
+        json_decref(policy);
+        cs_reply_error(reply, 502, "hub", "policy: the hub's answer is not a JSON object");
+        return NULL;
+    }
+    return policy;
+}
+
+/* The open dead letters (all: every one), newest first, or NULL with reply
+ * set. */
+static json_t *s_dead_letters(cs_api_t *self, int all, size_t limit, cs_reply_t *reply)
+{
+    json_t *query = json_pack("{s:b, s:b, s:I}", "dead_letters", 1, "open_only", !all, "limit", (json_int_t)limit);
+    return s_notifications(self, query, "dead letters", reply);
+}
+
 void cs_api_ops(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
 {
-    (void)self;
-    (void)req;
-    if (s_require_operator(user, reply) < 0)
+    if (s_require_operator(user, reply) < 0 || s_act_for(self, user, reply) < 0)
         return;
-    cs_reply_error(reply, 501, "not_implemented", "ops");
+    char err[HUB_ERR_LEN] = "";
+    char *text = NULL;
+    int rc = hub_status(self->client, &text, s_timeout(self), err);
+    if (rc < 0) {
+        s_hub_error(reply, rc, "status", err);
+        return;
+    }
+    json_t *status = json_loads(text, 0, NULL);
+    free(text);
+    json_t *dead = status ? s_dead_letters(self, s_query_flag(req, "all"), CS_LIST_MAX, reply) : NULL;
+    json_t *policy = dead ? s_policy(self, NULL, reply) : NULL;
+    if (!status)
+        cs_reply_error(reply, 502, "hub", "status: the hub's answer is not JSON");
+    if (status && dead && policy) {
+        /* the policy without what only a dry run fills */
+        json_t *shown = json_pack("{s:O?, s:O?, s:O?, s:O?}", "sha256", json_object_get(policy, "sha256"), "path",
+                                  json_object_get(policy, "path"), "routes", json_object_get(policy, "routes"),
+                                  "source", json_object_get(policy, "source"));
+        cs_reply_json(reply, 200,
+                      json_pack("{s:O, s:O, s:b, s:o}", "status", status, "dead_letters",
+                                json_object_get(dead, "items"), "dead_letters_truncated",
+                                json_is_true(json_object_get(dead, "truncated")), "policy", shown));
+    }
+    json_decref(status);
+    json_decref(dead);
+    json_decref(policy);
+}
+
+/* One dead-letter action. Returns 0 and fills *redrive_seq_p, or the hub's
+ * code with err. */
+static int s_dead_letter(cs_api_t *self, uint64_t seq, const char *action, const char *reason,
+                         uint64_t *redrive_seq_p, char err[HUB_ERR_LEN])
+{
+    *redrive_seq_p = 0;
+    return hub_dead_letter_action(self->client, seq, action, reason, redrive_seq_p, s_timeout(self), err);
+}
+
+/* A dead-letter action refused: the hub says INVALID for an unknown seq
+ * and for one already acted on the other way; the console tells them
+ * apart by the hub's words (404, 409), so that the page can say which. */
+static void s_dead_letter_error(cs_reply_t *reply, int rc, const char *what, const char *err)
+{
+    if (rc == -HUB_EINVALID && strstr(err, "is not a dead letter"))
+        cs_reply_error(reply, 404, "not_found", "%s", err);
+    else if (rc == -HUB_EINVALID && strstr(err, "cannot be"))
+        cs_reply_error(reply, 409, "conflict", "%s", err);
+    else
+        s_hub_error(reply, rc, what, err);
+}
+
+/* The "seq" of a body: 1 with *seq, 0 when absent, -1 with a 400. */
+static int s_body_seq(const json_t *body, uint64_t *seq, cs_reply_t *reply)
+{
+    const json_t *v = json_object_get(body, "seq");
+    *seq = 0;
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+        cs_reply_error(reply, 400, "bad_request", "seq: expected a positive whole number (the dead letter's seq)");
+        return -1;
+    }
+    *seq = (uint64_t)json_integer_value(v);
+    return 1;
 }
 
 void cs_api_redrive(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
 {
-    (void)self;
-    (void)req;
     if (s_require_operator(user, reply) < 0)
         return;
-    cs_reply_error(reply, 501, "not_implemented", "redrive");
+    json_t *body = cs_api_body(req, reply);
+    if (!body)
+        return;
+    uint64_t seq = 0;
+    const json_t *all = json_object_get(body, "all");
+    int has_seq = s_body_seq(body, &seq, reply);
+    if (has_seq < 0 || s_act_for(self, user, reply) < 0)
+        goto done;
+    if (all && !json_is_boolean(all)) {
+        cs_reply_error(reply, 400, "bad_request", "all: expected true or false");
+        goto done;
+    }
+    if (has_seq == json_is_true(all)) {
+        cs_reply_error(reply, 400, "bad_request", "give either \"seq\": N or \"all\": true");
+        goto done;
+    }
+    char err[HUB_ERR_LEN] = "";
+    uint64_t redrive_seq = 0;
+    if (has_seq) {
+        int rc = s_dead_letter(self, seq, "redrive", NULL, &redrive_seq, err);
+        if (rc < 0) {
+            s_dead_letter_error(reply, rc, "redrive", err);
+            goto done;
+        }
+        hub_info("%s re-drove dead letter %" PRIu64 " as %" PRIu64, user->name, seq, redrive_seq);
+        cs_reply_json(reply, 200,
+                      json_pack("{s:[{s:I, s:I}], s:[]}", "redriven", "seq", (json_int_t)seq, "redrive_seq",
+                                (json_int_t)redrive_seq, "failed"));
+        goto done;
+    }
+    /* all: the open ones, oldest first, each on its own: one that fails
+     * (acted on meanwhile) does not stop the others */
+    json_t *list = s_dead_letters(self, 0, CS_REDRIVE_ALL_MAX, reply);
+    if (!list)
+        goto done;
+    json_t *redriven = json_array(), *failed = json_array();
+    const json_t *items = json_object_get(list, "items");
+    for (size_t i = json_array_size(items); i-- > 0 && redriven && failed;) {
+        json_int_t dl = json_integer_value(json_object_get(json_object_get(json_array_get(items, i), "notification"),
+                                                           "seq"));
+        if (dl <= 0)
+            continue;
+        int rc = s_dead_letter(self, (uint64_t)dl, "redrive", NULL, &redrive_seq, err);
+        if (rc == 0)
+            json_array_append_new(redriven, json_pack("{s:I, s:I}", "seq", dl, "redrive_seq", (json_int_t)redrive_seq));
+        else
+            json_array_append_new(failed, json_pack("{s:I, s:s}", "seq", dl, "message", err));
+        if (rc == -ETIMEDOUT)
+            break; /* the hub is not answering: do not wait for each of the rest */
+    }
+    hub_info("%s re-drove %zu dead letters (%zu failed)", user->name, json_array_size(redriven),
+             json_array_size(failed));
+    cs_reply_json(reply, 200,
+                  json_pack("{s:o, s:o, s:b}", "redriven", redriven, "failed", failed, "truncated",
+                            json_is_true(json_object_get(list, "truncated"))));
+    json_decref(list);
+done:
+    json_decref(body);
 }
 
 void cs_api_discard(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
 {
-    (void)self;
-    (void)req;
     if (s_require_operator(user, reply) < 0)
         return;
-    cs_reply_error(reply, 501, "not_implemented", "discard");
+    json_t *body = cs_api_body(req, reply);
+    if (!body)
+        return;
+    uint64_t seq = 0;
+    const char *reason = NULL;
+    int has_seq = s_body_seq(body, &seq, reply);
+    if (has_seq < 0 || s_body_str(body, "reason", 0, CS_REASON_MAX, &reason, reply) < 0
+        || s_act_for(self, user, reply) < 0)
+        goto done;
+    if (!has_seq) {
+        cs_reply_error(reply, 400, "bad_request", "seq: missing (the dead letter's seq)");
+        goto done;
+    }
+    if (!reason || !*reason) {
+        cs_reply_error(reply, 400, "bad_request", "reason: missing: say why the dead letter is given up");
+        goto done;
+    }
+    char err[HUB_ERR_LEN] = "";
+    uint64_t ignored = 0;
+    int rc = s_dead_letter(self, seq, "discard", reason, &ignored, err);
+    if (rc < 0) {
+        s_dead_letter_error(reply, rc, "discard", err);
+        goto done;
+    }
+    hub_info("%s discarded dead letter %" PRIu64, user->name, seq);
+    cs_reply_json(reply, 200, json_pack("{s:I, s:s}", "seq", (json_int_t)seq, "state", "discarded"));
+done:
+    json_decref(body);
 }
 
 void cs_api_dry_run(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
 {
-    (void)self;
-    (void)req;
     if (s_require_operator(user, reply) < 0)
         return;
-    cs_reply_error(reply, 501, "not_implemented", "dry run");
+    json_t *body = cs_api_body(req, reply);
+    if (!body)
+        return;
+    const json_t *event = json_object_get(body, "event");
+    if (!json_is_object(event)) {
+        cs_reply_error(reply, 400, "bad_request", "event: expected a JSON object (an event as publish takes it)");
+        json_decref(body);
+        return;
+    }
+    char *text = json_dumps(event, JSON_COMPACT);
+    json_decref(body);
+    if (!text) {
+        cs_reply_json(reply, 500, NULL);
+        return;
+    }
+    json_t *policy = s_act_for(self, user, reply) == 0 ? s_policy(self, text, reply) : NULL;
+    free(text);
+    if (policy)
+        cs_reply_json(reply, 200, policy);
 }
 
 json_t *cs_api_status(cs_api_t *self, char err[HUB_ERR_LEN])

@@ -159,8 +159,9 @@ static int s_origin_ok(const cs_request_t *req)
 static void s_cookie(const cs_console_t *self, const char *id, cs_reply_t *reply)
 {
     long long max_age = id ? (long long)(self->settings->session_ttl_ms / 1000) : 0;
-    snprintf(reply->set_cookie, sizeof reply->set_cookie, S_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
-             id ? id : "", max_age, self->settings->secure_cookies ? "; Secure" : "");
+    snprintf(reply->set_cookie, sizeof reply->set_cookie,
+             S_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", id ? id : "", max_age,
+             self->settings->secure_cookies ? "; Secure" : "");
 }
 
 /* Who is asking (rules 1 and 5). */

@@ -218,7 +218,7 @@ int cs_password_parse(const char *text, cs_password_t *hash, char err[HUB_ERR_LE
     if (digits > 0 && digits <= 9 && p[digits] == '$')
         iterations = strtoull(p, NULL, 10);
     if (iterations < CS_PASSWORD_MIN_ITERATIONS || iterations > CS_PASSWORD_MAX_ITERATIONS) {
-        snprintf(err, HUB_ERR_LEN, "password hash: the iterations must be a number from %u to %u", 
+        snprintf(err, HUB_ERR_LEN, "password hash: the iterations must be a number from %u to %u",
                  CS_PASSWORD_MIN_ITERATIONS, CS_PASSWORD_MAX_ITERATIONS);
         return -HUB_EINVALID;
     }

@@ -49,7 +49,8 @@ extern char **environ;
 
 static const char s_access[] = "access:\n"
                                "  console: { publish: [response], audit: true, admin: true }\n"
-                               "  operator: { publish: [bug_report, complaint, return_request, billing_question, feature_request, response],\n"
+                               "  operator: { publish: [bug_report, complaint, return_request, billing_question,\n"
+                               "                       feature_request, response],\n"
                                "              subscribe: [\"*\"], admin: true, audit: true }\n";
 
 /* What every case shares: keys, the hub.yaml, the users file. */
@@ -611,8 +612,11 @@ static void test_csrf_origin_and_limits(void)
     CHECK_INT(s_http_ex(con.port, "POST", "/api/answer", &alice, 1, json_only, answer, strlen(answer), &res), 403);
     CHECK_STR(s_str(res.json, "error"), "csrf");
     s_http_free(&res);
-    const char *wrong_token[] = {"Content-Type: application/json",
-                                 "X-CSRF-Token: 0000000000000000000000000000000000000000000000000000000000000000", NULL};
+    const char *wrong_token[] = {
+        "Content-Type: application/json",
+        "X-CSRF-Token: 0000000000000000000000000000000000000000000000000000000000000000",
+        NULL,
+    };
     CHECK_INT(s_http_ex(con.port, "POST", "/api/answer", &alice, 1, wrong_token, answer, strlen(answer), &res), 403);
     CHECK_STR(s_str(res.json, "error"), "csrf");
     s_http_free(&res);
@@ -809,7 +813,6 @@ done:
  * letter (nacked with dead_letter) is re-driven to its subscriber, another
  * one discarded with a reason, both recorded under ops@console; the dry
  * run shows what an event would produce. Others get 403. */
-static void test_ops_and_dead_letters(void) __attribute__((unused));
 static void test_ops_and_dead_letters(void)
 {
     int before = check_failures;
@@ -948,7 +951,8 @@ static void test_metrics(void)
     s_http_free(&res);
     c = harness_client(h, "support");
     REQUIRE(c);
-    REQUIRE(harness_publish(c, "{\"type\":\"bug_report\",\"source\":\"support\",\"case_id\":\"CASE-2000\"}", NULL) == 0);
+    REQUIRE(harness_publish(c, "{\"type\":\"bug_report\",\"source\":\"support\",\"case_id\":\"CASE-2000\"}", NULL)
+            == 0);
     CHECK_INT(s_get(con.port, "/metrics", NULL, &res), 200);
     CHECK_HAS(res.body, "switchboard_events_received_total{type=\"bug_report\"} 2\n");
     s_http_free(&res);
@@ -970,7 +974,8 @@ static void test_proxy_metrics_access_and_reload(void)
     s_http_t res = {0};
     s_session_t alice = {0}, ops = {0};
     harness_t *h = s_hub(check_failures);
-    REQUIRE(h && s_con_start(h, "proxy_header: X-Forwarded-User\nmetrics: operator\nsecure_cookies: true\n", &con) == 0);
+    const char *settings = "proxy_header: X-Forwarded-User\nmetrics: operator\nsecure_cookies: true\n";
+    REQUIRE(h && s_con_start(h, settings, &con) == 0);
     const char *as_alice[] = {"X-Forwarded-User: alice", NULL};
     CHECK_INT(s_http_ex(con.port, "GET", "/api/session", NULL, 0, as_alice, NULL, 0, &res), 200);
     CHECK_STR(s_str(res.json, "user"), "alice");
@@ -1038,6 +1043,87 @@ static void test_proxy_metrics_access_and_reload(void)
     CHECK(text && strstr(text + log_at, "users file read again: 3 users"));
     free(text);
 done:
+    s_http_free(&res);
+    s_con_end(&con, before);
+    HARNESS_END(h);
+}
+
+/* Bad input of every kind gets a 4xx naming what is wrong, never a crash:
+ * the console answers normally afterwards. */
+static void test_bad_input(void)
+{
+    int before = check_failures;
+    s_con_t con = {0};
+    s_session_t ops = {0};
+    s_http_t res = {0};
+    char *nested = NULL;
+    harness_t *h = s_hub(check_failures);
+    REQUIRE(h && s_con_start(h, NULL, &con) == 0);
+    REQUIRE(s_login(con.port, "ops", "ops-pw", &ops) == 200);
+    static const char *const paths[] = {"/api/answer", "/api/deadletters/redrive", "/api/deadletters/discard",
+                                        "/api/policy/dry-run", "/api/login", NULL};
+    static const char *const bodies[] = {
+        "", "null", "[]", "\"text\"", "{", "{\"seq\":-1}", "{\"seq\":\"1\"}", "{\"seq\":1e400}",
+        "{\"seq\":18446744073709551616}", "{\"all\":\"yes\"}", "{\"seq\":1,\"all\":true}",
+        "{\"user\":5,\"password\":[]}", "{\"event\":\"x\"}", "{\"event\":{\"type\":7}}",
+        "{\"department\":\"../etc\",\"case_id\":\"C\",\"status\":\"resolved\"}",
+        "{\"department\":\"sales\",\"case_id\":\"C\",\"status\":\"resolved\",\"note\":7}",
+        "{\"a\":1,\"a\":2}", "{\"user\":\"x\xff\",\"password\":\"y\"}", NULL};
+    for (size_t p = 0; paths[p]; p++)
+        for (size_t b = 0; bodies[b]; b++) {
+            long status = s_post(con.port, paths[p], &ops, bodies[b], &res);
+            if (status < 400 || status >= 500 || !*s_str(res.json, "message"))
+                fprintf(stderr, "POST %s %s: %ld %s\n", paths[p], bodies[b], status, res.body ? res.body : "");
+            CHECK(status >= 400 && status < 500);
+            CHECK(*s_str(res.json, "error"));
+            s_http_free(&res);
+        }
+    /* a NUL inside, and nesting deeper than anyone writes */
+    const char with_nul[] = "{\"seq\":1}\0{}";
+    const char *json_type[] = {"Content-Type: application/json", NULL};
+    CHECK_INT(s_http_ex(con.port, "POST", "/api/deadletters/redrive", &ops, 0, json_type, with_nul,
+                        sizeof with_nul - 1, &res),
+              400);
+    s_http_free(&res);
+    size_t depth = 20000;
+    nested = malloc(2 * depth + 16);
+    REQUIRE(nested);
+    size_t n = (size_t)sprintf(nested, "{\"event\":");
+    for (size_t i = 0; i < depth; i++)
+        nested[n++] = '[';
+    for (size_t i = 0; i < depth; i++)
+        nested[n++] = ']';
+    nested[n++] = '}';
+    nested[n] = '\0';
+    CHECK_INT(s_post(con.port, "/api/policy/dry-run", &ops, nested, &res), 400);
+    s_http_free(&res);
+    /* queries and headers */
+    static const char *const gets[] = {"/api/inbox?department=..%2Fx", "/api/inbox?department=sales&limit=-1",
+                                       "/api/inbox?department=sales&after_seq=99999999999999999999",
+                                       "/api/case?case_id=", "/api/case?customer=", "/api/case", NULL};
+    for (size_t g = 0; gets[g]; g++) {
+        long status = s_get(con.port, gets[g], &ops, &res);
+        if (status != 400)
+            fprintf(stderr, "GET %s: %ld %s\n", gets[g], status, res.body ? res.body : "");
+        CHECK_INT(status, 400);
+        s_http_free(&res);
+    }
+    char long_path[9000] = "/api/case?case_id=";
+    memset(long_path + strlen(long_path), 'C', 8000);
+    long_path[8018] = '\0';
+    long status = s_get(con.port, long_path, &ops, &res);
+    CHECK(status >= 400 && status < 500);
+    s_http_free(&res);
+    const char *odd[] = {"Cookie: sb_session=\"; ; ==", "X-CSRF-Token: \x01\x02", NULL};
+    CHECK_INT(s_http_ex(con.port, "POST", "/api/logout", NULL, 0, odd, NULL, 0, &res), 204);
+    s_http_free(&res);
+    CHECK_INT(s_http_ex(con.port, "DELETE", "/api/session", &ops, 0, NULL, NULL, 0, &res), 405);
+    s_http_free(&res);
+    /* still answering, the session still good */
+    CHECK_INT(s_get(con.port, "/api/session", &ops, &res), 200);
+    s_http_free(&res);
+done:
+    free(nested);
     s_http_free(&res);
     s_con_end(&con, before);
     HARNESS_END(h);
@@ -1201,9 +1287,10 @@ int main(void)
         {"failed logins are limited", test_login_limit},
         {"csrf, origin and body limits", test_csrf_origin_and_limits},
         {"inbox per department, answer, case board", test_inbox_answer_and_case},
-        /* OPS_CASE */
+        {"ops: dead letters re-driven and discarded, dry run", test_ops_and_dead_letters},
         {"metrics move with the events", test_metrics},
         {"proxy header, operator metrics, users reload", test_proxy_metrics_access_and_reload},
+        {"bad input gets a 4xx, never a crash", test_bad_input},
         {"start-up errors and passwd", test_startup_errors},
         {NULL, NULL},
     };

@@ -655,6 +655,7 @@ static struct {
     harness_t *h;
     hub_client_t *pub;     /* support's desk */
     hub_client_t *finance; /* finance's subscriber: refuses CASE-2043 */
+    hub_client_t *sales;   /* sales's subscriber: takes its notifications, slowly */
     pid_t console;
     char console_url[64];
     char console_log[HARNESS_PATH];
@@ -935,10 +936,13 @@ static int s_seed_hub(void)
 {
     F.pub = harness_client(F.h, "support-desk");
     F.finance = harness_client(F.h, "finance-ledger");
-    if (!F.pub || !F.finance)
+    F.sales = harness_client(F.h, "sales-crm");
+    if (!F.pub || !F.finance || !F.sales)
         return -1;
     const char *topics[] = {"finance.*", NULL};
-    if (harness_subscribe(F.finance, "finance", topics, HUB_FROM_EARLIEST, 0, 10) != 0)
+    const char *sales_topics[] = {"sales.*", NULL};
+    if (harness_subscribe(F.finance, "finance", topics, HUB_FROM_EARLIEST, 0, 10) != 0 ||
+        harness_subscribe(F.sales, "sales", sales_topics, HUB_FROM_EARLIEST, 0, 10) != 0)
         return -1;
     for (size_t i = 0; i < sizeof s_seed_events / sizeof s_seed_events[0]; i++)
         if (harness_publish(F.pub, s_seed_events[i], NULL) != 0)
@@ -1250,6 +1254,20 @@ static void test_operator_redrive(void)
     free(reason);
     CHECK(s_wait_js(&F.wd, "the policy's sha256", "return document.getElementById('policy-sha256').textContent.length === 64;",
                     NULL, S_UI_MS));
+    /* both subscribers are listed; sales has not acknowledged what it holds */
+    CHECK(s_wait_js(&F.wd, "sales's subscriber in #subscribers",
+                    "return !!document.querySelector('#subscribers tbody tr[data-name=\"sales\"]');", NULL, S_UI_MS));
+    /* a dry run of the sample event: engineering's defect route, nothing stored */
+    json_t *before = harness_status(F.h);
+    uint64_t last_seq = harness_status_u64(before, "last_seq");
+    json_decref(before);
+    CHECK(s_click(&F.wd, "#dry-run-submit") == 0);
+    CHECK(s_wait_js(&F.wd, "the dry run's routes in #dry-run-result",
+                    "return document.getElementById('dry-run-result').textContent.indexOf('engineering.defect') >= 0;",
+                    NULL, S_UI_MS));
+    json_t *after = harness_status(F.h);
+    CHECK_INT(harness_status_u64(after, "last_seq"), last_seq);
+    json_decref(after);
     CHECK(s_screenshot(&F.wd, "ops", 1) == 0);
 
     snprintf(css, sizeof css, "%s .redrive", row);
@@ -1326,6 +1344,7 @@ int main(void)
         s_dump("hub-console", F.console_log);
     if (check_failures > 0 && F.driver_log[0] && F.ready == 0)
         s_dump("chromedriver", F.driver_log);
+    hub_client_destroy(&F.sales);
     hub_client_destroy(&F.finance);
     hub_client_destroy(&F.pub);
     s_hubd_pid = 0;

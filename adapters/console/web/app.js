@@ -903,7 +903,7 @@
 
   async function loadOps(first) {
     try {
-      const data = await api('GET', '/api/ops');
+      const data = await api('GET', $('deadletters-all').checked ? '/api/ops?all=1' : '/api/ops');
       if (view !== 'ops') return;
       ops.data = data || {};
       renderOps(ops.data, first);
@@ -939,7 +939,6 @@
     const stat = (label, value, cls) => stats.append(el('div', { class: `stat ${cls || ''}` },
       el('span', { class: 'stat-value', text: value }), el('span', { class: 'stat-label', text: label })));
     stat('last seq', fmtNum(status.last_seq));
-    stat('events stored', fmtNum(status.events));
     if (counters.length) {
       stat('notifications', fmtNum(counterTotal(counters, 'notifications')));
       stat('deliveries', fmtNum(counterTotal(counters, 'deliveries')));
@@ -948,7 +947,7 @@
         counterTotal(counters, 'escalations') ? 'stat-warn' : '');
       stat('breaches', fmtNum(counterTotal(counters, 'breaches')), counterTotal(counters, 'breaches') ? 'stat-bad' : '');
     }
-    stat('rejected frames', fmtNum(status.rejected), num(status.rejected) ? 'stat-warn' : '');
+    stat('rejected', fmtNum(status.rejected), num(status.rejected) ? 'stat-warn' : '');
     stat('open dead letters', fmtNum(openDead), openDead ? 'stat-bad' : 'stat-good');
 
     const sbody = $('subscribers').tBodies[0];
@@ -1111,13 +1110,19 @@
     try {
       const data = await api('POST', '/api/deadletters/redrive', { all: true });
       const done = (data && data.redriven) || [];
+      const failed = (data && data.failed) || [];
       for (const d of done) {
         ops.handled.set(num(d.seq), { dead_letter_state: 'redriven', redrive_seq: d.redrive_seq,
           dead_letter_by: session.user });
       }
       if (ops.data) renderDeadLetters(ops.data.dead_letters || []);
-      setStatus(done.length ? `Re-drove ${done.length} dead letter${done.length > 1 ? 's' : ''}.`
-        : 'There was no open dead letter to re-drive.', 'ok');
+      if (failed.length) {
+        setStatus(`Re-drove ${done.length}; ${failed.length} failed: ` +
+          failed.map((f) => `#${num(f.seq)}: ${f.message || 'failed'}`).join('; '));
+      } else {
+        setStatus(done.length ? `Re-drove ${done.length} dead letter${done.length > 1 ? 's' : ''}.`
+          : 'There was no open dead letter to re-drive.', 'ok');
+      }
       loadOps(false);
     } catch (err) {
       setStatus(`Re-drive all: ${errorText(err)}`);
@@ -1187,9 +1192,7 @@
     $('answer-form').addEventListener('submit', onAnswer);
     $('case-search-form').addEventListener('submit', onCaseSearch);
     $('ops-refresh').addEventListener('click', () => loadOps(true));
-    $('deadletters-all').addEventListener('change', () => {
-      if (ops.data) renderDeadLetters(ops.data.dead_letters || []);
-    });
+    $('deadletters-all').addEventListener('change', () => loadOps(true));
     $('redrive-all').addEventListener('click', onRedriveAll);
     $('dry-run-submit').addEventListener('click', onDryRun);
     window.addEventListener('hashchange', route);

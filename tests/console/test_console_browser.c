@@ -472,21 +472,34 @@ static char *s_find(s_wd_t *wd, const char *css)
 }
 
 /* Clicks the element 'css' as a person would (it must be shown and not
- * covered). Returns 0 or -1. */
+ * covered). A page that redraws the element between finding and clicking
+ * it (the operations page refreshes its tables) is clicked again, up to
+ * S_UI_MS. Returns 0 or -1. */
 static int s_click(s_wd_t *wd, const char *css)
 {
-    if (!s_wait_visible(wd, css))
-        return -1;
-    char *id = s_find(wd, css);
-    if (!id)
-        return -1;
-    char path[256];
-    snprintf(path, sizeof path, "/element/%s/click", id);
-    json_t *v = s_wd_call(wd, "POST", path, NULL);
-    free(id);
-    int rc = v ? 0 : -1;
-    json_decref(v);
-    return rc;
+    int64_t deadline = harness_now_ms() + S_UI_MS;
+    for (;;) {
+        if (!s_wait_visible(wd, css))
+            return -1;
+        char *id = s_find(wd, css);
+        if (!id)
+            return -1;
+        char path[256];
+        snprintf(path, sizeof path, "/element/%s/click", id);
+        json_t *v = s_wd_call_q(wd, "POST", path, NULL, 1);
+        free(id);
+        int clicked = v != NULL;
+        json_decref(v);
+        if (clicked)
+            return 0;
+        int again = strcmp(wd->error, "stale element reference") == 0 ||
+                    strcmp(wd->error, "element click intercepted") == 0;
+        if (!again || harness_now_ms() >= deadline) {
+            fprintf(stderr, "[%s] click on %s: %s\n", check_case, css, wd->error);
+            return -1;
+        }
+        harness_pause();
+    }
 }
 
 /* Chooses the option of value 'value' in the select 'css', as a click

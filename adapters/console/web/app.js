@@ -890,6 +890,7 @@
   /* --------------------------------------------------------- operations */
 
   function enterOps() {
+    ops.handled.clear();
     if (!$('dry-run').value) $('dry-run').value = JSON.stringify(SAMPLE_EVENT, null, 2);
     loadOps(true);
     ops.timer = setInterval(() => loadOps(false), OPS_POLL_MS);
@@ -984,12 +985,16 @@
     const body = $('deadletters').tBodies[0];
     clear(body);
     const showHandled = $('deadletters-all').checked;
+    // What was handled here stays in the table, with its new state, until
+    // the page is left, also when the console lists only the open ones.
+    const rows = new Map();
+    for (const d of dead) rows.set(num(d.notification && d.notification.seq), d);
+    for (const [seq, local] of ops.handled) if (!rows.has(seq)) rows.set(seq, local.base);
+    const seqs = Array.from(rows.keys()).sort((a, b) => b - a);
     let shown = 0;
-    for (const d of dead) {
-      const n = d.notification || {};
-      const seq = num(n.seq);
+    for (const seq of seqs) {
       const local = ops.handled.get(seq);
-      const st = local ? Object.assign({}, d, local) : d;
+      const st = local ? Object.assign({}, rows.get(seq), local.fields) : rows.get(seq);
       const state = st.dead_letter_state || 'open';
       if (state !== 'open' && !showHandled && !local) continue;
       body.append(renderDeadLetter(st));
@@ -1064,8 +1069,17 @@
     return row;
   }
 
+  // Remembers what this page did to dead letter seq (fields: its new state).
+  function rememberHandled(seq, fields) {
+    const list = (ops.data && Array.isArray(ops.data.dead_letters)) ? ops.data.dead_letters : [];
+    const known = ops.handled.get(seq);
+    const base = list.find((d) => num(d.notification && d.notification.seq) === seq) || (known && known.base) ||
+      { notification: { seq } };
+    ops.handled.set(seq, { base, fields });
+  }
+
   function markHandled(seq, fields) {
-    ops.handled.set(seq, fields);
+    rememberHandled(seq, fields);
     if (ops.data) renderDeadLetters(Array.isArray(ops.data.dead_letters) ? ops.data.dead_letters : []);
   }
 
@@ -1112,7 +1126,7 @@
       const done = (data && data.redriven) || [];
       const failed = (data && data.failed) || [];
       for (const d of done) {
-        ops.handled.set(num(d.seq), { dead_letter_state: 'redriven', redrive_seq: d.redrive_seq,
+        rememberHandled(num(d.seq), { dead_letter_state: 'redriven', redrive_seq: d.redrive_seq,
           dead_letter_by: session.user });
       }
       if (ops.data) renderDeadLetters(ops.data.dead_letters || []);

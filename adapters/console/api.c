@@ -545,7 +545,9 @@ void cs_api_ops(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, 
     }
     json_t *status = json_loads(text, 0, NULL);
     free(text);
-    json_t *dead = status ? s_dead_letters(self, s_query_flag(req, "all"), CS_LIST_MAX, reply) : NULL;
+    /* every dead letter with its state (the page hides the handled ones on
+     * request), or the open ones only with open=1 */
+    json_t *dead = status ? s_dead_letters(self, !s_query_flag(req, "open"), CS_LIST_MAX, reply) : NULL;
     json_t *policy = dead ? s_policy(self, NULL, reply) : NULL;
     if (!status)
         cs_reply_error(reply, 502, "hub", "status: the hub's answer is not JSON");

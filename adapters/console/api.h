@@ -6,7 +6,7 @@
  *   GET  /api/inbox?department=D[&after_seq=N][&before_seq=N][&limit=N][&all=1]
  *   POST /api/answer {"department","case_id","status","note"}
  *   GET  /api/case?case_id=C | ?customer=Q
- *   GET  /api/ops[?all=1]                                    (operators)
+ *   GET  /api/ops[?open=1]                                   (operators)
  *   POST /api/deadletters/redrive {"seq":N} | {"all":true}    (operators)
  *   POST /api/deadletters/discard {"seq":N,"reason":"..."}    (operators)
  *   POST /api/policy/dry-run {"event":{...}}                  (operators)

@@ -901,12 +901,18 @@ static void test_ops_and_dead_letters(void)
     CHECK(harness_wait_audit(h, filters, "redriven", NULL, 1, S_WAIT_MS));
     CHECK(harness_wait_audit(h, filters, "discarded", NULL, 1, S_WAIT_MS));
 
-    /* the open list is empty now; all=1 shows both with their state */
+    /* both still listed, with their state and who acted; none is open */
     CHECK_INT(s_get(con.port, "/api/ops", &ops, &res), 200);
-    CHECK_INT(json_array_size(json_object_get(res.json, "dead_letters")), 0);
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/ops?all=1", &ops, &res), 200);
     CHECK_INT(json_array_size(json_object_get(res.json, "dead_letters")), 2);
+    for (size_t i = 0; i < 2; i++) {
+        const json_t *d = json_array_get(json_object_get(res.json, "dead_letters"), i);
+        json_int_t seq = s_int(json_object_get(d, "notification"), "seq");
+        CHECK_STR(s_str(d, "dead_letter_state"), seq == dead[0] ? "redriven" : "discarded");
+        CHECK_STR(s_str(d, "dead_letter_by"), "ops@console");
+    }
+    s_http_free(&res);
+    CHECK_INT(s_get(con.port, "/api/ops?open=1", &ops, &res), 200);
+    CHECK_INT(json_array_size(json_object_get(res.json, "dead_letters")), 0);
     s_http_free(&res);
 
     /* the dry run */

@@ -13,9 +13,10 @@
  *   5. The case board shows engineering's state and the response in the
  *      case history.
  *   6. olga (operator, finance) signs in: her finance inbox shows the event
- *      redacted as finance's route says; on the operations page she
- *      re-drives the dead letter finance's subscriber refused, and the
- *      subscriber receives it again.
+ *      redacted as finance's route says; on the operations page she sees
+ *      the subscribers, runs the policy on an event (nothing is stored),
+ *      re-drives a dead letter finance's subscriber refused (the subscriber
+ *      receives it again) and discards another, with a reason.
  * Screenshots of the sign-in, inbox, case board and operations pages are
  * written as login.png, inbox.png, case.png and ops.png into the working
  * directory and, when CONSOLE_SCREENSHOT_DIR is set, into that directory.
@@ -100,8 +101,12 @@ static const char *s_seed_events[] = {
     "\"customer\":{\"id\":\"UMB-1\",\"name\":\"Umbrella Inc\",\"tier\":\"standard\",\"billing_status\":\"disputed\"},"
     "\"severity\":\"high\",\"subject\":\"Invoice charged twice\","
     "\"body\":\"The November invoice was charged twice to the customer's card.\"}",
+    "{\"id\":\"desk-2044\",\"type\":\"billing_question\",\"source\":\"support\",\"case_id\":\"CASE-2044\","
+    "\"customer\":{\"id\":\"HOOLI-9\",\"name\":\"Hooli\",\"tier\":\"standard\",\"billing_status\":\"overdue\"},"
+    "\"severity\":\"low\",\"subject\":\"Which address do reminders go to?\"}",
 };
-#define S_DEAD_CASE "CASE-2043"
+#define S_DEAD_CASE "CASE-2043"    /* finance refuses it; olga re-drives it */
+#define S_DISCARD_CASE "CASE-2044" /* finance refuses it; olga discards it */
 
 static const char *s_live_event =
     "{\"id\":\"desk-2042\",\"type\":\"bug_report\",\"source\":\"support\",\"case_id\":\"CASE-2042\","
@@ -960,18 +965,24 @@ static int s_seed_hub(void)
     for (size_t i = 0; i < sizeof s_seed_events / sizeof s_seed_events[0]; i++)
         if (harness_publish(F.pub, s_seed_events[i], NULL) != 0)
             return -1;
-    hub_notification_t *n = NULL;
-    int rc = hub_receive(F.finance, &n, S_HUB_MS);
-    if (rc != 1 || strcmp(hub_notification_case_id(n), S_DEAD_CASE) != 0) {
-        fprintf(stderr, "finance did not receive %s (hub_receive %d)\n", S_DEAD_CASE, rc);
+    static const char *const refused[][2] = {
+        {S_DEAD_CASE, "ledger refused the record: customer UMB-1 is unknown"},
+        {S_DISCARD_CASE, "ledger refused the record: HOOLI-9 is archived"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        hub_notification_t *n = NULL;
+        int rc = hub_receive(F.finance, &n, S_HUB_MS);
+        if (rc != 1 || strcmp(hub_notification_case_id(n), refused[i][0]) != 0) {
+            fprintf(stderr, "finance did not receive %s (hub_receive %d)\n", refused[i][0], rc);
+            hub_notification_destroy(&n);
+            return -1;
+        }
+        rc = hub_nack(F.finance, n, refused[i][1], 1);
         hub_notification_destroy(&n);
-        return -1;
+        if (rc != 0)
+            return -1;
     }
-    rc = hub_nack(F.finance, n, "ledger refused the record: customer UMB-1 is unknown", 1);
-    hub_notification_destroy(&n);
-    if (rc != 0)
-        return -1;
-    return harness_wait_sub(F.h, F.finance, "finance", "dead_letters", 1, S_HUB_MS) ? 0 : -1;
+    return harness_wait_sub(F.h, F.finance, "finance", "dead_letters", 2, S_HUB_MS) ? 0 : -1;
 }
 
 static int s_setup(void)
@@ -1216,6 +1227,14 @@ done:
     hub_notification_destroy(&n);
 }
 
+/* The data-seq of the dead letters table's row of case arguments[0], or
+ * null. */
+static const char *s_dead_row_js =
+    "var rows = document.querySelectorAll('#deadletters .deadletter');"
+    "for (var i = 0; i < rows.length; i++)"
+    "  if (rows[i].textContent.indexOf(arguments[0]) >= 0) return rows[i].getAttribute('data-seq');"
+    "return null;";
+
 static void test_operator_redrive(void)
 {
     const char *const filters[] = {"--action", "redriven", NULL};
@@ -1243,18 +1262,11 @@ static void test_operator_redrive(void)
     REQUIRE(s_wait_js(&F.wd, "finance's subscriber in #subscribers",
                       "return !!document.querySelector('#subscribers tbody tr[data-name=\"finance\"]');", NULL,
                       S_UI_MS));
-    REQUIRE(s_wait_js(&F.wd, "the dead letter of " S_DEAD_CASE,
-                      "var rows = document.querySelectorAll('#deadletters .deadletter');"
-                      "for (var i = 0; i < rows.length; i++)"
-                      "  if (rows[i].textContent.indexOf(arguments[0]) >= 0) return rows[i].getAttribute('data-seq');"
-                      "return null;",
-                      json_pack("[s]", S_DEAD_CASE), S_UI_MS));
-    seq = s_js_str(&F.wd,
-                   "var rows = document.querySelectorAll('#deadletters .deadletter');"
-                   "for (var i = 0; i < rows.length; i++)"
-                   "  if (rows[i].textContent.indexOf(arguments[0]) >= 0) return rows[i].getAttribute('data-seq');"
-                   "return null;",
-                   json_pack("[s]", S_DEAD_CASE));
+    REQUIRE(s_wait_js(&F.wd, "the dead letters of " S_DEAD_CASE " and " S_DISCARD_CASE, s_dead_row_js,
+                      json_pack("[s]", S_DISCARD_CASE), S_UI_MS));
+    REQUIRE(s_wait_js(&F.wd, "the dead letter of " S_DEAD_CASE, s_dead_row_js, json_pack("[s]", S_DEAD_CASE),
+                      S_UI_MS));
+    seq = s_js_str(&F.wd, s_dead_row_js, json_pack("[s]", S_DEAD_CASE));
     REQUIRE(seq && *seq);
     char row[96], css[160];
     snprintf(row, sizeof row, "#deadletters .deadletter[data-seq=\"%s\"]", seq);
@@ -1309,6 +1321,62 @@ done:
     free(seq);
 }
 
+static void test_operator_discard(void)
+{
+    const char *const filters[] = {"--action", "discarded", NULL};
+    char *seq = NULL;
+    REQUIRE(F.ready);
+    REQUIRE(s_wait_js(&F.wd, "the dead letter of " S_DISCARD_CASE, s_dead_row_js, json_pack("[s]", S_DISCARD_CASE),
+                      S_UI_MS));
+    seq = s_js_str(&F.wd, s_dead_row_js, json_pack("[s]", S_DISCARD_CASE));
+    REQUIRE(seq && *seq);
+    char row[96], css[160];
+    snprintf(row, sizeof row, "#deadletters .deadletter[data-seq=\"%s\"]", seq);
+    /* the first click asks for a reason; without one nothing is sent */
+    snprintf(css, sizeof css, "%s .discard", row);
+    REQUIRE(s_click(&F.wd, css) == 0);
+    snprintf(css, sizeof css, "%s .discard-reason", row);
+    REQUIRE(s_wait_visible(&F.wd, css));
+    snprintf(css, sizeof css, "%s .discard", row);
+    REQUIRE(s_click(&F.wd, css) == 0);
+    REQUIRE(s_wait_visible(&F.wd, "#status-line"));
+    snprintf(css, sizeof css, "%s .dl-state", row);
+    char *state = s_text(&F.wd, css);
+    CHECK_STR(state, "open");
+    free(state);
+    /* with a reason it is discarded */
+    snprintf(css, sizeof css, "%s .discard-reason", row);
+    REQUIRE(s_type(&F.wd, css, "HOOLI-9 left us in 2025; nothing to book") == 0);
+    snprintf(css, sizeof css, "%s .discard", row);
+    REQUIRE(s_click(&F.wd, css) == 0);
+    snprintf(css, sizeof css, "%s .dl-state", row);
+    REQUIRE(s_wait_js(&F.wd, "the dead letter to be discarded",
+                      "var s = document.querySelector(arguments[0]);"
+                      "return !!s && s.textContent === 'discarded';",
+                      json_pack("[s]", css), S_UI_MS));
+    REQUIRE(harness_wait_audit(F.h, filters, "discarded", NULL, 1, S_HUB_MS));
+    json_t *rows = harness_audit(F.h, filters);
+    json_t *audit = harness_audit_find(rows, "discarded", NULL);
+    const char *actor = json_string_value(json_object_get(audit, "actor"));
+    CHECK(actor && strncmp(actor, "olga@", 5) == 0);
+    char *detail = audit ? json_dumps(json_object_get(audit, "detail"), JSON_COMPACT) : NULL;
+    CHECK_HAS(detail, "nothing to book");
+    free(detail);
+    json_decref(rows);
+
+    /* "Show handled" lists both, in the state the console reports */
+    REQUIRE(s_click(&F.wd, "#deadletters-all") == 0);
+    CHECK(s_wait_js(&F.wd, "the handled dead letters from the console",
+                    "var rows = document.querySelectorAll('#deadletters .deadletter');"
+                    "var seen = {};"
+                    "for (var i = 0; i < rows.length; i++)"
+                    "  seen[rows[i].querySelector('.dl-state').textContent] = true;"
+                    "return seen.redriven && seen.discarded && !seen.open;",
+                    NULL, S_UI_MS));
+done:
+    free(seq);
+}
+
 int main(void)
 {
     harness_require();
@@ -1341,6 +1409,7 @@ int main(void)
         {"answer", test_answer},
         {"case_board", test_case_board},
         {"operator_redrive", test_operator_redrive},
+        {"operator_discard", test_operator_discard},
         {NULL, NULL},
     };
     int rc = check_run(cases);

@@ -993,10 +993,12 @@
     const seqs = Array.from(rows.keys()).sort((a, b) => b - a);
     let shown = 0;
     for (const seq of seqs) {
-      const local = ops.handled.get(seq);
-      const st = local ? Object.assign({}, rows.get(seq), local.fields) : rows.get(seq);
+      const server = rows.get(seq);
+      // the console's word wins once it reports the new state itself
+      const local = server.dead_letter_state && server.dead_letter_state !== 'open' ? null : ops.handled.get(seq);
+      const st = local ? Object.assign({}, server, local.fields) : server;
       const state = st.dead_letter_state || 'open';
-      if (state !== 'open' && !showHandled && !local) continue;
+      if (state !== 'open' && !showHandled && !ops.handled.has(seq)) continue;
       body.append(renderDeadLetter(st));
       shown++;
     }
@@ -1023,7 +1025,7 @@
     } else if (state === 'discarded' && st.dead_letter_by) {
       stateCell.append(el('div', { class: 'small muted', text: `by ${st.dead_letter_by}` }));
     }
-    const actions = el('td', { class: 'actions' });
+    const actions = el('div', { class: 'actions' });
     if (state === 'open') {
       const input = el('input', { type: 'text', class: 'discard-reason', placeholder: 'Why discard it?',
         maxlength: 1000, 'aria-label': 'Reason for discarding', hidden: true });
@@ -1065,7 +1067,7 @@
       el('td', {}, ev.case_id ? el('a', { href: `#/case/${encodeURIComponent(ev.case_id)}`, text: ev.case_id }) : ''),
       el('td', { class: 'reason', text: reason }),
       stateCell,
-      actions);
+      el('td', {}, actions));
     return row;
   }
 

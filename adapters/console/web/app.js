@@ -904,7 +904,7 @@
 
   async function loadOps(first) {
     try {
-      const data = await api('GET', $('deadletters-all').checked ? '/api/ops?all=1' : '/api/ops');
+      const data = await api('GET', '/api/ops'); // every dead letter, with its state
       if (view !== 'ops') return;
       ops.data = data || {};
       renderOps(ops.data, first);
@@ -1208,7 +1208,9 @@
     $('answer-form').addEventListener('submit', onAnswer);
     $('case-search-form').addEventListener('submit', onCaseSearch);
     $('ops-refresh').addEventListener('click', () => loadOps(true));
-    $('deadletters-all').addEventListener('change', () => loadOps(true));
+    $('deadletters-all').addEventListener('change', () => {
+      if (ops.data) renderDeadLetters(ops.data.dead_letters || []);
+    });
     $('redrive-all').addEventListener('click', onRedriveAll);
     $('dry-run-submit').addEventListener('click', onDryRun);
     window.addEventListener('hashchange', route);

@@ -3,6 +3,7 @@
  */
 #include "sessions.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,27 @@ void cs_sessions_destroy(cs_sessions_t **self_p)
     free(*self_p);
     *self_p = NULL;
 }
+
+#ifndef NDEBUG
+/* Rule 4 and the count: debug builds check them after every change. */
+static void s_check_invariants(const cs_sessions_t *self)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < CS_MAX_SESSIONS; i++) {
+        const cs_session_t *s = &self->slots[i];
+        if (s->expires_ms == 0)
+            continue;
+        used++;
+        assert(s->user[0] != '\0');
+        assert(strlen(s->csrf) == CS_TOKEN_HEX - 1);
+        assert(s->expires_ms > s->created_ms);
+    }
+    assert(used == self->count);
+    assert(self->count <= CS_MAX_SESSIONS);
+}
+#else
+#define s_check_invariants(self) ((void)(self))
+#endif
 
 static void s_drop(cs_sessions_t *self, cs_session_t *slot)
 {
@@ -96,6 +118,7 @@ const cs_session_t *cs_sessions_create(cs_sessions_t *self, const char *user, in
     *slot = fresh;
     self->count++;
     memset(&fresh, 0, sizeof fresh);
+    s_check_invariants(self);
     return slot;
 }
 
@@ -131,6 +154,7 @@ int cs_sessions_remove(cs_sessions_t *self, const char *id)
     if (!s)
         return 0;
     s_drop(self, s);
+    s_check_invariants(self);
     return 1;
 }
 
@@ -144,6 +168,7 @@ size_t cs_sessions_remove_user(cs_sessions_t *self, const char *user)
             n++;
         }
     }
+    s_check_invariants(self);
     return n;
 }
 

@@ -76,7 +76,10 @@ void hub_client_error_text(const Hub__Error *error, char err[HUB_ERR_LEN])
         return;
     const char *message = error && error->message && *error->message ? error->message
                                                                        : hub_strerror(hub_client_error_rc(error));
-    if (error && error->field && *error->field)
+    /* the hub's messages start with the field already ("seq: ..."): once */
+    size_t n = error && error->field ? strlen(error->field) : 0;
+    int named = n > 0 && strncmp(message, error->field, n) == 0 && message[n] == ':';
+    if (n > 0 && !named)
         hub_client_errf(err, "%s: %s", error->field, message);
     else
         hub_client_errf(err, "%s", message);

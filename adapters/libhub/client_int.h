@@ -177,7 +177,8 @@ int hub_client_refused(const hub_client_t *self, char err[HUB_ERR_LEN]);
 /* The hub's refusal as a return code (-HUB_E...). */
 int hub_client_error_rc(const Hub__Error *error);
 
-/* The hub's refusal as text: "field: message", or the message alone. */
+/* The hub's refusal as text: "field: message", or the message alone
+ * (also when the message starts with "field:" already). */
 void hub_client_error_text(const Hub__Error *error, char err[HUB_ERR_LEN]);
 
 /* "what: no answer from the hub at EP within N ms (is hubd running?)";

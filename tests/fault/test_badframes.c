@@ -1,7 +1,8 @@
 /*
  * badframes - what no client should send: bytes that are not a frame, a
  * frame of another protocol version, a frame without body, frames over the
- * size limit, requests with wrong fields, frames only the hub sends. Each
+ * size limit, requests with wrong fields (a console's too, and thousands
+ * of them with changed bytes), frames only the hub sends. Each
  * readable one is answered with an Error of the right code; the hub stays
  * up and serves a normal publish and subscribe afterwards.
  */
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "buf.h"
 #include "check.h"
 #include "harness.h"
 
@@ -335,6 +337,143 @@ done:
     harness_raw_destroy(&raw);
 }
 
+/* Packs frame with a fixed corr; returns how many bytes of out, at its
+ * end, are the body (what may be mutated without changing its kind). */
+static size_t s_pack_body(Hub__Frame *f, hub_buf_t *out, const ProtobufCMessage *body)
+{
+    out->len = protobuf_c_message_get_packed_size(&f->base);
+    if (hub_buf_reserve(out, out->len) != 0)
+        return 0;
+    protobuf_c_message_pack(&f->base, out->data);
+    return protobuf_c_message_get_packed_size(body);
+}
+
+/* The frames a console sends, with wrong fields: INVALID naming the field;
+ * then thousands of them with bytes of their bodies changed: each answered
+ * (an error, or an answer when the change made sense), none fatal, nothing
+ * stored, memory flat. */
+static void test_admin_frames(void)
+{
+    hub_buf_t buf = HUB_BUF_INIT;
+    harness_raw_t *raw = harness_raw_new(harness_endpoint(s_hub));
+    REQUIRE(raw != NULL);
+    char field[64];
+    uint64_t corr = 0;
+
+    Hub__NotificationQuery nq = HUB__NOTIFICATION_QUERY__INIT;
+    nq.department = (char *)"eng\xc0";
+    Hub__Frame f;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 21);
+    f.body_case = HUB__FRAME__BODY_NOTIFICATION_QUERY;
+    f.notification_query = &nq;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    CHECK_INT(s_expect_error(raw, &corr, field, sizeof field, 5000), HUB__ERROR_CODE__ERROR_CODE_INVALID);
+    CHECK_INT(corr, 21);
+    CHECK_STR(field, "department");
+
+    Hub__DeadLetterAction da = HUB__DEAD_LETTER_ACTION__INIT;
+    da.action = (char *)"redrive";
+    da.has_seq = 1;
+    da.seq = UINT64_MAX; /* beyond any seq the database holds */
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 22);
+    f.body_case = HUB__FRAME__BODY_DEAD_LETTER_ACTION;
+    f.dead_letter_action = &da;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    CHECK_INT(s_expect_error(raw, &corr, field, sizeof field, 5000), HUB__ERROR_CODE__ERROR_CODE_INVALID);
+    CHECK_INT(corr, 22);
+    CHECK_STR(field, "seq");
+
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.type = (char *)"bug_report";
+    ev.has_severity = 1;
+    ev.severity = (Hub__Severity)42;
+    Hub__PolicyQuery pq = HUB__POLICY_QUERY__INIT;
+    pq.event = &ev;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 23);
+    f.body_case = HUB__FRAME__BODY_POLICY_QUERY;
+    f.policy_query = &pq;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    CHECK_INT(s_expect_error(raw, &corr, field, sizeof field, 5000), HUB__ERROR_CODE__ERROR_CODE_INVALID);
+    CHECK_INT(corr, 23);
+    CHECK_STR(field, "event.severity");
+
+    /* frames only the hub sends: an error, and the hub goes on */
+    Hub__DeadLetterDone dd = HUB__DEAD_LETTER_DONE__INIT;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, 24);
+    f.body_case = HUB__FRAME__BODY_DEAD_LETTER_DONE;
+    f.dead_letter_done = &dd;
+    REQUIRE(harness_raw_send_frame(raw, &f) == 0);
+    CHECK(s_expect_error(raw, &corr, NULL, 0, 5000) > 0);
+
+    /* mutated bodies */
+    json_t *st = harness_status(s_hub);
+    uint64_t events_before = harness_status_u64(st, "events");
+    json_decref(st);
+    long rss_before = harness_rss_kb(s_hub);
+    ev.severity = HUB__SEVERITY__SEVERITY_HIGH;
+    ev.case_id = (char *)"CASE-1";
+    ev.subject = (char *)"export fails";
+    nq.department = (char *)"eng";
+    nq.customer = (char *)"acme";
+    nq.has_limit = nq.has_window = nq.has_before_seq = nq.has_after_seq = nq.has_dead_letters = 1;
+    nq.limit = 10;
+    nq.window = 100;
+    nq.before_seq = 50;
+    nq.after_seq = 1;
+    da.seq = 3;
+    da.action = (char *)"discard";
+    da.reason = (char *)"duplicate";
+    da.on_behalf_of = (char *)"alice";
+    uint32_t rng = 2463534242u;
+    size_t answers = 0;
+    for (unsigned i = 0; i < 3000; i++) {
+        s_init_frame(&f, HUB_PROTOCOL_VERSION, 1000 + i);
+        const ProtobufCMessage *body;
+        switch (i % 3) {
+        case 0:
+            f.body_case = HUB__FRAME__BODY_NOTIFICATION_QUERY;
+            f.notification_query = &nq;
+            body = &nq.base;
+            break;
+        case 1:
+            f.body_case = HUB__FRAME__BODY_DEAD_LETTER_ACTION;
+            f.dead_letter_action = &da;
+            body = &da.base;
+            break;
+        default:
+            f.body_case = HUB__FRAME__BODY_POLICY_QUERY;
+            f.policy_query = &pq;
+            body = &pq.base;
+            break;
+        }
+        size_t blen = s_pack_body(&f, &buf, body);
+        REQUIRE(blen > 0 && blen <= buf.len);
+        for (int k = 0; k < 1 + (int)(i % 4); k++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 17;
+            rng ^= rng << 5;
+            buf.data[buf.len - blen + rng % blen] ^= (uint8_t)(1u << (rng >> 8) % 8);
+        }
+        REQUIRE(harness_raw_send(raw, buf.data, buf.len) == 0);
+        Hub__Frame *r = NULL;
+        while (harness_raw_recv(raw, &r, 0) == 1) {
+            answers++;
+            hub__frame__free_unpacked(r, NULL);
+        }
+    }
+    CHECK(s_alive_on(raw, 1006, 10000));
+    st = harness_status(s_hub);
+    CHECK_INT(harness_status_u64(st, "events"), events_before);
+    json_decref(st);
+    long rss_after = harness_rss_kb(s_hub);
+    printf("3000 mutated admin frames: %zu answers seen before the heartbeat; RSS %ld -> %ld kB\n", answers,
+           rss_before, rss_after);
+    CHECK(rss_after < rss_before + 64 * 1024);
+done:
+    hub_buf_fini(&buf);
+    harness_raw_destroy(&raw);
+}
+
 /* Two-part messages are not frames of this protocol. */
 static void test_multipart(void)
 {
@@ -422,6 +561,7 @@ int main(void)
         {"wrong fields: INVALID naming the field, same corr", test_wrong_fields},
         {"over max_frame: TOO_LARGE or a dropped connection", test_too_large},
         {"2000 bad frames: counted, memory flat", test_flood},
+        {"admin frames: wrong fields, 3000 mutated, none fatal", test_admin_frames},
         {"a two-part message", test_multipart},
         {"invalid JSON through hubctl", test_hubctl_bad_json},
         {"still serving: publish and subscribe", test_still_serving},

@@ -160,6 +160,7 @@ static void test_on_behalf_of_refused(void)
     CHECK_INT(harness_status_u64(status, "last_seq"), 0);
     json_decref(status);
     const char *rejected[] = {"--action", "rejected", NULL};
+    CHECK(harness_wait_audit(h, rejected, "rejected", NULL, 4, S_WAIT_MS)); /* written after the answers */
     REQUIRE((rows = harness_audit(h, rejected)) != NULL);
     CHECK_INT(s_rows_by(rows, "rejected", "local"), 4);
 done:

@@ -646,6 +646,9 @@ static void test_admin_frames(void)
     /* denials on record, with the user where there was one */
     REQUIRE(hub_client_set_user(support, "carol") == 0);
     CHECK_INT(hub_dead_letter_action(support, dead_seq, "discard", "x", NULL, S_WAIT_MS, err), -HUB_EDENIED);
+    /* a denial is answered at once, its row written with the loop's next commit */
+    const char *by_carol[] = {"--actor", "carol@support", NULL};
+    CHECK(harness_wait_audit(h, by_carol, "denied", NULL, 1, S_WAIT_MS));
     const char *denied[] = {"--action", "denied", NULL};
     REQUIRE((rows = harness_audit(h, denied)) != NULL);
     CHECK(s_denied_row_has(rows, "support may not read notifications"));

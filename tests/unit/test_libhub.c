@@ -1321,6 +1321,54 @@ static void test_client_curve(void)
     s_kdir_close(&k);
 }
 
+/* The hub's refusal as a person reads it: the field once, whether or not
+ * the hub's message starts with it; the user a client acts for. */
+static void test_error_text(void)
+{
+    char err[HUB_ERR_LEN];
+    Hub__Error e = HUB__ERROR__INIT;
+    e.has_code = 1;
+    e.code = HUB__ERROR_CODE__ERROR_CODE_INVALID;
+    e.field = "seq";
+    e.message = "seq: 4 is not a dead letter";
+    hub_client_error_text(&e, err);
+    CHECK_STR(err, "seq: 4 is not a dead letter");
+    e.message = "4 is not a dead letter";
+    hub_client_error_text(&e, err);
+    CHECK_STR(err, "seq: 4 is not a dead letter");
+    e.message = "sequence 4 is not a dead letter"; /* starts like it, but is not it */
+    hub_client_error_text(&e, err);
+    CHECK_STR(err, "seq: sequence 4 is not a dead letter");
+    e.field = NULL;
+    hub_client_error_text(&e, err);
+    CHECK_STR(err, "sequence 4 is not a dead letter");
+    e.message = NULL;
+    hub_client_error_text(&e, err);
+    CHECK_STR(err, hub_strerror(-HUB_EINVALID));
+    CHECK_INT(hub_client_error_rc(&e), -HUB_EINVALID);
+}
+
+static void test_set_user(void)
+{
+    char err[HUB_ERR_LEN];
+    hub_options_t o = {.endpoint = "ipc:///nonexistent/switchboard-test.sock", .key = ""};
+    hub_client_t *c = hub_client_new(&o, err);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_INT(hub_client_set_user(c, "alice"), 0);
+    CHECK_STR(c->user, "alice");
+    CHECK_INT(hub_client_set_user(c, "not a name"), -HUB_EINVALID);
+    CHECK_STR(c->user, "alice"); /* unchanged */
+    CHECK_INT(hub_client_set_user(c, ""), 0);
+    CHECK_STR(c->user, "");
+    CHECK_INT(hub_client_set_user(c, "bob"), 0);
+    CHECK_INT(hub_client_set_user(c, NULL), 0);
+    CHECK_STR(c->user, "");
+    CHECK_INT(hub_client_set_user(NULL, "x"), -EINVAL);
+    hub_client_destroy(&c);
+}
+
 static const check_case_t cases[] = {
     {"dedup: add and contains", test_dedup_add_contains},
     {"dedup: rule 2, a ref is in once", test_dedup_add_twice},
@@ -1342,6 +1390,8 @@ static const check_case_t cases[] = {
     {"client: nack and redelivery", test_client_nack},
     {"client: no hub", test_client_no_hub},
     {"client: hello refused", test_client_hello_refused},
+    {"client: error text names the field once", test_error_text},
+    {"client: the user it acts for", test_set_user},
     {"keys: file format", test_keys_format},
     {"keys: rule 1, a secret key must be private", test_keys_secret_mode},
     {"keys: rule 3, prefixes and pairs", test_keys_pair},

@@ -63,7 +63,7 @@
 #define S_UI_MS 15000      /* a page must show what is expected within this */
 #define S_HUB_MS 10000     /* the hub must deliver or audit within this */
 #define S_HTTP_MS 30000    /* one WebDriver or HTTP call */
-#define S_WIDTH 1280       /* browser window: the screenshots are this wide */
+#define S_WIDTH 1280       /* what the browser shows of a page; the screenshots' size */
 #define S_HEIGHT 860
 #define S_PAGE_MAX 2000    /* a whole-page screenshot is cut here */
 #define S_PASSWORD "correct horse battery"
@@ -618,12 +618,20 @@ static int s_write_file(const char *path, const unsigned char *data, size_t len)
     return rc;
 }
 
-/* Sets the browser window's size. Returns 0 or -1. */
+/* Sizes the browser window so that the page shows width x height CSS
+ * pixels (the window's frame, if any, comes on top). Returns 0 or -1. */
 static int s_window(s_wd_t *wd, int width, int height)
 {
-    json_t *v = s_wd_call(wd, "POST", "/window/rect", json_pack("{s:i, s:i}", "width", width, "height", height));
+    json_t *f = s_js(wd, "return window.outerHeight - window.innerHeight;", NULL);
+    int frame = json_is_integer(f) && json_integer_value(f) > 0 && json_integer_value(f) < 400
+                    ? (int)json_integer_value(f)
+                    : 0;
+    json_decref(f);
+    json_t *v =
+        s_wd_call(wd, "POST", "/window/rect", json_pack("{s:i, s:i}", "width", width, "height", height + frame));
+    int rc = v ? 0 : -1;
     json_decref(v);
-    return v ? 0 : -1;
+    return rc;
 }
 
 /* Saves what the browser shows as NAME.png in the working directory and,
@@ -635,9 +643,7 @@ static int s_screenshot(s_wd_t *wd, const char *name, int whole_page)
     /* the status line's messages fade after a few seconds: leave it out */
     json_decref(s_js(wd, "var s = document.getElementById('status-line'); if (s) s.hidden = true; return 1;", NULL));
     if (whole_page) {
-        json_t *h = s_js(wd, "window.scrollTo(0, 0);"
-                             "return document.documentElement.scrollHeight + (window.outerHeight - window.innerHeight);",
-                         NULL);
+        json_t *h = s_js(wd, "window.scrollTo(0, 0); return document.documentElement.scrollHeight;", NULL);
         int height = json_is_integer(h) ? (int)json_integer_value(h) : S_HEIGHT;
         json_decref(h);
         s_window(wd, S_WIDTH, height < S_HEIGHT ? S_HEIGHT : height > S_PAGE_MAX ? S_PAGE_MAX : height);
@@ -847,7 +853,7 @@ static int s_start_browser(void)
         s_dump("chromedriver", F.driver_log);
         return -1;
     }
-    return 0;
+    return s_window(&F.wd, S_WIDTH, S_HEIGHT);
 }
 
 /* Kills every process whose command line names this run's browser

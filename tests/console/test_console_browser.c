@@ -26,10 +26,11 @@
  *      through libhub or the audit log) until a deadline; nothing sleeps
  *      to let something happen.
  *   2. chromedriver runs in its own process group with its browser; at the
- *      end, also on failure or SIGTERM, the group is killed, then any
- *      process still using this run's browser profile, and the profile is
- *      removed. The test is its children's subreaper, so every browser
- *      process it started is reaped here.
+ *      end, also after a failure, the group is killed, then any process
+ *      still using this run's browser profile, and the profile is removed.
+ *      The test is its children's subreaper, so every browser process it
+ *      started is reaped here. On SIGTERM (meson's timeout) the group,
+ *      hub-console and hubd are killed and the test's directory removed.
  *   3. Skips (exit 77) with the reason when /usr/bin/chromium or
  *      /usr/bin/chromedriver is missing, or when the build did not give
  *      HUBD and HUB_CONSOLE.
@@ -57,15 +58,16 @@
 
 #define S_CHROMIUM "/usr/bin/chromium"
 #define S_CHROMEDRIVER "/usr/bin/chromedriver"
-#define S_ELEMENT_KEY "element-6066-11e4-a52e-4f735466cecf" /* W3C web element reference */
-#define S_START_MS 20000   /* hub-console or chromedriver must answer within this */
-#define S_STOP_MS 10000    /* hub-console must exit within this after SIGTERM */
-#define S_UI_MS 15000      /* a page must show what is expected within this */
-#define S_HUB_MS 10000     /* the hub must deliver or audit within this */
-#define S_HTTP_MS 30000    /* one WebDriver or HTTP call */
-#define S_WIDTH 1280       /* what the browser shows of a page; the screenshots' size */
-#define S_HEIGHT 860
-#define S_PAGE_MAX 2000    /* a whole-page screenshot is cut here */
+/* the key of a W3C web element reference */
+#define S_ELEMENT_KEY "element-6066-11e4-a52e-4f735466cecf"
+#define S_START_MS 20000 /* hub-console or chromedriver must answer within this */
+#define S_STOP_MS 10000  /* hub-console must exit within this after SIGTERM */
+#define S_UI_MS 15000    /* a page must show what is expected within this */
+#define S_HUB_MS 10000   /* the hub must deliver or audit within this */
+#define S_HTTP_MS 30000  /* one WebDriver or HTTP call */
+#define S_WIDTH 1280     /* what the browser shows of a page; the screenshots' size */
+#define S_HEIGHT 860     /* (CSS pixels) */
+#define S_PAGE_MAX 2000  /* a whole-page screenshot is cut here */
 #define S_PASSWORD "correct horse battery"
 
 static const char *s_users_fmt = "users:\n"
@@ -440,9 +442,10 @@ static int s_wait_js(s_wd_t *wd, const char *what, const char *script, json_t *a
             return 1;
         }
         if (harness_now_ms() >= deadline) {
-            char *status = s_js_str(wd, "var s = document.getElementById('status-line');"
-                                        "return location.hash + ' | status line: ' + (s && !s.hidden ? "
-                                        "s.textContent : '(none)');",
+            char *status = s_js_str(wd,
+                                    "var s = document.getElementById('status-line');"
+                                    "return location.hash + ' | status line: ' + (s && !s.hidden ? "
+                                    "s.textContent : '(none)');",
                                     NULL);
             fprintf(stderr, "[%s] gave up after %d ms waiting for %s (page: %s)\n", check_case, timeout_ms, what,
                     status ? status : "?");
@@ -497,8 +500,8 @@ static int s_click(s_wd_t *wd, const char *css)
         json_decref(v);
         if (clicked)
             return 0;
-        int again = strcmp(wd->error, "stale element reference") == 0 ||
-                    strcmp(wd->error, "element click intercepted") == 0;
+        int again =
+            strcmp(wd->error, "stale element reference") == 0 || strcmp(wd->error, "element click intercepted") == 0;
         if (!again || harness_now_ms() >= deadline) {
             fprintf(stderr, "[%s] click on %s: %s\n", check_case, css, wd->error);
             return -1;
@@ -623,9 +626,8 @@ static int s_write_file(const char *path, const unsigned char *data, size_t len)
 static int s_window(s_wd_t *wd, int width, int height)
 {
     json_t *f = s_js(wd, "return window.outerHeight - window.innerHeight;", NULL);
-    int frame = json_is_integer(f) && json_integer_value(f) > 0 && json_integer_value(f) < 400
-                    ? (int)json_integer_value(f)
-                    : 0;
+    int frame =
+        json_is_integer(f) && json_integer_value(f) > 0 && json_integer_value(f) < 400 ? (int)json_integer_value(f) : 0;
     json_decref(f);
     json_t *v =
         s_wd_call(wd, "POST", "/window/rect", json_pack("{s:i, s:i}", "width", width, "height", height + frame));
@@ -1062,8 +1064,8 @@ static void test_login(void)
     REQUIRE(F.ready);
     REQUIRE(s_sign_in("alice", S_PASSWORD) == 0);
     /* alice is in engineering only: her inbox, no operations */
-    REQUIRE(s_wait_js(&F.wd, "the engineering inbox", "return location.hash === '#/inbox/engineering';", NULL,
-                      S_UI_MS));
+    REQUIRE(
+        s_wait_js(&F.wd, "the engineering inbox", "return location.hash === '#/inbox/engineering';", NULL, S_UI_MS));
     char *ops = s_js_str(&F.wd, "return document.getElementById('nav-ops').hidden ? 'hidden' : 'shown';", NULL);
     CHECK_STR(ops, "hidden");
     free(ops);
@@ -1073,8 +1075,8 @@ static void test_login(void)
                     " !!document.querySelector('#inbox-list .inbox-item[data-case=\"CASE-2041\"]');",
                     NULL, S_UI_MS));
     /* finance's complaint is not engineering's */
-    json_t *n = s_js(&F.wd, "return document.querySelectorAll('#inbox-list .inbox-item[data-case=\"CASE-2043\"]').length;",
-                     NULL);
+    json_t *n = s_js(
+        &F.wd, "return document.querySelectorAll('#inbox-list .inbox-item[data-case=\"CASE-2043\"]').length;", NULL);
     CHECK(json_is_integer(n) && json_integer_value(n) == 0);
     json_decref(n);
 done:
@@ -1111,15 +1113,15 @@ static void test_inbox_live(void)
     snprintf(cd, sizeof cd, "%s .countdown", css);
     char *countdown = s_text(&F.wd, cd);
     CHECK_HAS(countdown, "left");
-    char *past = s_js_str(&F.wd,
-                          "return document.querySelector(arguments[0]).classList.contains('past') ? 'past' : 'due';",
-                          json_pack("[s]", cd));
+    char *past =
+        s_js_str(&F.wd, "return document.querySelector(arguments[0]).classList.contains('past') ? 'past' : 'due';",
+                 json_pack("[s]", cd));
     CHECK_STR(past, "due");
     free(past);
     free(countdown);
     /* newest first */
-    char *first = s_js_str(&F.wd, "return document.querySelector('#inbox-list .inbox-item').getAttribute('data-case');",
-                           NULL);
+    char *first =
+        s_js_str(&F.wd, "return document.querySelector('#inbox-list .inbox-item').getAttribute('data-case');", NULL);
     CHECK_STR(first, S_LIVE_CASE);
     free(first);
 done:
@@ -1155,9 +1157,9 @@ static void test_answer(void)
                       "return r.classList.contains('result-ok') || r.classList.contains('result-error');",
                       NULL, S_UI_MS));
     char *result = s_text(&F.wd, "#answer-result");
-    char *ok = s_js_str(&F.wd,
-                        "return document.getElementById('answer-result').classList.contains('result-ok') ? 'ok' : 'error';",
-                        NULL);
+    char *ok = s_js_str(
+        &F.wd, "return document.getElementById('answer-result').classList.contains('result-ok') ? 'ok' : 'error';",
+        NULL);
     CHECK_STR(ok, "ok");
     CHECK_HAS(result, "in progress");
     free(ok);
@@ -1270,8 +1272,7 @@ static void test_operator_redrive(void)
                       S_UI_MS));
     REQUIRE(s_wait_js(&F.wd, "the dead letters of " S_DEAD_CASE " and " S_DISCARD_CASE, s_dead_row_js,
                       json_pack("[s]", S_DISCARD_CASE), S_UI_MS));
-    REQUIRE(s_wait_js(&F.wd, "the dead letter of " S_DEAD_CASE, s_dead_row_js, json_pack("[s]", S_DEAD_CASE),
-                      S_UI_MS));
+    REQUIRE(s_wait_js(&F.wd, "the dead letter of " S_DEAD_CASE, s_dead_row_js, json_pack("[s]", S_DEAD_CASE), S_UI_MS));
     seq = s_js_str(&F.wd, s_dead_row_js, json_pack("[s]", S_DEAD_CASE));
     REQUIRE(seq && *seq);
     char row[96], css[160];
@@ -1283,8 +1284,8 @@ static void test_operator_redrive(void)
     char *reason = s_text(&F.wd, row);
     CHECK_HAS(reason, "ledger refused the record");
     free(reason);
-    CHECK(s_wait_js(&F.wd, "the policy's sha256", "return document.getElementById('policy-sha256').textContent.length === 64;",
-                    NULL, S_UI_MS));
+    CHECK(s_wait_js(&F.wd, "the policy's sha256",
+                    "return document.getElementById('policy-sha256').textContent.length === 64;", NULL, S_UI_MS));
     /* both subscribers are listed; sales has not acknowledged what it holds */
     CHECK(s_wait_js(&F.wd, "sales's subscriber in #subscribers",
                     "return !!document.querySelector('#subscribers tbody tr[data-name=\"sales\"]');", NULL, S_UI_MS));

@@ -443,6 +443,10 @@
       }
       if (!inbox.failing || full) setStatus(errorText(err));
       inbox.failing = true;
+      if (full && inbox.items.size === 0) {
+        $('inbox-empty').textContent = `The inbox could not be read: ${errorText(err)}`;
+        show($('inbox-empty'), true);
+      }
     } finally {
       if (generation === inbox.generation) inbox.busy = false;
     }

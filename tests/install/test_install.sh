@@ -48,9 +48,11 @@ trap 'rm -rf -- "$stage"' EXIT
     { cat "$stage.log" >&2; rm -f -- "$stage.log"; fail "meson install --destdir failed"; }
 rm -f -- "$stage.log"
 
-programs=("$SBINDIR/hubd" "$BINDIR/hubctl" "$BINDIR/hub-webhook-in" "$BINDIR/hub-webhook-out" "$BINDIR/hub-mail-out")
-units=(hubd.service hub-webhook-in.service hub-webhook-out@.service hub-mail-out@.service)
-settings=(hub.yaml policy.yaml webhook-in.yaml webhook-out.yaml mail-out.yaml mappings/helpdesk.yaml)
+programs=("$SBINDIR/hubd" "$BINDIR/hubctl" "$BINDIR/hub-webhook-in" "$BINDIR/hub-webhook-out" "$BINDIR/hub-mail-out"
+    "$BINDIR/hub-console")
+units=(hubd.service hub-webhook-in.service hub-console.service hub-webhook-out@.service hub-mail-out@.service)
+settings=(hub.yaml policy.yaml webhook-in.yaml webhook-out.yaml mail-out.yaml mappings/helpdesk.yaml console.yaml
+    console-users.yaml)
 etc=$SYSCONFDIR/switchboard
 
 missing=()
@@ -149,7 +151,8 @@ if command -v systemd-analyze >/dev/null; then
     out=$(cd "$copies" && systemd-analyze verify --man=no "${paths[@]}" 2>&1) || rc=$?
     # Only lines about our units count: on some machines verify also speaks
     # about units it loads as dependencies.
-    ours=$(grep -F -e "$copies/" -e hubd.service -e hub-webhook-in.service -e hub-webhook-out@ -e hub-mail-out@ \
+    ours=$(grep -F -e "$copies/" -e hubd.service -e hub-webhook-in.service -e hub-console.service \
+        -e hub-webhook-out@ -e hub-mail-out@ \
         <<<"$out" || true)
     if ((rc != 0)) || [[ -n $ours ]]; then
         printf '%s\n' "$out" >&2
@@ -171,6 +174,8 @@ out=$(SWITCHBOARD_WEBHOOK_SECRET=install-check-secret-0123456789 \
     fail "hub-webhook-out --check on the installed settings: $out"
 out=$("$stage$BINDIR/hub-mail-out" --config "$stage$etc/mail-out.yaml" --check 2>&1) ||
     fail "hub-mail-out --check on the installed settings: $out"
+out=$("$stage$BINDIR/hub-console" --config "$stage$etc/console.yaml" --check 2>&1) ||
+    fail "hub-console --check on the installed settings and users: $out"
 note "ok 5: the installed policy and adapter settings pass the programs' checks"
 
 # ------------------------------------------------------------ 6. pkg-config and a program on libhub

@@ -1,0 +1,359 @@
+/*
+ * hub-console - the Switchboard web console: departments read and answer
+ * their notifications, anyone follows a case across departments,
+ * operators watch the hub, re-drive dead letters and try the policy.
+ *
+ *   hub-console --config FILE [--listen ADDR:PORT] [--hub EP] [--insecure] [--log-level L]
+ *   hub-console --config FILE --check
+ *   hub-console passwd [--password-stdin] [--iterations N]
+ *
+ * Exit codes: 0 clean stop (SIGTERM, SIGINT) or check passed, 1 a startup
+ * failure (one line on stderr), 2 usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "log.h"
+#include "password.h"
+#include "server.h"
+#include "settings.h"
+
+#ifndef CS_VERSION
+#define CS_VERSION "unknown"
+#endif
+
+#define S_PROGRAM "hub-console"
+
+enum { S_OK = 0, S_FAILED = 1, S_USAGE = 2 };
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: " S_PROGRAM " --config FILE [--listen ADDR:PORT] [--hub EP] [--insecure] [--log-level L]\n"
+            "       " S_PROGRAM " --config FILE --check\n"
+            "       " S_PROGRAM " passwd [--password-stdin] [--iterations N]\n"
+            "\n"
+            "The Switchboard web console: each department's inbox with answers, the\n"
+            "board of a case across departments, and for operators the hub's\n"
+            "subscribers, dead letters (re-drive, discard) and policy (dry runs).\n"
+            "Every answer and action is recorded in the hub's audit log as\n"
+            "USER@IDENTITY. Serves the web app, a JSON API under /api/, /metrics\n"
+            "(Prometheus) and /healthz.\n"
+            "\n"
+            "options:\n"
+            "  -c, --config FILE     settings: listen, hub, users_file, session_ttl,\n"
+            "                        proxy_header, metrics; see deploy/console.yaml\n"
+            "      --listen A:P      HTTP address (default: the file's listen:, else\n"
+            "                        127.0.0.1:8081; port 0 takes a free port)\n"
+            "      --hub EP          the hub's endpoint (default: the file's hub:, else\n"
+            "                        $HUB_ENDPOINT, else %s)\n"
+            "      --insecure        allow a listen address that is not loopback\n"
+            "                        (plain HTTP: put a TLS proxy in front instead)\n"
+            "      --log-level L     debug, info, warn or error\n"
+            "      --check           load the settings and the users file, report, exit\n"
+            "  -h, --help            this text\n"
+            "      --version         the version\n"
+            "\n"
+            "passwd: reads a password from standard input (asked twice, unseen, on a\n"
+            "terminal; else the first line) and prints its hash for the users file:\n"
+            "pbkdf2-sha256$ITERATIONS$SALT$HASH (PBKDF2-HMAC-SHA256, 16-byte random\n"
+            "salt). --iterations N: %u to %u (default %u).\n"
+            "\n"
+            "On start it prints \"listening on ADDR:PORT\" on standard output. SIGHUP\n"
+            "reads the users file again (a file with a mistake keeps the users in\n"
+            "force); SIGTERM or SIGINT stops it after the request in progress.\n",
+            HUB_DEFAULT_ENDPOINT, CS_PASSWORD_MIN_ITERATIONS, CS_PASSWORD_MAX_ITERATIONS,
+            CS_PASSWORD_DEFAULT_ITERATIONS);
+}
+
+static int s_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int s_fail(const char *fmt, ...)
+{
+    va_list ap;
+    fputs(S_PROGRAM ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return S_FAILED;
+}
+
+static int s_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int s_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs(S_PROGRAM ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\ntry: " S_PROGRAM " --help\n", stderr);
+    return S_USAGE;
+}
+
+/* ------------------------------------------------------------- passwd */
+
+/* Reads one line of at most CS_PASSWORD_MAX bytes into out (without its
+ * newline). prompt: shown on stderr with echo off (a terminal). Returns 0,
+ * or -1 with a message on stderr. */
+static int s_read_password(const char *prompt, char out[CS_PASSWORD_MAX + 2])
+{
+    struct termios old, quiet;
+    int tty = prompt && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        fputs(prompt, stderr);
+        fflush(stderr);
+        quiet = old;
+        quiet.c_lflag &= (tcflag_t) ~ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char *got = fgets(out, CS_PASSWORD_MAX + 2, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (!got) {
+        s_fail("passwd: no password on standard input");
+        return -1;
+    }
+    size_t len = strlen(out);
+    int whole = len > 0 && out[len - 1] == '\n';
+    if (!whole && !feof(stdin)) {
+        s_fail("passwd: the password is longer than %d bytes", CS_PASSWORD_MAX);
+        return -1;
+    }
+    while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r'))
+        out[--len] = '\0';
+    if (len == 0) {
+        s_fail("passwd: the password is empty");
+        return -1;
+    }
+    return 0;
+}
+
+static int s_passwd(int argc, char **argv)
+{
+    enum { OPT_STDIN = 1000, OPT_ITERATIONS };
+    static const struct option options[] = {
+        {"password-stdin", no_argument, NULL, OPT_STDIN},
+        {"iterations", required_argument, NULL, OPT_ITERATIONS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int from_stdin = 0;
+    unsigned long iterations = CS_PASSWORD_DEFAULT_ITERATIONS;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_STDIN:
+            from_stdin = 1;
+            break;
+        case OPT_ITERATIONS: {
+            char *end = NULL;
+            errno = 0;
+            iterations = strtoul(optarg, &end, 10);
+            if (errno || !*optarg || *end || iterations < CS_PASSWORD_MIN_ITERATIONS
+                || iterations > CS_PASSWORD_MAX_ITERATIONS)
+                return s_usage_error("passwd: --iterations \"%s\": a number from %u to %u", optarg,
+                                     CS_PASSWORD_MIN_ITERATIONS, CS_PASSWORD_MAX_ITERATIONS);
+            break;
+        }
+        case 'h':
+            printf("usage: " S_PROGRAM " passwd [--password-stdin] [--iterations N]\n"
+                   "\n"
+                   "Reads a password and prints its hash for the users file (password:).\n"
+                   "On a terminal it asks twice without showing it; otherwise, or with\n"
+                   "--password-stdin, it reads the first line of standard input.\n"
+                   "  --iterations N   PBKDF2 iterations, %u to %u (default %u)\n",
+                   CS_PASSWORD_MIN_ITERATIONS, CS_PASSWORD_MAX_ITERATIONS, CS_PASSWORD_DEFAULT_ITERATIONS);
+            return S_OK;
+        case ':':
+            return s_usage_error("passwd: option %s needs a value", argv[optind - 1]);
+        default:
+            return s_usage_error("passwd: unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return s_usage_error("passwd: unexpected argument \"%s\"", argv[optind]);
+    char password[CS_PASSWORD_MAX + 2], again[CS_PASSWORD_MAX + 2];
+    int ask = !from_stdin && isatty(STDIN_FILENO);
+    int status = S_OK;
+    if (s_read_password(ask ? "Password: " : NULL, password) < 0)
+        status = S_FAILED;
+    else if (ask && s_read_password("Again: ", again) < 0)
+        status = S_FAILED;
+    else if (ask && strcmp(password, again) != 0)
+        status = s_fail("passwd: the two passwords differ");
+    if (status == S_OK) {
+        char hash[CS_PASSWORD_TEXT_LEN], err[HUB_ERR_LEN];
+        if (cs_password_hash(password, (uint32_t)iterations, hash, err) < 0)
+            status = s_fail("passwd: %s", err);
+        else
+            printf("%s\n", hash);
+    }
+    memset(password, 0, sizeof password);
+    memset(again, 0, sizeof again);
+    return status;
+}
+
+/* --------------------------------------------------------------- serve */
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "passwd") == 0)
+        return s_passwd(argc - 1, argv + 1);
+
+    enum { OPT_HUB = 1000, OPT_LISTEN, OPT_LOG_LEVEL, OPT_CHECK, OPT_INSECURE, OPT_VERSION };
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"hub", required_argument, NULL, OPT_HUB},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"check", no_argument, NULL, OPT_CHECK},
+        {"insecure", no_argument, NULL, OPT_INSECURE},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *hub = NULL, *listen = NULL, *level_text = NULL;
+    int check = 0, insecure = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":c:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+        case OPT_HUB:
+            hub = optarg;
+            break;
+        case OPT_LISTEN:
+            listen = optarg;
+            break;
+        case OPT_LOG_LEVEL:
+            level_text = optarg;
+            break;
+        case OPT_CHECK:
+            check = 1;
+            break;
+        case OPT_INSECURE:
+            insecure = 1;
+            break;
+        case 'h':
+            s_usage(stdout);
+            return S_OK;
+        case OPT_VERSION:
+            printf(S_PROGRAM " %s (protocol %d)\n", CS_VERSION, HUB_PROTOCOL_VERSION);
+            return S_OK;
+        case ':':
+            return s_usage_error("option %s needs a value", argv[optind - 1]);
+        default:
+            return s_usage_error("unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument \"%s\"", argv[optind]);
+    if (!config)
+        return s_usage_error("--config FILE is needed: it names the users file");
+
+    cs_settings_t settings;
+    cs_settings_init(&settings);
+    char err[HUB_ERR_LEN] = "";
+    int status = S_OK;
+    cs_console_t *console = NULL;
+    cs_server_t *server = NULL;
+    if (cs_settings_load(&settings, config, err) < 0)
+        return s_fail("%s", err);
+    if (hub) {
+        if (!strstr(hub, "://") || strlen(hub) >= sizeof settings.hub)
+            return s_usage_error("--hub \"%s\" is not a ZeroMQ endpoint (like tcp://127.0.0.1:7200)", hub);
+        snprintf(settings.hub, sizeof settings.hub, "%s", hub);
+    }
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    if (listen) {
+        if (strlen(listen) >= sizeof settings.listen || cs_listen_parse(listen, &addr, &addr_len, err) < 0)
+            return s_usage_error("--listen: %s", err);
+        snprintf(settings.listen, sizeof settings.listen, "%s", listen);
+    }
+    if (level_text && hub_log_level_parse(level_text, &settings.log_level) < 0)
+        return s_usage_error("--log-level \"%s\" is not one of debug, info, warn, error", level_text);
+    if (!settings.users_file[0])
+        return s_fail("%s: users_file: not set: nobody could log in (see deploy/console-users.yaml)", config);
+    if (cs_listen_parse(settings.listen, &addr, &addr_len, err) < 0)
+        return s_fail("listen: %s", err);
+    if (!cs_is_loopback((struct sockaddr *)&addr) && !insecure)
+        return s_fail("listen %s is not a loopback address: the console speaks plain HTTP. Keep it on 127.0.0.1 "
+                      "behind a TLS proxy, or pass --insecure",
+                      settings.listen);
+    if (check) {
+        cs_users_t *users = cs_users_load(settings.users_file, settings.proxy_header[0] == '\0', err);
+        if (!users)
+            return s_fail("%s", err);
+        size_t n = cs_users_count(users);
+        printf("ok: %zu user%s, listen %s, hub %s, sessions end after %llds\n", n, n == 1 ? "" : "s",
+               settings.listen, settings.hub[0] ? settings.hub : "(default)",
+               (long long)(settings.session_ttl_ms / 1000));
+        cs_users_destroy(&users);
+        return S_OK;
+    }
+    hub_log_init(S_PROGRAM, settings.log_level);
+
+    /* Every thread (libzmq's, libmicrohttpd's) inherits this mask, so that
+     * these signals reach sigwait below and nothing else. */
+    sigset_t wanted;
+    sigemptyset(&wanted);
+    sigaddset(&wanted, SIGTERM);
+    sigaddset(&wanted, SIGINT);
+    sigaddset(&wanted, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &wanted, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    console = cs_console_new(&settings, err);
+    if (!console) {
+        status = s_fail("%s", err);
+        goto done;
+    }
+    server = cs_server_new(&settings, console, err);
+    if (!server) {
+        status = s_fail("%s", err);
+        goto done;
+    }
+    char shown[CS_STR_LEN + 16];
+    snprintf(shown, sizeof shown, "%.*s:%d", (int)(strrchr(settings.listen, ':') - settings.listen), settings.listen,
+             cs_server_port(server));
+    printf("listening on %s\n", shown);
+    fflush(stdout);
+    hub_info("listening on %s, %zu users, hub %s%s", shown, cs_console_user_count(console),
+             settings.hub[0] ? settings.hub : "(default)", settings.proxy_header[0] ? ", trusting the proxy" : "");
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&wanted, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            if (cs_console_reload_users(console, err) == 0)
+                hub_info("users file read again: %zu users", cs_console_user_count(console));
+            else
+                hub_error("users file not read again, the users in force stay: %s", err);
+            continue;
+        }
+        hub_info("stopping (%s)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        break;
+    }
+done:
+    cs_server_destroy(&server);
+    cs_console_destroy(&console);
+    return status;
+}

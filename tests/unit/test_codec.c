@@ -172,6 +172,53 @@ static void test_round_trip_ack(void)
     s_round_trip(&f, "ack");
 }
 
+/* A decoded frame whose pieces take far more memory than its bytes (an
+ * Ack of many refs: a few bytes each on the wire, a message each once
+ * decoded) is read whole and freed whole. */
+static void test_round_trip_many_refs(void)
+{
+    enum { S_REFS = 5000 };
+    Hub__Ref *items = calloc(S_REFS, sizeof *items);
+    Hub__Ref **refs = calloc(S_REFS, sizeof *refs);
+    CHECK(items && refs);
+    if (!items || !refs) {
+        free(items);
+        free(refs);
+        return;
+    }
+    for (size_t i = 0; i < S_REFS; i++) {
+        hub__ref__init(&items[i]);
+        items[i].has_seq = 1;
+        items[i].seq = 1000 + i;
+        items[i].has_slot = 1;
+        items[i].slot = (uint32_t)(i % 4);
+        refs[i] = &items[i];
+    }
+    Hub__Ack a = HUB__ACK__INIT;
+    a.name = "engineering";
+    a.n_refs = S_REFS;
+    a.refs = refs;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_ACK;
+    f.ack = &a;
+    s_round_trip(&f, "ack");
+    hub_buf_t out = HUB_BUF_INIT;
+    char err[HUB_ERR_LEN] = "";
+    Hub__Frame *got = NULL;
+    CHECK_INT(hub_frame_encode(&f, &out), 0);
+    CHECK_INT(hub_frame_decode(out.data, out.len, 0, &got, err), 0);
+    if (got) {
+        CHECK_INT(got->ack->n_refs, S_REFS);
+        CHECK_INT(got->ack->refs[S_REFS - 1]->seq, 1000 + S_REFS - 1);
+        CHECK_INT(got->ack->refs[S_REFS - 1]->slot, (S_REFS - 1) % 4);
+        CHECK_STR(got->ack->name, "engineering");
+    }
+    hub_frame_free(&got);
+    hub_buf_fini(&out);
+    free(items);
+    free(refs);
+}
+
 static void test_round_trip_nack(void)
 {
     Hub__Ref r = HUB__REF__INIT;
@@ -601,6 +648,7 @@ static const check_case_t cases[] = {
     {"round trip subscribed", test_round_trip_subscribed},
     {"round trip deliver", test_round_trip_deliver},
     {"round trip ack", test_round_trip_ack},
+    {"round trip ack of many refs", test_round_trip_many_refs},
     {"round trip nack", test_round_trip_nack},
     {"round trip error", test_round_trip_error},
     {"round trip heartbeat", test_round_trip_heartbeat},

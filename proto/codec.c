@@ -389,8 +389,10 @@ static const char *s_copy_str(const uint8_t *data, size_t len, char *scratch, si
 static int s_read_route(const uint8_t *p, const uint8_t *end, hub_route_view_t *out, char *scratch, size_t cap)
 {
     size_t used = 0;
-    memset(out, 0, sizeof *out);
+    /* not memset: fields[] is most of the view and only nfields count */
     out->topic = out->name = out->department = out->kind = out->reason = "";
+    out->nfields = 0;
+    out->respond_by_ms = 0;
     while (p < end) {
         uint64_t key, n;
         if (s_varint(&p, end, &key) < 0 || (key >> 3) == 0)
@@ -439,13 +441,13 @@ static int s_read_route(const uint8_t *p, const uint8_t *end, hub_route_view_t *
     return 1;
 }
 
-int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
-                      size_t scratch_len)
+/* Finds route number slot of a packed hub.Routing: 1 and its bytes in
+ * [*route_p, *end_p), 0 when there is no such slot, or -HUB_EMALFORMED. */
+static int s_find_route(const uint8_t *packed, size_t len, uint32_t slot, const uint8_t **route_p,
+                        const uint8_t **end_p)
 {
     const uint8_t *p = packed, *end = packed + len;
     uint32_t index = 0;
-    if (scratch_len == 0)
-        return -HUB_ETOOLARGE;
     while (p < end) {
         uint64_t key, n;
         if (s_varint(&p, end, &key) < 0 || (key >> 3) == 0)
@@ -457,9 +459,51 @@ int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_rout
         }
         if (s_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p))
             return -HUB_EMALFORMED;
-        if (index++ == slot)
-            return s_read_route(p, p + n, out, scratch, scratch_len);
+        if (index++ == slot) {
+            *route_p = p;
+            *end_p = p + n;
+            return 1;
+        }
         p += n;
     }
     return 0;
+}
+
+int hub_routing_topic(const uint8_t *packed, size_t len, uint32_t slot, char *topic, size_t cap)
+{
+    const uint8_t *p, *end;
+    int found = s_find_route(packed, len, slot, &p, &end);
+    if (found != 1)
+        return found;
+    if (cap == 0)
+        return -HUB_ETOOLARGE;
+    topic[0] = '\0';
+    while (p < end) {
+        uint64_t key, n;
+        if (s_varint(&p, end, &key) < 0 || (key >> 3) == 0)
+            return -HUB_EMALFORMED;
+        if (key != ((1u << 3) | 2)) { /* not the topic: skip it */
+            if (s_skip(&p, end, (unsigned)(key & 7)) < 0)
+                return -HUB_EMALFORMED;
+            continue;
+        }
+        if (s_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p))
+            return -HUB_EMALFORMED;
+        if (n >= cap)
+            return -HUB_ETOOLARGE;
+        memcpy(topic, p, (size_t)n);
+        topic[n] = '\0';
+        p += n; /* a later topic field wins, as when the route is read whole */
+    }
+    return 1;
+}
+
+int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
+                      size_t scratch_len)
+{
+    if (scratch_len == 0)
+        return -HUB_ETOOLARGE;
+    const uint8_t *p, *end;
+    int found = s_find_route(packed, len, slot, &p, &end);
+    return found == 1 ? s_read_route(p, end, out, scratch, scratch_len) : found;
 }

@@ -73,6 +73,13 @@ typedef struct {
 int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
                       size_t scratch_len);
 
+/* Reads only the topic of route number slot of a packed hub.Routing into
+ * topic (cap bytes, NUL-terminated; "" when the route has none): what a
+ * subscriber's patterns are matched against, without the rest of the route.
+ * Returns 1, 0 when the routing has no such slot, -HUB_EMALFORMED when the
+ * bytes are not a Routing, -HUB_ETOOLARGE when the topic does not fit. */
+int hub_routing_topic(const uint8_t *packed, size_t len, uint32_t slot, char *topic, size_t cap);
+
 /* Fills the notification of slot of stored event seq (without its event
  * and attempt) from its route: what a department receives, and what the
  * tap shows. Strings point into route and into respond_by, which gets the

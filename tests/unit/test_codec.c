@@ -634,6 +634,27 @@ static void test_routing_route_reads_what_was_packed(void)
     CHECK_INT(hub_routing_route(buf.data, buf.len, 0, &v, scratch, 8), -HUB_ETOOLARGE);
     static const uint8_t junk[] = {0x0f, 0xff, 0xff};
     CHECK_INT(hub_routing_route(junk, sizeof junk, 0, &v, scratch, sizeof scratch), -HUB_EMALFORMED);
+    /* a view read again forgets the fields of the route read before */
+    CHECK_INT(hub_routing_route(buf.data, buf.len, 1, &v, scratch, sizeof scratch), 1);
+    CHECK_INT(hub_routing_route(buf.data, buf.len, 0, &v, scratch, sizeof scratch), 1);
+    CHECK_INT(v.nfields, 0);
+
+    /* the topic alone, as delivery matches it */
+    char topic[32];
+    CHECK_INT(hub_routing_topic(buf.data, buf.len, 0, topic, sizeof topic), 1);
+    CHECK_STR(topic, "engineering.defect");
+    CHECK_INT(hub_routing_topic(buf.data, buf.len, 1, topic, sizeof topic), 1);
+    CHECK_STR(topic, "finance.billing_flag");
+    CHECK_INT(hub_routing_topic(buf.data, buf.len, 2, topic, sizeof topic), 1);
+    CHECK_STR(topic, "sales.followup");
+    CHECK_INT(hub_routing_topic(buf.data, buf.len, 3, topic, sizeof topic), 0);
+    CHECK_INT(hub_routing_topic(buf.data, buf.len, 0, topic, 8), -HUB_ETOOLARGE);
+    CHECK_INT(hub_routing_topic(buf.data, buf.len - 3, 2, topic, sizeof topic), -HUB_EMALFORMED);
+    CHECK_INT(hub_routing_topic(junk, sizeof junk, 0, topic, sizeof topic), -HUB_EMALFORMED);
+    r[1].topic = NULL; /* a route without a topic reads as "" */
+    CHECK_INT(hub_message_pack(&routing.base, &buf), 0);
+    CHECK_INT(hub_routing_topic(buf.data, buf.len, 1, topic, sizeof topic), 1);
+    CHECK_STR(topic, "");
     hub_buf_fini(&buf);
 }
 

@@ -1169,9 +1169,11 @@ static int s_validate_fields(s_walk_t *w, const ProtobufCMessage *msg, int depth
             f->type != PROTOBUF_C_TYPE_MESSAGE)
             continue;
         int rc = 0;
+        size_t n = f->label == PROTOBUF_C_LABEL_REPEATED ? *(const size_t *)(base + f->quantifier_offset) : 0;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED ? n == 0 : !s_field_is_set(msg, f))
+            continue; /* nothing to check: the path is not even built */
         size_t old = s_path_push(w, f->name, 0);
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)(base + f->quantifier_offset);
             const char *elems = *(char *const *)(base + f->offset);
             size_t size = hub_type_size(f->type);
             int is_map = hub_field_is_map(f);
@@ -1184,7 +1186,7 @@ static int s_validate_fields(s_walk_t *w, const ProtobufCMessage *msg, int depth
                     s_path_pop(w, old_k);
                 }
             }
-        } else if (s_field_is_set(msg, f)) {
+        } else {
             rc = s_validate_value(w, f, base + f->offset, depth);
         }
         s_path_pop(w, old);

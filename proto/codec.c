@@ -180,8 +180,14 @@ int hub_frame_decode(const void *data, size_t len, size_t max_len, Hub__Frame **
         snprintf(err, HUB_ERR_LEN, "%zu bytes that are not a protobuf hub.Frame", len);
         return -HUB_EMALFORMED;
     }
-    /* hub_frame_free finds the chunks from the frame (see s_frame_chunk) */
-    assert((void *)msg == (void *)first->data);
+    /* hub_frame_free finds the chunks from the frame (see s_frame_chunk);
+     * a protobuf-c that allocated something else first would be caught
+     * here, by every test, rather than freed wrongly */
+    if ((void *)msg != (void *)first->data) {
+        s_chunks_free(arena.chunks);
+        snprintf(err, HUB_ERR_LEN, "internal: protobuf-c did not allocate the frame first");
+        return -HUB_EINTERNAL;
+    }
     first->next = arena.chunks == first ? NULL : arena.chunks;
     if (first->next) {
         /* keep the chain reachable from the frame's chunk: the newest

@@ -330,25 +330,37 @@ typedef struct {
 static void s_dead_letter(hub_delivery_t *self, s_sub_t *sub, s_flight_t *e, const char *reason);
 
 /* Row visitor of a scan: sends every wanted slot from scan_slot on. The
- * stored routing is read in place, one route at a time (no allocation). */
+ * stored routing is read in place, one route at a time (no allocation):
+ * only the topic of a route the subscriber does not want, all of one it
+ * does (every subscriber visits every row). */
 static int s_scan_row(const hub_store_row_t *row, void *arg)
 {
     s_scan_t *ctx = arg;
     s_sub_t *sub = ctx->sub;
-    char scratch[S_SCRATCH], received_at[HUB_TIME_LEN] = "";
+    char scratch[S_SCRATCH], received_at[HUB_TIME_LEN] = "", topic[HUB_TOPIC_LEN];
     hub_route_view_t route;
     for (uint32_t slot = sub->scan_slot;; slot++) {
-        int found = hub_routing_route(row->routing, row->routing_len, slot, &route, scratch, sizeof scratch);
+        const char *what = topic;
+        int whole = 0;
+        int found = hub_routing_topic(row->routing, row->routing_len, slot, topic, sizeof topic);
+        if (found == -HUB_ETOOLARGE) { /* longer than a policy's topics: read the route whole */
+            found = hub_routing_route(row->routing, row->routing_len, slot, &route, scratch, sizeof scratch);
+            what = route.topic;
+            whole = 1;
+        }
         if (found == 0)
             break;
-        if (found < 0) {
-            hub_error("event %llu slot %u: stored routing cannot be read (%s); skipping it for %s",
-                      (unsigned long long)row->seq, slot, hub_strerror(found), sub->name);
-            break;
-        }
-        if (!*route.topic || !s_sub_wants(sub, route.topic)) {
+        if (found > 0 && (!*what || !s_sub_wants(sub, what))) {
             sub->scan_slot = slot + 1;
             continue;
+        }
+        if (found > 0 && !whole)
+            found = hub_routing_route(row->routing, row->routing_len, slot, &route, scratch, sizeof scratch);
+        if (found <= 0) {
+            hub_error("event %llu slot %u: stored routing cannot be read (%s); skipping it for %s",
+                      (unsigned long long)row->seq, slot, hub_strerror(found ? found : -HUB_EMALFORMED),
+                      sub->name);
+            break;
         }
         if (sub->live >= sub->credit || sub->count + 1 > sub->cap) {
             ctx->blocked = 1;

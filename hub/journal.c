@@ -8,8 +8,6 @@
 #include "journal.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,13 +50,14 @@ static size_t s_escape(char *out, size_t cap, const char *s)
         return 0;
     out[o++] = '"';
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (o + 7 >= cap)
-            return 0;
         unsigned char c = *p;
-        if (c == '"' || c == '\\') {
+        size_t need = c == '"' || c == '\\' ? 2 : c < 0x20 || c == 0x7f ? 6 : 1;
+        if (o + need + 1 > cap) /* and the closing quote */
+            return 0;
+        if (need == 2) {
             out[o++] = '\\';
             out[o++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
+        } else if (need == 6) {
             out[o++] = '\\';
             out[o++] = 'u';
             out[o++] = '0';
@@ -69,39 +68,39 @@ static size_t s_escape(char *out, size_t cap, const char *s)
             out[o++] = (char)c;
         }
     }
-    if (o + 1 >= cap)
-        return 0;
     out[o++] = '"';
     return o;
 }
 
-/* Appends ,"key":<value text> when it fits, else nothing. */
+/* Appends ,"key":<value text> when it fits, else nothing. Written in
+ * place after the object's text (several details per event): what does not
+ * fit is cut off again by putting the closing brace back. */
 static void s_detail_put(hub_detail_t *d, const char *key, const char *value, int quote)
 {
-    char buf[HUB_DETAIL_LEN];
+    char *out = d->text + d->len;
+    size_t cap = sizeof d->text - d->len - 2; /* room for "}" and the NUL */
     size_t n = 0;
-    if (d->len > 1)
-        buf[n++] = ',';
-    size_t k = s_escape(buf + n, sizeof buf - n, key);
-    if (!k)
-        return;
-    n += k;
-    buf[n++] = ':';
-    if (quote) {
-        size_t v = s_escape(buf + n, sizeof buf - n, value);
-        if (!v)
-            return;
-        n += v;
+    if (d->len > 1 && cap > 0)
+        out[n++] = ',';
+    size_t k = s_escape(out + n, cap - n, key);
+    if (k && n + k < cap) {
+        n += k;
+        out[n++] = ':';
+        if (quote) {
+            size_t v = s_escape(out + n, cap - n, value);
+            n = v ? n + v : 0;
+        } else {
+            size_t v = strlen(value);
+            if (n + v <= cap) {
+                memcpy(out + n, value, v);
+                n += v;
+            } else {
+                n = 0;
+            }
+        }
     } else {
-        size_t v = strlen(value);
-        if (n + v >= sizeof buf)
-            return;
-        memcpy(buf + n, value, v);
-        n += v;
+        n = 0;
     }
-    if (d->len + n + 2 > sizeof d->text)
-        return;
-    memcpy(d->text + d->len, buf, n);
     d->len += n;
     d->text[d->len] = '}';
     d->text[d->len + 1] = '\0';
@@ -115,9 +114,18 @@ void hub_detail_str(hub_detail_t *d, const char *key, const char *value)
 
 void hub_detail_int(hub_detail_t *d, const char *key, int64_t value)
 {
+    /* decimal by hand: several numbers per event */
     char text[24];
-    snprintf(text, sizeof text, "%" PRId64, value);
-    s_detail_put(d, key, text, 0);
+    size_t i = sizeof text - 1;
+    uint64_t v = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    text[i] = '\0';
+    do {
+        text[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (value < 0)
+        text[--i] = '-';
+    s_detail_put(d, key, text + i, 0);
 }
 
 void hub_detail_raw(hub_detail_t *d, const char *key, const char *json)

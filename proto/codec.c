@@ -18,6 +18,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,26 +36,85 @@
 #define S_DELIVER_NOTIFICATION 2 /* Deliver.notification */
 #define S_NOTIFICATION_EVENT 12 /* Notification.event */
 
-/* An allocator that remembers whether an allocation failed, so that a NULL
- * from protobuf_c_message_unpack can be told apart: out of memory or bad
- * bytes. Its memory is malloc's, so frames are freed with the default
- * allocator. */
+/* Decoded frames live in an arena: protobuf-c asks for every message,
+ * string and array of a frame on its own (a Deliver frame is a score of
+ * pieces, an Ack one per ref), and every hub and client decodes frames on
+ * its busiest path. The arena takes them from chunks instead, the first
+ * sized for the frame, and hub_frame_free releases the chunks whole rather
+ * than walking the message. It also remembers whether an allocation
+ * failed, so that a NULL from protobuf_c_message_unpack can be told apart:
+ * out of memory or bad bytes.
+ *
+ * protobuf-c allocates the message itself first, so the frame sits at the
+ * start of the first chunk's data and hub_frame_free finds the chunks from
+ * it; hub_frame_decode checks that it does. */
+typedef struct s_chunk {
+    struct s_chunk *next; /* older chunks of the same frame */
+    size_t size, used;    /* bytes of data, bytes given out */
+    max_align_t data[];   /* the frame comes first */
+} s_chunk_t;
+
 typedef struct {
-    int failed; /* an allocation returned NULL */
-} s_alloc_state_t;
+    s_chunk_t *chunks; /* newest first; the last holds the frame */
+    int failed;        /* an allocation returned NULL */
+} s_arena_t;
+
+#define S_ALIGN sizeof(max_align_t)
+#define S_CHUNK_MIN 1024 /* bytes of data in a chunk at least */
+
+static s_chunk_t *s_chunk_new(size_t size)
+{
+    s_chunk_t *c = malloc(sizeof *c + size);
+    if (c) {
+        c->next = NULL;
+        c->size = size;
+        c->used = 0;
+    }
+    return c;
+}
+
+static void s_chunks_free(s_chunk_t *c)
+{
+    while (c) {
+        s_chunk_t *next = c->next;
+        free(c);
+        c = next;
+    }
+}
 
 static void *s_alloc(void *data, size_t size)
 {
-    void *p = malloc(size);
-    if (!p)
-        ((s_alloc_state_t *)data)->failed = 1;
+    s_arena_t *arena = data;
+    size = (size + S_ALIGN - 1) / S_ALIGN * S_ALIGN;
+    s_chunk_t *c = arena->chunks;
+    if (!c || c->size - c->used < size) {
+        size_t want = c ? c->size * 2 : S_CHUNK_MIN;
+        if (want < size)
+            want = size;
+        s_chunk_t *fresh = s_chunk_new(want);
+        if (!fresh) {
+            arena->failed = 1;
+            return NULL;
+        }
+        fresh->next = c;
+        arena->chunks = c = fresh;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += size;
     return p;
 }
 
 static void s_free(void *data, void *p)
 {
+    /* pieces go with their frame, in hub_frame_free */
     (void)data;
-    free(p);
+    (void)p;
+}
+
+/* The chunk a decoded frame starts: the oldest of its arena. */
+static s_chunk_t *s_frame_chunk(Hub__Frame *frame)
+{
+    return (s_chunk_t *)((char *)frame - offsetof(s_chunk_t, data));
 }
 
 #define S_MAX_FIELD_NUMBER 536870911u /* 2^29 - 1, the largest the protobuf encoding allows */
@@ -101,16 +161,41 @@ int hub_frame_decode(const void *data, size_t len, size_t max_len, Hub__Frame **
         snprintf(err, HUB_ERR_LEN, "frame of %zu bytes is over the limit of %zu bytes", len, max_len);
         return -HUB_ETOOLARGE;
     }
-    s_alloc_state_t state = {0};
-    ProtobufCAllocator allocator = {s_alloc, s_free, &state};
+    /* the first chunk holds the frame and, mostly, all of it: the pieces
+     * of a frame take about twice its bytes */
+    s_arena_t arena = {s_chunk_new(len * 2 + S_CHUNK_MIN), 0};
+    if (!arena.chunks) {
+        snprintf(err, HUB_ERR_LEN, "out of memory decoding a frame of %zu bytes", len);
+        return -ENOMEM;
+    }
+    s_chunk_t *first = arena.chunks;
+    ProtobufCAllocator allocator = {s_alloc, s_free, &arena};
     ProtobufCMessage *msg = protobuf_c_message_unpack(&hub__frame__descriptor, &allocator, len, data);
     if (!msg) {
-        if (state.failed) {
+        s_chunks_free(arena.chunks);
+        if (arena.failed) {
             snprintf(err, HUB_ERR_LEN, "out of memory decoding a frame of %zu bytes", len);
             return -ENOMEM;
         }
         snprintf(err, HUB_ERR_LEN, "%zu bytes that are not a protobuf hub.Frame", len);
         return -HUB_EMALFORMED;
+    }
+    /* hub_frame_free finds the chunks from the frame (see s_frame_chunk);
+     * a protobuf-c that allocated something else first would be caught
+     * here, by every test, rather than freed wrongly */
+    if ((void *)msg != (void *)first->data) {
+        s_chunks_free(arena.chunks);
+        snprintf(err, HUB_ERR_LEN, "internal: protobuf-c did not allocate the frame first");
+        return -HUB_EINTERNAL;
+    }
+    first->next = arena.chunks == first ? NULL : arena.chunks;
+    if (first->next) {
+        /* keep the chain reachable from the frame's chunk: the newest
+         * chunks hang after it, the oldest ends the list */
+        s_chunk_t *c = arena.chunks;
+        while (c->next != first)
+            c = c->next;
+        c->next = NULL;
     }
     Hub__Frame *frame = (Hub__Frame *)msg;
     if (s_has_field_zero(msg, 0)) {
@@ -144,7 +229,7 @@ void hub_frame_free(Hub__Frame **frame_p)
 {
     if (!frame_p || !*frame_p)
         return;
-    hub__frame__free_unpacked(*frame_p, NULL);
+    s_chunks_free(s_frame_chunk(*frame_p));
     *frame_p = NULL;
 }
 
@@ -310,8 +395,10 @@ static const char *s_copy_str(const uint8_t *data, size_t len, char *scratch, si
 static int s_read_route(const uint8_t *p, const uint8_t *end, hub_route_view_t *out, char *scratch, size_t cap)
 {
     size_t used = 0;
-    memset(out, 0, sizeof *out);
+    /* not memset: fields[] is most of the view and only nfields count */
     out->topic = out->name = out->department = out->kind = out->reason = "";
+    out->nfields = 0;
+    out->respond_by_ms = 0;
     while (p < end) {
         uint64_t key, n;
         if (s_varint(&p, end, &key) < 0 || (key >> 3) == 0)
@@ -360,13 +447,13 @@ static int s_read_route(const uint8_t *p, const uint8_t *end, hub_route_view_t *
     return 1;
 }
 
-int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
-                      size_t scratch_len)
+/* Finds route number slot of a packed hub.Routing: 1 and its bytes in
+ * [*route_p, *end_p), 0 when there is no such slot, or -HUB_EMALFORMED. */
+static int s_find_route(const uint8_t *packed, size_t len, uint32_t slot, const uint8_t **route_p,
+                        const uint8_t **end_p)
 {
     const uint8_t *p = packed, *end = packed + len;
     uint32_t index = 0;
-    if (scratch_len == 0)
-        return -HUB_ETOOLARGE;
     while (p < end) {
         uint64_t key, n;
         if (s_varint(&p, end, &key) < 0 || (key >> 3) == 0)
@@ -378,9 +465,51 @@ int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_rout
         }
         if (s_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p))
             return -HUB_EMALFORMED;
-        if (index++ == slot)
-            return s_read_route(p, p + n, out, scratch, scratch_len);
+        if (index++ == slot) {
+            *route_p = p;
+            *end_p = p + n;
+            return 1;
+        }
         p += n;
     }
     return 0;
+}
+
+int hub_routing_topic(const uint8_t *packed, size_t len, uint32_t slot, char *topic, size_t cap)
+{
+    const uint8_t *p, *end;
+    int found = s_find_route(packed, len, slot, &p, &end);
+    if (found != 1)
+        return found;
+    if (cap == 0)
+        return -HUB_ETOOLARGE;
+    topic[0] = '\0';
+    while (p < end) {
+        uint64_t key, n;
+        if (s_varint(&p, end, &key) < 0 || (key >> 3) == 0)
+            return -HUB_EMALFORMED;
+        if (key != ((1u << 3) | 2)) { /* not the topic: skip it */
+            if (s_skip(&p, end, (unsigned)(key & 7)) < 0)
+                return -HUB_EMALFORMED;
+            continue;
+        }
+        if (s_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p))
+            return -HUB_EMALFORMED;
+        if (n >= cap)
+            return -HUB_ETOOLARGE;
+        memcpy(topic, p, (size_t)n);
+        topic[n] = '\0';
+        p += n; /* a later topic field wins, as when the route is read whole */
+    }
+    return 1;
+}
+
+int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
+                      size_t scratch_len)
+{
+    if (scratch_len == 0)
+        return -HUB_ETOOLARGE;
+    const uint8_t *p, *end;
+    int found = s_find_route(packed, len, slot, &p, &end);
+    return found == 1 ? s_read_route(p, end, out, scratch, scratch_len) : found;
 }

@@ -24,10 +24,16 @@
  *   -HUB_EMALFORMED   not a protobuf Frame, or no body set,
  *   -HUB_EUNSUPPORTED version missing or not HUB_PROTOCOL_VERSION,
  *   -ENOMEM,
- * and fills err with one line saying which. */
+ *   -HUB_EINTERNAL    this protobuf-c allocates other than the codec's arena
+ *                     expects (never seen: every test would fail),
+ * and fills err with one line saying which. The frame's memory is one
+ * arena: its strings and messages are not freed one by one, nor may
+ * anything be hung on it that its owner should free. */
 int hub_frame_decode(const void *data, size_t len, size_t max_len, Hub__Frame **frame_p, char err[HUB_ERR_LEN]);
 
-/* Frees a decoded frame. Accepts NULL; sets *frame_p to NULL. */
+/* Frees a frame hub_frame_decode made (only those: not with
+ * protobuf-c's free_unpacked, and nothing else with this). Accepts NULL;
+ * sets *frame_p to NULL. */
 void hub_frame_free(Hub__Frame **frame_p);
 
 /* Packs frame into out (which is reset first), setting its version to
@@ -73,6 +79,13 @@ typedef struct {
  * scratch (scratch_len bytes) or it has more than HUB_ROUTE_MAX_FIELDS. */
 int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
                       size_t scratch_len);
+
+/* Reads only the topic of route number slot of a packed hub.Routing into
+ * topic (cap bytes, NUL-terminated; "" when the route has none): what a
+ * subscriber's patterns are matched against, without the rest of the route.
+ * Returns 1, 0 when the routing has no such slot, -HUB_EMALFORMED when the
+ * bytes are not a Routing, -HUB_ETOOLARGE when the topic does not fit. */
+int hub_routing_topic(const uint8_t *packed, size_t len, uint32_t slot, char *topic, size_t cap);
 
 /* Fills the notification of slot of stored event seq (without its event
  * and attempt) from its route: what a department receives, and what the

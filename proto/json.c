@@ -896,12 +896,217 @@ int hub_event_from_json_value(const json_t *value, Hub__Event **event_p, char er
     return 0;
 }
 
+/* ------------------------------------------------------- fast reading */
+
+/* jansson reads JSON a character at a time through its stream layer:
+ * most of what a publish costs the client. Events are mostly plain ASCII
+ * objects, which s_fast_value reads in runs instead, building the same
+ * jansson values jansson would. Anything it is not sure of (non-ASCII
+ * text, \u escapes, fractions and exponents, long or odd numbers, a key
+ * given twice, deep nesting, any error) makes it give up, and the text is
+ * read again by json_loadb: its value, or its error, is the answer. */
+
+#define S_FAST_DEPTH 32 /* nesting the fast reader takes on */
+
+typedef struct {
+    const char *p, *end;
+    char *buf;     /* unescaped text of the current string */
+    size_t cap;    /* bytes of buf */
+} s_fast_t;
+
+static void s_fast_space(s_fast_t *f)
+{
+    while (f->p < f->end && (*f->p == ' ' || *f->p == '\n' || *f->p == '\t' || *f->p == '\r'))
+        f->p++;
+}
+
+/* Reads a string (at the opening quote) into f->buf. Returns its length,
+ * or -1 to give up. */
+static long s_fast_string(s_fast_t *f)
+{
+    size_t n = 0;
+    f->p++;
+    for (;;) {
+        const char *run = f->p;
+        while (f->p < f->end && *f->p != '"' && *f->p != '\\' && (unsigned char)*f->p >= 0x20 &&
+               (unsigned char)*f->p < 0x80)
+            f->p++;
+        size_t len = (size_t)(f->p - run);
+        if (n + len + 1 > f->cap)
+            return -1;
+        memcpy(f->buf + n, run, len);
+        n += len;
+        if (f->p >= f->end)
+            return -1;
+        if (*f->p == '"') {
+            f->p++;
+            f->buf[n] = '\0';
+            return (long)n;
+        }
+        if (*f->p != '\\' || f->end - f->p < 2 || n + 2 > f->cap)
+            return -1; /* a control character, non-ASCII text, the end */
+        char c = f->p[1];
+        static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+        const char *at = c ? strchr(from, c) : NULL;
+        if (!at)
+            return -1; /* \u and anything else */
+        f->buf[n++] = to[at - from];
+        f->p += 2;
+    }
+}
+
+static json_t *s_fast_value(s_fast_t *f, int depth);
+
+static json_t *s_fast_object(s_fast_t *f, int depth)
+{
+    json_t *obj = json_object();
+    f->p++;
+    s_fast_space(f);
+    if (obj && f->p < f->end && *f->p == '}') {
+        f->p++;
+        return obj;
+    }
+    while (obj) {
+        long klen;
+        if (f->p >= f->end || *f->p != '"' || (klen = s_fast_string(f)) < 0)
+            break;
+        char key[256];
+        if ((size_t)klen >= sizeof key || json_object_get(obj, f->buf))
+            break; /* long, or given twice: jansson says what to do */
+        memcpy(key, f->buf, (size_t)klen + 1);
+        s_fast_space(f);
+        if (f->p >= f->end || *f->p != ':')
+            break;
+        f->p++;
+        s_fast_space(f);
+        json_t *v = s_fast_value(f, depth + 1);
+        if (!v || json_object_set_new_nocheck(obj, key, v) != 0)
+            break;
+        s_fast_space(f);
+        if (f->p < f->end && *f->p == ',') {
+            f->p++;
+            s_fast_space(f);
+            continue;
+        }
+        if (f->p < f->end && *f->p == '}') {
+            f->p++;
+            return obj;
+        }
+        break;
+    }
+    json_decref(obj);
+    return NULL;
+}
+
+static json_t *s_fast_array(s_fast_t *f, int depth)
+{
+    json_t *arr = json_array();
+    f->p++;
+    s_fast_space(f);
+    if (arr && f->p < f->end && *f->p == ']') {
+        f->p++;
+        return arr;
+    }
+    while (arr) {
+        json_t *v = s_fast_value(f, depth + 1);
+        if (!v || json_array_append_new(arr, v) != 0)
+            break;
+        s_fast_space(f);
+        if (f->p < f->end && *f->p == ',') {
+            f->p++;
+            s_fast_space(f);
+            continue;
+        }
+        if (f->p < f->end && *f->p == ']') {
+            f->p++;
+            return arr;
+        }
+        break;
+    }
+    json_decref(arr);
+    return NULL;
+}
+
+/* An integer of at most 18 digits, without leading zeros. */
+static json_t *s_fast_integer(s_fast_t *f)
+{
+    const char *start = f->p;
+    int negative = *f->p == '-';
+    if (negative)
+        f->p++;
+    const char *digits = f->p;
+    int64_t v = 0;
+    while (f->p < f->end && *f->p >= '0' && *f->p <= '9' && f->p - digits < 18)
+        v = v * 10 + (*f->p++ - '0');
+    size_t n = (size_t)(f->p - digits);
+    if (n == 0 || (n > 1 && *digits == '0') ||
+        (f->p < f->end && ((*f->p >= '0' && *f->p <= '9') || *f->p == '.' || *f->p == 'e' || *f->p == 'E'))) {
+        f->p = start;
+        return NULL;
+    }
+    return json_integer(negative ? -v : v);
+}
+
+static json_t *s_fast_word(s_fast_t *f, const char *word, json_t *value)
+{
+    size_t n = strlen(word);
+    if ((size_t)(f->end - f->p) < n || memcmp(f->p, word, n) != 0)
+        return NULL;
+    f->p += n;
+    return value;
+}
+
+static json_t *s_fast_value(s_fast_t *f, int depth)
+{
+    if (f->p >= f->end || depth > S_FAST_DEPTH)
+        return NULL;
+    switch (*f->p) {
+    case '{':
+        return s_fast_object(f, depth);
+    case '[':
+        return s_fast_array(f, depth);
+    case '"': {
+        long n = s_fast_string(f);
+        return n < 0 ? NULL : json_stringn_nocheck(f->buf, (size_t)n);
+    }
+    case 't':
+        return s_fast_word(f, "true", json_true());
+    case 'f':
+        return s_fast_word(f, "false", json_false());
+    case 'n':
+        return s_fast_word(f, "null", json_null());
+    default:
+        return (*f->p == '-' || (*f->p >= '0' && *f->p <= '9')) ? s_fast_integer(f) : NULL;
+    }
+}
+
+/* The value of text as jansson would read it, or NULL to let jansson. */
+static json_t *s_fast_load(const char *text, size_t len)
+{
+    char buf[4096];
+    s_fast_t f = {text, text + len, len < sizeof buf ? buf : malloc(len + 1), len < sizeof buf ? sizeof buf : len + 1};
+    if (!f.buf)
+        return NULL;
+    s_fast_space(&f);
+    json_t *value = s_fast_value(&f, 1);
+    s_fast_space(&f);
+    if (value && f.p != f.end) {
+        json_decref(value); /* something after the value */
+        value = NULL;
+    }
+    if (f.buf != buf)
+        free(f.buf);
+    return value;
+}
+
 int hub_event_from_json(const char *text, size_t len, Hub__Event **event_p, char err[HUB_ERR_LEN])
 {
     *event_p = NULL;
     json_error_t jerr;
     memset(&jerr, 0, sizeof jerr);
-    json_t *value = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    json_t *value = s_fast_load(text, len);
+    if (!value)
+        value = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!value) {
         /* jansson reports some allocation failures with no position */
         if (json_error_code(&jerr) == json_error_out_of_memory || jerr.line < 1) {
@@ -981,9 +1186,11 @@ static int s_validate_fields(s_walk_t *w, const ProtobufCMessage *msg, int depth
             f->type != PROTOBUF_C_TYPE_MESSAGE)
             continue;
         int rc = 0;
+        size_t n = f->label == PROTOBUF_C_LABEL_REPEATED ? *(const size_t *)(base + f->quantifier_offset) : 0;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED ? n == 0 : !s_field_is_set(msg, f))
+            continue; /* nothing to check: the path is not even built */
         size_t old = s_path_push(w, f->name, 0);
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)(base + f->quantifier_offset);
             const char *elems = *(char *const *)(base + f->offset);
             size_t size = hub_type_size(f->type);
             int is_map = hub_field_is_map(f);
@@ -996,7 +1203,7 @@ static int s_validate_fields(s_walk_t *w, const ProtobufCMessage *msg, int depth
                     s_path_pop(w, old_k);
                 }
             }
-        } else if (s_field_is_set(msg, f)) {
+        } else {
             rc = s_validate_value(w, f, base + f->offset, depth);
         }
         s_path_pop(w, old);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t s_hash_ref(uint64_t seq, uint32_t slot)
+static uint32_t s_hash_ref(uint64_t seq, uint32_t slot)
 {
     /* splitmix64 finaliser: seqs are dense, so spread them over the table */
     uint64_t x = seq ^ ((uint64_t)slot << 48) ^ ((uint64_t)slot * 0x9e3779b97f4a7c15ULL);
@@ -16,7 +16,7 @@ static size_t s_hash_ref(uint64_t seq, uint32_t slot)
     x ^= x >> 27;
     x *= 0x94d049bb133111ebULL;
     x ^= x >> 31;
-    return (size_t)x;
+    return (uint32_t)x;
 }
 
 int hub_dedup_init(hub_dedup_t *self, size_t capacity)
@@ -45,14 +45,17 @@ void hub_dedup_fini(hub_dedup_t *self)
     memset(self, 0, sizeof(*self));
 }
 
-/* Table slot holding (seq, slot), or the empty slot where it would go. */
-static size_t s_find_slot(const hub_dedup_t *self, uint64_t seq, uint32_t slot)
+/* Table slot holding (seq, slot), or the empty slot where it would go;
+ * hash is s_hash_ref(seq, slot). */
+static size_t s_find_slot(const hub_dedup_t *self, uint64_t seq, uint32_t slot, uint32_t hash)
 {
-    size_t i = s_hash_ref(seq, slot) & self->mask;
-    while (self->table[i] != 0) {
-        const hub_dedup_entry_t *e = &self->ring[self->table[i] - 1];
-        if (e->seq == seq && e->slot == slot)
-            return i;
+    size_t i = hash & self->mask;
+    while (self->table[i].index != 0) {
+        if (self->table[i].hash == hash) {
+            const hub_dedup_entry_t *e = &self->ring[self->table[i].index - 1];
+            if (e->seq == seq && e->slot == slot)
+                return i;
+        }
         i = (i + 1) & self->mask;
     }
     return i;
@@ -65,10 +68,9 @@ static void s_delete_slot(hub_dedup_t *self, size_t i)
     size_t j = i;
     for (;;) {
         j = (j + 1) & self->mask;
-        if (self->table[j] == 0)
+        if (self->table[j].index == 0)
             break;
-        const hub_dedup_entry_t *e = &self->ring[self->table[j] - 1];
-        size_t home = s_hash_ref(e->seq, e->slot) & self->mask;
+        size_t home = self->table[j].hash & self->mask;
         /* j's member may move to i only if its home is not in (i, j] */
         int movable = (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
         if (movable) {
@@ -76,31 +78,36 @@ static void s_delete_slot(hub_dedup_t *self, size_t i)
             i = j;
         }
     }
-    self->table[i] = 0;
+    self->table[i].index = 0;
 }
 
 int hub_dedup_contains(const hub_dedup_t *self, uint64_t seq, uint32_t slot)
 {
     if (!self->table)
         return 0;
-    return self->table[s_find_slot(self, seq, slot)] != 0;
+    return self->table[s_find_slot(self, seq, slot, s_hash_ref(seq, slot))].index != 0;
 }
 
 void hub_dedup_add(hub_dedup_t *self, uint64_t seq, uint32_t slot)
 {
-    if (!self->table || hub_dedup_contains(self, seq, slot))
+    if (!self->table)
+        return;
+    uint32_t hash = s_hash_ref(seq, slot);
+    if (self->table[s_find_slot(self, seq, slot, hash)].index != 0)
         return;
     hub_dedup_entry_t *e = &self->ring[self->head];
     if (self->used == self->capacity && e->live) {
-        size_t old = s_find_slot(self, e->seq, e->slot);
-        if (self->table[old] != 0)
+        size_t old = s_find_slot(self, e->seq, e->slot, s_hash_ref(e->seq, e->slot));
+        if (self->table[old].index != 0)
             s_delete_slot(self, old);
         self->count--;
     }
     e->seq = seq;
     e->slot = slot;
     e->live = 1;
-    self->table[s_find_slot(self, seq, slot)] = (uint32_t)(self->head + 1);
+    size_t at = s_find_slot(self, seq, slot, hash); /* the deletion may have moved the empty slot */
+    self->table[at].index = (uint32_t)(self->head + 1);
+    self->table[at].hash = hash;
     self->count++;
     self->head = (self->head + 1) % self->capacity;
     if (self->used < self->capacity)
@@ -111,10 +118,10 @@ void hub_dedup_remove(hub_dedup_t *self, uint64_t seq, uint32_t slot)
 {
     if (!self->table)
         return;
-    size_t i = s_find_slot(self, seq, slot);
-    if (self->table[i] == 0)
+    size_t i = s_find_slot(self, seq, slot, s_hash_ref(seq, slot));
+    if (self->table[i].index == 0)
         return;
-    self->ring[self->table[i] - 1].live = 0;
+    self->ring[self->table[i].index - 1].live = 0;
     s_delete_slot(self, i);
     self->count--;
 }

@@ -12,7 +12,10 @@
  *
  * Open addressing with linear probing and backward-shift deletion over a
  * table of twice the capacity (rounded up to a power of two), so lookups
- * stay short and no tombstones build up. Internal to libhub.
+ * stay short and no tombstones build up. Each table slot keeps its ref's
+ * hash beside the ring index, so that probing and deleting compare and
+ * move table slots without reading the ring (a subscriber adds to two such
+ * sets per notification, and the ring is a megabyte). Internal to libhub.
  */
 #ifndef HUB_DEDUP_H_INCLUDED
 #define HUB_DEDUP_H_INCLUDED
@@ -29,11 +32,16 @@ typedef struct {
 } hub_dedup_entry_t;
 
 typedef struct {
+    uint32_t index; /* ring index + 1; 0: empty */
+    uint32_t hash;  /* low bits of the ref's hash */
+} hub_dedup_slot_t;
+
+typedef struct {
     hub_dedup_entry_t *ring; /* FIFO of added refs, capacity entries */
     size_t capacity;         /* ring size: the most refs remembered */
     size_t head;             /* next ring slot to fill (oldest when full) */
     size_t used;             /* ring slots filled so far (<= capacity) */
-    uint32_t *table;         /* ring index + 1 per table slot; 0: empty */
+    hub_dedup_slot_t *table; /* ring index + 1 and hash per table slot */
     size_t mask;             /* table size - 1 (table size a power of two) */
     size_t count;            /* live refs */
 } hub_dedup_t;

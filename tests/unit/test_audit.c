@@ -497,7 +497,7 @@ static void test_schema_is_idempotent(void)
     sqlite3_stmt *stmt = NULL;
     CHECK_INT(sqlite3_prepare_v2(db,
                                  "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit'"
-                                 " AND name = 'audit_case'",
+                                 " AND name = 'audit_case_seqs'",
                                  -1, &stmt, NULL),
               SQLITE_OK);
     CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
@@ -508,6 +508,27 @@ static void test_schema_is_idempotent(void)
     CHECK(sqlite3_exec(db, "INSERT INTO audit(id, at_ms, actor, action, detail) VALUES(1, 1, 'a', 'b', NULL)", NULL,
                        NULL, &msg) != SQLITE_OK);
     sqlite3_free(msg);
+    sqlite3_close(db);
+}
+
+/* A database made before the index held only the rows a case's history
+ * starts from loses its index of every row with a case id. */
+static void test_schema_drops_old_index(void)
+{
+    sqlite3 *db = NULL;
+    CHECK_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
+    s_exec(db, hub_audit_schema);
+    s_exec(db, "CREATE INDEX audit_case ON audit(case_id) WHERE case_id IS NOT NULL");
+    s_exec(db, hub_audit_schema);
+    sqlite3_stmt *stmt = NULL;
+    CHECK_INT(sqlite3_prepare_v2(db,
+                                 "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master"
+                                 " WHERE type = 'index' AND tbl_name = 'audit' ORDER BY name)",
+                                 -1, &stmt, NULL),
+              SQLITE_OK);
+    CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(stmt, 0), "audit_case_seqs");
+    sqlite3_finalize(stmt);
     sqlite3_close(db);
 }
 
@@ -671,6 +692,7 @@ int main(void)
         {"hash_null_is_not_empty", test_hash_null_is_not_empty},
         {"hash_field_boundaries_are_fixed", test_hash_field_boundaries_are_fixed},
         {"schema_is_idempotent", test_schema_is_idempotent},
+        {"schema_drops_old_index", test_schema_drops_old_index},
         {"verify_intact", test_verify_intact},
         {"verify_empty", test_verify_empty},
         {"verify_edited_detail", test_verify_edited_detail},

@@ -172,6 +172,53 @@ static void test_round_trip_ack(void)
     s_round_trip(&f, "ack");
 }
 
+/* A decoded frame whose pieces take far more memory than its bytes (an
+ * Ack of many refs: a few bytes each on the wire, a message each once
+ * decoded) is read whole and freed whole. */
+static void test_round_trip_many_refs(void)
+{
+    enum { S_REFS = 5000 };
+    Hub__Ref *items = calloc(S_REFS, sizeof *items);
+    Hub__Ref **refs = calloc(S_REFS, sizeof *refs);
+    CHECK(items && refs);
+    if (!items || !refs) {
+        free(items);
+        free(refs);
+        return;
+    }
+    for (size_t i = 0; i < S_REFS; i++) {
+        hub__ref__init(&items[i]);
+        items[i].has_seq = 1;
+        items[i].seq = 1000 + i;
+        items[i].has_slot = 1;
+        items[i].slot = (uint32_t)(i % 4);
+        refs[i] = &items[i];
+    }
+    Hub__Ack a = HUB__ACK__INIT;
+    a.name = "engineering";
+    a.n_refs = S_REFS;
+    a.refs = refs;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_ACK;
+    f.ack = &a;
+    s_round_trip(&f, "ack");
+    hub_buf_t out = HUB_BUF_INIT;
+    char err[HUB_ERR_LEN] = "";
+    Hub__Frame *got = NULL;
+    CHECK_INT(hub_frame_encode(&f, &out), 0);
+    CHECK_INT(hub_frame_decode(out.data, out.len, 0, &got, err), 0);
+    if (got) {
+        CHECK_INT(got->ack->n_refs, S_REFS);
+        CHECK_INT(got->ack->refs[S_REFS - 1]->seq, 1000 + S_REFS - 1);
+        CHECK_INT(got->ack->refs[S_REFS - 1]->slot, (S_REFS - 1) % 4);
+        CHECK_STR(got->ack->name, "engineering");
+    }
+    hub_frame_free(&got);
+    hub_buf_fini(&out);
+    free(items);
+    free(refs);
+}
+
 static void test_round_trip_nack(void)
 {
     Hub__Ref r = HUB__REF__INIT;
@@ -587,6 +634,27 @@ static void test_routing_route_reads_what_was_packed(void)
     CHECK_INT(hub_routing_route(buf.data, buf.len, 0, &v, scratch, 8), -HUB_ETOOLARGE);
     static const uint8_t junk[] = {0x0f, 0xff, 0xff};
     CHECK_INT(hub_routing_route(junk, sizeof junk, 0, &v, scratch, sizeof scratch), -HUB_EMALFORMED);
+    /* a view read again forgets the fields of the route read before */
+    CHECK_INT(hub_routing_route(buf.data, buf.len, 1, &v, scratch, sizeof scratch), 1);
+    CHECK_INT(hub_routing_route(buf.data, buf.len, 0, &v, scratch, sizeof scratch), 1);
+    CHECK_INT(v.nfields, 0);
+
+    /* the topic alone, as delivery matches it */
+    char topic[32];
+    CHECK_INT(hub_routing_topic(buf.data, buf.len, 0, topic, sizeof topic), 1);
+    CHECK_STR(topic, "engineering.defect");
+    CHECK_INT(hub_routing_topic(buf.data, buf.len, 1, topic, sizeof topic), 1);
+    CHECK_STR(topic, "finance.billing_flag");
+    CHECK_INT(hub_routing_topic(buf.data, buf.len, 2, topic, sizeof topic), 1);
+    CHECK_STR(topic, "sales.followup");
+    CHECK_INT(hub_routing_topic(buf.data, buf.len, 3, topic, sizeof topic), 0);
+    CHECK_INT(hub_routing_topic(buf.data, buf.len, 0, topic, 8), -HUB_ETOOLARGE);
+    CHECK_INT(hub_routing_topic(buf.data, buf.len - 3, 2, topic, sizeof topic), -HUB_EMALFORMED);
+    CHECK_INT(hub_routing_topic(junk, sizeof junk, 0, topic, sizeof topic), -HUB_EMALFORMED);
+    r[1].topic = NULL; /* a route without a topic reads as "" */
+    CHECK_INT(hub_message_pack(&routing.base, &buf), 0);
+    CHECK_INT(hub_routing_topic(buf.data, buf.len, 1, topic, sizeof topic), 1);
+    CHECK_STR(topic, "");
     hub_buf_fini(&buf);
 }
 
@@ -601,6 +669,7 @@ static const check_case_t cases[] = {
     {"round trip subscribed", test_round_trip_subscribed},
     {"round trip deliver", test_round_trip_deliver},
     {"round trip ack", test_round_trip_ack},
+    {"round trip ack of many refs", test_round_trip_many_refs},
     {"round trip nack", test_round_trip_nack},
     {"round trip error", test_round_trip_error},
     {"round trip heartbeat", test_round_trip_heartbeat},

@@ -356,6 +356,44 @@ static void test_event_rejections(void)
     free(body_max);
 }
 
+/* Plain ASCII events are read without jansson's reader, anything else
+ * with it: both read every escape, key order and nesting alike. */
+static void test_event_escapes(void)
+{
+    static const struct {
+        const char *name, *text, *body;
+    } cases[] = {
+        {"simple escapes", "{\"type\":\"t\",\"body\":\"q\\\"b\\\\s\\/b\\bf\\fn\\nr\\rt\\t\"}",
+         "q\"b\\s/b\bf\fn\nr\rt\t"},
+        {"unicode escape", "{\"type\":\"t\",\"body\":\"caf\\u00e9\"}", "caf\xc3\xa9"},
+        {"UTF-8 text", "{\"type\":\"t\",\"body\":\"caf\xc3\xa9\"}", "caf\xc3\xa9"},
+        {"spaces everywhere", " {\n \"type\" :\t\"t\" ,\r\n \"body\" : \"b\" ,\"tags\":[ \"x\" , \"y\" ] } \n", "b"},
+        {"empty body", "{\"type\":\"t\",\"body\":\"\",\"attributes\":{}}", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        check_case = cases[i].name;
+        char err[HUB_ERR_LEN] = "";
+        Hub__Event *ev = s_parse(cases[i].text, 0, err);
+        if (ev) {
+            CHECK_STR(ev->type, "t");
+            CHECK_STR(ev->body, cases[i].body);
+        }
+        hub__event__free_unpacked(ev, NULL);
+    }
+    check_case = "event escapes";
+    char err[HUB_ERR_LEN] = "";
+    Hub__Event *ev = s_parse("{\"type\":\"t\",\"tags\":[\"x\",\"y\"]}", 0, err);
+    if (ev) {
+        CHECK_INT(ev->n_tags, 2);
+        CHECK_STR(ev->tags[1], "y");
+    }
+    hub__event__free_unpacked(ev, NULL);
+    /* a key given twice in a nested object: jansson's own words */
+    ev = s_parse("{\"type\":\"t\",\"customer\":{\"id\":\"a\",\"id\":\"b\"}}", -HUB_EMALFORMED, err);
+    CHECK_HAS(err, "duplicate object key");
+    hub__event__free_unpacked(ev, NULL);
+}
+
 /* Text that is not NUL-terminated: only len bytes are read. */
 static void test_event_length_bounded(void)
 {
@@ -831,6 +869,7 @@ static void test_attribute_without_value(void)
 static const check_case_t cases[] = {
     {"attribute without value", test_attribute_without_value},
     {"event from JSON, every field", test_event_from_json_every_field},
+    {"event escapes", test_event_escapes},
     {"event to JSON, every field", test_event_to_json_every_field},
     {"event round trip", test_event_round_trip},
     {"event minimal output", test_event_minimal_output},

@@ -59,6 +59,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
+#include "reader.h"
 #include "query.h"
 #include "store.h"
 
@@ -66,6 +67,8 @@
 #define HUB_VERSION "0.0.0"
 #endif
 
+#define S_AUDIT_MAX_REPLY HUB_READER_MAX_REPLY /* bytes of a reply at most (what libhub takes in one frame) */
+#define S_AUDIT_FRAME_SLACK 64                  /* bytes of a reply frame besides its items, at most */
 #define S_TICK_MS 100            /* ack timeouts are checked this often */
 #define S_CURSOR_FLUSH_MS 200    /* positions alone are written at most this often */
 #define S_LOCAL "local"          /* the actor of every client without security */
@@ -143,6 +146,7 @@ struct hub_broker {
     void *tap;                   /* XPUB tap, or NULL */
     int tap_subscriptions;       /* distinct subscriptions on the tap: nothing is encoded for it while 0 */
     hub_store_t *store;
+    hub_reader_t *reader;        /* answers audit readings on its own thread */
     hub_delivery_t *delivery;
     hub_policy_t *policy;
     char instance[HUB_ID_LEN];   /* changes at every start */
@@ -218,53 +222,17 @@ static void s_reply(hub_broker_t *self, const uint8_t *rid, size_t rid_len, Hub_
         hub_debug("reply %s not sent: %s", hub_frame_kind(frame), hub_strerror(rc));
 }
 
-static Hub__ErrorCode s_error_code(int rc)
-{
-    switch (-rc) {
-    case HUB_EMALFORMED:
-        return HUB__ERROR_CODE__ERROR_CODE_MALFORMED;
-    case HUB_EUNSUPPORTED:
-        return HUB__ERROR_CODE__ERROR_CODE_UNSUPPORTED;
-    case HUB_ETOOLARGE:
-        return HUB__ERROR_CODE__ERROR_CODE_TOO_LARGE;
-    case HUB_EINVALID:
-        return HUB__ERROR_CODE__ERROR_CODE_INVALID;
-    case HUB_EDENIED:
-        return HUB__ERROR_CODE__ERROR_CODE_DENIED;
-    case HUB_EUNAVAILABLE:
-        return HUB__ERROR_CODE__ERROR_CODE_UNAVAILABLE;
-    case HUB_EUNKNOWN:
-        return HUB__ERROR_CODE__ERROR_CODE_UNKNOWN_SUBSCRIBER;
-    default:
-        return HUB__ERROR_CODE__ERROR_CODE_INTERNAL;
-    }
-}
-
-/* Sends an Error frame for code rc. field and id may be NULL. When err
- * starts with "field: ", the field is taken from there. */
+/* Sends an Error frame for code rc (hub_frame_encode_error). */
 static void s_reply_error(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, int rc,
                           const char *err, const char *id)
 {
-    Hub__Error error = HUB__ERROR__INIT;
-    error.has_code = 1;
-    error.code = s_error_code(rc);
-    error.message = (char *)(err && *err ? err : hub_strerror(rc));
-    char field[HUB_NAME_LEN] = "";
-    if (rc == -HUB_EINVALID && err) {
-        size_t n = strcspn(err, ": ");
-        if (n > 0 && n < sizeof field && err[n] == ':') {
-            memcpy(field, err, n);
-            field[n] = '\0';
-            error.field = field;
-        }
+    if (hub_frame_encode_error(corr, rc, err, id, &self->out) != 0) {
+        hub_error("out of memory encoding an error reply");
+        return;
     }
-    error.id = (char *)id;
-    Hub__Frame frame = HUB__FRAME__INIT;
-    frame.has_corr = corr != 0;
-    frame.corr = corr;
-    frame.body_case = HUB__FRAME__BODY_ERROR;
-    frame.error = &error;
-    s_reply(self, rid, rid_len, &frame);
+    int sent = s_send_raw(self->router, rid, rid_len, self->out.data, self->out.len);
+    if (sent < 0)
+        hub_debug("error reply not sent: %s", hub_strerror(sent));
 }
 
 /* ------------------------------------------------------------ audit */
@@ -658,6 +626,10 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
     zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     if (cfg->curve && s_setup_curve(self, err) != 0)
         goto fail;
+    size_t max_reply = cfg->max_frame < S_AUDIT_MAX_REPLY ? cfg->max_frame : S_AUDIT_MAX_REPLY;
+    self->reader = hub_reader_new(self->ctx, hub_store_path(self->store), max_reply, err);
+    if (!self->reader)
+        goto fail;
     if (s_bind(self->router, "clients", cfg->endpoint, err) != 0)
         goto fail;
     if (cfg->tap[0]) {
@@ -688,6 +660,7 @@ void hub_broker_destroy(hub_broker_t **self_p)
     if (!self_p || !*self_p)
         return;
     hub_broker_t *self = *self_p;
+    hub_reader_destroy(&self->reader);
     if (self->router)
         zmq_close(self->router);
     if (self->zap)
@@ -1006,7 +979,7 @@ refuse:
     hub_detail_t d;
     hub_detail_init(&d);
     char code[HUB_ENUM_NAME_LEN];
-    hub_enum_to_name(&hub__error_code__descriptor, (int)s_error_code(rc), code, sizeof code);
+    hub_enum_to_name(&hub__error_code__descriptor, (int)hub_error_code(rc), code, sizeof code);
     hub_detail_str(&d, "code", code);
     hub_detail_str(&d, "reason", err);
     s_audit(self, -1, self->audit_actor, "rejected", ev ? ev->id : NULL, ev ? ev->case_id : NULL, NULL, 0, 0, &d);
@@ -1506,56 +1479,12 @@ static void s_on_subscribe(hub_broker_t *self, const uint8_t *rid, size_t rid_le
 
 /* ------------------------------------------------------------ audit queries */
 
-#define S_AUDIT_DEFAULT_ROWS 1000     /* rows of an AuditQuery that names no limit */
-#define S_AUDIT_MAX_ROWS 10000        /* rows of an AuditQuery at most */
-#define S_AUDIT_MAX_REPLY (16u << 20) /* bytes of an AuditReply at most (what libhub takes in one frame) */
-#define S_AUDIT_FRAME_SLACK 64        /* bytes of a reply frame besides its rows, at most */
-
-/* The rows of a reading, as JSON text (each malloc'd). */
-typedef struct {
-    char **rows;
-    size_t n, cap;
-} s_audit_rows_t;
-
-/* hub_audit_row_fn: keeps the row as the JSON text hubctl audit --json
- * prints. Returns 0, or -ENOMEM. */
-static int s_audit_row(const hub_audit_row_t *row, const char *hash, void *arg)
-{
-    s_audit_rows_t *a = arg;
-    if (a->n == a->cap) {
-        size_t ncap = a->cap ? a->cap * 2 : 64;
-        char **more = realloc(a->rows, ncap * sizeof *more);
-        if (!more)
-            return -ENOMEM;
-        a->rows = more;
-        a->cap = ncap;
-    }
-    json_t *json = hub_audit_row_json(row, hash);
-    char *text = json ? json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : NULL;
-    json_decref(json);
-    if (!text)
-        return -ENOMEM;
-    a->rows[a->n++] = text;
-    return 0;
-}
-
-/* Bytes a varint of value takes. */
-static size_t s_varint_len(uint64_t value)
-{
-    size_t n = 1;
-    while (value >= 0x80) {
-        value >>= 7;
-        n++;
-    }
-    return n;
-}
-
 /* Answers an AuditQuery: with security: curve only an identity with
- * audit: true may; without, any local client. A reading sends the last
- * rows that match (limit, default S_AUDIT_DEFAULT_ROWS, at most
- * S_AUDIT_MAX_ROWS), oldest first, and as many of them as fit in one
- * frame; truncated says that more matched. verify recomputes the chain.
- * Runs on the loop: blocks it for as long as the reading takes. */
+ * audit: true may; without, any local client. The fields are checked
+ * here; the reading itself (reader.h) runs on the reader's thread, which
+ * sends the answer back through the loop, so that a long reading (a
+ * case's history on a long log, a verification of the whole chain) does
+ * not hold up publishing. */
 static void s_on_audit(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
                        const Hub__AuditQuery *q)
 {
@@ -1564,89 +1493,26 @@ static void s_on_audit(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
     char err[HUB_ERR_LEN] = "";
     int filtered = q->case_id || q->event_id || q->actor || q->action || q->department || q->has_since_ms ||
                    q->has_until_ms || q->has_limit;
-    Hub__AuditReply reply = HUB__AUDIT_REPLY__INIT;
-    Hub__Frame frame = HUB__FRAME__INIT;
-    frame.has_corr = 1;
-    frame.corr = corr;
-    frame.body_case = HUB__FRAME__BODY_AUDIT_REPLY;
-    frame.audit_reply = &reply;
-
-    if (q->has_verify && q->verify) {
-        if (filtered) {
-            self->rejected++;
-            s_reply_error(self, rid, rid_len, corr, -HUB_EINVALID,
-                          "verify: checks the whole chain, give no filters with it", NULL);
-            return;
-        }
-        hub_audit_verdict_t verdict;
-        int rc = hub_store_audit_verify(self->store, &verdict, err);
-        if (rc < 0) {
-            hub_error("%s", err);
-            s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
-            return;
-        }
-        char line[HUB_ERR_LEN + 128];
-        hub_audit_verdict_line(&verdict, line, sizeof line);
-        reply.has_verified_rows = 1;
-        reply.verified_rows = (uint64_t)verdict.rows;
-        reply.has_broken_at = 1;
-        reply.broken_at = (uint64_t)verdict.bad_id;
-        reply.verdict = line;
-        hub_info("audit verify asked by %s: %s", self->actor, line);
-        s_reply(self, rid, rid_len, &frame);
+    if (q->has_verify && q->verify && filtered) {
+        self->rejected++;
+        s_reply_error(self, rid, rid_len, corr, -HUB_EINVALID,
+                      "verify: checks the whole chain, give no filters with it", NULL);
         return;
     }
-
     if (q->action && !hub_audit_action_known(q->action)) {
         self->rejected++;
         snprintf(err, sizeof err, "action: unknown action \"%.40s\" (see hubctl audit --help)", q->action);
         s_reply_error(self, rid, rid_len, corr, -HUB_EINVALID, err, NULL);
         return;
     }
-    size_t limit = q->has_limit && q->limit > 0 ? q->limit : S_AUDIT_DEFAULT_ROWS;
-    if (limit > S_AUDIT_MAX_ROWS)
-        limit = S_AUDIT_MAX_ROWS;
-    hub_audit_filter_t f = {
-        .case_id = q->case_id,
-        .event_id = q->event_id,
-        .actor = q->actor,
-        .action = q->action,
-        .department = q->department,
-        .has_since = q->has_since_ms,
-        .since_ms = q->since_ms,
-        .has_until = q->has_until_ms,
-        .until_ms = q->until_ms,
-        .limit = (int64_t)limit + 1, /* one more than sent: tells whether more matched */
-    };
-    s_audit_rows_t rows = {0};
-    int rc = hub_store_audit_query(self->store, &f, s_audit_row, &rows, err);
-    if (rc < 0) {
-        if (rc == -ENOMEM)
-            snprintf(err, sizeof err, "out of memory reading the audit log");
-        hub_error("audit query by %s: %s", self->actor, err);
-        s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
-    } else {
-        /* the last limit rows of those that match; the oldest of limit + 1 goes */
-        size_t first = rows.n > limit ? 1 : 0;
-        size_t max = self->cfg.max_frame < S_AUDIT_MAX_REPLY ? self->cfg.max_frame : S_AUDIT_MAX_REPLY;
-        size_t size = S_AUDIT_FRAME_SLACK, n = 0;
-        for (size_t i = first; i < rows.n; i++, n++) {
-            size_t len = strlen(rows.rows[i]);
-            size_t row_size = 1 + s_varint_len(len) + len;
-            if (size + row_size > max)
-                break;
-            size += row_size;
-        }
-        reply.rows = rows.rows + first;
-        reply.n_rows = n;
-        reply.has_truncated = 1;
-        reply.truncated = first || first + n < rows.n;
-        hub_debug("audit query by %s: %zu rows%s", self->actor, n, reply.truncated ? " (truncated)" : "");
-        s_reply(self, rid, rid_len, &frame);
+    int rc = hub_reader_ask(self->reader, rid, rid_len, corr, self->actor, q);
+    if (rc == -EAGAIN) {
+        s_reply_error(self, rid, rid_len, corr, -HUB_EUNAVAILABLE,
+                      "the audit log is busy with other readings; ask again in a moment", NULL);
+    } else if (rc < 0) {
+        hub_error("audit query by %s not passed to the reader: %s", self->actor, hub_strerror(rc));
+        s_reply_error(self, rid, rid_len, corr, rc, NULL, NULL);
     }
-    for (size_t i = 0; i < rows.n; i++)
-        free(rows.rows[i]);
-    free(rows.rows);
 }
 
 /* ------------------------------------------------------------ notification queries */
@@ -2152,11 +2018,12 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
     while (!stop) {
         int64_t now = hub_mono_ms();
         long timeout = more || full ? 0 : (long)(next_tick > now ? next_tick - now : 0);
-        zmq_pollitem_t items[4] = {{self->router, 0, ZMQ_POLLIN, 0},
+        zmq_pollitem_t items[5] = {{self->router, 0, ZMQ_POLLIN, 0},
                                    {self->tap, self->tap ? 0 : -1, self->tap ? ZMQ_POLLIN : 0, 0},
                                    {self->zap, self->zap ? 0 : -1, self->zap ? ZMQ_POLLIN : 0, 0},
+                                   {hub_reader_socket(self->reader), 0, ZMQ_POLLIN, 0},
                                    {NULL, signal_fd, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, signal_fd >= 0 ? 4 : 3, timeout);
+        int n = zmq_poll(items, signal_fd >= 0 ? 5 : 4, timeout);
         if (n < 0 && zmq_errno() != EINTR) {
             hub_error("poll failed: %s", zmq_strerror(zmq_errno()));
             return -zmq_errno();
@@ -2165,7 +2032,9 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
             s_tap_subscriptions(self);
         if (n > 0 && (items[2].revents & ZMQ_POLLIN))
             s_on_zap(self);
-        if (n > 0 && signal_fd >= 0 && (items[3].revents & ZMQ_POLLIN)) {
+        if (n > 0 && (items[3].revents & ZMQ_POLLIN))
+            hub_reader_forward(self->reader, self->router, HUB_READER_QUEUE);
+        if (n > 0 && signal_fd >= 0 && (items[4].revents & ZMQ_POLLIN)) {
             char cmds[16];
             ssize_t got = read(signal_fd, cmds, sizeof cmds);
             for (ssize_t i = 0; i < got; i++) {

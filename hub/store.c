@@ -914,22 +914,16 @@ int hub_store_due(hub_store_t *self, int64_t now_ms, size_t max, hub_store_due_f
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -HUB_ESTORE;
 }
 
+const char *hub_store_path(const hub_store_t *self)
+{
+    return self->path;
+}
+
 int64_t hub_store_audit_head(const hub_store_t *self, const char **hash_p)
 {
     if (hash_p)
         *hash_p = self->audit_hash;
     return self->audit_id;
-}
-
-int hub_store_audit_query(hub_store_t *self, const hub_audit_filter_t *f, hub_audit_row_fn fn, void *arg,
-                          char err[HUB_ERR_LEN])
-{
-    return hub_audit_read(self->db, f, fn, arg, err);
-}
-
-int hub_store_audit_verify(hub_store_t *self, hub_audit_verdict_t *verdict, char err[HUB_ERR_LEN])
-{
-    return hub_audit_verify(self->db, verdict, err);
 }
 
 uint64_t hub_store_last_seq(const hub_store_t *self)

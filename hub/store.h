@@ -201,6 +201,9 @@ typedef int (*hub_store_cursor_fn)(const hub_store_cursor_t *cursor, void *arg);
  * NULL with err saying what is wrong with the directory or the file. */
 hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN]);
 
+/* The database file's path (DIR/hub.db), for connections of other threads. */
+const char *hub_store_path(const hub_store_t *self);
+
 /* Closes the database (a checkpoint runs). Accepts NULL. */
 void hub_store_destroy(hub_store_t **self_p);
 
@@ -223,18 +226,6 @@ int hub_store_due(hub_store_t *self, int64_t now_ms, size_t max, hub_store_due_f
 
 /* Id and hash of the last audit row (0 and "" when there is none). */
 int64_t hub_store_audit_head(const hub_store_t *self, const char **hash_p);
-
-/* Reads the audit rows that pass f through the store's connection (see
- * hub_audit_read): fn is called for each, oldest first. Returns 0, fn's
- * negative code, or -HUB_ESTORE with err. Blocks on the disk for as long
- * as the reading takes; sees what is committed. */
-int hub_store_audit_query(hub_store_t *self, const hub_audit_filter_t *f, hub_audit_row_fn fn, void *arg,
-                          char err[HUB_ERR_LEN]);
-
-/* Recomputes the audit chain through the store's connection (see
- * hub_audit_verify). Returns 0 when it holds, 1 when broken, -HUB_ESTORE
- * with err. Blocks: reads every row. */
-int hub_store_audit_verify(hub_store_t *self, hub_audit_verdict_t *verdict, char err[HUB_ERR_LEN]);
 
 /* Highest sequence number stored (0 when empty). */
 uint64_t hub_store_last_seq(const hub_store_t *self);

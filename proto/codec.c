@@ -251,6 +251,52 @@ int hub_frame_encode(Hub__Frame *frame, hub_buf_t *out)
     return hub_message_pack(&frame->base, out);
 }
 
+Hub__ErrorCode hub_error_code(int rc)
+{
+    switch (-rc) {
+    case HUB_EMALFORMED:
+        return HUB__ERROR_CODE__ERROR_CODE_MALFORMED;
+    case HUB_EUNSUPPORTED:
+        return HUB__ERROR_CODE__ERROR_CODE_UNSUPPORTED;
+    case HUB_ETOOLARGE:
+        return HUB__ERROR_CODE__ERROR_CODE_TOO_LARGE;
+    case HUB_EINVALID:
+        return HUB__ERROR_CODE__ERROR_CODE_INVALID;
+    case HUB_EDENIED:
+        return HUB__ERROR_CODE__ERROR_CODE_DENIED;
+    case HUB_EUNAVAILABLE:
+        return HUB__ERROR_CODE__ERROR_CODE_UNAVAILABLE;
+    case HUB_EUNKNOWN:
+        return HUB__ERROR_CODE__ERROR_CODE_UNKNOWN_SUBSCRIBER;
+    default:
+        return HUB__ERROR_CODE__ERROR_CODE_INTERNAL;
+    }
+}
+
+int hub_frame_encode_error(uint64_t corr, int rc, const char *err, const char *id, hub_buf_t *out)
+{
+    Hub__Error error = HUB__ERROR__INIT;
+    error.has_code = 1;
+    error.code = hub_error_code(rc);
+    error.message = (char *)(err && *err ? err : hub_strerror(rc));
+    char field[64] = ""; /* a field name: a path like customer.tier */
+    if (rc == -HUB_EINVALID && err) {
+        size_t n = strcspn(err, ": ");
+        if (n > 0 && n < sizeof field && err[n] == ':') {
+            memcpy(field, err, n);
+            field[n] = '\0';
+            error.field = field;
+        }
+    }
+    error.id = (char *)id;
+    Hub__Frame frame = HUB__FRAME__INIT;
+    frame.has_corr = corr != 0;
+    frame.corr = corr;
+    frame.body_case = HUB__FRAME__BODY_ERROR;
+    frame.error = &error;
+    return hub_frame_encode(&frame, out);
+}
+
 /* Bytes a varint of value takes on the wire. */
 static size_t s_varint_size(uint64_t value)
 {

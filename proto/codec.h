@@ -40,6 +40,15 @@ void hub_frame_free(Hub__Frame **frame_p);
  * HUB_PROTOCOL_VERSION. Returns 0 or -ENOMEM. */
 int hub_frame_encode(Hub__Frame *frame, hub_buf_t *out);
 
+/* The protocol's error code for a return code (-HUB_E..., -errno: INTERNAL). */
+Hub__ErrorCode hub_error_code(int rc);
+
+/* Packs an Error frame for return code rc into out (reset first): message
+ * err (NULL or "": hub_strerror(rc)), and for -HUB_EINVALID the field err
+ * names when it starts with "field: "; id (may be NULL) is the event id of
+ * a refused publish. Returns 0 or -ENOMEM. */
+int hub_frame_encode_error(uint64_t corr, int rc, const char *err, const char *id, hub_buf_t *out);
+
 /* Packs a Deliver frame whose notification's event is given already packed
  * (event, event_len: a packed hub.Event, possibly redacted): the bytes are
  * spliced in without unpacking them. event NULL: no event; an empty event

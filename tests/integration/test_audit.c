@@ -7,9 +7,13 @@
  * copy whose detail was edited, whose middle row was deleted or whose two
  * rows were swapped with the sqlite3 library, whether the edit sits in the
  * copy's WAL or was checkpointed into the file. Over the wire (hubctl
- * --remote, hub_audit_query) the hub sends the same rows the file holds.
+ * --remote, hub_audit_query) the hub sends the same rows the file holds,
+ * and a long reading (a verification of a long log) does not hold up
+ * publishing while it runs.
  */
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -612,6 +616,88 @@ done:
     HARNESS_END(h);
 }
 
+#define S_LONG_EVENTS 20000 /* events behind the long reading: about 4 audit rows each */
+#define S_LONG_MIN_ACKS 20   /* publishes acknowledged while it runs, at least */
+
+typedef struct {
+    hub_client_t *client;
+    int rc;
+    char *reply;
+    char err[HUB_ERR_LEN];
+    atomic_int done;
+} s_verifier_t;
+
+static void *s_verify(void *arg)
+{
+    s_verifier_t *v = arg;
+    v->rc = hub_audit_query(v->client, "{\"verify\": true}", &v->reply, 120000, v->err);
+    atomic_store(&v->done, 1);
+    return NULL;
+}
+
+/* A verification of a log of some 80,000 rows is asked for by one
+ * client while another publishes one event after another, each waiting
+ * for its ack: the publisher's events keep being acknowledged while the
+ * verification runs (a hub that read in its loop would acknowledge none
+ * of those that arrive after the verification until it is over). */
+static void test_long_reading(void)
+{
+    hub_client_t *pub = NULL, *auditor = NULL;
+    s_verifier_t v = {0};
+    atomic_init(&v.done, 0);
+    char err[HUB_ERR_LEN] = "";
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(h && harness_start(h) == 0);
+    REQUIRE((pub = harness_client(h, "support")) != NULL);
+    REQUIRE((auditor = harness_client(h, "auditor")) != NULL);
+    REQUIRE(hub_client_ping(auditor, S_WAIT_MS) == 0);
+    hub_client_set_window(pub, 2000);
+    char ev[256];
+    size_t sent = 0, stored = 0;
+    hub_publish_outcome_t out[256];
+    while (stored < S_LONG_EVENTS) {
+        while (sent < S_LONG_EVENTS && hub_publish_pending(pub) < 2000) {
+            snprintf(ev, sizeof ev,
+                     "{\"id\":\"long-%zu\",\"type\":\"bug_report\",\"case_id\":\"CASE-%zu\","
+                     "\"customer\":{\"tier\":\"enterprise\",\"billing_status\":\"overdue\"}}",
+                     sent, sent % 500);
+            uint64_t token;
+            REQUIRE(hub_publish_async(pub, ev, &token, err) == 0);
+            sent++;
+        }
+        int n = hub_publish_wait(pub, out, 256, S_WAIT_MS);
+        REQUIRE(n > 0);
+        for (int i = 0; i < n; i++)
+            REQUIRE(out[i].status == 0);
+        stored += (size_t)n;
+    }
+
+    v.client = auditor;
+    pthread_t thread;
+    REQUIRE(pthread_create(&thread, NULL, s_verify, &v) == 0);
+    size_t acked = 0;
+    for (size_t i = 0; i < 100000 && !atomic_load(&v.done); i++) {
+        snprintf(ev, sizeof ev, "{\"id\":\"during-%zu\",\"type\":\"complaint\",\"case_id\":\"CASE-D\"}", i);
+        hub_publish_result_t res;
+        if (harness_publish(pub, ev, &res) != 0)
+            break;
+        if (!atomic_load(&v.done))
+            acked++;
+    }
+    pthread_join(thread, NULL);
+    CHECK_INT(v.rc, 0);
+    if (v.rc != 0)
+        fprintf(stderr, "verify: %s\n", v.err);
+    CHECK(v.reply && strstr(v.reply, "\"verdict\":\"ok:") != NULL);
+    fprintf(stderr, "%zu publishes acknowledged while the verification ran\n", acked);
+    CHECK(acked >= S_LONG_MIN_ACKS);
+done:
+    free(v.reply);
+    hub_client_destroy(&auditor);
+    hub_client_destroy(&pub);
+    HARNESS_END(h);
+}
+
 int main(void)
 {
     harness_require();
@@ -619,6 +705,7 @@ int main(void)
         {"an event's rows: received, routed per department, delivered and acked, rejected", test_event_rows},
         {"audit verify names the edited, deleted or swapped row of a copy, WAL or not", test_verify_copies},
         {"over the wire: the same rows, history and verdict as from the file", test_remote},
+        {"a long reading does not hold up publishing", test_long_reading},
         {NULL, NULL},
     };
     return check_run(cases);

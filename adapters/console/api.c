@@ -156,6 +156,10 @@ static int s_query_u64(const cs_request_t *req, const char *name, uint64_t *out,
         return -1;
     }
     *out = strtoull(text, NULL, 10);
+    if (*out > (uint64_t)INT64_MAX) {
+        cs_reply_error(reply, 400, "bad_request", "%s: %s is out of range", name, text);
+        return -1;
+    }
     return 1;
 }
 
@@ -206,6 +210,55 @@ static int s_require_operator(const cs_user_t *user, cs_reply_t *reply)
     return -1;
 }
 
+/* Whether the hub's audit log has a row of action for department on
+ * case_id: 1 yes, 0 no, -1 with reply set when the hub could not say. */
+static int s_case_has_row(cs_api_t *self, const char *case_id, const char *department, const char *action,
+                          cs_reply_t *reply)
+{
+    json_t *query = json_pack("{s:s, s:s, s:s, s:i}", "case_id", case_id, "department", department, "action",
+                              action, "limit", 1);
+    char *text = query ? json_dumps(query, JSON_COMPACT) : NULL;
+    json_decref(query);
+    if (!text) {
+        cs_reply_json(reply, 500, NULL);
+        return -1;
+    }
+    char *answer = NULL;
+    char err[HUB_ERR_LEN] = "";
+    int rc = hub_audit_query(self->client, text, &answer, s_timeout(self), err);
+    free(text);
+    if (rc < 0) {
+        s_hub_error(reply, rc, "case", err);
+        return -1;
+    }
+    json_t *parsed = json_loads(answer, 0, NULL);
+    free(answer);
+    int found = json_array_size(json_object_get(parsed, "rows")) > 0;
+    json_decref(parsed);
+    return found;
+}
+
+/* A department answers only on a case that reached it: routed to it, or
+ * told to it as the backup of an escalation. Operators may answer for any
+ * department. Returns 0, or -1 with reply set (404 as for a case that
+ * does not exist, so that nobody learns of cases that are not theirs). */
+static int s_check_reached(cs_api_t *self, const cs_user_t *user, const char *case_id, const char *department,
+                           cs_reply_t *reply)
+{
+    if (user->operator)
+        return 0;
+    int found = s_case_has_row(self, case_id, department, "routed", reply);
+    if (found == 0)
+        found = s_case_has_row(self, case_id, department, "escalated", reply);
+    if (found < 0)
+        return -1;
+    if (found == 0) {
+        cs_reply_error(reply, 404, "not_found", "no case %s for %s in the hub's audit log", case_id, department);
+        return -1;
+    }
+    return 0;
+}
+
 /* ----------------------------------------------------------- endpoints */
 
 void cs_api_answer(cs_api_t *self, const cs_user_t *user, const cs_request_t *req, cs_reply_t *reply)
@@ -226,7 +279,7 @@ void cs_api_answer(cs_api_t *self, const cs_user_t *user, const cs_request_t *re
                        "status: \"%.32s\" is not one of acknowledged, in_progress, resolved, rejected", status);
         goto done;
     }
-    if (s_act_for(self, user, reply) < 0)
+    if (s_act_for(self, user, reply) < 0 || s_check_reached(self, user, case_id, department, reply) < 0)
         goto done;
     hub_publish_result_t res;
     char err[HUB_ERR_LEN] = "";
@@ -433,8 +486,10 @@ void cs_api_case(cs_api_t *self, const cs_user_t *user, const cs_request_t *req,
         return;
     }
     if (!cs_caseboard_involves(board, user)) {
+        /* the same answer as for a case that does not exist: a user learns
+         * nothing of cases that never reached them */
         json_decref(board);
-        cs_reply_error(reply, 403, "forbidden", "case %s does not involve a department of %s", case_id, user->name);
+        cs_reply_error(reply, 404, "not_found", "no case %s in the hub's audit log", case_id);
         return;
     }
     char customer[256];

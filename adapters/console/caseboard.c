@@ -76,6 +76,7 @@ static void s_add_seq(s_col_t *c, json_int_t seq)
 static void s_notified(s_board_t *b, s_col_t *c, json_int_t seq, const json_t *detail)
 {
     s_add_seq(c, seq);
+    s_set(b, c->col, "notified", json_true());
     if (*s_str(detail, "topic"))
         s_set(b, c->col, "topic", json_string(s_str(detail, "topic")));
     if (*s_str(detail, "route"))
@@ -189,8 +190,19 @@ int cs_caseboard_involves(const json_t *board, const cs_user_t *user)
     size_t i;
     const json_t *col;
     json_array_foreach(json_object_get(board, "departments"), i, col) {
-        if (cs_user_has_department(user, s_str(col, "department")))
+        if (json_is_true(json_object_get(col, "notified")) && cs_user_has_department(user, s_str(col, "department")))
             return 1;
+    }
+    return 0;
+}
+
+int cs_caseboard_notified(const json_t *board, const char *department)
+{
+    size_t i;
+    const json_t *col;
+    json_array_foreach(json_object_get(board, "departments"), i, col) {
+        if (strcmp(s_str(col, "department"), department) == 0)
+            return json_is_true(json_object_get(col, "notified"));
     }
     return 0;
 }

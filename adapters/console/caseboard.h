@@ -42,8 +42,12 @@
  * Returns a new reference, or NULL when out of memory. */
 json_t *cs_caseboard_build(const char *case_id, json_t *rows, const char *customer);
 
-/* 1 when the board has a column of one of user's departments (operators:
- * any board), else 0. */
+/* 1 when the case reached one of user's departments: a column of theirs
+ * that was notified (routed, or told as the backup of an escalation); an
+ * answer alone does not count. Operators: any board. Else 0. */
 int cs_caseboard_involves(const json_t *board, const cs_user_t *user);
+
+/* 1 when the case reached department (as above), else 0. */
+int cs_caseboard_notified(const json_t *board, const char *department);
 
 #endif

@@ -25,7 +25,7 @@
 
 #define CS_LOGIN_FAILURES 5           /* failures of one name per window (rule 1) */
 #define CS_LOGIN_WINDOW_MS 60000      /* the window */
-#define CS_LOGIN_GLOBAL_FAILURES 300  /* failures of all names per window (rule 3) */
+#define CS_LOGIN_GLOBAL_FAILURES 60   /* failures of all names per window (rule 3): each costs a password hash on the one HTTP thread */
 #define CS_LOGIN_NAMES 4096           /* names remembered (rule 4) */
 
 typedef struct cs_limiter cs_limiter_t;

@@ -98,20 +98,33 @@ const cs_session_t *cs_sessions_create(cs_sessions_t *self, const char *user, in
     fresh.created_ms = now_ms;
     fresh.expires_ms = now_ms + self->ttl_ms;
     fresh.via_proxy = via_proxy;
-    /* a free slot, else an expired one, else the one that ends first (rule 4) */
-    cs_session_t *slot = NULL, *first = NULL;
-    for (size_t i = 0; i < CS_MAX_SESSIONS && !slot; i++) {
+    /* the user's own oldest when they have CS_SESSIONS_PER_USER already;
+     * else a free slot, else an expired one, else the one that ends first
+     * (rule 4) */
+    cs_session_t *slot = NULL, *first = NULL, *own_oldest = NULL;
+    size_t own = 0;
+    for (size_t i = 0; i < CS_MAX_SESSIONS; i++) {
         cs_session_t *s = &self->slots[i];
-        if (s->expires_ms == 0)
-            slot = s;
-        else if (s->expires_ms <= now_ms) {
+        if (s->expires_ms != 0 && s->expires_ms <= now_ms)
             s_drop(self, s);
-            slot = s;
+        if (s->expires_ms == 0) {
+            if (!slot)
+                slot = s;
+            continue;
         }
-        else if (!first || s->expires_ms < first->expires_ms)
+        if (strcmp(s->user, fresh.user) == 0) {
+            own++;
+            if (!own_oldest || s->expires_ms < own_oldest->expires_ms)
+                own_oldest = s;
+        }
+        if (!first || s->expires_ms < first->expires_ms)
             first = s;
     }
-    if (!slot) {
+    if (own >= CS_SESSIONS_PER_USER) {
+        s_drop(self, own_oldest);
+        slot = own_oldest;
+    }
+    else if (!slot) {
         s_drop(self, first);
         slot = first;
     }

@@ -19,7 +19,10 @@
  *   3. A session ends session_ttl after its login, whatever happens in
  *      between; an expired session is never returned and is dropped when
  *      seen.
- *   4. The table holds at most CS_MAX_SESSIONS; a new login in a full table
+ *   4. A user holds at most CS_SESSIONS_PER_USER sessions: their next login
+ *      ends their oldest, so that one user logging in again and again
+ *      (or a proxy's user asking without a cookie) cannot push others out.
+ *      The table holds at most CS_MAX_SESSIONS; a new login in a full table
  *      evicts the session that would end first.
  *   5. Not thread-safe: the one HTTP thread uses it (the caller's lock).
  */
@@ -32,6 +35,7 @@
 #include "users.h"
 
 #define CS_MAX_SESSIONS 4096    /* sessions at once (rule 4) */
+#define CS_SESSIONS_PER_USER 16 /* sessions of one user at once (rule 4) */
 #define CS_TOKEN_HEX 65         /* 64 hex digits and a NUL: a session id or a CSRF token */
 
 typedef struct {

@@ -764,7 +764,16 @@ static void test_inbox_answer_and_case(void)
     CHECK(*s_str(s_column(res.json, "engineering"), "respond_by"));
     CHECK(s_column(res.json, "finance") != NULL);
     s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/case?case_id=CASE-1042", &sid, &res), 403); /* not shipping's case */
+    CHECK_INT(s_get(con.port, "/api/case?case_id=CASE-1042", &sid, &res), 404); /* not shipping's case */
+    s_http_free(&res);
+    /* nor does an answer make it shipping's: a department answers only
+     * on a case that reached it */
+    CHECK_INT(s_post(con.port, "/api/answer", &sid,
+                     "{\"department\":\"shipping\",\"case_id\":\"CASE-1042\",\"status\":\"acknowledged\"}",
+                     &res),
+              404);
+    s_http_free(&res);
+    CHECK_INT(s_get(con.port, "/api/case?case_id=CASE-1042", &sid, &res), 404);
     s_http_free(&res);
     CHECK_INT(s_get(con.port, "/api/case?case_id=CASE-1042", &ops, &res), 200);
     s_http_free(&res);

@@ -370,18 +370,32 @@ static void test_sessions(void)
     CHECK_INT(cs_sessions_remove(t, id2), 1);
     CHECK_INT(cs_sessions_remove(t, id2), 0);
     CHECK_INT(cs_sessions_count(t), 0);
+    /* a user's 17th login ends their own oldest session (rule 4) */
+    char own_first[CS_TOKEN_HEX], own_last[CS_TOKEN_HEX], other[CS_TOKEN_HEX];
+    CHECK(cs_sessions_create(t, "other", 0, 3000, other) != NULL);
+    for (int i = 0; i < CS_SESSIONS_PER_USER + 1; i++)
+        CHECK(cs_sessions_create(t, "busy", 0, 3001 + i, i == 0 ? own_first : own_last) != NULL);
+    CHECK_INT(cs_sessions_count(t), CS_SESSIONS_PER_USER + 1);
+    CHECK(cs_sessions_find(t, own_first, 4000) == NULL);
+    CHECK(cs_sessions_find(t, own_last, 4000) != NULL);
+    CHECK(cs_sessions_find(t, other, 4000) != NULL);
+    CHECK_INT(cs_sessions_remove_user(t, "busy"), CS_SESSIONS_PER_USER);
+    CHECK_INT(cs_sessions_remove_user(t, "other"), 1);
+    CHECK_INT(cs_sessions_count(t), 0);
     /* a full table evicts the session that ends first (rule 4) */
-    char first[CS_TOKEN_HEX], last[CS_TOKEN_HEX];
-    for (int i = 0; i < CS_MAX_SESSIONS; i++)
-        CHECK(cs_sessions_create(t, "u", 0, 5000 + i, i == 0 ? first : last) != NULL);
+    char first[CS_TOKEN_HEX], last[CS_TOKEN_HEX], name[32];
+    for (int i = 0; i < CS_MAX_SESSIONS; i++) {
+        snprintf(name, sizeof name, "u%d", i);
+        CHECK(cs_sessions_create(t, name, 0, 5000 + i, i == 0 ? first : last) != NULL);
+    }
     CHECK_INT(cs_sessions_count(t), CS_MAX_SESSIONS);
     CHECK(cs_sessions_create(t, "late", 0, 10000 + CS_MAX_SESSIONS, id) != NULL);
     CHECK_INT(cs_sessions_count(t), CS_MAX_SESSIONS);
     CHECK(cs_sessions_find(t, first, 10000 + CS_MAX_SESSIONS) == NULL);
     CHECK(cs_sessions_find(t, last, 10000 + CS_MAX_SESSIONS) != NULL);
     CHECK(cs_sessions_find(t, id, 10000 + CS_MAX_SESSIONS) != NULL);
-    CHECK_INT(cs_sessions_remove_user(t, "u"), CS_MAX_SESSIONS - 1);
-    CHECK_INT(cs_sessions_count(t), 1);
+    CHECK_INT(cs_sessions_remove_user(t, "u1"), 1);
+    CHECK_INT(cs_sessions_count(t), CS_MAX_SESSIONS - 1);
     cs_sessions_destroy(&t);
     CHECK(t == NULL);
 }

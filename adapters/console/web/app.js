@@ -295,7 +295,10 @@
     try {
       await api('POST', '/api/logout');
     } catch (err) {
-      // Signed out on this side anyway; the server's session expires.
+      // This page forgets the session all the same; the server's ends at its expiry.
+      signedOut('Signed out here, but the console did not confirm it: ' + err.message +
+        '. The session ends at its expiry; sign in and out again to end it now.');
+      return;
     }
     signedOut('Signed out.');
   }
@@ -330,7 +333,12 @@
     const hash = location.hash || '#/';
     const parts = hash.replace(/^#\/?/, '').split('/');
     const page = parts[0] || '';
-    const arg = parts.length > 1 ? decodeURIComponent(parts.slice(1).join('/')) : '';
+    let arg = '';
+    try {
+      arg = parts.length > 1 ? decodeURIComponent(parts.slice(1).join('/')) : '';
+    } catch (err) {
+      arg = ''; // a malformed escape in a hand-typed address: as if none was given
+    }
     leaveView();
     if (!session.user) {
       showView('login');

@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +21,8 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "httpd_listen.h"
+#include "httpd_signals.h"
 #include "log.h"
 #include "password.h"
 #include "server.h"
@@ -294,7 +295,7 @@ int main(int argc, char **argv)
         return s_fail("%s: users_file: not set: nobody could log in (see deploy/console-users.yaml)", config);
     if (cs_listen_parse(settings.listen, &addr, &addr_len, err) < 0)
         return s_fail("listen: %s", err);
-    if (!cs_is_loopback((struct sockaddr *)&addr) && !insecure)
+    if (!httpd_is_loopback((struct sockaddr *)&addr) && !insecure)
         return s_fail("listen %s is not a loopback address: the console speaks plain HTTP. Keep it on 127.0.0.1 "
                       "behind a TLS proxy, or pass --insecure",
                       settings.listen);
@@ -311,15 +312,8 @@ int main(int argc, char **argv)
     }
     hub_log_init(S_PROGRAM, settings.log_level);
 
-    /* Every thread (libzmq's, libmicrohttpd's) inherits this mask, so that
-     * these signals reach sigwait below and nothing else. */
     sigset_t wanted;
-    sigemptyset(&wanted);
-    sigaddset(&wanted, SIGTERM);
-    sigaddset(&wanted, SIGINT);
-    sigaddset(&wanted, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &wanted, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    httpd_signals_block(&wanted, SIGHUP); /* before libzmq and libmicrohttpd start threads */
 
     console = cs_console_new(&settings, err);
     if (!console) {
@@ -331,17 +325,12 @@ int main(int argc, char **argv)
         status = s_fail("%s", err);
         goto done;
     }
-    char shown[CS_STR_LEN + 16];
-    snprintf(shown, sizeof shown, "%.*s:%d", (int)(strrchr(settings.listen, ':') - settings.listen), settings.listen,
-             cs_server_port(server));
-    printf("listening on %s\n", shown);
-    fflush(stdout);
+    char shown[HTTPD_SHOWN_LEN];
+    httpd_listen_announce(settings.listen, cs_server_port(server), shown, sizeof shown);
     hub_info("listening on %s, %zu users, hub %s%s", shown, cs_console_user_count(console),
              settings.hub[0] ? settings.hub : "(default)", settings.proxy_header[0] ? ", trusting the proxy" : "");
     for (;;) {
-        int sig = 0;
-        if (sigwait(&wanted, &sig) != 0)
-            continue;
+        int sig = httpd_signals_wait(&wanted);
         if (sig == SIGHUP) {
             if (cs_console_reload_users(console, err) == 0)
                 hub_info("users file read again: %zu users", cs_console_user_count(console));

@@ -3,14 +3,14 @@
  */
 #include "settings.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "httpd_listen.h"
+#include "httpd_server.h"
 #include "yamldoc.h"
 
 typedef struct {
@@ -108,18 +108,6 @@ static int s_path(s_loader_t *self, const yaml_node_t *node, const char *what, c
     return 0;
 }
 
-/* 1 when a header name is a valid HTTP token. */
-static int s_is_header(const char *name)
-{
-    if (!*name)
-        return 0;
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'
-              || *p == '_'))
-            return 0;
-    return 1;
-}
-
 static int s_endpoint(s_loader_t *self, const yaml_node_t *node, const char *what, char *out, size_t size)
 {
     int rc = s_copy(self, node, what, out, size, 1);
@@ -193,7 +181,7 @@ static int s_load_root(s_loader_t *self, cs_settings_t *settings)
         }
         else if (strcmp(key, "proxy_header") == 0) {
             rc = s_copy(self, v, key, settings->proxy_header, sizeof settings->proxy_header, 1);
-            if (rc == 0 && settings->proxy_header[0] && !s_is_header(settings->proxy_header))
+            if (rc == 0 && settings->proxy_header[0] && !httpd_is_header_name(settings->proxy_header))
                 rc = hub_yamldoc_error(self->doc, v, self->err, "proxy_header: \"%.64s\" is not a header name",
                                        settings->proxy_header);
         }
@@ -250,61 +238,6 @@ int cs_settings_load(cs_settings_t *self, const char *path, char err[HUB_ERR_LEN
 
 int cs_listen_parse(const char *text, struct sockaddr_storage *addr, socklen_t *len_p, char err[HUB_ERR_LEN])
 {
-    char host[CS_STR_LEN];
-    const char *colon = strrchr(text, ':');
-    memset(addr, 0, sizeof *addr);
-    if (!colon || colon == text || strlen(text) >= sizeof host) {
-        snprintf(err, HUB_ERR_LEN, "\"%.64s\" is not HOST:PORT (like 127.0.0.1:8081)", text);
-        return -HUB_EINVALID;
-    }
-    const char *port_text = colon + 1;
-    unsigned long port = 0;
-    int ok = *port_text && strlen(port_text) <= 5 && strspn(port_text, "0123456789") == strlen(port_text);
-    if (ok)
-        port = strtoul(port_text, NULL, 10);
-    if (!ok || port > 65535) {
-        snprintf(err, HUB_ERR_LEN, "\"%.64s\": the port must be a number from 0 to 65535", text);
-        return -HUB_EINVALID;
-    }
-    size_t hlen = (size_t)(colon - text);
-    memcpy(host, text, hlen);
-    host[hlen] = '\0';
-    if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
-        host[hlen - 1] = '\0';
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
-        if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) == 1) {
-            in6->sin6_family = AF_INET6;
-            in6->sin6_port = htons((uint16_t)port);
-            *len_p = sizeof *in6;
-            return 0;
-        }
-    }
-    else {
-        struct sockaddr_in *in4 = (struct sockaddr_in *)addr;
-        if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-            in4->sin_family = AF_INET;
-            in4->sin_port = htons((uint16_t)port);
-            *len_p = sizeof *in4;
-            return 0;
-        }
-    }
-    snprintf(err, HUB_ERR_LEN, "\"%.64s\": the host must be a numeric address (127.0.0.1 or [::1])", text);
-    return -HUB_EINVALID;
-}
-
-int cs_is_loopback(const struct sockaddr *addr)
-{
-    if (!addr)
-        return 0;
-    if (addr->sa_family == AF_INET) {
-        const struct sockaddr_in *in4 = (const struct sockaddr_in *)(const void *)addr;
-        return (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (addr->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)addr;
-        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-            return 1;
-        return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127;
-    }
-    return 0;
+    static const httpd_listen_hint_t hint = {.example = "127.0.0.1:8081", .hosts = "127.0.0.1 or [::1]"};
+    return httpd_listen_parse(text, &hint, addr, len_p, err);
 }

@@ -10,7 +10,6 @@
  * failure (one line on stderr), 2 usage.
  */
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +18,8 @@
 
 #include <jansson.h>
 
+#include "httpd_listen.h"
+#include "httpd_signals.h"
 #include "intake.h"
 #include "json.h"
 #include "log.h"
@@ -283,14 +284,8 @@ int main(int argc, char **argv)
     }
     hub_log_init(S_PROGRAM, settings.log_level);
 
-    /* Every thread (libzmq's, libmicrohttpd's) inherits this mask, so that
-     * the stop signals reach sigwait below and nothing else. */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    httpd_signals_block(&stop, 0); /* before libzmq and libmicrohttpd start threads */
 
     intake = wh_intake_new(&settings, err);
     if (!intake) {
@@ -302,16 +297,11 @@ int main(int argc, char **argv)
         status = s_fail("%s", err);
         goto done;
     }
-    char shown[WH_STR_LEN + 16];
-    snprintf(shown, sizeof shown, "%.*s:%d", (int)(strrchr(settings.listen, ':') - settings.listen), settings.listen,
-             wh_server_port(server));
-    printf("listening on %s\n", shown);
-    fflush(stdout);
+    char shown[HTTPD_SHOWN_LEN];
+    httpd_listen_announce(settings.listen, wh_server_port(server), shown, sizeof shown);
     hub_info("listening on %s, %zu source%s, hub %s", shown, settings.nsources, settings.nsources == 1 ? "" : "s",
              settings.hub[0] ? settings.hub : "(default)");
-    int sig = 0;
-    while (sigwait(&stop, &sig) != 0)
-        ;
+    int sig = httpd_signals_wait(&stop);
     hub_info("stopping (%s)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 done:
     wh_server_destroy(&server);

@@ -3,14 +3,14 @@
  */
 #include "settings.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "httpd_listen.h"
+#include "httpd_server.h"
 #include "sha256.h"
 #include "yamldoc.h"
 
@@ -170,18 +170,6 @@ static int s_check_name(s_loader_t *self, const yaml_node_t *node, const char *n
     return 0;
 }
 
-/* 1 when a header name is a valid HTTP token. */
-static int s_is_header(const char *name)
-{
-    if (!*name)
-        return 0;
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'
-              || *p == '_'))
-            return 0;
-    return 1;
-}
-
 static int s_load_source(s_loader_t *self, wh_settings_t *settings, const yaml_node_t *node)
 {
     if (node->type != YAML_MAPPING_NODE)
@@ -240,7 +228,7 @@ static int s_load_source(s_loader_t *self, wh_settings_t *settings, const yaml_n
         else if (strcmp(key, "signature_header") == 0) {
             header = v;
             rc = s_copy(self, v, "sources: signature_header", src->header, sizeof src->header);
-            if (rc == 0 && !s_is_header(src->header))
+            if (rc == 0 && !httpd_is_header_name(src->header))
                 rc = hub_yamldoc_error(self->doc, v, self->err, "sources: signature_header: \"%.64s\" is not a header name",
                                        src->header);
         }
@@ -376,44 +364,6 @@ int wh_settings_load(wh_settings_t *self, const char *path, char err[HUB_ERR_LEN
 
 int wh_listen_parse(const char *text, struct sockaddr_storage *addr, socklen_t *len_p, char err[HUB_ERR_LEN])
 {
-    char host[WH_STR_LEN];
-    const char *colon = strrchr(text, ':');
-    memset(addr, 0, sizeof *addr);
-    if (!colon || colon == text || strlen(text) >= sizeof host) {
-        snprintf(err, HUB_ERR_LEN, "\"%.64s\" is not HOST:PORT (like 127.0.0.1:8080)", text);
-        return -HUB_EINVALID;
-    }
-    const char *port_text = colon + 1;
-    unsigned long port = 0;
-    int ok = *port_text && strlen(port_text) <= 5 && strspn(port_text, "0123456789") == strlen(port_text);
-    if (ok)
-        port = strtoul(port_text, NULL, 10);
-    if (!ok || port > 65535) {
-        snprintf(err, HUB_ERR_LEN, "\"%.64s\": the port must be a number from 0 to 65535", text);
-        return -HUB_EINVALID;
-    }
-    size_t hlen = (size_t)(colon - text);
-    memcpy(host, text, hlen);
-    host[hlen] = '\0';
-    if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
-        host[hlen - 1] = '\0';
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
-        if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) == 1) {
-            in6->sin6_family = AF_INET6;
-            in6->sin6_port = htons((uint16_t)port);
-            *len_p = sizeof *in6;
-            return 0;
-        }
-    }
-    else {
-        struct sockaddr_in *in4 = (struct sockaddr_in *)addr;
-        if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-            in4->sin_family = AF_INET;
-            in4->sin_port = htons((uint16_t)port);
-            *len_p = sizeof *in4;
-            return 0;
-        }
-    }
-    snprintf(err, HUB_ERR_LEN, "\"%.64s\": the host must be a numeric address (127.0.0.1, 0.0.0.0 or [::1])", text);
-    return -HUB_EINVALID;
+    static const httpd_listen_hint_t hint = {.example = "127.0.0.1:8080", .hosts = "127.0.0.1, 0.0.0.0 or [::1]"};
+    return httpd_listen_parse(text, &hint, addr, len_p, err);
 }

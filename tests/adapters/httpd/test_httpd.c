@@ -1,0 +1,278 @@
+/*
+ * httpd - the HTTP server the adapters share, in process: listen
+ * addresses, loopback peers, JSON content types, and a server on
+ * 127.0.0.1 with a handler that says what it was given: bodies read
+ * whole, a begin that answers, the body limit, the lookups.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "check.h"
+#include "httpclient.h"
+#include "httpd_listen.h"
+#include "httpd_server.h"
+
+/* ------------------------------------------------------------ addresses */
+
+static void test_listen_parse(void)
+{
+    static const httpd_listen_hint_t hint = {.example = "127.0.0.1:9999", .hosts = "127.0.0.1 or [::1]"};
+    static const struct {
+        const char *text;
+        int family; /* 0: an error containing why */
+        int port;
+        const char *why;
+    } cases[] = {
+        {"127.0.0.1:8080", AF_INET, 8080, NULL},
+        {"0.0.0.0:0", AF_INET, 0, NULL},
+        {"[::1]:65535", AF_INET6, 65535, NULL},
+        {"[::]:80", AF_INET6, 80, NULL},
+        {"127.0.0.1", 0, 0, "\"127.0.0.1\" is not HOST:PORT (like 127.0.0.1:9999)"},
+        {":80", 0, 0, "is not HOST:PORT"},
+        {"127.0.0.1:", 0, 0, "\"127.0.0.1:\": the port must be a number from 0 to 65535"},
+        {"127.0.0.1:65536", 0, 0, "the port must be a number"},
+        {"127.0.0.1:8o", 0, 0, "the port must be a number"},
+        {"127.0.0.1:000080", 0, 0, "the port must be a number"},
+        {"localhost:80", 0, 0, "\"localhost:80\": the host must be a numeric address (127.0.0.1 or [::1])"},
+        {"::1:80", 0, 0, "the host must be a numeric address"},
+        {"[127.0.0.1]:80", 0, 0, "the host must be a numeric address"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sockaddr_storage a;
+        socklen_t len = 0;
+        char err[HUB_ERR_LEN] = "";
+        int rc = httpd_listen_parse(cases[i].text, &hint, &a, &len, err);
+        if (!cases[i].family) {
+            CHECK_INT(rc, -HUB_EINVALID);
+            CHECK_HAS(err, cases[i].why);
+            continue;
+        }
+        CHECK_INT(rc, 0);
+        CHECK_INT(a.ss_family, cases[i].family);
+        if (cases[i].family == AF_INET) {
+            CHECK_INT(len, sizeof(struct sockaddr_in));
+            CHECK_INT(ntohs(((struct sockaddr_in *)&a)->sin_port), cases[i].port);
+        }
+        else {
+            CHECK_INT(len, sizeof(struct sockaddr_in6));
+            CHECK_INT(ntohs(((struct sockaddr_in6 *)&a)->sin6_port), cases[i].port);
+        }
+    }
+    char too_long[HTTPD_LISTEN_LEN + 8];
+    memset(too_long, '1', sizeof too_long - 4);
+    memcpy(too_long + sizeof too_long - 4, ":80", 4);
+    struct sockaddr_storage a;
+    socklen_t len;
+    char err[HUB_ERR_LEN];
+    CHECK_INT(httpd_listen_parse(too_long, &hint, &a, &len, err), -HUB_EINVALID);
+    CHECK_HAS(err, "is not HOST:PORT");
+}
+
+static void test_loopback(void)
+{
+    static const httpd_listen_hint_t hint = {.example = "127.0.0.1:80", .hosts = "127.0.0.1"};
+    static const struct {
+        const char *text;
+        int loopback;
+    } cases[] = {
+        {"127.0.0.1:80", 1}, {"127.8.9.1:80", 1}, {"[::1]:80", 1},     {"[::ffff:127.0.0.2]:80", 1},
+        {"0.0.0.0:80", 0},   {"[::]:80", 0},      {"10.1.2.3:80", 0}, {"[::ffff:10.0.0.1]:80", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sockaddr_storage a;
+        socklen_t len;
+        char err[HUB_ERR_LEN];
+        CHECK_INT(httpd_listen_parse(cases[i].text, &hint, &a, &len, err), 0);
+        CHECK_INT(httpd_is_loopback((struct sockaddr *)&a), cases[i].loopback);
+    }
+    CHECK_INT(httpd_is_loopback(NULL), 0);
+}
+
+static void test_json_type(void)
+{
+    static const struct {
+        const char *type;
+        int json;
+    } cases[] = {
+        {"application/json", 1},
+        {"Application/JSON; charset=utf-8", 1},
+        {"application/vnd.example+json", 1},
+        {"application/problem+json ; q=1", 1},
+        {"application/+json", 0},
+        {"application/jsonx", 0},
+        {"text/json", 0},
+        {"text/plain", 0},
+        {"", 0},
+        {NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_INT(httpd_is_json_type(cases[i].type), cases[i].json);
+}
+
+static void test_header_name(void)
+{
+    static const struct {
+        const char *name;
+        int ok;
+    } cases[] = {
+        {"X-Signature", 1}, {"x_forwarded_user", 1}, {"Auth2", 1},     {"", 0},
+        {"X Signature", 0}, {"X-Sig:", 0},           {"X-Sig\n", 0}, {"Ünicode", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_INT(httpd_is_header_name(cases[i].name), cases[i].ok);
+}
+
+/* --------------------------------------------------------------- server */
+
+#define S_MAX_BODY 64 /* the test server's body limit */
+
+/* What the test handler counts, from the server's thread. */
+static atomic_int s_begins, s_finishes;
+
+/* Refuses /refuse and a declared body over the limit from the headers;
+ * otherwise lets the body be read, with a state for finish to check. */
+static int s_begin(void *arg, httpd_request_t *request)
+{
+    static const char refused[] = "refused";
+    atomic_fetch_add(&s_begins, 1);
+    unsigned long long declared = 0;
+    if (strcmp(request->url, "/refuse") == 0 ||
+        (httpd_declared_length(request, &declared) && declared > S_MAX_BODY)) {
+        const httpd_header_t headers[] = {{"Content-Type", "text/plain"}};
+        return httpd_answer(request, strcmp(request->url, "/refuse") == 0 ? 403 : 413, headers, 1, NULL, refused,
+                            strlen(refused));
+    }
+    request->state = arg;
+    return 0;
+}
+
+/* Answers "METHOD URL LEN OUTCOME BODY", with the lookups as headers. */
+static int s_finish(void *arg, httpd_request_t *request)
+{
+    atomic_fetch_add(&s_finishes, 1);
+    const char *outcome = request->outcome == HTTPD_BODY_WHOLE       ? "whole"
+                          : request->outcome == HTTPD_BODY_TOO_LARGE ? "too_large"
+                                                                     : "no_memory";
+    char *body = NULL;
+    int n = asprintf(&body, "%s %s %zu %s %s", request->method, request->url, request->body_len, outcome,
+                     request->body);
+    if (n < 0)
+        return -1;
+    const httpd_header_t headers[] = {
+        {"Content-Type", "text/plain"},
+        {"X-State", request->state == arg ? "kept" : "lost"},
+        {"X-Query", httpd_query(request, "q")},
+        {"X-Cookie", httpd_cookie(request, "c")},
+        {"X-Header", httpd_header(request, "x-in")},
+        {"X-Loopback", httpd_peer_loopback(request) ? "1" : "0"},
+        {"X-Absent", NULL},
+    };
+    int rc = httpd_answer(request, 200, headers, sizeof headers / sizeof headers[0], &body, NULL, (size_t)n);
+    free(body);
+    return rc;
+}
+
+static httpd_server_t *s_server(const char *listen, char err[HUB_ERR_LEN])
+{
+    static const httpd_listen_hint_t hint = {.example = "127.0.0.1:0", .hosts = "127.0.0.1"};
+    static int token;
+    struct sockaddr_storage addr;
+    socklen_t len;
+    if (httpd_listen_parse(listen, &hint, &addr, &len, err) < 0)
+        return NULL;
+    const httpd_handler_t handler = {.begin = s_begin, .finish = s_finish, .arg = &token};
+    return httpd_server_new(listen, &addr, S_MAX_BODY, &handler, err);
+}
+
+static void test_server(void)
+{
+    char err[HUB_ERR_LEN] = "";
+    httpclient_res_t r = {0};
+    httpd_server_t *server = s_server("127.0.0.1:0", err);
+    CHECK(server != NULL);
+    if (!server) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    int port = httpd_server_port(server);
+    CHECK(port > 0);
+
+    const char *in[] = {"X-In: given", "Cookie: c=crumb", NULL};
+    CHECK_INT(httpclient_request(port, "GET", "/look?q=asked", in, NULL, 0, &r), 200);
+    CHECK_STR(r.body, "GET /look 0 whole ");
+    CHECK_STR(httpclient_header(&r, "X-State"), "kept");
+    CHECK_STR(httpclient_header(&r, "X-Query"), "asked");
+    CHECK_STR(httpclient_header(&r, "X-Cookie"), "crumb");
+    CHECK_STR(httpclient_header(&r, "X-Header"), "given");
+    CHECK_STR(httpclient_header(&r, "X-Loopback"), "1");
+    CHECK_STR(httpclient_header(&r, "X-Absent"), "");
+    httpclient_res_free(&r);
+
+    /* a body at the limit is whole; in one piece or in chunks */
+    char body[S_MAX_BODY + 2];
+    memset(body, 'b', sizeof body - 1);
+    body[S_MAX_BODY] = '\0';
+    CHECK_INT(httpclient_request(port, "POST", "/echo", NULL, body, S_MAX_BODY, &r), 200);
+    CHECK(r.body && strncmp(r.body, "POST /echo 64 whole bbbb", 24) == 0);
+    httpclient_res_free(&r);
+    const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
+    CHECK_INT(httpclient_request(port, "POST", "/echo", chunked, body, S_MAX_BODY, &r), 200);
+    CHECK(r.body && strncmp(r.body, "POST /echo 64 whole bbbb", 24) == 0);
+    httpclient_res_free(&r);
+
+    /* one byte more: announced, begin refuses it; streamed, finish hears */
+    body[S_MAX_BODY] = 'b';
+    CHECK_INT(httpclient_request(port, "POST", "/echo", NULL, body, S_MAX_BODY + 1, &r), 413);
+    httpclient_res_free(&r);
+    CHECK_INT(httpclient_request(port, "POST", "/echo", chunked, body, S_MAX_BODY + 1, &r), 200);
+    CHECK_STR(r.body, "POST /echo 0 too_large ");
+    httpclient_res_free(&r);
+
+    /* a begin that answers ends the request: finish is not called */
+    atomic_store(&s_begins, 0);
+    atomic_store(&s_finishes, 0);
+    CHECK_INT(httpclient_request(port, "POST", "/refuse", NULL, "x", 1, &r), 403);
+    CHECK_STR(r.body, "refused");
+    CHECK_STR(httpclient_header(&r, "Content-Type"), "text/plain");
+    CHECK_INT(atomic_load(&s_begins), 1);
+    CHECK_INT(atomic_load(&s_finishes), 0);
+    httpclient_res_free(&r);
+
+    /* the port is taken now */
+    char taken[64], err2[HUB_ERR_LEN] = "";
+    snprintf(taken, sizeof taken, "127.0.0.1:%d", port);
+    httpd_server_t *second = s_server(taken, err2);
+    CHECK(second == NULL);
+    CHECK_HAS(err2, "cannot listen on 127.0.0.1:");
+    httpd_server_destroy(&second);
+
+    httpd_server_destroy(&server);
+    CHECK(server == NULL);
+    httpd_server_destroy(&server); /* safe twice */
+    CHECK_INT(httpd_server_port(server), 0);
+}
+
+int main(void)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        printf("libcurl cannot start: skipped\n");
+        return 77;
+    }
+    static const check_case_t cases[] = {
+        {"listen addresses", test_listen_parse},
+        {"loopback addresses", test_loopback},
+        {"JSON content types", test_json_type},
+        {"header names", test_header_name},
+        {"server on 127.0.0.1", test_server},
+        {NULL, NULL},
+    };
+    int rc = check_run(cases);
+    curl_global_cleanup();
+    return rc;
+}

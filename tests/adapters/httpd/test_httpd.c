@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "httpclient.h"
+#include "httpd_cli.h"
 #include "httpd_listen.h"
 #include "httpd_server.h"
 
@@ -126,6 +127,82 @@ static void test_header_name(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         CHECK_INT(httpd_is_header_name(cases[i].name), cases[i].ok);
+}
+
+/* --------------------------------------------------------- command line */
+
+static void s_usage(FILE *out)
+{
+    fputs("usage: test\n", out);
+}
+
+static int s_listen_parse(const char *text, struct sockaddr_storage *addr, socklen_t *len_p, char err[HUB_ERR_LEN])
+{
+    static const httpd_listen_hint_t hint = {.example = "127.0.0.1:1", .hosts = "127.0.0.1"};
+    return httpd_listen_parse(text, &hint, addr, len_p, err);
+}
+
+/* Parses argv (NULL-terminated) afresh. */
+static int s_parse(const char *const *argv, httpd_cli_t *cli)
+{
+    static const struct option own[] = {
+        {"own", required_argument, NULL, HTTPD_CLI_EXTRA},
+        {"flag", no_argument, NULL, HTTPD_CLI_EXTRA + 1},
+        {NULL, 0, NULL, 0},
+    };
+    static const httpd_cli_program_t program = {.name = "test", .version = "1", .usage = s_usage, .extra = own};
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    optind = 0; /* glibc: start over */
+    return httpd_cli_parse(&program, argc, (char **)argv, cli);
+}
+
+static void test_cli(void)
+{
+    httpd_cli_t cli;
+    const char *all[] = {"test", "-c", "f.yaml", "--hub", "tcp://127.0.0.1:1", "--listen", "127.0.0.1:2",
+                         "--log-level", "debug", "--check", "--own", "v", "--flag", "operand", NULL};
+    CHECK_INT(s_parse(all, &cli), -1);
+    CHECK_STR(cli.config, "f.yaml");
+    CHECK_STR(cli.hub, "tcp://127.0.0.1:1");
+    CHECK_STR(cli.listen, "127.0.0.1:2");
+    CHECK_STR(cli.log_level, "debug");
+    CHECK_INT(cli.check, 1);
+    CHECK_STR(cli.extra[0], "v");
+    CHECK_STR(cli.extra[1], "");
+    CHECK(cli.extra[2] == NULL);
+    CHECK_INT(optind, 13);
+
+    char hub[32] = "tcp://old:1", listen[32] = "127.0.0.1:3";
+    hub_log_level_t level = HUB_LOG_INFO;
+    CHECK_INT(httpd_cli_overlay(&cli, "test", hub, sizeof hub, listen, sizeof listen, s_listen_parse, &level), 0);
+    CHECK_STR(hub, "tcp://127.0.0.1:1");
+    CHECK_STR(listen, "127.0.0.1:2");
+    CHECK_INT(level, HUB_LOG_DEBUG);
+
+    static const struct {
+        const char *argv[4];
+        int parsed; /* what httpd_cli_parse returns */
+        int overlay; /* then what httpd_cli_overlay returns */
+    } cases[] = {
+        {{"test", "--version", NULL}, HTTPD_CLI_OK, 0},
+        {{"test", "-h", NULL}, HTTPD_CLI_OK, 0},
+        {{"test", "--bogus", NULL}, HTTPD_CLI_USAGE, 0},
+        {{"test", "--hub", NULL}, HTTPD_CLI_USAGE, 0},
+        {{"test", "--hub", "nowhere", NULL}, -1, HTTPD_CLI_USAGE},
+        {{"test", "--listen", "localhost:1", NULL}, -1, HTTPD_CLI_USAGE},
+        {{"test", "--listen", "127.0.0.1:123456789012345678901234567890", NULL}, -1, HTTPD_CLI_USAGE},
+        {{"test", "--log-level", "loud", NULL}, -1, HTTPD_CLI_USAGE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CHECK_INT(s_parse(cases[i].argv, &cli), cases[i].parsed);
+        if (cases[i].parsed == -1)
+            CHECK_INT(httpd_cli_overlay(&cli, "test", hub, sizeof hub, listen, sizeof listen, s_listen_parse, &level),
+                      cases[i].overlay);
+    }
+    CHECK_INT(httpd_cli_fail("test", "%s", "what"), HTTPD_CLI_FAILED);
+    CHECK_INT(httpd_cli_usage_error("test", "%s", "what"), HTTPD_CLI_USAGE);
 }
 
 /* --------------------------------------------------------------- server */
@@ -269,6 +346,7 @@ int main(void)
         {"loopback addresses", test_loopback},
         {"JSON content types", test_json_type},
         {"header names", test_header_name},
+        {"command line", test_cli},
         {"server on 127.0.0.1", test_server},
         {NULL, NULL},
     };

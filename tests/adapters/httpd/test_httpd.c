@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -18,6 +19,7 @@
 #include "httpd_cli.h"
 #include "httpd_listen.h"
 #include "httpd_server.h"
+#include "httpd_settings.h"
 
 /* ------------------------------------------------------------ addresses */
 
@@ -205,6 +207,80 @@ static void test_cli(void)
     CHECK_INT(httpd_cli_usage_error("test", "%s", "what"), HTTPD_CLI_USAGE);
 }
 
+/* -------------------------------------------------------- settings file */
+
+/* The keys of the test's file: name (copied), anything else unknown. */
+static int s_on_key(httpd_settings_file_t *file, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    char *name = arg;
+    if (strcmp(key, "name") == 0)
+        return httpd_settings_copy(file, v, key, name, 8, 0);
+    if (strcmp(key, "dir") == 0) {
+        snprintf(name, 8, "%s", strcmp(file->dir, "/tmp") == 0 ? "tmp" : "?");
+        return 0;
+    }
+    return hub_yamldoc_error(file->doc, k, file->err, "unknown key \"%.64s\"", key);
+}
+
+static void test_settings(void)
+{
+    static const struct {
+        const char *text;
+        int rc;
+        const char *listen; /* what listen holds then */
+        const char *name;   /* and name */
+        const char *err;    /* or what err holds */
+    } cases[] = {
+        {"listen: 127.0.0.1:7\nname: box\n", 0, "127.0.0.1:7", "box", NULL},
+        {"name: box\n", 0, "127.0.0.1:1", "box", NULL},
+        {"dir: x\n", 0, "127.0.0.1:1", "tmp", NULL},
+        {"listen: here\n", -HUB_ECONFIG, NULL, NULL, ":1: listen: \"here\" is not HOST:PORT (like 127.0.0.1:1)"},
+        {"listen: [a]\n", -HUB_ECONFIG, NULL, NULL, ":1: listen: expected a single value, not a list"},
+        {"listen:\n", -HUB_ECONFIG, NULL, NULL, ":1: listen: empty"},
+        {"name: toolongforit\n", -HUB_ECONFIG, NULL, NULL, ":1: name: too long (at most 7 bytes)"},
+        {"name: a\nother: 1\n", -HUB_ECONFIG, NULL, NULL, ":2: unknown key \"other\""},
+        {"- a\n", -HUB_ECONFIG, NULL, NULL, ":1: not a mapping here"},
+        {"[a]: 1\n", -HUB_ECONFIG, NULL, NULL, ":1: a key must be a name"},
+    };
+    char path[] = "/tmp/httpd-settings-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL);
+        if (!f)
+            break;
+        fputs(cases[i].text, f);
+        fclose(f);
+        char listen[32] = "127.0.0.1:1", name[8] = "", err[HUB_ERR_LEN] = "";
+        const httpd_settings_reader_t reader = {
+            .not_mapping = "not a mapping here",
+            .listen = listen,
+            .listen_size = sizeof listen,
+            .listen_parse = s_listen_parse,
+            .on_key = s_on_key,
+            .arg = name,
+        };
+        CHECK_INT(httpd_settings_walk(path, &reader, err), cases[i].rc);
+        if (cases[i].rc == 0) {
+            CHECK_STR(listen, cases[i].listen);
+            CHECK_STR(name, cases[i].name);
+        }
+        else {
+            CHECK_HAS(err, path);
+            CHECK_HAS(err, cases[i].err);
+        }
+    }
+    char err[HUB_ERR_LEN] = "";
+    const httpd_settings_reader_t none = {.not_mapping = "-", .on_key = s_on_key};
+    CHECK(httpd_settings_walk("/nonexistent/settings.yaml", &none, err) < 0);
+    CHECK_HAS(err, "/nonexistent/settings.yaml");
+    unlink(path);
+}
+
 /* --------------------------------------------------------------- server */
 
 #define S_MAX_BODY 64 /* the test server's body limit */
@@ -347,6 +423,7 @@ int main(void)
         {"JSON content types", test_json_type},
         {"header names", test_header_name},
         {"command line", test_cli},
+        {"settings file", test_settings},
         {"server on 127.0.0.1", test_server},
         {NULL, NULL},
     };

@@ -113,7 +113,8 @@ static int s_load_hub(s_loader_t *self, cs_settings_t *settings, const yaml_node
     return 0;
 }
 
-/* One top-level key of the file but listen (httpd_settings_key_fn). */
+/* One top-level key of the file but listen and log_level
+ * (httpd_settings_key_fn). */
 static int s_load_key(s_loader_t *self, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     cs_settings_t *settings = arg;
@@ -152,13 +153,6 @@ static int s_load_key(s_loader_t *self, const char *key, yaml_node_t *k, yaml_no
             rc = hub_yamldoc_error(self->doc, v, self->err, "metrics: \"%.32s\" is not one of open, operator",
                                    text);
     }
-    else if (strcmp(key, "log_level") == 0) {
-        const char *text = httpd_settings_scalar(self, v, key, 0);
-        rc = text ? hub_log_level_parse(text, &settings->log_level) : -HUB_ECONFIG;
-        if (text && rc < 0)
-            rc = hub_yamldoc_error(self->doc, v, self->err,
-                                   "log_level: \"%.32s\" is not one of debug, info, warn, error", text);
-    }
     else {
         rc = hub_yamldoc_error(self->doc, k, self->err,
                                "unknown key \"%.64s\" (known: listen, hub, hub_timeout, users_file, "
@@ -175,6 +169,7 @@ int cs_settings_load(cs_settings_t *self, const char *path, char err[HUB_ERR_LEN
         .listen = self->listen,
         .listen_size = sizeof self->listen,
         .listen_parse = cs_listen_parse,
+        .log_level = &self->log_level,
         .on_key = s_load_key,
         .arg = self,
     };

@@ -19,6 +19,17 @@ static int s_listen(httpd_settings_file_t *file, const yaml_node_t *node, const 
     return rc;
 }
 
+/* The log_level key: a level's name. */
+static int s_log_level(httpd_settings_file_t *file, const yaml_node_t *node, const httpd_settings_reader_t *reader)
+{
+    const char *text = httpd_settings_scalar(file, node, "log_level", 0);
+    int rc = text ? hub_log_level_parse(text, reader->log_level) : -HUB_ECONFIG;
+    if (text && rc < 0)
+        rc = hub_yamldoc_error(file->doc, node, file->err,
+                               "log_level: \"%.32s\" is not one of debug, info, warn, error", text);
+    return rc;
+}
+
 int httpd_settings_walk(const char *path, const httpd_settings_reader_t *reader, char err[HUB_ERR_LEN])
 {
     hub_yamldoc_t doc;
@@ -43,6 +54,8 @@ int httpd_settings_walk(const char *path, const httpd_settings_reader_t *reader,
             rc = hub_yamldoc_error(&doc, k, err, "a key must be a name");
         else if (strcmp(key, "listen") == 0)
             rc = s_listen(&file, v, reader);
+        else if (strcmp(key, "log_level") == 0)
+            rc = s_log_level(&file, v, reader);
         else
             rc = reader->on_key(&file, key, k, v, reader->arg);
     }

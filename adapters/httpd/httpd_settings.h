@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "hub.h"
+#include "log.h"
 #include "yamldoc.h"
 
 #define HTTPD_DIR_LEN 512 /* bytes of the settings file's directory */
@@ -42,13 +43,15 @@ typedef struct {
     char *listen;                       /* where the listen key goes (listen_size bytes) */
     size_t listen_size;                 /* bytes of listen */
     httpd_listen_parse_fn listen_parse; /* checks it (the adapter's, for its examples) */
+    hub_log_level_t *log_level;         /* where the log_level key goes */
     httpd_settings_key_fn on_key;       /* every other key */
     void *arg;                          /* for on_key */
 } httpd_settings_reader_t;
 
 /* Loads path and reads its top-level keys in order: listen is copied
  * into reader->listen and checked with reader->listen_parse (err
- * "listen: why" when it fails), any other key goes to reader->on_key.
+ * "listen: why" when it fails), log_level is parsed into
+ * reader->log_level, any other key goes to reader->on_key.
  * Returns 0; the first negative code on_key returned; or -HUB_ECONFIG or
  * -errno from the load, a non-mapping top, a key that is not a name or a
  * wrong listen; err as rule 1. Blocks on the file system. */

@@ -261,7 +261,8 @@ static int s_load_sources(s_loader_t *self, wh_settings_t *settings, const yaml_
     return 0;
 }
 
-/* One top-level key of the file but listen (httpd_settings_key_fn). */
+/* One top-level key of the file but listen and log_level
+ * (httpd_settings_key_fn). */
 static int s_load_key(s_loader_t *self, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     wh_settings_t *settings = arg;
@@ -285,13 +286,6 @@ static int s_load_key(s_loader_t *self, const char *key, yaml_node_t *k, yaml_no
     else if (strcmp(key, "max_events") == 0) {
         rc = s_uint(self, v, key, 1, S_MAX_EVENTS, &settings->max_events);
     }
-    else if (strcmp(key, "log_level") == 0) {
-        const char *text = httpd_settings_scalar(self, v, key, 0);
-        rc = text ? hub_log_level_parse(text, &settings->log_level) : -HUB_ECONFIG;
-        if (text && rc < 0)
-            rc = hub_yamldoc_error(self->doc, v, self->err,
-                                   "log_level: \"%.32s\" is not one of debug, info, warn, error", text);
-    }
     else if (strcmp(key, "sources") == 0) {
         rc = s_load_sources(self, settings, v);
     }
@@ -308,6 +302,7 @@ int wh_settings_load(wh_settings_t *self, const char *path, char err[HUB_ERR_LEN
         .listen = self->listen,
         .listen_size = sizeof self->listen,
         .listen_parse = wh_listen_parse,
+        .log_level = &self->log_level,
         .on_key = s_load_key,
         .arg = self,
     };

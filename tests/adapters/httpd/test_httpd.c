@@ -241,6 +241,8 @@ static void test_settings(void)
         {"name: a\nother: 1\n", -HUB_ECONFIG, NULL, NULL, ":2: unknown key \"other\""},
         {"- a\n", -HUB_ECONFIG, NULL, NULL, ":1: not a mapping here"},
         {"[a]: 1\n", -HUB_ECONFIG, NULL, NULL, ":1: a key must be a name"},
+        {"log_level: debug\n", 0, "127.0.0.1:1", "", NULL},
+        {"log_level: loud\n", -HUB_ECONFIG, NULL, NULL, ":1: log_level: \"loud\" is not one of debug, info, warn, error"},
     };
     char path[] = "/tmp/httpd-settings-XXXXXX";
     int fd = mkstemp(path);
@@ -256,11 +258,13 @@ static void test_settings(void)
         fputs(cases[i].text, f);
         fclose(f);
         char listen[32] = "127.0.0.1:1", name[8] = "", err[HUB_ERR_LEN] = "";
+        hub_log_level_t level = HUB_LOG_INFO;
         const httpd_settings_reader_t reader = {
             .not_mapping = "not a mapping here",
             .listen = listen,
             .listen_size = sizeof listen,
             .listen_parse = s_listen_parse,
+            .log_level = &level,
             .on_key = s_on_key,
             .arg = name,
         };
@@ -268,6 +272,7 @@ static void test_settings(void)
         if (cases[i].rc == 0) {
             CHECK_STR(listen, cases[i].listen);
             CHECK_STR(name, cases[i].name);
+            CHECK_INT(level, strstr(cases[i].text, "debug") ? HUB_LOG_DEBUG : HUB_LOG_INFO);
         }
         else {
             CHECK_HAS(err, path);

@@ -209,14 +209,18 @@ static void test_cli(void)
 
 /* -------------------------------------------------------- settings file */
 
-/* The keys of the test's file: name (copied), anything else unknown. */
+static char s_seen_dir[HTTPD_DIR_LEN]; /* what the dir key saw in file->dir */
+
+/* The keys of the test's file: name (copied), dir (notes the file's
+ * directory), anything else unknown. */
 static int s_on_key(httpd_settings_file_t *file, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     char *name = arg;
     if (strcmp(key, "name") == 0)
         return httpd_settings_copy(file, v, key, name, 8, 0);
     if (strcmp(key, "dir") == 0) {
-        snprintf(name, 8, "%s", strcmp(file->dir, "/tmp") == 0 ? "tmp" : "?");
+        snprintf(s_seen_dir, sizeof s_seen_dir, "%s", file->dir);
+        snprintf(name, 8, "%s", "dir");
         return 0;
     }
     return hub_yamldoc_error(file->doc, k, file->err, "unknown key \"%.64s\"", key);
@@ -233,7 +237,7 @@ static void test_settings(void)
     } cases[] = {
         {"listen: 127.0.0.1:7\nname: box\n", 0, "127.0.0.1:7", "box", NULL},
         {"name: box\n", 0, "127.0.0.1:1", "box", NULL},
-        {"dir: x\n", 0, "127.0.0.1:1", "tmp", NULL},
+        {"dir: x\n", 0, "127.0.0.1:1", "dir", NULL},
         {"listen: here\n", -HUB_ECONFIG, NULL, NULL, ":1: listen: \"here\" is not HOST:PORT (like 127.0.0.1:1)"},
         {"listen: [a]\n", -HUB_ECONFIG, NULL, NULL, ":1: listen: expected a single value, not a list"},
         {"listen:\n", -HUB_ECONFIG, NULL, NULL, ":1: listen: empty"},
@@ -244,7 +248,9 @@ static void test_settings(void)
         {"log_level: debug\n", 0, "127.0.0.1:1", "", NULL},
         {"log_level: loud\n", -HUB_ECONFIG, NULL, NULL, ":1: log_level: \"loud\" is not one of debug, info, warn, error"},
     };
-    char path[] = "/tmp/httpd-settings-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char path[HTTPD_DIR_LEN];
+    snprintf(path, sizeof path, "%s/httpd-settings-XXXXXX", tmp && *tmp == '/' ? tmp : P_tmpdir);
     int fd = mkstemp(path);
     CHECK(fd >= 0);
     if (fd < 0)
@@ -272,6 +278,8 @@ static void test_settings(void)
         if (cases[i].rc == 0) {
             CHECK_STR(listen, cases[i].listen);
             CHECK_STR(name, cases[i].name);
+            if (strcmp(name, "dir") == 0)
+                CHECK(strncmp(path, s_seen_dir, strlen(s_seen_dir)) == 0 && path[strlen(s_seen_dir)] == '/');
             CHECK_INT(level, strstr(cases[i].text, "debug") ? HUB_LOG_DEBUG : HUB_LOG_INFO);
         }
         else {

@@ -12,9 +12,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +20,9 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "httpd_cli.h"
+#include "httpd_listen.h"
+#include "httpd_signals.h"
 #include "log.h"
 #include "password.h"
 #include "server.h"
@@ -32,8 +33,6 @@
 #endif
 
 #define S_PROGRAM "hub-console"
-
-enum { S_OK = 0, S_FAILED = 1, S_USAGE = 2 };
 
 static void s_usage(FILE *out)
 {
@@ -75,32 +74,6 @@ static void s_usage(FILE *out)
             CS_PASSWORD_DEFAULT_ITERATIONS);
 }
 
-static int s_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int s_fail(const char *fmt, ...)
-{
-    va_list ap;
-    fputs(S_PROGRAM ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return S_FAILED;
-}
-
-static int s_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int s_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs(S_PROGRAM ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\ntry: " S_PROGRAM " --help\n", stderr);
-    return S_USAGE;
-}
-
 /* ------------------------------------------------------------- passwd */
 
 /* Reads one line of at most CS_PASSWORD_MAX bytes into out (without its
@@ -123,19 +96,19 @@ static int s_read_password(const char *prompt, char out[CS_PASSWORD_MAX + 2])
         fputc('\n', stderr);
     }
     if (!got) {
-        s_fail("passwd: no password on standard input");
+        httpd_cli_fail(S_PROGRAM, "passwd: no password on standard input");
         return -1;
     }
     size_t len = strlen(out);
     int whole = len > 0 && out[len - 1] == '\n';
     if (!whole && !feof(stdin)) {
-        s_fail("passwd: the password is longer than %d bytes", CS_PASSWORD_MAX);
+        httpd_cli_fail(S_PROGRAM, "passwd: the password is longer than %d bytes", CS_PASSWORD_MAX);
         return -1;
     }
     while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r'))
         out[--len] = '\0';
     if (len == 0) {
-        s_fail("passwd: the password is empty");
+        httpd_cli_fail(S_PROGRAM, "passwd: the password is empty");
         return -1;
     }
     return 0;
@@ -166,7 +139,7 @@ static int s_passwd(int argc, char **argv)
             iterations = strtoul(optarg, &end, 10);
             if (errno || !*optarg || *end || iterations < CS_PASSWORD_MIN_ITERATIONS
                 || iterations > CS_PASSWORD_MAX_ITERATIONS)
-                return s_usage_error("passwd: --iterations \"%s\": a number from %u to %u", optarg,
+                return httpd_cli_usage_error(S_PROGRAM, "passwd: --iterations \"%s\": a number from %u to %u", optarg,
                                      CS_PASSWORD_MIN_ITERATIONS, CS_PASSWORD_MAX_ITERATIONS);
             break;
         }
@@ -178,28 +151,28 @@ static int s_passwd(int argc, char **argv)
                    "--password-stdin, it reads the first line of standard input.\n"
                    "  --iterations N   PBKDF2 iterations, %u to %u (default %u)\n",
                    CS_PASSWORD_MIN_ITERATIONS, CS_PASSWORD_MAX_ITERATIONS, CS_PASSWORD_DEFAULT_ITERATIONS);
-            return S_OK;
+            return HTTPD_CLI_OK;
         case ':':
-            return s_usage_error("passwd: option %s needs a value", argv[optind - 1]);
+            return httpd_cli_usage_error(S_PROGRAM, "passwd: option %s needs a value", argv[optind - 1]);
         default:
-            return s_usage_error("passwd: unknown option %s", argv[optind - 1]);
+            return httpd_cli_usage_error(S_PROGRAM, "passwd: unknown option %s", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return s_usage_error("passwd: unexpected argument \"%s\"", argv[optind]);
+        return httpd_cli_usage_error(S_PROGRAM, "passwd: unexpected argument \"%s\"", argv[optind]);
     char password[CS_PASSWORD_MAX + 2], again[CS_PASSWORD_MAX + 2];
     int ask = !from_stdin && isatty(STDIN_FILENO);
-    int status = S_OK;
+    int status = HTTPD_CLI_OK;
     if (s_read_password(ask ? "Password: " : NULL, password) < 0)
-        status = S_FAILED;
+        status = HTTPD_CLI_FAILED;
     else if (ask && s_read_password("Again: ", again) < 0)
-        status = S_FAILED;
+        status = HTTPD_CLI_FAILED;
     else if (ask && strcmp(password, again) != 0)
-        status = s_fail("passwd: the two passwords differ");
-    if (status == S_OK) {
+        status = httpd_cli_fail(S_PROGRAM, "passwd: the two passwords differ");
+    if (status == HTTPD_CLI_OK) {
         char hash[CS_PASSWORD_TEXT_LEN], err[HUB_ERR_LEN];
         if (cs_password_hash(password, (uint32_t)iterations, hash, err) < 0)
-            status = s_fail("passwd: %s", err);
+            status = httpd_cli_fail(S_PROGRAM, "passwd: %s", err);
         else
             printf("%s\n", hash);
     }
@@ -215,133 +188,79 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "passwd") == 0)
         return s_passwd(argc - 1, argv + 1);
 
-    enum { OPT_HUB = 1000, OPT_LISTEN, OPT_LOG_LEVEL, OPT_CHECK, OPT_INSECURE, OPT_VERSION };
-    static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"hub", required_argument, NULL, OPT_HUB},
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-        {"check", no_argument, NULL, OPT_CHECK},
-        {"insecure", no_argument, NULL, OPT_INSECURE},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
+    static const struct option own[] = {
+        {"insecure", no_argument, NULL, HTTPD_CLI_EXTRA},
         {NULL, 0, NULL, 0},
     };
-    const char *config = NULL, *hub = NULL, *listen = NULL, *level_text = NULL;
-    int check = 0, insecure = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":c:h", options, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config = optarg;
-            break;
-        case OPT_HUB:
-            hub = optarg;
-            break;
-        case OPT_LISTEN:
-            listen = optarg;
-            break;
-        case OPT_LOG_LEVEL:
-            level_text = optarg;
-            break;
-        case OPT_CHECK:
-            check = 1;
-            break;
-        case OPT_INSECURE:
-            insecure = 1;
-            break;
-        case 'h':
-            s_usage(stdout);
-            return S_OK;
-        case OPT_VERSION:
-            printf(S_PROGRAM " %s (protocol %d)\n", CS_VERSION, HUB_PROTOCOL_VERSION);
-            return S_OK;
-        case ':':
-            return s_usage_error("option %s needs a value", argv[optind - 1]);
-        default:
-            return s_usage_error("unknown option %s", argv[optind - 1]);
-        }
-    }
+    static const httpd_cli_program_t program = {
+        .name = S_PROGRAM, .version = CS_VERSION, .usage = s_usage, .extra = own};
+    httpd_cli_t cli;
+    int exit_now = httpd_cli_parse(&program, argc, argv, &cli);
+    if (exit_now >= 0)
+        return exit_now;
+    const char *config = cli.config;
+    int insecure = cli.extra[0] != NULL;
     if (optind < argc)
-        return s_usage_error("unexpected argument \"%s\"", argv[optind]);
+        return httpd_cli_usage_error(S_PROGRAM, "unexpected argument \"%s\"", argv[optind]);
     if (!config)
-        return s_usage_error("--config FILE is needed: it names the users file");
+        return httpd_cli_usage_error(S_PROGRAM, "--config FILE is needed: it names the users file");
 
     cs_settings_t settings;
     cs_settings_init(&settings);
     char err[HUB_ERR_LEN] = "";
-    int status = S_OK;
+    int status = HTTPD_CLI_OK;
     cs_console_t *console = NULL;
     cs_server_t *server = NULL;
     if (cs_settings_load(&settings, config, err) < 0)
-        return s_fail("%s", err);
-    if (hub) {
-        if (!strstr(hub, "://") || strlen(hub) >= sizeof settings.hub)
-            return s_usage_error("--hub \"%s\" is not a ZeroMQ endpoint (like tcp://127.0.0.1:7200)", hub);
-        snprintf(settings.hub, sizeof settings.hub, "%s", hub);
-    }
+        return httpd_cli_fail(S_PROGRAM, "%s", err);
+    int usage = httpd_cli_overlay(&cli, S_PROGRAM, settings.hub, sizeof settings.hub, settings.listen,
+                                  sizeof settings.listen, cs_listen_parse, &settings.log_level);
+    if (usage != HTTPD_CLI_OK)
+        return usage;
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    if (listen) {
-        if (strlen(listen) >= sizeof settings.listen || cs_listen_parse(listen, &addr, &addr_len, err) < 0)
-            return s_usage_error("--listen: %s", err);
-        snprintf(settings.listen, sizeof settings.listen, "%s", listen);
-    }
-    if (level_text && hub_log_level_parse(level_text, &settings.log_level) < 0)
-        return s_usage_error("--log-level \"%s\" is not one of debug, info, warn, error", level_text);
     if (!settings.users_file[0])
-        return s_fail("%s: users_file: not set: nobody could log in (see deploy/console-users.yaml)", config);
+        return httpd_cli_fail(S_PROGRAM, "%s: users_file: not set: nobody could log in (see deploy/console-users.yaml)",
+                              config);
     if (cs_listen_parse(settings.listen, &addr, &addr_len, err) < 0)
-        return s_fail("listen: %s", err);
-    if (!cs_is_loopback((struct sockaddr *)&addr) && !insecure)
-        return s_fail("listen %s is not a loopback address: the console speaks plain HTTP. Keep it on 127.0.0.1 "
-                      "behind a TLS proxy, or pass --insecure",
-                      settings.listen);
-    if (check) {
+        return httpd_cli_fail(S_PROGRAM, "listen: %s", err);
+    if (!httpd_is_loopback((struct sockaddr *)&addr) && !insecure)
+        return httpd_cli_fail(S_PROGRAM,
+                              "listen %s is not a loopback address: the console speaks plain HTTP. Keep it on "
+                              "127.0.0.1 behind a TLS proxy, or pass --insecure",
+                              settings.listen);
+    if (cli.check) {
         cs_users_t *users = cs_users_load(settings.users_file, settings.proxy_header[0] == '\0', err);
         if (!users)
-            return s_fail("%s", err);
+            return httpd_cli_fail(S_PROGRAM, "%s", err);
         size_t n = cs_users_count(users);
         printf("ok: %zu user%s, listen %s, hub %s, sessions end after %llds\n", n, n == 1 ? "" : "s",
                settings.listen, settings.hub[0] ? settings.hub : "(default)",
                (long long)(settings.session_ttl_ms / 1000));
         cs_users_destroy(&users);
-        return S_OK;
+        return HTTPD_CLI_OK;
     }
     hub_log_init(S_PROGRAM, settings.log_level);
 
-    /* Every thread (libzmq's, libmicrohttpd's) inherits this mask, so that
-     * these signals reach sigwait below and nothing else. */
     sigset_t wanted;
-    sigemptyset(&wanted);
-    sigaddset(&wanted, SIGTERM);
-    sigaddset(&wanted, SIGINT);
-    sigaddset(&wanted, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &wanted, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    httpd_signals_block(&wanted, SIGHUP); /* before libzmq and libmicrohttpd start threads */
 
     console = cs_console_new(&settings, err);
     if (!console) {
-        status = s_fail("%s", err);
+        status = httpd_cli_fail(S_PROGRAM, "%s", err);
         goto done;
     }
     server = cs_server_new(&settings, console, err);
     if (!server) {
-        status = s_fail("%s", err);
+        status = httpd_cli_fail(S_PROGRAM, "%s", err);
         goto done;
     }
-    char shown[CS_STR_LEN + 16];
-    snprintf(shown, sizeof shown, "%.*s:%d", (int)(strrchr(settings.listen, ':') - settings.listen), settings.listen,
-             cs_server_port(server));
-    printf("listening on %s\n", shown);
-    fflush(stdout);
+    char shown[HTTPD_SHOWN_LEN];
+    httpd_listen_announce(settings.listen, cs_server_port(server), shown, sizeof shown);
     hub_info("listening on %s, %zu users, hub %s%s", shown, cs_console_user_count(console),
              settings.hub[0] ? settings.hub : "(default)", settings.proxy_header[0] ? ", trusting the proxy" : "");
     for (;;) {
-        int sig = 0;
-        if (sigwait(&wanted, &sig) != 0)
-            continue;
+        int sig = httpd_signals_wait(&wanted);
         if (sig == SIGHUP) {
             if (cs_console_reload_users(console, err) == 0)
                 hub_info("users file read again: %zu users", cs_console_user_count(console));

@@ -3,21 +3,18 @@
  */
 #include "settings.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "httpd_listen.h"
+#include "httpd_server.h"
+#include "httpd_settings.h"
 #include "yamldoc.h"
 
-typedef struct {
-    hub_yamldoc_t *doc;   /* the file */
-    char dir[CS_STR_LEN]; /* its directory, for relative names ("" for none) */
-    char *err;            /* caller's err */
-} s_loader_t;
+typedef httpd_settings_file_t s_loader_t; /* the file being read */
 
 void cs_settings_init(cs_settings_t *self)
 {
@@ -31,41 +28,10 @@ void cs_settings_init(cs_settings_t *self)
 
 /* ------------------------------------------------------------- helpers */
 
-/* A scalar's text; NULL (err filled) for a mapping, a list, or an empty
- * value unless empty_ok. */
-static const char *s_scalar(s_loader_t *self, const yaml_node_t *node, const char *what, int empty_ok)
-{
-    const char *text = hub_yamldoc_scalar(node);
-    if (!text) {
-        hub_yamldoc_error(self->doc, node, self->err, "%s: expected a single value, not a %s", what,
-                          node->type == YAML_MAPPING_NODE ? "mapping" : "list");
-        return NULL;
-    }
-    if (hub_yamldoc_is_null(node))
-        text = "";
-    if (!*text && !empty_ok) {
-        hub_yamldoc_error(self->doc, node, self->err, "%s: empty", what);
-        return NULL;
-    }
-    return text;
-}
-
-/* Copies a setting that must fit out (size bytes). */
-static int s_copy(s_loader_t *self, const yaml_node_t *node, const char *what, char *out, size_t size, int empty_ok)
-{
-    const char *text = s_scalar(self, node, what, empty_ok);
-    if (!text)
-        return -HUB_ECONFIG;
-    if (strlen(text) >= size)
-        return hub_yamldoc_error(self->doc, node, self->err, "%s: too long (at most %zu bytes)", what, size - 1);
-    memcpy(out, text, strlen(text) + 1);
-    return 0;
-}
-
 static int s_duration(s_loader_t *self, const yaml_node_t *node, const char *what, int64_t min, int64_t max,
                       int64_t *out)
 {
-    const char *text = s_scalar(self, node, what, 0);
+    const char *text = httpd_settings_scalar(self, node, what, 0);
     if (!text)
         return -HUB_ECONFIG;
     char why[HUB_ERR_LEN] = "";
@@ -82,7 +48,7 @@ static int s_duration(s_loader_t *self, const yaml_node_t *node, const char *wha
 
 static int s_bool(s_loader_t *self, const yaml_node_t *node, const char *what, int *out)
 {
-    const char *text = s_scalar(self, node, what, 0);
+    const char *text = httpd_settings_scalar(self, node, what, 0);
     if (!text)
         return -HUB_ECONFIG;
     if (strcmp(text, "true") == 0 || strcmp(text, "yes") == 0)
@@ -98,7 +64,7 @@ static int s_bool(s_loader_t *self, const yaml_node_t *node, const char *what, i
  * ""). */
 static int s_path(s_loader_t *self, const yaml_node_t *node, const char *what, char *out, size_t size)
 {
-    const char *name = s_scalar(self, node, what, 1);
+    const char *name = httpd_settings_scalar(self, node, what, 1);
     if (!name)
         return -HUB_ECONFIG;
     int n = !*name || name[0] == '/' || !self->dir[0] ? snprintf(out, size, "%s", name)
@@ -108,21 +74,9 @@ static int s_path(s_loader_t *self, const yaml_node_t *node, const char *what, c
     return 0;
 }
 
-/* 1 when a header name is a valid HTTP token. */
-static int s_is_header(const char *name)
-{
-    if (!*name)
-        return 0;
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'
-              || *p == '_'))
-            return 0;
-    return 1;
-}
-
 static int s_endpoint(s_loader_t *self, const yaml_node_t *node, const char *what, char *out, size_t size)
 {
-    int rc = s_copy(self, node, what, out, size, 1);
+    int rc = httpd_settings_copy(self, node, what, out, size, 1);
     if (rc == 0 && *out && !strstr(out, "://"))
         rc = hub_yamldoc_error(self->doc, node, self->err,
                                "%s: \"%.64s\" is not a ZeroMQ endpoint (like tcp://127.0.0.1:7200)", what, out);
@@ -159,152 +113,71 @@ static int s_load_hub(s_loader_t *self, cs_settings_t *settings, const yaml_node
     return 0;
 }
 
-static int s_load_root(s_loader_t *self, cs_settings_t *settings)
+/* One top-level key of the file but listen and log_level
+ * (httpd_settings_key_fn). */
+static int s_load_key(s_loader_t *self, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
-    yaml_node_t *root = hub_yamldoc_root(self->doc);
-    if (root->type != YAML_MAPPING_NODE)
-        return hub_yamldoc_error(self->doc, root, self->err,
-                                 "expected a mapping of settings (listen: ..., users_file: ...)");
-    for (yaml_node_pair_t *pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
-        yaml_node_t *k = hub_yamldoc_node(self->doc, pair->key);
-        yaml_node_t *v = hub_yamldoc_node(self->doc, pair->value);
-        const char *key = hub_yamldoc_scalar(k);
-        int rc;
-        if (!key)
-            return hub_yamldoc_error(self->doc, k, self->err, "a key must be a name");
-        if (strcmp(key, "listen") == 0) {
-            rc = s_copy(self, v, key, settings->listen, sizeof settings->listen, 0);
-            struct sockaddr_storage addr;
-            socklen_t len;
-            char why[HUB_ERR_LEN];
-            if (rc == 0 && cs_listen_parse(settings->listen, &addr, &len, why) < 0)
-                rc = hub_yamldoc_error(self->doc, v, self->err, "listen: %s", why);
-        }
-        else if (strcmp(key, "hub") == 0) {
-            rc = s_load_hub(self, settings, v);
-        }
-        else if (strcmp(key, "hub_timeout") == 0) {
-            rc = s_duration(self, v, key, 100, 120000, &settings->hub_timeout_ms);
-        }
-        else if (strcmp(key, "users_file") == 0) {
-            rc = s_path(self, v, key, settings->users_file, sizeof settings->users_file);
-            if (rc == 0 && !settings->users_file[0])
-                rc = hub_yamldoc_error(self->doc, v, self->err, "users_file: empty");
-        }
-        else if (strcmp(key, "proxy_header") == 0) {
-            rc = s_copy(self, v, key, settings->proxy_header, sizeof settings->proxy_header, 1);
-            if (rc == 0 && settings->proxy_header[0] && !s_is_header(settings->proxy_header))
-                rc = hub_yamldoc_error(self->doc, v, self->err, "proxy_header: \"%.64s\" is not a header name",
-                                       settings->proxy_header);
-        }
-        else if (strcmp(key, "session_ttl") == 0) {
-            rc = s_duration(self, v, key, CS_MIN_TTL_MS, CS_MAX_TTL_MS, &settings->session_ttl_ms);
-        }
-        else if (strcmp(key, "secure_cookies") == 0) {
-            rc = s_bool(self, v, key, &settings->secure_cookies);
-        }
-        else if (strcmp(key, "metrics") == 0) {
-            const char *text = s_scalar(self, v, key, 0);
-            rc = text ? 0 : -HUB_ECONFIG;
-            if (text && strcmp(text, "open") == 0)
-                settings->metrics = CS_METRICS_OPEN;
-            else if (text && strcmp(text, "operator") == 0)
-                settings->metrics = CS_METRICS_OPERATOR;
-            else if (text)
-                rc = hub_yamldoc_error(self->doc, v, self->err, "metrics: \"%.32s\" is not one of open, operator",
-                                       text);
-        }
-        else if (strcmp(key, "log_level") == 0) {
-            const char *text = s_scalar(self, v, key, 0);
-            rc = text ? hub_log_level_parse(text, &settings->log_level) : -HUB_ECONFIG;
-            if (text && rc < 0)
-                rc = hub_yamldoc_error(self->doc, v, self->err,
-                                       "log_level: \"%.32s\" is not one of debug, info, warn, error", text);
-        }
-        else {
-            return hub_yamldoc_error(self->doc, k, self->err,
-                                     "unknown key \"%.64s\" (known: listen, hub, hub_timeout, users_file, "
-                                     "proxy_header, session_ttl, secure_cookies, metrics, log_level)",
-                                     key);
-        }
-        if (rc < 0)
-            return rc;
+    cs_settings_t *settings = arg;
+    int rc;
+    if (strcmp(key, "hub") == 0) {
+        rc = s_load_hub(self, settings, v);
     }
-    return 0;
+    else if (strcmp(key, "hub_timeout") == 0) {
+        rc = s_duration(self, v, key, 100, 120000, &settings->hub_timeout_ms);
+    }
+    else if (strcmp(key, "users_file") == 0) {
+        rc = s_path(self, v, key, settings->users_file, sizeof settings->users_file);
+        if (rc == 0 && !settings->users_file[0])
+            rc = hub_yamldoc_error(self->doc, v, self->err, "users_file: empty");
+    }
+    else if (strcmp(key, "proxy_header") == 0) {
+        rc = httpd_settings_copy(self, v, key, settings->proxy_header, sizeof settings->proxy_header, 1);
+        if (rc == 0 && settings->proxy_header[0] && !httpd_is_header_name(settings->proxy_header))
+            rc = hub_yamldoc_error(self->doc, v, self->err, "proxy_header: \"%.64s\" is not a header name",
+                                   settings->proxy_header);
+    }
+    else if (strcmp(key, "session_ttl") == 0) {
+        rc = s_duration(self, v, key, CS_MIN_TTL_MS, CS_MAX_TTL_MS, &settings->session_ttl_ms);
+    }
+    else if (strcmp(key, "secure_cookies") == 0) {
+        rc = s_bool(self, v, key, &settings->secure_cookies);
+    }
+    else if (strcmp(key, "metrics") == 0) {
+        const char *text = httpd_settings_scalar(self, v, key, 0);
+        rc = text ? 0 : -HUB_ECONFIG;
+        if (text && strcmp(text, "open") == 0)
+            settings->metrics = CS_METRICS_OPEN;
+        else if (text && strcmp(text, "operator") == 0)
+            settings->metrics = CS_METRICS_OPERATOR;
+        else if (text)
+            rc = hub_yamldoc_error(self->doc, v, self->err, "metrics: \"%.32s\" is not one of open, operator",
+                                   text);
+    }
+    else {
+        rc = hub_yamldoc_error(self->doc, k, self->err,
+                               "unknown key \"%.64s\" (known: listen, hub, hub_timeout, users_file, "
+                               "proxy_header, session_ttl, secure_cookies, metrics, log_level)",
+                               key);
+    }
+    return rc;
 }
 
 int cs_settings_load(cs_settings_t *self, const char *path, char err[HUB_ERR_LEN])
 {
-    hub_yamldoc_t doc;
-    int rc = hub_yamldoc_load_file(&doc, path, err);
-    if (rc == 0) {
-        s_loader_t loader = {.doc = &doc, .err = err};
-        const char *slash = strrchr(path, '/');
-        if (slash)
-            snprintf(loader.dir, sizeof loader.dir, "%.*s", (int)(slash == path ? 1 : slash - path), path);
-        rc = s_load_root(&loader, self);
-    }
-    hub_yamldoc_fini(&doc);
-    return rc;
+    const httpd_settings_reader_t reader = {
+        .not_mapping = "expected a mapping of settings (listen: ..., users_file: ...)",
+        .listen = self->listen,
+        .listen_size = sizeof self->listen,
+        .listen_parse = cs_listen_parse,
+        .log_level = &self->log_level,
+        .on_key = s_load_key,
+        .arg = self,
+    };
+    return httpd_settings_walk(path, &reader, err);
 }
 
 int cs_listen_parse(const char *text, struct sockaddr_storage *addr, socklen_t *len_p, char err[HUB_ERR_LEN])
 {
-    char host[CS_STR_LEN];
-    const char *colon = strrchr(text, ':');
-    memset(addr, 0, sizeof *addr);
-    if (!colon || colon == text || strlen(text) >= sizeof host) {
-        snprintf(err, HUB_ERR_LEN, "\"%.64s\" is not HOST:PORT (like 127.0.0.1:8081)", text);
-        return -HUB_EINVALID;
-    }
-    const char *port_text = colon + 1;
-    unsigned long port = 0;
-    int ok = *port_text && strlen(port_text) <= 5 && strspn(port_text, "0123456789") == strlen(port_text);
-    if (ok)
-        port = strtoul(port_text, NULL, 10);
-    if (!ok || port > 65535) {
-        snprintf(err, HUB_ERR_LEN, "\"%.64s\": the port must be a number from 0 to 65535", text);
-        return -HUB_EINVALID;
-    }
-    size_t hlen = (size_t)(colon - text);
-    memcpy(host, text, hlen);
-    host[hlen] = '\0';
-    if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
-        host[hlen - 1] = '\0';
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
-        if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) == 1) {
-            in6->sin6_family = AF_INET6;
-            in6->sin6_port = htons((uint16_t)port);
-            *len_p = sizeof *in6;
-            return 0;
-        }
-    }
-    else {
-        struct sockaddr_in *in4 = (struct sockaddr_in *)addr;
-        if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-            in4->sin_family = AF_INET;
-            in4->sin_port = htons((uint16_t)port);
-            *len_p = sizeof *in4;
-            return 0;
-        }
-    }
-    snprintf(err, HUB_ERR_LEN, "\"%.64s\": the host must be a numeric address (127.0.0.1 or [::1])", text);
-    return -HUB_EINVALID;
-}
-
-int cs_is_loopback(const struct sockaddr *addr)
-{
-    if (!addr)
-        return 0;
-    if (addr->sa_family == AF_INET) {
-        const struct sockaddr_in *in4 = (const struct sockaddr_in *)(const void *)addr;
-        return (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (addr->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)addr;
-        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-            return 1;
-        return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127;
-    }
-    return 0;
+    static const httpd_listen_hint_t hint = {.example = "127.0.0.1:8081", .hosts = "127.0.0.1 or [::1]"};
+    return httpd_listen_parse(text, &hint, addr, len_p, err);
 }

@@ -63,12 +63,9 @@ void cs_settings_init(cs_settings_t *self);
  * err "path:LINE: what is wrong". Blocks on the file system. */
 int cs_settings_load(cs_settings_t *self, const char *path, char err[HUB_ERR_LEN]);
 
-/* Parses "HOST:PORT" (numeric IPv4 or [IPv6]) into addr. Returns 0 or
- * -HUB_EINVALID with err. */
+/* Parses "HOST:PORT" (numeric IPv4 or [IPv6]) into addr, as
+ * httpd_listen_parse does, with this program's examples in err. Returns 0
+ * or -HUB_EINVALID with err. */
 int cs_listen_parse(const char *text, struct sockaddr_storage *addr, socklen_t *len_p, char err[HUB_ERR_LEN]);
-
-/* 1 when addr is a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x),
- * else 0. */
-int cs_is_loopback(const struct sockaddr *addr);
 
 #endif

@@ -10,15 +10,16 @@
  * failure (one line on stderr), 2 usage.
  */
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "httpd_cli.h"
+#include "httpd_listen.h"
+#include "httpd_signals.h"
 #include "intake.h"
 #include "json.h"
 #include "log.h"
@@ -32,8 +33,6 @@
 #endif
 
 #define S_PROGRAM "hub-webhook-in"
-
-enum { S_OK = 0, S_FAILED = 1, S_USAGE = 2 };
 
 static void s_usage(FILE *out)
 {
@@ -67,32 +66,6 @@ static void s_usage(FILE *out)
             "On start it prints \"listening on ADDR:PORT\" on standard output. SIGTERM or\n"
             "SIGINT stops it after the request in progress.\n",
             HUB_DEFAULT_ENDPOINT);
-}
-
-static int s_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int s_fail(const char *fmt, ...)
-{
-    va_list ap;
-    fputs(S_PROGRAM ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return S_FAILED;
-}
-
-static int s_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int s_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs(S_PROGRAM ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\ntry: " S_PROGRAM " --help\n", stderr);
-    return S_USAGE;
 }
 
 /* Reads all of a stream (at most limit bytes). NULL on failure. */
@@ -137,37 +110,37 @@ static int s_try_mapping(const char *mapping_path, const char *payload_path)
     char field[WH_FIELD_LEN] = "";
     wh_mapping_t *mapping = wh_mapping_load(mapping_path, err);
     if (!mapping)
-        return s_fail("%s", err);
+        return httpd_cli_fail(S_PROGRAM, "%s", err);
     int use_stdin = !payload_path || strcmp(payload_path, "-") == 0;
     FILE *in = use_stdin ? stdin : fopen(payload_path, "rb");
     if (!in) {
         wh_mapping_destroy(&mapping);
-        return s_fail("%s: cannot open it", payload_path);
+        return httpd_cli_fail(S_PROGRAM, "%s: cannot open it", payload_path);
     }
     size_t len = 0;
     char *text = s_read_stream(in, 64u * 1024 * 1024, &len);
     if (!use_stdin)
         fclose(in);
     const char *name = use_stdin ? "standard input" : payload_path;
-    int status = S_OK;
+    int status = HTTPD_CLI_OK;
     json_error_t jerr;
     json_t *payload = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     json_t *event = NULL;
     Hub__Event *ev = NULL;
     if (!text)
-        status = s_fail("%s: cannot read it", name);
+        status = httpd_cli_fail(S_PROGRAM, "%s: cannot read it", name);
     else if (!payload)
-        status = s_fail("%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
+        status = httpd_cli_fail(S_PROGRAM, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
     else if (wh_mapping_apply(mapping, payload, &event, field, err) < 0)
-        status = s_fail("%s: %s", name, err);
+        status = httpd_cli_fail(S_PROGRAM, "%s: %s", name, err);
     else if (hub_event_from_json_value(event, &ev, err) < 0)
-        status = s_fail("%s: the mapped event is refused: %s", name, err);
+        status = httpd_cli_fail(S_PROGRAM, "%s: the mapped event is refused: %s", name, err);
     else {
         char *out = hub_message_to_json_text(&ev->base);
         if (out)
             printf("%s\n", out);
         else
-            status = s_fail("out of memory");
+            status = httpd_cli_fail(S_PROGRAM, "out of memory");
         free(out);
     }
     if (ev)
@@ -181,99 +154,47 @@ static int s_try_mapping(const char *mapping_path, const char *payload_path)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_HUB = 1000, OPT_LISTEN, OPT_LOG_LEVEL, OPT_CHECK, OPT_MAP, OPT_VERSION };
-    static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"hub", required_argument, NULL, OPT_HUB},
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-        {"check", no_argument, NULL, OPT_CHECK},
-        {"map", required_argument, NULL, OPT_MAP},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
+    static const struct option own[] = {
+        {"map", required_argument, NULL, HTTPD_CLI_EXTRA},
         {NULL, 0, NULL, 0},
     };
-    const char *config = NULL, *hub = NULL, *listen = NULL, *level_text = NULL, *map = NULL;
-    int check = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":c:h", options, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config = optarg;
-            break;
-        case OPT_HUB:
-            hub = optarg;
-            break;
-        case OPT_LISTEN:
-            listen = optarg;
-            break;
-        case OPT_LOG_LEVEL:
-            level_text = optarg;
-            break;
-        case OPT_CHECK:
-            check = 1;
-            break;
-        case OPT_MAP:
-            map = optarg;
-            break;
-        case 'h':
-            s_usage(stdout);
-            return S_OK;
-        case OPT_VERSION:
-            printf(S_PROGRAM " %s (protocol %d)\n", WH_VERSION, HUB_PROTOCOL_VERSION);
-            return S_OK;
-        case ':':
-            return s_usage_error("option %s needs a value", argv[optind - 1]);
-        default:
-            return s_usage_error("unknown option %s", argv[optind - 1]);
-        }
-    }
+    static const httpd_cli_program_t program = {
+        .name = S_PROGRAM, .version = WH_VERSION, .usage = s_usage, .extra = own};
+    httpd_cli_t cli;
+    int exit_now = httpd_cli_parse(&program, argc, argv, &cli);
+    if (exit_now >= 0)
+        return exit_now;
+    const char *config = cli.config, *map = cli.extra[0];
     if (map) {
         if (argc - optind > 1)
-            return s_usage_error("--map takes one payload file");
+            return httpd_cli_usage_error(S_PROGRAM, "--map takes one payload file");
         return s_try_mapping(map, optind < argc ? argv[optind] : NULL);
     }
     if (optind < argc)
-        return s_usage_error("unexpected argument \"%s\"", argv[optind]);
+        return httpd_cli_usage_error(S_PROGRAM, "unexpected argument \"%s\"", argv[optind]);
     if (!config)
-        return s_usage_error("--config FILE is needed: it names the sources allowed to post");
+        return httpd_cli_usage_error(S_PROGRAM, "--config FILE is needed: it names the sources allowed to post");
 
     wh_settings_t settings;
     wh_settings_init(&settings);
     char err[HUB_ERR_LEN] = "";
-    int status = S_OK;
+    int status = HTTPD_CLI_OK;
     wh_intake_t *intake = NULL;
     wh_server_t *server = NULL;
     if (wh_settings_load(&settings, config, err) < 0) {
-        status = s_fail("%s", err);
+        status = httpd_cli_fail(S_PROGRAM, "%s", err);
         goto done;
     }
-    if (hub) {
-        if (!strstr(hub, "://") || strlen(hub) >= sizeof settings.hub) {
-            status = s_usage_error("--hub \"%s\" is not a ZeroMQ endpoint (like tcp://127.0.0.1:7200)", hub);
-            goto done;
-        }
-        snprintf(settings.hub, sizeof settings.hub, "%s", hub);
-    }
-    if (listen) {
-        struct sockaddr_storage addr;
-        socklen_t len;
-        if (strlen(listen) >= sizeof settings.listen || wh_listen_parse(listen, &addr, &len, err) < 0) {
-            status = s_usage_error("--listen: %s", err);
-            goto done;
-        }
-        snprintf(settings.listen, sizeof settings.listen, "%s", listen);
-    }
-    if (level_text && hub_log_level_parse(level_text, &settings.log_level) < 0) {
-        status = s_usage_error("--log-level \"%s\" is not one of debug, info, warn, error", level_text);
+    status = httpd_cli_overlay(&cli, S_PROGRAM, settings.hub, sizeof settings.hub, settings.listen,
+                               sizeof settings.listen, wh_listen_parse, &settings.log_level);
+    if (status != HTTPD_CLI_OK)
         goto done;
-    }
     if (settings.nsources == 0) {
-        status = s_fail("%s: no sources: nobody could post (add sources: - name: ..., token_file: ...)", config);
+        status = httpd_cli_fail(
+            S_PROGRAM, "%s: no sources: nobody could post (add sources: - name: ..., token_file: ...)", config);
         goto done;
     }
-    if (check) {
+    if (cli.check) {
         size_t mapped = 0;
         for (size_t i = 0; i < settings.nsources; i++)
             mapped += settings.sources[i].mapping != NULL;
@@ -283,35 +204,24 @@ int main(int argc, char **argv)
     }
     hub_log_init(S_PROGRAM, settings.log_level);
 
-    /* Every thread (libzmq's, libmicrohttpd's) inherits this mask, so that
-     * the stop signals reach sigwait below and nothing else. */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    httpd_signals_block(&stop, 0); /* before libzmq and libmicrohttpd start threads */
 
     intake = wh_intake_new(&settings, err);
     if (!intake) {
-        status = s_fail("hub client: %s", err);
+        status = httpd_cli_fail(S_PROGRAM, "hub client: %s", err);
         goto done;
     }
     server = wh_server_new(&settings, intake, err);
     if (!server) {
-        status = s_fail("%s", err);
+        status = httpd_cli_fail(S_PROGRAM, "%s", err);
         goto done;
     }
-    char shown[WH_STR_LEN + 16];
-    snprintf(shown, sizeof shown, "%.*s:%d", (int)(strrchr(settings.listen, ':') - settings.listen), settings.listen,
-             wh_server_port(server));
-    printf("listening on %s\n", shown);
-    fflush(stdout);
+    char shown[HTTPD_SHOWN_LEN];
+    httpd_listen_announce(settings.listen, wh_server_port(server), shown, sizeof shown);
     hub_info("listening on %s, %zu source%s, hub %s", shown, settings.nsources, settings.nsources == 1 ? "" : "s",
              settings.hub[0] ? settings.hub : "(default)");
-    int sig = 0;
-    while (sigwait(&stop, &sig) != 0)
-        ;
+    int sig = httpd_signals_wait(&stop);
     hub_info("stopping (%s)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 done:
     wh_server_destroy(&server);

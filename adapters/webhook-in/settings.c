@@ -3,25 +3,22 @@
  */
 #include "settings.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "httpd_listen.h"
+#include "httpd_server.h"
+#include "httpd_settings.h"
 #include "sha256.h"
 #include "yamldoc.h"
 
 #define S_MAX_BODY (64u * 1024 * 1024) /* max_body at most */
 #define S_MAX_EVENTS 10000u            /* max_events at most */
 
-typedef struct {
-    hub_yamldoc_t *doc;  /* the file */
-    char dir[WH_STR_LEN];/* its directory, for relative names ("" for none) */
-    char *err;           /* caller's err */
-} s_loader_t;
+typedef httpd_settings_file_t s_loader_t; /* the file being read */
 
 void wh_settings_init(wh_settings_t *self)
 {
@@ -58,34 +55,9 @@ void wh_settings_fini(wh_settings_t *self)
 
 /* ------------------------------------------------------------- helpers */
 
-static const char *s_scalar(s_loader_t *self, const yaml_node_t *node, const char *what)
-{
-    const char *text = hub_yamldoc_scalar(node);
-    if (!text)
-        hub_yamldoc_error(self->doc, node, self->err, "%s: expected a single value, not a %s", what,
-                          node->type == YAML_MAPPING_NODE ? "mapping" : "list");
-    else if (!*text || hub_yamldoc_is_null(node)) {
-        hub_yamldoc_error(self->doc, node, self->err, "%s: empty", what);
-        text = NULL;
-    }
-    return text;
-}
-
-/* Copies a setting that must fit out (size bytes). */
-static int s_copy(s_loader_t *self, const yaml_node_t *node, const char *what, char *out, size_t size)
-{
-    const char *text = s_scalar(self, node, what);
-    if (!text)
-        return -HUB_ECONFIG;
-    if (strlen(text) >= size)
-        return hub_yamldoc_error(self->doc, node, self->err, "%s: too long (at most %zu bytes)", what, size - 1);
-    memcpy(out, text, strlen(text) + 1);
-    return 0;
-}
-
 static int s_duration(s_loader_t *self, const yaml_node_t *node, const char *what, int64_t *out)
 {
-    const char *text = s_scalar(self, node, what);
+    const char *text = httpd_settings_scalar(self, node, what, 0);
     if (!text)
         return -HUB_ECONFIG;
     char why[HUB_ERR_LEN] = "";
@@ -97,7 +69,7 @@ static int s_duration(s_loader_t *self, const yaml_node_t *node, const char *wha
 
 static int s_uint(s_loader_t *self, const yaml_node_t *node, const char *what, size_t min, size_t max, size_t *out)
 {
-    const char *text = s_scalar(self, node, what);
+    const char *text = httpd_settings_scalar(self, node, what, 0);
     if (!text)
         return -HUB_ECONFIG;
     size_t n = 0;
@@ -130,7 +102,7 @@ static int s_resolve(s_loader_t *self, const yaml_node_t *node, const char *what
  * trailing whitespace. */
 static int s_read_secret(s_loader_t *self, const yaml_node_t *node, const char *what, char **out)
 {
-    const char *name = s_scalar(self, node, what);
+    const char *name = httpd_settings_scalar(self, node, what, 0);
     if (!name)
         return -HUB_ECONFIG;
     char path[WH_STR_LEN];
@@ -170,18 +142,6 @@ static int s_check_name(s_loader_t *self, const yaml_node_t *node, const char *n
     return 0;
 }
 
-/* 1 when a header name is a valid HTTP token. */
-static int s_is_header(const char *name)
-{
-    if (!*name)
-        return 0;
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'
-              || *p == '_'))
-            return 0;
-    return 1;
-}
-
 static int s_load_source(s_loader_t *self, wh_settings_t *settings, const yaml_node_t *node)
 {
     if (node->type != YAML_MAPPING_NODE)
@@ -207,7 +167,7 @@ static int s_load_source(s_loader_t *self, wh_settings_t *settings, const yaml_n
                                      "hmac_secret_file)",
                                      key);
         if (strcmp(key, "name") == 0) {
-            rc = s_copy(self, v, "sources: name", src->name, sizeof src->name);
+            rc = httpd_settings_copy(self, v, "sources: name", src->name, sizeof src->name, 0);
             if (rc == 0)
                 rc = s_check_name(self, v, src->name);
         }
@@ -217,7 +177,7 @@ static int s_load_source(s_loader_t *self, wh_settings_t *settings, const yaml_n
             if (strstr(key, "_file"))
                 rc = s_read_secret(self, v, key, &secret);
             else {
-                const char *text = s_scalar(self, v, key);
+                const char *text = httpd_settings_scalar(self, v, key, 0);
                 rc = text ? 0 : -HUB_ECONFIG;
                 if (text && !(secret = strdup(text)))
                     rc = hub_yamldoc_error(self->doc, v, self->err, "out of memory");
@@ -239,13 +199,13 @@ static int s_load_source(s_loader_t *self, wh_settings_t *settings, const yaml_n
         }
         else if (strcmp(key, "signature_header") == 0) {
             header = v;
-            rc = s_copy(self, v, "sources: signature_header", src->header, sizeof src->header);
-            if (rc == 0 && !s_is_header(src->header))
+            rc = httpd_settings_copy(self, v, "sources: signature_header", src->header, sizeof src->header, 0);
+            if (rc == 0 && !httpd_is_header_name(src->header))
                 rc = hub_yamldoc_error(self->doc, v, self->err, "sources: signature_header: \"%.64s\" is not a header name",
                                        src->header);
         }
         else if (strcmp(key, "mapping") == 0) {
-            const char *name = s_scalar(self, v, "sources: mapping");
+            const char *name = httpd_settings_scalar(self, v, "sources: mapping", 0);
             char path[WH_STR_LEN];
             rc = name ? s_resolve(self, v, "sources: mapping", name, path, sizeof path) : -HUB_ECONFIG;
             if (rc == 0) {
@@ -301,119 +261,56 @@ static int s_load_sources(s_loader_t *self, wh_settings_t *settings, const yaml_
     return 0;
 }
 
-static int s_load_root(s_loader_t *self, wh_settings_t *settings)
+/* One top-level key of the file but listen and log_level
+ * (httpd_settings_key_fn). */
+static int s_load_key(s_loader_t *self, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
-    yaml_node_t *root = hub_yamldoc_root(self->doc);
-    if (root->type != YAML_MAPPING_NODE)
-        return hub_yamldoc_error(self->doc, root, self->err, "expected a mapping of settings (listen: ..., sources: ...)");
-    for (yaml_node_pair_t *pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
-        yaml_node_t *k = hub_yamldoc_node(self->doc, pair->key);
-        yaml_node_t *v = hub_yamldoc_node(self->doc, pair->value);
-        const char *key = hub_yamldoc_scalar(k);
-        int rc;
-        if (!key)
-            return hub_yamldoc_error(self->doc, k, self->err, "a key must be a name");
-        if (strcmp(key, "listen") == 0) {
-            rc = s_copy(self, v, key, settings->listen, sizeof settings->listen);
-            struct sockaddr_storage addr;
-            socklen_t len;
-            char why[HUB_ERR_LEN];
-            if (rc == 0 && wh_listen_parse(settings->listen, &addr, &len, why) < 0)
-                rc = hub_yamldoc_error(self->doc, v, self->err, "listen: %s", why);
-        }
-        else if (strcmp(key, "hub") == 0) {
-            rc = s_copy(self, v, key, settings->hub, sizeof settings->hub);
-            if (rc == 0 && !strstr(settings->hub, "://"))
-                rc = hub_yamldoc_error(self->doc, v, self->err,
-                                       "hub: \"%.64s\" is not a ZeroMQ endpoint (like tcp://127.0.0.1:7200)",
-                                       settings->hub);
-        }
-        else if (strcmp(key, "hub_timeout") == 0) {
-            rc = s_duration(self, v, key, &settings->hub_timeout_ms);
-        }
-        else if (strcmp(key, "retry_after") == 0) {
-            rc = s_duration(self, v, key, &settings->retry_after_ms);
-        }
-        else if (strcmp(key, "max_body") == 0) {
-            rc = s_uint(self, v, key, 64, S_MAX_BODY, &settings->max_body);
-        }
-        else if (strcmp(key, "max_events") == 0) {
-            rc = s_uint(self, v, key, 1, S_MAX_EVENTS, &settings->max_events);
-        }
-        else if (strcmp(key, "log_level") == 0) {
-            const char *text = s_scalar(self, v, key);
-            rc = text ? hub_log_level_parse(text, &settings->log_level) : -HUB_ECONFIG;
-            if (text && rc < 0)
-                rc = hub_yamldoc_error(self->doc, v, self->err,
-                                       "log_level: \"%.32s\" is not one of debug, info, warn, error", text);
-        }
-        else if (strcmp(key, "sources") == 0) {
-            rc = s_load_sources(self, settings, v);
-        }
-        else {
-            return hub_yamldoc_error(self->doc, k, self->err, "unknown key \"%.64s\"", key);
-        }
-        if (rc < 0)
-            return rc;
+    wh_settings_t *settings = arg;
+    int rc;
+    if (strcmp(key, "hub") == 0) {
+        rc = httpd_settings_copy(self, v, key, settings->hub, sizeof settings->hub, 0);
+        if (rc == 0 && !strstr(settings->hub, "://"))
+            rc = hub_yamldoc_error(self->doc, v, self->err,
+                                   "hub: \"%.64s\" is not a ZeroMQ endpoint (like tcp://127.0.0.1:7200)",
+                                   settings->hub);
     }
-    return 0;
+    else if (strcmp(key, "hub_timeout") == 0) {
+        rc = s_duration(self, v, key, &settings->hub_timeout_ms);
+    }
+    else if (strcmp(key, "retry_after") == 0) {
+        rc = s_duration(self, v, key, &settings->retry_after_ms);
+    }
+    else if (strcmp(key, "max_body") == 0) {
+        rc = s_uint(self, v, key, 64, S_MAX_BODY, &settings->max_body);
+    }
+    else if (strcmp(key, "max_events") == 0) {
+        rc = s_uint(self, v, key, 1, S_MAX_EVENTS, &settings->max_events);
+    }
+    else if (strcmp(key, "sources") == 0) {
+        rc = s_load_sources(self, settings, v);
+    }
+    else {
+        rc = hub_yamldoc_error(self->doc, k, self->err, "unknown key \"%.64s\"", key);
+    }
+    return rc;
 }
 
 int wh_settings_load(wh_settings_t *self, const char *path, char err[HUB_ERR_LEN])
 {
-    hub_yamldoc_t doc;
-    int rc = hub_yamldoc_load_file(&doc, path, err);
-    if (rc == 0) {
-        s_loader_t loader = {.doc = &doc, .err = err};
-        const char *slash = strrchr(path, '/');
-        if (slash)
-            snprintf(loader.dir, sizeof loader.dir, "%.*s", (int)(slash == path ? 1 : slash - path), path);
-        rc = s_load_root(&loader, self);
-    }
-    hub_yamldoc_fini(&doc);
-    return rc;
+    const httpd_settings_reader_t reader = {
+        .not_mapping = "expected a mapping of settings (listen: ..., sources: ...)",
+        .listen = self->listen,
+        .listen_size = sizeof self->listen,
+        .listen_parse = wh_listen_parse,
+        .log_level = &self->log_level,
+        .on_key = s_load_key,
+        .arg = self,
+    };
+    return httpd_settings_walk(path, &reader, err);
 }
 
 int wh_listen_parse(const char *text, struct sockaddr_storage *addr, socklen_t *len_p, char err[HUB_ERR_LEN])
 {
-    char host[WH_STR_LEN];
-    const char *colon = strrchr(text, ':');
-    memset(addr, 0, sizeof *addr);
-    if (!colon || colon == text || strlen(text) >= sizeof host) {
-        snprintf(err, HUB_ERR_LEN, "\"%.64s\" is not HOST:PORT (like 127.0.0.1:8080)", text);
-        return -HUB_EINVALID;
-    }
-    const char *port_text = colon + 1;
-    unsigned long port = 0;
-    int ok = *port_text && strlen(port_text) <= 5 && strspn(port_text, "0123456789") == strlen(port_text);
-    if (ok)
-        port = strtoul(port_text, NULL, 10);
-    if (!ok || port > 65535) {
-        snprintf(err, HUB_ERR_LEN, "\"%.64s\": the port must be a number from 0 to 65535", text);
-        return -HUB_EINVALID;
-    }
-    size_t hlen = (size_t)(colon - text);
-    memcpy(host, text, hlen);
-    host[hlen] = '\0';
-    if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
-        host[hlen - 1] = '\0';
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
-        if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) == 1) {
-            in6->sin6_family = AF_INET6;
-            in6->sin6_port = htons((uint16_t)port);
-            *len_p = sizeof *in6;
-            return 0;
-        }
-    }
-    else {
-        struct sockaddr_in *in4 = (struct sockaddr_in *)addr;
-        if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-            in4->sin_family = AF_INET;
-            in4->sin_port = htons((uint16_t)port);
-            *len_p = sizeof *in4;
-            return 0;
-        }
-    }
-    snprintf(err, HUB_ERR_LEN, "\"%.64s\": the host must be a numeric address (127.0.0.1, 0.0.0.0 or [::1])", text);
-    return -HUB_EINVALID;
+    static const httpd_listen_hint_t hint = {.example = "127.0.0.1:8080", .hosts = "127.0.0.1, 0.0.0.0 or [::1]"};
+    return httpd_listen_parse(text, &hint, addr, len_p, err);
 }

@@ -72,8 +72,9 @@ void wh_settings_fini(wh_settings_t *self);
  * "path:LINE: what is wrong". Blocks on the file system. */
 int wh_settings_load(wh_settings_t *self, const char *path, char err[HUB_ERR_LEN]);
 
-/* Parses "HOST:PORT" (IPv4 or [IPv6], numeric) into addr. Returns 0 or
- * -HUB_EINVALID with err. */
+/* Parses "HOST:PORT" (IPv4 or [IPv6], numeric) into addr, as
+ * httpd_listen_parse does, with this program's examples in err. Returns 0
+ * or -HUB_EINVALID with err. */
 int wh_listen_parse(const char *text, struct sockaddr_storage *addr, socklen_t *len_p, char err[HUB_ERR_LEN]);
 
 #endif

@@ -20,15 +20,12 @@
  * until a deadline.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,13 +35,12 @@
 
 #include "check.h"
 #include "harness.h"
+#include "httpclient.h"
+#include "httpproc.h"
 
 extern char **environ;
 
-#define S_START_MS 10000 /* the console must say where it listens within this */
-#define S_STOP_MS 10000  /* and exit within this after SIGTERM */
 #define S_WAIT_MS 10000  /* for what must happen */
-#define S_HTTP_S 30      /* one HTTP exchange at most */
 #define S_ITERATIONS "100000" /* PBKDF2 iterations of the test users: the minimum, for speed */
 
 static const char s_access[] = "access:\n"
@@ -64,9 +60,7 @@ static struct {
 /* ------------------------------------------------------ the program */
 
 typedef struct {
-    pid_t pid;              /* hub-console, 0 when not running */
-    int port;               /* where it listens */
-    char log[HARNESS_PATH]; /* its stderr */
+    httpproc_t proc;           /* hub-console: pid, port, log */
     char config[HARNESS_PATH]; /* its console.yaml */
     char users[HARNESS_PATH];  /* its users file */
 } s_con_t;
@@ -119,33 +113,6 @@ static int s_run(const char *const *args, const char *input, harness_run_t *run)
     return run->status;
 }
 
-/* SIGTERM and reap. Returns the exit status, 128 + signal, or -1. */
-static int s_con_stop(s_con_t *con)
-{
-    if (con->pid <= 0)
-        return -1;
-    kill(con->pid, SIGTERM);
-    int64_t deadline = harness_now_ms() + S_STOP_MS;
-    int status = 0;
-    for (;;) {
-        pid_t got = waitpid(con->pid, &status, WNOHANG);
-        if (got == con->pid)
-            break;
-        if (got < 0 && errno != EINTR)
-            return -1;
-        if (harness_now_ms() >= deadline) {
-            kill(con->pid, SIGKILL);
-            waitpid(con->pid, &status, 0);
-            con->pid = 0;
-            fprintf(stderr, "hub-console did not stop within %d ms of SIGTERM\n", S_STOP_MS);
-            return -1;
-        }
-        harness_pause();
-    }
-    con->pid = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* Writes console.yaml (extra settings appended to the defaults of the
  * test) and the users file in the harness directory and starts the
  * console on them, against h, on a free port. Returns 0 or -1. */
@@ -168,59 +135,10 @@ static int s_con_start(harness_t *h, const char *extra, s_con_t *con)
     if (!config)
         return -1;
     snprintf(con->config, sizeof con->config, "%s", config);
-    snprintf(con->log, sizeof con->log, "%s/console.log", harness_dir(h));
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0)
-        return -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, con->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    char log[HARNESS_PATH];
+    snprintf(log, sizeof log, "%s/console.log", harness_dir(h));
     const char *argv[] = {s_program(), "--config", con->config, "--log-level", "debug", NULL};
-    int rc = posix_spawn(&con->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    if (rc != 0) {
-        fprintf(stderr, "cannot start %s: %s\n", argv[0], strerror(rc));
-        con->pid = 0;
-        close(out[0]);
-        return -1;
-    }
-    char line[256] = "";
-    size_t len = 0;
-    int64_t deadline = harness_now_ms() + S_START_MS;
-    while (!strchr(line, '\n') && len + 1 < sizeof line) {
-        int64_t left = deadline - harness_now_ms();
-        struct pollfd pfd = {.fd = out[0], .events = POLLIN};
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            break;
-        ssize_t got = read(out[0], line + len, sizeof line - 1 - len);
-        if (got <= 0)
-            break;
-        len += (size_t)got;
-        line[len] = '\0';
-    }
-    close(out[0]);
-    if (sscanf(line, "listening on 127.0.0.1:%d", &con->port) != 1 || con->port <= 0) {
-        fprintf(stderr, "hub-console did not say where it listens (got \"%s\")\n", line);
-        s_con_stop(con);
-        return -1;
-    }
-    return 0;
-}
-
-/* Stops it (a clean exit is checked) and prints its log when the case
- * failed. */
-static void s_con_end(s_con_t *con, int failures_before)
-{
-    if (con->pid > 0)
-        CHECK_INT(s_con_stop(con), 0);
-    if (check_failures > failures_before && con->log[0]) {
-        char *text = harness_read_file(con->log);
-        fprintf(stderr, "--- hub-console log:\n%s---\n", text ? text : "(none)\n");
-        free(text);
-    }
+    return httpproc_start(&con->proc, "hub-console", argv, log);
 }
 
 /* A curve hub with the shared hub.yaml, started; the harness's own clients
@@ -240,130 +158,40 @@ static harness_t *s_hub(int failures_now)
 /* ------------------------------------------------------------- HTTP */
 
 typedef struct {
-    long status;            /* HTTP status; 0 when the exchange failed */
-    char *body;             /* response body (owned) */
-    size_t len;             /* its bytes */
-    char *headers;          /* every response header line (owned) */
-    size_t hlen;            /* their bytes */
-    json_t *json;           /* body parsed, NULL when not JSON */
-} s_http_t;
-
-typedef struct {
     char cookie[160];       /* "sb_session=..." */
     char csrf[80];          /* the session's CSRF token */
 } s_session_t;
-
-static void s_http_free(s_http_t *res)
-{
-    free(res->body);
-    free(res->headers);
-    json_decref(res->json);
-    memset(res, 0, sizeof *res);
-}
-
-static size_t s_append(char **buf, size_t *len, const char *data, size_t n)
-{
-    char *grown = realloc(*buf, *len + n + 1);
-    if (!grown)
-        return 0;
-    *buf = grown;
-    memcpy(*buf + *len, data, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-    return n;
-}
-
-static size_t s_on_body(char *data, size_t size, size_t n, void *arg)
-{
-    s_http_t *res = arg;
-    return s_append(&res->body, &res->len, data, size * n);
-}
-
-static size_t s_on_header(char *data, size_t size, size_t n, void *arg)
-{
-    s_http_t *res = arg;
-    return s_append(&res->headers, &res->hlen, data, size * n);
-}
-
-/* The value of response header name ("" when absent; static buffer). */
-static const char *s_header(const s_http_t *res, const char *name)
-{
-    static char value[512];
-    value[0] = '\0';
-    size_t nlen = strlen(name);
-    for (const char *line = res->headers; line && *line;) {
-        if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
-            const char *v = line + nlen + 1;
-            while (*v == ' ')
-                v++;
-            snprintf(value, sizeof value, "%.*s", (int)strcspn(v, "\r\n"), v);
-            return value;
-        }
-        const char *next = strchr(line, '\n');
-        line = next ? next + 1 : NULL;
-    }
-    return value;
-}
 
 /* One request. headers NULL-terminated (may be NULL); session (may be
  * NULL) adds its cookie, and its CSRF token to a POST unless no_csrf.
  * Returns the status (0 on failure). */
 static long s_http_ex(int port, const char *method, const char *path, const s_session_t *session, int no_csrf,
-                      const char *const *headers, const char *body, size_t len, s_http_t *res)
+                      const char *const *headers, const char *body, size_t len, httpclient_res_t *res)
 {
-    memset(res, 0, sizeof *res);
-    CURL *curl = curl_easy_init();
-    if (!curl)
-        return 0;
-    char url[2048];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    struct curl_slist *list = NULL;
-    for (size_t i = 0; headers && headers[i]; i++)
-        list = curl_slist_append(list, headers[i]);
-    char line[256];
+    const char *all[16];
+    size_t n = 0;
+    for (size_t i = 0; headers && headers[i] && n < 13; i++)
+        all[n++] = headers[i];
+    char cookie[256], csrf[256];
     if (session && session->cookie[0]) {
-        snprintf(line, sizeof line, "Cookie: %s", session->cookie);
-        list = curl_slist_append(list, line);
+        snprintf(cookie, sizeof cookie, "Cookie: %s", session->cookie);
+        all[n++] = cookie;
     }
     if (session && !no_csrf && strcmp(method, "GET") != 0) {
-        snprintf(line, sizeof line, "X-CSRF-Token: %s", session->csrf);
-        list = curl_slist_append(list, line);
+        snprintf(csrf, sizeof csrf, "X-CSRF-Token: %s", session->csrf);
+        all[n++] = csrf;
     }
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)S_HTTP_S);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, res);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, s_on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, res);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)len);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
-    }
-    else if (strcmp(method, "GET") != 0) {
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    }
-    CURLcode rc = curl_easy_perform(curl);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status);
-    else
-        fprintf(stderr, "%s %s: %s\n", method, url, curl_easy_strerror(rc));
-    curl_slist_free_all(list);
-    curl_easy_cleanup(curl);
-    if (res->body)
-        res->json = json_loads(res->body, 0, NULL);
-    return res->status;
+    all[n] = NULL;
+    return httpclient_request(port, method, path, all, body, len, res);
 }
 
-static long s_get(int port, const char *path, const s_session_t *session, s_http_t *res)
+static long s_get(int port, const char *path, const s_session_t *session, httpclient_res_t *res)
 {
     return s_http_ex(port, "GET", path, session, 0, NULL, NULL, 0, res);
 }
 
 /* POST of a JSON body with the session's cookie and token. */
-static long s_post(int port, const char *path, const s_session_t *session, const char *json, s_http_t *res)
+static long s_post(int port, const char *path, const s_session_t *session, const char *json, httpclient_res_t *res)
 {
     const char *headers[] = {"Content-Type: application/json", NULL};
     return s_http_ex(port, "POST", path, session, 0, headers, json, json ? strlen(json) : 0, res);
@@ -387,14 +215,14 @@ static long s_login(int port, const char *user, const char *password, s_session_
     memset(session, 0, sizeof *session);
     char body[256];
     snprintf(body, sizeof body, "{\"user\":\"%s\",\"password\":\"%s\"}", user, password);
-    s_http_t res;
+    httpclient_res_t res;
     long status = s_post(port, "/api/login", NULL, body, &res);
     if (status == 200) {
-        const char *cookie = s_header(&res, "Set-Cookie");
+        const char *cookie = httpclient_header(&res, "Set-Cookie");
         snprintf(session->cookie, sizeof session->cookie, "%.*s", (int)strcspn(cookie, ";"), cookie);
         snprintf(session->csrf, sizeof session->csrf, "%s", s_str(res.json, "csrf"));
     }
-    s_http_free(&res);
+    httpclient_res_free(&res);
     return status;
 }
 
@@ -474,35 +302,35 @@ static void test_login_and_session(void)
     int before = check_failures;
     s_con_t con = {0};
     s_session_t alice = {0};
-    s_http_t res = {0};
+    httpclient_res_t res = {0};
     harness_t *h = s_hub(check_failures);
     REQUIRE(h && s_con_start(h, NULL, &con) == 0);
 
-    CHECK_INT(s_post(con.port, "/api/login", NULL, "{\"user\":\"alice\",\"password\":\"wrong\"}", &res), 401);
+    CHECK_INT(s_post(con.proc.port, "/api/login", NULL, "{\"user\":\"alice\",\"password\":\"wrong\"}", &res), 401);
     CHECK_STR(s_str(res.json, "error"), "credentials");
     char wrong_password[256];
     snprintf(wrong_password, sizeof wrong_password, "%s", s_str(res.json, "message"));
-    s_http_free(&res);
-    CHECK_INT(s_post(con.port, "/api/login", NULL, "{\"user\":\"nobody\",\"password\":\"alice-pw\"}", &res), 401);
+    httpclient_res_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/login", NULL, "{\"user\":\"nobody\",\"password\":\"alice-pw\"}", &res), 401);
     CHECK_STR(s_str(res.json, "message"), wrong_password); /* the same words: nothing tells who exists */
-    CHECK_STR(s_header(&res, "Set-Cookie"), "");
-    s_http_free(&res);
-    CHECK_INT(s_post(con.port, "/api/login", NULL, "{\"user\":\"alice\"}", &res), 400);
+    CHECK_STR(httpclient_header(&res, "Set-Cookie"), "");
+    httpclient_res_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/login", NULL, "{\"user\":\"alice\"}", &res), 400);
     CHECK_HAS(s_str(res.json, "message"), "password");
-    s_http_free(&res);
-    CHECK_INT(s_post(con.port, "/api/login", NULL, "{\"user\":\"alice\",", &res), 400);
+    httpclient_res_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/login", NULL, "{\"user\":\"alice\",", &res), 400);
     CHECK_HAS(s_str(res.json, "message"), "body: not JSON");
-    s_http_free(&res);
+    httpclient_res_free(&res);
 
     const char *headers[] = {"Content-Type: application/json", NULL};
     const char body[] = "{\"user\":\"alice\",\"password\":\"alice-pw\"}";
-    CHECK_INT(s_http_ex(con.port, "POST", "/api/login", NULL, 0, headers, body, strlen(body), &res), 200);
+    CHECK_INT(s_http_ex(con.proc.port, "POST", "/api/login", NULL, 0, headers, body, strlen(body), &res), 200);
     CHECK_STR(s_str(res.json, "user"), "alice");
     CHECK(json_is_false(json_object_get(res.json, "operator")));
     CHECK_INT(json_array_size(json_object_get(res.json, "departments")), 1);
     CHECK_STR(json_string_value(json_array_get(json_object_get(res.json, "departments"), 0)), "sales");
     CHECK_INT(strlen(s_str(res.json, "csrf")), 64);
-    const char *cookie = s_header(&res, "Set-Cookie");
+    const char *cookie = httpclient_header(&res, "Set-Cookie");
     CHECK(strncmp(cookie, "sb_session=", 11) == 0);
     CHECK_INT(strcspn(cookie + 11, ";"), 64);
     CHECK_HAS(cookie, "; HttpOnly");
@@ -511,56 +339,56 @@ static void test_login_and_session(void)
     CHECK_HAS(cookie, "; Max-Age=28800");
     CHECK(strstr(cookie, "Secure") == NULL); /* secure_cookies: false */
     snprintf(alice.cookie, sizeof alice.cookie, "%.*s", (int)strcspn(cookie, ";"), cookie);
-    CHECK_STR(s_header(&res, "Cache-Control"), "no-store"); /* cookie's buffer is reused from here */
+    CHECK_STR(httpclient_header(&res, "Cache-Control"), "no-store"); /* cookie's buffer is reused from here */
     snprintf(alice.csrf, sizeof alice.csrf, "%s", s_str(res.json, "csrf"));
-    s_http_free(&res);
+    httpclient_res_free(&res);
 
-    CHECK_INT(s_get(con.port, "/api/session", &alice, &res), 200);
+    CHECK_INT(s_get(con.proc.port, "/api/session", &alice, &res), 200);
     CHECK_STR(s_str(res.json, "user"), "alice");
     CHECK_STR(s_str(res.json, "csrf"), alice.csrf);
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/session", NULL, &res), 401);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/session", NULL, &res), 401);
     CHECK_STR(s_str(res.json, "error"), "unauthenticated");
-    s_http_free(&res);
+    httpclient_res_free(&res);
     s_session_t forged = alice;
     forged.cookie[11] = forged.cookie[11] == 'a' ? 'b' : 'a';
-    CHECK_INT(s_get(con.port, "/api/session", &forged, &res), 401);
-    s_http_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/session", &forged, &res), 401);
+    httpclient_res_free(&res);
 
     /* the web app, with the security headers */
-    CHECK_INT(s_get(con.port, "/", NULL, &res), 200);
-    CHECK_HAS(s_header(&res, "Content-Type"), "text/html");
+    CHECK_INT(s_get(con.proc.port, "/", NULL, &res), 200);
+    CHECK_HAS(httpclient_header(&res, "Content-Type"), "text/html");
     CHECK_HAS(res.body, "<html");
-    CHECK_HAS(s_header(&res, "Content-Security-Policy"), "default-src 'self'");
-    CHECK_STR(s_header(&res, "X-Content-Type-Options"), "nosniff");
-    CHECK_STR(s_header(&res, "X-Frame-Options"), "DENY");
-    CHECK_STR(s_header(&res, "Referrer-Policy"), "no-referrer");
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/app.js", NULL, &res), 200);
-    CHECK_HAS(s_header(&res, "Content-Type"), "text/javascript");
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/style.css", NULL, &res), 200);
-    CHECK_HAS(s_header(&res, "Content-Type"), "text/css");
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/nothing-here", NULL, &res), 404);
-    CHECK_STR(s_header(&res, "X-Frame-Options"), "DENY");
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/login", NULL, &res), 405);
-    CHECK_STR(s_header(&res, "Allow"), "POST");
-    s_http_free(&res);
+    CHECK_HAS(httpclient_header(&res, "Content-Security-Policy"), "default-src 'self'");
+    CHECK_STR(httpclient_header(&res, "X-Content-Type-Options"), "nosniff");
+    CHECK_STR(httpclient_header(&res, "X-Frame-Options"), "DENY");
+    CHECK_STR(httpclient_header(&res, "Referrer-Policy"), "no-referrer");
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/app.js", NULL, &res), 200);
+    CHECK_HAS(httpclient_header(&res, "Content-Type"), "text/javascript");
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/style.css", NULL, &res), 200);
+    CHECK_HAS(httpclient_header(&res, "Content-Type"), "text/css");
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/nothing-here", NULL, &res), 404);
+    CHECK_STR(httpclient_header(&res, "X-Frame-Options"), "DENY");
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/login", NULL, &res), 405);
+    CHECK_STR(httpclient_header(&res, "Allow"), "POST");
+    httpclient_res_free(&res);
 
     /* logout: needs the token, ends the session, clears the cookie */
-    CHECK_INT(s_http_ex(con.port, "POST", "/api/logout", &alice, 1, NULL, NULL, 0, &res), 403);
+    CHECK_INT(s_http_ex(con.proc.port, "POST", "/api/logout", &alice, 1, NULL, NULL, 0, &res), 403);
     CHECK_STR(s_str(res.json, "error"), "csrf");
-    s_http_free(&res);
-    CHECK_INT(s_http_ex(con.port, "POST", "/api/logout", &alice, 0, NULL, NULL, 0, &res), 204);
-    CHECK_HAS(s_header(&res, "Set-Cookie"), "Max-Age=0");
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/session", &alice, &res), 401);
-    s_http_free(&res);
+    httpclient_res_free(&res);
+    CHECK_INT(s_http_ex(con.proc.port, "POST", "/api/logout", &alice, 0, NULL, NULL, 0, &res), 204);
+    CHECK_HAS(httpclient_header(&res, "Set-Cookie"), "Max-Age=0");
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/session", &alice, &res), 401);
+    httpclient_res_free(&res);
 done:
-    s_http_free(&res);
-    s_con_end(&con, before);
+    httpclient_res_free(&res);
+    HTTPPROC_END(con.proc, before);
     HARNESS_END(h);
 }
 
@@ -572,25 +400,25 @@ static void test_login_limit(void)
     int before = check_failures;
     s_con_t con = {0};
     s_session_t s = {0};
-    s_http_t res = {0};
+    httpclient_res_t res = {0};
     harness_t *h = s_hub(check_failures);
     REQUIRE(h && s_con_start(h, NULL, &con) == 0);
     for (int i = 0; i < 5; i++)
-        CHECK_INT(s_login(con.port, "bob", "guess", &s), 401);
-    CHECK_INT(s_post(con.port, "/api/login", NULL, "{\"user\":\"bob\",\"password\":\"bob-pw\"}", &res), 429);
+        CHECK_INT(s_login(con.proc.port, "bob", "guess", &s), 401);
+    CHECK_INT(s_post(con.proc.port, "/api/login", NULL, "{\"user\":\"bob\",\"password\":\"bob-pw\"}", &res), 429);
     CHECK_STR(s_str(res.json, "error"), "rate_limited");
-    int retry = atoi(s_header(&res, "Retry-After"));
+    int retry = atoi(httpclient_header(&res, "Retry-After"));
     CHECK(retry >= 1 && retry <= 60);
-    s_http_free(&res);
-    CHECK_INT(s_login(con.port, "alice", "alice-pw", &s), 200);
+    httpclient_res_free(&res);
+    CHECK_INT(s_login(con.proc.port, "alice", "alice-pw", &s), 200);
     /* /metrics counts them */
-    CHECK_INT(s_get(con.port, "/metrics", NULL, &res), 200);
+    CHECK_INT(s_get(con.proc.port, "/metrics", NULL, &res), 200);
     CHECK_HAS(res.body, "switchboard_console_logins_total{result=\"failed\"} 5\n");
     CHECK_HAS(res.body, "switchboard_console_logins_total{result=\"limited\"} 1\n");
-    s_http_free(&res);
+    httpclient_res_free(&res);
 done:
-    s_http_free(&res);
-    s_con_end(&con, before);
+    httpclient_res_free(&res);
+    HTTPPROC_END(con.proc, before);
     HARNESS_END(h);
 }
 
@@ -601,42 +429,42 @@ static void test_csrf_origin_and_limits(void)
     int before = check_failures;
     s_con_t con = {0};
     s_session_t alice = {0};
-    s_http_t res = {0};
+    httpclient_res_t res = {0};
     char *big = NULL;
     harness_t *h = s_hub(check_failures);
     REQUIRE(h && s_con_start(h, NULL, &con) == 0);
-    REQUIRE(s_login(con.port, "alice", "alice-pw", &alice) == 200);
+    REQUIRE(s_login(con.proc.port, "alice", "alice-pw", &alice) == 200);
     const char answer[] = "{\"department\":\"sales\",\"case_id\":\"CASE-1042\",\"status\":\"acknowledged\"}";
 
     const char *json_only[] = {"Content-Type: application/json", NULL};
-    CHECK_INT(s_http_ex(con.port, "POST", "/api/answer", &alice, 1, json_only, answer, strlen(answer), &res), 403);
+    CHECK_INT(s_http_ex(con.proc.port, "POST", "/api/answer", &alice, 1, json_only, answer, strlen(answer), &res), 403);
     CHECK_STR(s_str(res.json, "error"), "csrf");
-    s_http_free(&res);
+    httpclient_res_free(&res);
     const char *wrong_token[] = {
         "Content-Type: application/json",
         "X-CSRF-Token: 0000000000000000000000000000000000000000000000000000000000000000",
         NULL,
     };
-    CHECK_INT(s_http_ex(con.port, "POST", "/api/answer", &alice, 1, wrong_token, answer, strlen(answer), &res), 403);
+    CHECK_INT(s_http_ex(con.proc.port, "POST", "/api/answer", &alice, 1, wrong_token, answer, strlen(answer), &res), 403);
     CHECK_STR(s_str(res.json, "error"), "csrf");
-    s_http_free(&res);
+    httpclient_res_free(&res);
     const char *evil[] = {"Content-Type: application/json", "Origin: http://evil.example", NULL};
-    CHECK_INT(s_http_ex(con.port, "POST", "/api/answer", &alice, 0, evil, answer, strlen(answer), &res), 403);
+    CHECK_INT(s_http_ex(con.proc.port, "POST", "/api/answer", &alice, 0, evil, answer, strlen(answer), &res), 403);
     CHECK_STR(s_str(res.json, "error"), "origin");
-    s_http_free(&res);
+    httpclient_res_free(&res);
     const char login[] = "{\"user\":\"alice\",\"password\":\"alice-pw\"}";
-    CHECK_INT(s_http_ex(con.port, "POST", "/api/login", NULL, 0, evil, login, strlen(login), &res), 403);
+    CHECK_INT(s_http_ex(con.proc.port, "POST", "/api/login", NULL, 0, evil, login, strlen(login), &res), 403);
     CHECK_STR(s_str(res.json, "error"), "origin");
-    s_http_free(&res);
+    httpclient_res_free(&res);
     char own_origin[64];
-    snprintf(own_origin, sizeof own_origin, "Origin: http://127.0.0.1:%d", con.port);
+    snprintf(own_origin, sizeof own_origin, "Origin: http://127.0.0.1:%d", con.proc.port);
     const char *same[] = {"Content-Type: application/json", own_origin, NULL};
-    CHECK_INT(s_http_ex(con.port, "POST", "/api/login", NULL, 0, same, login, strlen(login), &res), 200);
-    s_http_free(&res);
+    CHECK_INT(s_http_ex(con.proc.port, "POST", "/api/login", NULL, 0, same, login, strlen(login), &res), 200);
+    httpclient_res_free(&res);
 
     const char *text_plain[] = {"Content-Type: text/plain", NULL};
-    CHECK_INT(s_http_ex(con.port, "POST", "/api/answer", &alice, 0, text_plain, answer, strlen(answer), &res), 415);
-    s_http_free(&res);
+    CHECK_INT(s_http_ex(con.proc.port, "POST", "/api/answer", &alice, 0, text_plain, answer, strlen(answer), &res), 415);
+    httpclient_res_free(&res);
     size_t n = 70 * 1024;
     big = malloc(n + 1);
     REQUIRE(big);
@@ -644,35 +472,35 @@ static void test_csrf_origin_and_limits(void)
     big[0] = '{';
     big[n - 1] = '}';
     big[n] = '\0';
-    CHECK_INT(s_post(con.port, "/api/answer", &alice, big, &res), 413);
+    CHECK_INT(s_post(con.proc.port, "/api/answer", &alice, big, &res), 413);
     CHECK_STR(s_str(res.json, "error"), "too_large");
-    s_http_free(&res);
-    CHECK_INT(s_post(con.port, "/api/answer", &alice, "[1,2]", &res), 400);
+    httpclient_res_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/answer", &alice, "[1,2]", &res), 400);
     CHECK_HAS(s_str(res.json, "message"), "expected a JSON object");
-    s_http_free(&res);
-    CHECK_INT(s_post(con.port, "/api/answer", &alice,
+    httpclient_res_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/answer", &alice,
                      "{\"department\":\"sales\",\"case_id\":\"CASE-1042\",\"status\":\"done\"}", &res),
               400);
     CHECK_HAS(s_str(res.json, "message"), "status: \"done\" is not one of");
-    s_http_free(&res);
-    CHECK_INT(s_post(con.port, "/api/answer", &alice, "{\"department\":\"sales\",\"status\":\"resolved\"}", &res),
+    httpclient_res_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/answer", &alice, "{\"department\":\"sales\",\"status\":\"resolved\"}", &res),
               400);
     CHECK_HAS(s_str(res.json, "message"), "case_id: missing");
-    s_http_free(&res);
-    CHECK_INT(s_post(con.port, "/api/answer", &alice,
+    httpclient_res_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/answer", &alice,
                      "{\"department\":\"sales\",\"case_id\":\"C\\u0001\",\"status\":\"resolved\"}", &res),
               400);
     CHECK_HAS(s_str(res.json, "message"), "case_id");
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/inbox?department=sales&after_seq=12x", &alice, &res), 400);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/inbox?department=sales&after_seq=12x", &alice, &res), 400);
     CHECK_HAS(s_str(res.json, "message"), "after_seq");
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/nothing", &alice, &res), 404);
-    s_http_free(&res);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/nothing", &alice, &res), 404);
+    httpclient_res_free(&res);
 done:
     free(big);
-    s_http_free(&res);
-    s_con_end(&con, before);
+    httpclient_res_free(&res);
+    HTTPPROC_END(con.proc, before);
     HARNESS_END(h);
 }
 
@@ -685,17 +513,17 @@ static void test_inbox_answer_and_case(void)
     int before = check_failures;
     s_con_t con = {0};
     s_session_t alice = {0}, sid = {0}, ops = {0};
-    s_http_t res = {0};
+    httpclient_res_t res = {0};
     hub_client_t *c = NULL;
     harness_t *h = s_hub(check_failures);
     REQUIRE(h && s_con_start(h, NULL, &con) == 0);
     REQUIRE(s_publish_samples(h) == 0);
-    REQUIRE(s_login(con.port, "alice", "alice-pw", &alice) == 200);
-    REQUIRE(s_login(con.port, "sid", "sid-pw", &sid) == 200);
-    REQUIRE(s_login(con.port, "ops", "ops-pw", &ops) == 200);
+    REQUIRE(s_login(con.proc.port, "alice", "alice-pw", &alice) == 200);
+    REQUIRE(s_login(con.proc.port, "sid", "sid-pw", &sid) == 200);
+    REQUIRE(s_login(con.proc.port, "ops", "ops-pw", &ops) == 200);
 
     /* sales: CASE-1042 (enterprise bug) and CASE-1044 (business complaint) */
-    CHECK_INT(s_get(con.port, "/api/inbox?department=sales", &alice, &res), 200);
+    CHECK_INT(s_get(con.proc.port, "/api/inbox?department=sales", &alice, &res), 200);
     CHECK_STR(s_str(res.json, "department"), "sales");
     CHECK_INT(json_array_size(json_object_get(res.json, "items")), 2);
     const json_t *item = s_item(res.json, "CASE-1042");
@@ -704,52 +532,52 @@ static void test_inbox_answer_and_case(void)
     CHECK(s_item(res.json, "CASE-1043") == NULL);
     json_int_t last_seq = s_int(res.json, "last_seq");
     CHECK_INT(last_seq, 3);
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/inbox?department=finance", &alice, &res), 403);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/inbox?department=finance", &alice, &res), 403);
     CHECK_STR(s_str(res.json, "error"), "forbidden");
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/inbox?department=shipping", &sid, &res), 200);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/inbox?department=shipping", &sid, &res), 200);
     CHECK_INT(json_array_size(json_object_get(res.json, "items")), 1);
     CHECK(s_item(res.json, "CASE-1043") != NULL);
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/inbox?department=finance", &ops, &res), 200); /* operators: any */
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/inbox?department=finance", &ops, &res), 200); /* operators: any */
     CHECK_INT(json_array_size(json_object_get(res.json, "items")), 2);
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/inbox", &alice, &res), 400);
-    s_http_free(&res);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/inbox", &alice, &res), 400);
+    httpclient_res_free(&res);
 
     /* polling: only what came after the cursor */
     char path[128];
     snprintf(path, sizeof path, "/api/inbox?department=sales&after_seq=%lld", (long long)last_seq);
-    CHECK_INT(s_get(con.port, path, &alice, &res), 200);
+    CHECK_INT(s_get(con.proc.port, path, &alice, &res), 200);
     CHECK_INT(json_array_size(json_object_get(res.json, "items")), 0);
-    s_http_free(&res);
+    httpclient_res_free(&res);
     c = harness_client(h, "support");
     REQUIRE(c);
     REQUIRE(harness_publish(c,
                             "{\"id\":\"con-4\",\"type\":\"complaint\",\"source\":\"support\",\"case_id\":\"CASE-1050\","
                             "\"customer\":{\"name\":\"Umbrella\",\"tier\":\"enterprise\"},\"subject\":\"late\"}",
                             NULL) == 0);
-    CHECK_INT(s_get(con.port, path, &alice, &res), 200);
+    CHECK_INT(s_get(con.proc.port, path, &alice, &res), 200);
     CHECK_INT(json_array_size(json_object_get(res.json, "items")), 1);
     CHECK(s_item(res.json, "CASE-1050") != NULL);
-    s_http_free(&res);
+    httpclient_res_free(&res);
 
     /* the answer */
-    CHECK_INT(s_post(con.port, "/api/answer", &alice,
+    CHECK_INT(s_post(con.proc.port, "/api/answer", &alice,
                      "{\"department\":\"finance\",\"case_id\":\"CASE-1042\",\"status\":\"resolved\"}", &res),
               403);
-    s_http_free(&res);
-    CHECK_INT(s_post(con.port, "/api/answer", &alice,
+    httpclient_res_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/answer", &alice,
                      "{\"department\":\"sales\",\"case_id\":\"CASE-1042\",\"status\":\"acknowledged\","
                      "\"note\":\"called the customer\"}",
                      &res),
               200);
     CHECK(s_int(res.json, "seq") > 4);
     CHECK(*s_str(res.json, "id"));
-    s_http_free(&res);
+    httpclient_res_free(&res);
 
-    CHECK_INT(s_get(con.port, "/api/case?case_id=CASE-1042", &alice, &res), 200);
+    CHECK_INT(s_get(con.proc.port, "/api/case?case_id=CASE-1042", &alice, &res), 200);
     CHECK_STR(s_str(res.json, "case_id"), "CASE-1042");
     CHECK_STR(s_str(res.json, "customer"), "Acme Corp");
     const json_t *row = s_history_row(res.json, "responded", "alice@console");
@@ -763,58 +591,58 @@ static void test_inbox_answer_and_case(void)
     CHECK_STR(s_str(s_column(res.json, "engineering"), "topic"), "engineering.defect");
     CHECK(*s_str(s_column(res.json, "engineering"), "respond_by"));
     CHECK(s_column(res.json, "finance") != NULL);
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/case?case_id=CASE-1042", &sid, &res), 404); /* not shipping's case */
-    s_http_free(&res);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/case?case_id=CASE-1042", &sid, &res), 404); /* not shipping's case */
+    httpclient_res_free(&res);
     /* nor does an answer make it shipping's: a department answers only
      * on a case that reached it */
-    CHECK_INT(s_post(con.port, "/api/answer", &sid,
+    CHECK_INT(s_post(con.proc.port, "/api/answer", &sid,
                      "{\"department\":\"shipping\",\"case_id\":\"CASE-1042\",\"status\":\"acknowledged\"}",
                      &res),
               404);
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/case?case_id=CASE-1042", &sid, &res), 404);
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/case?case_id=CASE-1042", &ops, &res), 200);
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/case?case_id=CASE-9999", &alice, &res), 404);
-    s_http_free(&res);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/case?case_id=CASE-1042", &sid, &res), 404);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/case?case_id=CASE-1042", &ops, &res), 200);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/case?case_id=CASE-9999", &alice, &res), 404);
+    httpclient_res_free(&res);
 
     /* the inbox item now carries the answer; the open inbox leaves out
      * notifications answered resolved/rejected only */
-    CHECK_INT(s_get(con.port, "/api/inbox?department=sales", &alice, &res), 200);
+    CHECK_INT(s_get(con.proc.port, "/api/inbox?department=sales", &alice, &res), 200);
     item = s_item(res.json, "CASE-1042");
     CHECK(item != NULL);
     CHECK_STR(s_str(item, "answer"), "acknowledged");
     CHECK_STR(s_str(item, "answered_by"), "alice@console");
-    s_http_free(&res);
-    CHECK_INT(s_post(con.port, "/api/answer", &alice,
+    httpclient_res_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/answer", &alice,
                      "{\"department\":\"sales\",\"case_id\":\"CASE-1044\",\"status\":\"resolved\"}", &res),
               200);
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/inbox?department=sales", &alice, &res), 200);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/inbox?department=sales", &alice, &res), 200);
     CHECK(s_item(res.json, "CASE-1044") == NULL);
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/inbox?department=sales&all=1", &alice, &res), 200);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/inbox?department=sales&all=1", &alice, &res), 200);
     CHECK(s_item(res.json, "CASE-1044") != NULL);
-    s_http_free(&res);
+    httpclient_res_free(&res);
 
     /* a customer search: the cases of sales' notifications that match */
-    CHECK_INT(s_get(con.port, "/api/case?customer=acme", &alice, &res), 200);
+    CHECK_INT(s_get(con.proc.port, "/api/case?customer=acme", &alice, &res), 200);
     CHECK_INT(json_array_size(json_object_get(res.json, "cases")), 1);
     CHECK_STR(s_str(json_array_get(json_object_get(res.json, "cases"), 0), "case_id"), "CASE-1042");
     CHECK_STR(s_str(json_array_get(json_object_get(res.json, "cases"), 0), "customer"), "Acme Corp");
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/case?customer=globex", &alice, &res), 200); /* shipping's case only */
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/case?customer=globex", &alice, &res), 200); /* shipping's case only */
     CHECK_INT(json_array_size(json_object_get(res.json, "cases")), 0);
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/case?customer=globex", &sid, &res), 200);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/case?customer=globex", &sid, &res), 200);
     CHECK_INT(json_array_size(json_object_get(res.json, "cases")), 1);
-    s_http_free(&res);
+    httpclient_res_free(&res);
 done:
     hub_client_destroy(&c);
-    s_http_free(&res);
-    s_con_end(&con, before);
+    httpclient_res_free(&res);
+    HTTPPROC_END(con.proc, before);
     HARNESS_END(h);
 }
 
@@ -827,13 +655,13 @@ static void test_ops_and_dead_letters(void)
     int before = check_failures;
     s_con_t con = {0};
     s_session_t alice = {0}, ops = {0};
-    s_http_t res = {0};
+    httpclient_res_t res = {0};
     hub_client_t *sub = NULL;
     harness_t *h = s_hub(check_failures);
     REQUIRE(h && s_con_start(h, NULL, &con) == 0);
     REQUIRE(s_publish_samples(h) == 0);
-    REQUIRE(s_login(con.port, "alice", "alice-pw", &alice) == 200);
-    REQUIRE(s_login(con.port, "ops", "ops-pw", &ops) == 200);
+    REQUIRE(s_login(con.proc.port, "alice", "alice-pw", &alice) == 200);
+    REQUIRE(s_login(con.proc.port, "ops", "ops-pw", &ops) == 200);
 
     /* sales gets CASE-1042 and CASE-1044 and gives up on both */
     sub = harness_client(h, "sales");
@@ -847,15 +675,15 @@ static void test_ops_and_dead_letters(void)
         hub_notification_destroy(&note);
         REQUIRE(rc == 0);
     }
-    CHECK_INT(s_get(con.port, "/api/ops", &alice, &res), 403);
-    s_http_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/ops", &alice, &res), 403);
+    httpclient_res_free(&res);
     json_int_t dead[2] = {0, 0};
     int64_t deadline = harness_now_ms() + S_WAIT_MS;
     for (;;) {
-        CHECK_INT(s_get(con.port, "/api/ops", &ops, &res), 200);
+        CHECK_INT(s_get(con.proc.port, "/api/ops", &ops, &res), 200);
         if (json_array_size(json_object_get(res.json, "dead_letters")) == 2 || harness_now_ms() > deadline)
             break;
-        s_http_free(&res);
+        httpclient_res_free(&res);
         harness_pause();
     }
     REQUIRE(json_array_size(json_object_get(res.json, "dead_letters")) == 2);
@@ -871,19 +699,19 @@ static void test_ops_and_dead_letters(void)
     CHECK_INT(strlen(s_str(policy, "sha256")), 64);
     CHECK_HAS(s_str(policy, "source"), "routes:");
     CHECK(s_int(policy, "routes") > 0);
-    s_http_free(&res);
+    httpclient_res_free(&res);
 
     /* re-drive the first: the subscriber receives it again */
     char body[128];
     snprintf(body, sizeof body, "{\"seq\":%lld}", (long long)dead[0]);
-    CHECK_INT(s_post(con.port, "/api/deadletters/redrive", &alice, body, &res), 403);
-    s_http_free(&res);
-    CHECK_INT(s_post(con.port, "/api/deadletters/redrive", &ops, body, &res), 200);
+    CHECK_INT(s_post(con.proc.port, "/api/deadletters/redrive", &alice, body, &res), 403);
+    httpclient_res_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/deadletters/redrive", &ops, body, &res), 200);
     const json_t *done0 = json_array_get(json_object_get(res.json, "redriven"), 0);
     CHECK_INT(s_int(done0, "seq"), dead[0]);
     json_int_t redrive_seq = s_int(done0, "redrive_seq");
     CHECK(redrive_seq > dead[1]);
-    s_http_free(&res);
+    httpclient_res_free(&res);
     hub_notification_t *again = NULL;
     CHECK_INT(hub_receive(sub, &again, S_WAIT_MS), 1);
     if (again) {
@@ -895,15 +723,15 @@ static void test_ops_and_dead_letters(void)
 
     /* discard the second, with a reason; then it cannot be re-driven */
     snprintf(body, sizeof body, "{\"seq\":%lld}", (long long)dead[1]);
-    CHECK_INT(s_post(con.port, "/api/deadletters/discard", &ops, body, &res), 400);
+    CHECK_INT(s_post(con.proc.port, "/api/deadletters/discard", &ops, body, &res), 400);
     CHECK_HAS(s_str(res.json, "message"), "reason");
-    s_http_free(&res);
+    httpclient_res_free(&res);
     snprintf(body, sizeof body, "{\"seq\":%lld,\"reason\":\"duplicate of CASE-1042\"}", (long long)dead[1]);
-    CHECK_INT(s_post(con.port, "/api/deadletters/discard", &ops, body, &res), 200);
-    s_http_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/deadletters/discard", &ops, body, &res), 200);
+    httpclient_res_free(&res);
     snprintf(body, sizeof body, "{\"seq\":%lld}", (long long)dead[1]);
-    CHECK_INT(s_post(con.port, "/api/deadletters/redrive", &ops, body, &res), 409);
-    s_http_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/deadletters/redrive", &ops, body, &res), 409);
+    httpclient_res_free(&res);
 
     /* both recorded under ops@console */
     const char *filters[] = {"--actor", "ops@console", NULL};
@@ -911,7 +739,7 @@ static void test_ops_and_dead_letters(void)
     CHECK(harness_wait_audit(h, filters, "discarded", NULL, 1, S_WAIT_MS));
 
     /* both still listed, with their state and who acted; none is open */
-    CHECK_INT(s_get(con.port, "/api/ops", &ops, &res), 200);
+    CHECK_INT(s_get(con.proc.port, "/api/ops", &ops, &res), 200);
     CHECK_INT(json_array_size(json_object_get(res.json, "dead_letters")), 2);
     for (size_t i = 0; i < 2; i++) {
         const json_t *d = json_array_get(json_object_get(res.json, "dead_letters"), i);
@@ -919,27 +747,27 @@ static void test_ops_and_dead_letters(void)
         CHECK_STR(s_str(d, "dead_letter_state"), seq == dead[0] ? "redriven" : "discarded");
         CHECK_STR(s_str(d, "dead_letter_by"), "ops@console");
     }
-    s_http_free(&res);
-    CHECK_INT(s_get(con.port, "/api/ops?open=1", &ops, &res), 200);
+    httpclient_res_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/ops?open=1", &ops, &res), 200);
     CHECK_INT(json_array_size(json_object_get(res.json, "dead_letters")), 0);
-    s_http_free(&res);
+    httpclient_res_free(&res);
 
     /* the dry run */
-    CHECK_INT(s_post(con.port, "/api/policy/dry-run", &ops,
+    CHECK_INT(s_post(con.proc.port, "/api/policy/dry-run", &ops,
                      "{\"event\":{\"type\":\"return_request\",\"source\":\"support\",\"tags\":[\"rma\"]}}", &res),
               200);
     CHECK(json_is_true(json_object_get(res.json, "dry_run")));
     CHECK_STR(s_str(json_array_get(json_object_get(res.json, "matches"), 0), "department"), "shipping");
-    s_http_free(&res);
-    CHECK_INT(s_post(con.port, "/api/policy/dry-run", &ops, "{\"event\":{\"severity\":\"huge\"}}", &res), 400);
+    httpclient_res_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/policy/dry-run", &ops, "{\"event\":{\"severity\":\"huge\"}}", &res), 400);
     CHECK_HAS(s_str(res.json, "message"), "severity");
-    s_http_free(&res);
-    CHECK_INT(s_post(con.port, "/api/policy/dry-run", &ops, "{}", &res), 400);
-    s_http_free(&res);
+    httpclient_res_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/policy/dry-run", &ops, "{}", &res), 400);
+    httpclient_res_free(&res);
 done:
     hub_client_destroy(&sub);
-    s_http_free(&res);
-    s_con_end(&con, before);
+    httpclient_res_free(&res);
+    HTTPPROC_END(con.proc, before);
     HARNESS_END(h);
 }
 
@@ -949,32 +777,32 @@ static void test_metrics(void)
 {
     int before = check_failures;
     s_con_t con = {0};
-    s_http_t res = {0};
+    httpclient_res_t res = {0};
     hub_client_t *c = NULL;
     harness_t *h = s_hub(check_failures);
     REQUIRE(h && s_con_start(h, NULL, &con) == 0);
     REQUIRE(s_publish_samples(h) == 0);
-    CHECK_INT(s_get(con.port, "/metrics", NULL, &res), 200);
-    CHECK_STR(s_header(&res, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
-    CHECK_STR(s_header(&res, "Cache-Control"), "no-store");
+    CHECK_INT(s_get(con.proc.port, "/metrics", NULL, &res), 200);
+    CHECK_STR(httpclient_header(&res, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    CHECK_STR(httpclient_header(&res, "Cache-Control"), "no-store");
     CHECK_HAS(res.body, "switchboard_hub_up 1\n");
     CHECK_HAS(res.body, "# TYPE switchboard_events_received_total counter\n");
     CHECK_HAS(res.body, "switchboard_events_received_total{type=\"bug_report\"} 1\n");
     CHECK_HAS(res.body, "switchboard_notifications_total{topic=\"sales.followup\"} 2\n");
     CHECK_HAS(res.body, "# TYPE switchboard_commit_seconds histogram\n");
     CHECK_HAS(res.body, "switchboard_commit_seconds_bucket{le=\"+Inf\"}");
-    s_http_free(&res);
+    httpclient_res_free(&res);
     c = harness_client(h, "support");
     REQUIRE(c);
     REQUIRE(harness_publish(c, "{\"type\":\"bug_report\",\"source\":\"support\",\"case_id\":\"CASE-2000\"}", NULL)
             == 0);
-    CHECK_INT(s_get(con.port, "/metrics", NULL, &res), 200);
+    CHECK_INT(s_get(con.proc.port, "/metrics", NULL, &res), 200);
     CHECK_HAS(res.body, "switchboard_events_received_total{type=\"bug_report\"} 2\n");
-    s_http_free(&res);
+    httpclient_res_free(&res);
 done:
     hub_client_destroy(&c);
-    s_http_free(&res);
-    s_con_end(&con, before);
+    httpclient_res_free(&res);
+    HTTPPROC_END(con.proc, before);
     HARNESS_END(h);
 }
 
@@ -986,44 +814,44 @@ static void test_proxy_metrics_access_and_reload(void)
 {
     int before = check_failures;
     s_con_t con = {0};
-    s_http_t res = {0};
+    httpclient_res_t res = {0};
     s_session_t alice = {0}, ops = {0};
     harness_t *h = s_hub(check_failures);
     const char *settings = "proxy_header: X-Forwarded-User\nmetrics: operator\nsecure_cookies: true\n";
     REQUIRE(h && s_con_start(h, settings, &con) == 0);
     const char *as_alice[] = {"X-Forwarded-User: alice", NULL};
-    CHECK_INT(s_http_ex(con.port, "GET", "/api/session", NULL, 0, as_alice, NULL, 0, &res), 200);
+    CHECK_INT(s_http_ex(con.proc.port, "GET", "/api/session", NULL, 0, as_alice, NULL, 0, &res), 200);
     CHECK_STR(s_str(res.json, "user"), "alice");
-    const char *cookie = s_header(&res, "Set-Cookie");
+    const char *cookie = httpclient_header(&res, "Set-Cookie");
     CHECK_HAS(cookie, "; Secure");
     snprintf(alice.cookie, sizeof alice.cookie, "%.*s", (int)strcspn(cookie, ";"), cookie);
     snprintf(alice.csrf, sizeof alice.csrf, "%s", s_str(res.json, "csrf"));
-    s_http_free(&res);
+    httpclient_res_free(&res);
     const char *as_nobody[] = {"X-Forwarded-User: mallory", NULL};
-    CHECK_INT(s_http_ex(con.port, "GET", "/api/session", NULL, 0, as_nobody, NULL, 0, &res), 401);
+    CHECK_INT(s_http_ex(con.proc.port, "GET", "/api/session", NULL, 0, as_nobody, NULL, 0, &res), 401);
     CHECK_STR(s_str(res.json, "error"), "unknown_user");
-    s_http_free(&res);
+    httpclient_res_free(&res);
     /* the proxy now names someone else: alice's cookie is not theirs */
     const char *as_ops[] = {"X-Forwarded-User: ops", NULL};
-    CHECK_INT(s_http_ex(con.port, "GET", "/api/inbox?department=sales", &alice, 0, as_ops, NULL, 0, &res), 401);
-    s_http_free(&res);
-    CHECK_INT(s_http_ex(con.port, "GET", "/api/inbox?department=sales", &alice, 0, as_alice, NULL, 0, &res), 200);
-    s_http_free(&res);
+    CHECK_INT(s_http_ex(con.proc.port, "GET", "/api/inbox?department=sales", &alice, 0, as_ops, NULL, 0, &res), 401);
+    httpclient_res_free(&res);
+    CHECK_INT(s_http_ex(con.proc.port, "GET", "/api/inbox?department=sales", &alice, 0, as_alice, NULL, 0, &res), 200);
+    httpclient_res_free(&res);
 
     /* metrics: operator */
-    CHECK_INT(s_get(con.port, "/metrics", NULL, &res), 401);
-    s_http_free(&res);
-    CHECK_INT(s_http_ex(con.port, "GET", "/metrics", &alice, 0, as_alice, NULL, 0, &res), 403);
-    s_http_free(&res);
-    CHECK_INT(s_http_ex(con.port, "GET", "/api/session", NULL, 0, as_ops, NULL, 0, &res), 200);
-    cookie = s_header(&res, "Set-Cookie");
+    CHECK_INT(s_get(con.proc.port, "/metrics", NULL, &res), 401);
+    httpclient_res_free(&res);
+    CHECK_INT(s_http_ex(con.proc.port, "GET", "/metrics", &alice, 0, as_alice, NULL, 0, &res), 403);
+    httpclient_res_free(&res);
+    CHECK_INT(s_http_ex(con.proc.port, "GET", "/api/session", NULL, 0, as_ops, NULL, 0, &res), 200);
+    cookie = httpclient_header(&res, "Set-Cookie");
     snprintf(ops.cookie, sizeof ops.cookie, "%.*s", (int)strcspn(cookie, ";"), cookie);
-    s_http_free(&res);
-    CHECK_INT(s_http_ex(con.port, "GET", "/metrics", &ops, 0, as_ops, NULL, 0, &res), 200);
+    httpclient_res_free(&res);
+    CHECK_INT(s_http_ex(con.proc.port, "GET", "/metrics", &ops, 0, as_ops, NULL, 0, &res), 200);
     CHECK_HAS(res.body, "switchboard_hub_up 1\n");
-    s_http_free(&res);
+    httpclient_res_free(&res);
     /* a password login still works without the header */
-    CHECK_INT(s_login(con.port, "bob", "bob-pw", &alice), 200);
+    CHECK_INT(s_login(con.proc.port, "bob", "bob-pw", &alice), 200);
 
     /* alice leaves the users file: SIGHUP, then her session ends */
     char *users = strdup(s_env.users);
@@ -1040,26 +868,26 @@ static void test_proxy_metrics_access_and_reload(void)
     REQUIRE(written && line && next);
     long log_at = 0;
     {
-        char *text = harness_read_file(con.log);
+        char *text = harness_read_file(con.proc.log);
         log_at = text ? (long)strlen(text) : 0;
         free(text);
     }
-    REQUIRE(kill(con.pid, SIGHUP) == 0);
+    REQUIRE(kill(con.proc.pid, SIGHUP) == 0);
     int64_t deadline = harness_now_ms() + S_WAIT_MS;
     long status = 0;
-    while ((status = s_http_ex(con.port, "GET", "/api/session", NULL, 0, as_alice, NULL, 0, &res)) == 200
+    while ((status = s_http_ex(con.proc.port, "GET", "/api/session", NULL, 0, as_alice, NULL, 0, &res)) == 200
            && harness_now_ms() < deadline) {
-        s_http_free(&res);
+        httpclient_res_free(&res);
         harness_pause();
     }
     CHECK_INT(status, 401);
-    s_http_free(&res);
-    char *text = harness_read_file(con.log);
+    httpclient_res_free(&res);
+    char *text = harness_read_file(con.proc.log);
     CHECK(text && strstr(text + log_at, "users file read again: 3 users"));
     free(text);
 done:
-    s_http_free(&res);
-    s_con_end(&con, before);
+    httpclient_res_free(&res);
+    HTTPPROC_END(con.proc, before);
     HARNESS_END(h);
 }
 
@@ -1070,11 +898,11 @@ static void test_bad_input(void)
     int before = check_failures;
     s_con_t con = {0};
     s_session_t ops = {0};
-    s_http_t res = {0};
+    httpclient_res_t res = {0};
     char *nested = NULL;
     harness_t *h = s_hub(check_failures);
     REQUIRE(h && s_con_start(h, NULL, &con) == 0);
-    REQUIRE(s_login(con.port, "ops", "ops-pw", &ops) == 200);
+    REQUIRE(s_login(con.proc.port, "ops", "ops-pw", &ops) == 200);
     static const char *const paths[] = {"/api/answer", "/api/deadletters/redrive", "/api/deadletters/discard",
                                         "/api/policy/dry-run", "/api/login", NULL};
     static const char *const bodies[] = {
@@ -1086,20 +914,20 @@ static void test_bad_input(void)
         "{\"a\":1,\"a\":2}", "{\"user\":\"x\xff\",\"password\":\"y\"}", NULL};
     for (size_t p = 0; paths[p]; p++)
         for (size_t b = 0; bodies[b]; b++) {
-            long status = s_post(con.port, paths[p], &ops, bodies[b], &res);
+            long status = s_post(con.proc.port, paths[p], &ops, bodies[b], &res);
             if (status < 400 || status >= 500 || !*s_str(res.json, "message"))
                 fprintf(stderr, "POST %s %s: %ld %s\n", paths[p], bodies[b], status, res.body ? res.body : "");
             CHECK(status >= 400 && status < 500);
             CHECK(*s_str(res.json, "error"));
-            s_http_free(&res);
+            httpclient_res_free(&res);
         }
     /* a NUL inside, and nesting deeper than anyone writes */
     const char with_nul[] = "{\"seq\":1}\0{}";
     const char *json_type[] = {"Content-Type: application/json", NULL};
-    CHECK_INT(s_http_ex(con.port, "POST", "/api/deadletters/redrive", &ops, 0, json_type, with_nul,
+    CHECK_INT(s_http_ex(con.proc.port, "POST", "/api/deadletters/redrive", &ops, 0, json_type, with_nul,
                         sizeof with_nul - 1, &res),
               400);
-    s_http_free(&res);
+    httpclient_res_free(&res);
     size_t depth = 20000;
     nested = malloc(2 * depth + 16);
     REQUIRE(nested);
@@ -1110,37 +938,37 @@ static void test_bad_input(void)
         nested[n++] = ']';
     nested[n++] = '}';
     nested[n] = '\0';
-    CHECK_INT(s_post(con.port, "/api/policy/dry-run", &ops, nested, &res), 400);
-    s_http_free(&res);
+    CHECK_INT(s_post(con.proc.port, "/api/policy/dry-run", &ops, nested, &res), 400);
+    httpclient_res_free(&res);
     /* queries and headers */
     static const char *const gets[] = {"/api/inbox?department=..%2Fx", "/api/inbox?department=sales&limit=-1",
                                        "/api/inbox?department=sales&after_seq=99999999999999999999",
                                        "/api/case?case_id=", "/api/case?customer=", "/api/case", NULL};
     for (size_t g = 0; gets[g]; g++) {
-        long status = s_get(con.port, gets[g], &ops, &res);
+        long status = s_get(con.proc.port, gets[g], &ops, &res);
         if (status != 400)
             fprintf(stderr, "GET %s: %ld %s\n", gets[g], status, res.body ? res.body : "");
         CHECK_INT(status, 400);
-        s_http_free(&res);
+        httpclient_res_free(&res);
     }
     char long_path[9000] = "/api/case?case_id=";
     memset(long_path + strlen(long_path), 'C', 8000);
     long_path[8018] = '\0';
-    long status = s_get(con.port, long_path, &ops, &res);
+    long status = s_get(con.proc.port, long_path, &ops, &res);
     CHECK(status >= 400 && status < 500);
-    s_http_free(&res);
+    httpclient_res_free(&res);
     const char *odd[] = {"Cookie: sb_session=\"; ; ==", "X-CSRF-Token: \x01\x02", NULL};
-    CHECK_INT(s_http_ex(con.port, "POST", "/api/logout", NULL, 0, odd, NULL, 0, &res), 204);
-    s_http_free(&res);
-    CHECK_INT(s_http_ex(con.port, "DELETE", "/api/session", &ops, 0, NULL, NULL, 0, &res), 405);
-    s_http_free(&res);
+    CHECK_INT(s_http_ex(con.proc.port, "POST", "/api/logout", NULL, 0, odd, NULL, 0, &res), 204);
+    httpclient_res_free(&res);
+    CHECK_INT(s_http_ex(con.proc.port, "DELETE", "/api/session", &ops, 0, NULL, NULL, 0, &res), 405);
+    httpclient_res_free(&res);
     /* still answering, the session still good */
-    CHECK_INT(s_get(con.port, "/api/session", &ops, &res), 200);
-    s_http_free(&res);
+    CHECK_INT(s_get(con.proc.port, "/api/session", &ops, &res), 200);
+    httpclient_res_free(&res);
 done:
     free(nested);
-    s_http_free(&res);
-    s_con_end(&con, before);
+    httpclient_res_free(&res);
+    HTTPPROC_END(con.proc, before);
     HARNESS_END(h);
 }
 

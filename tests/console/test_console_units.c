@@ -232,25 +232,6 @@ static void test_settings_errors(void)
     CHECK_HAS(err, "/nonexistent/console.yaml");
 }
 
-static void test_loopback(void)
-{
-    struct sockaddr_storage a;
-    socklen_t len;
-    char err[HUB_ERR_LEN];
-    CHECK_INT(cs_listen_parse("127.0.0.1:80", &a, &len, err), 0);
-    CHECK_INT(cs_is_loopback((struct sockaddr *)&a), 1);
-    CHECK_INT(cs_listen_parse("127.8.9.1:80", &a, &len, err), 0);
-    CHECK_INT(cs_is_loopback((struct sockaddr *)&a), 1);
-    CHECK_INT(cs_listen_parse("[::1]:80", &a, &len, err), 0);
-    CHECK_INT(cs_is_loopback((struct sockaddr *)&a), 1);
-    CHECK_INT(cs_listen_parse("0.0.0.0:80", &a, &len, err), 0);
-    CHECK_INT(cs_is_loopback((struct sockaddr *)&a), 0);
-    CHECK_INT(cs_listen_parse("[::]:80", &a, &len, err), 0);
-    CHECK_INT(cs_is_loopback((struct sockaddr *)&a), 0);
-    CHECK_INT(cs_listen_parse("10.1.2.3:80", &a, &len, err), 0);
-    CHECK_INT(cs_is_loopback((struct sockaddr *)&a), 0);
-}
-
 /* --------------------------------------------------------------- users */
 
 static const char s_hash[] =
@@ -610,7 +591,6 @@ int main(void)
         {"text checks for JSON and logs", test_text},
         {"settings load", test_settings_load},
         {"settings errors", test_settings_errors},
-        {"loopback addresses", test_loopback},
         {"users load", test_users_load},
         {"users errors", test_users_errors},
         {"sessions", test_sessions},

@@ -8,10 +8,7 @@
  * sleeping: readiness is that line, a stop is a reaped child, the hub
  * coming back is a /healthz answering 200 before a deadline.
  */
-#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,13 +21,11 @@
 
 #include "check.h"
 #include "harness.h"
+#include "httpclient.h"
+#include "httpproc.h"
 #include "sha256.h"
 
 extern char **environ;
-
-#define S_START_MS 10000 /* the program must say where it listens within this */
-#define S_STOP_MS 10000  /* and exit within this after SIGTERM */
-#define S_HTTP_S 30      /* one HTTP exchange at most */
 
 static const char *s_token = "test-support-token-0123456789";
 static const char *s_secret = "test-signing-secret-0123456789";
@@ -38,210 +33,43 @@ static const char *s_helpdesk_secret = "test-helpdesk-secret-0123456789";
 
 /* ------------------------------------------------------ the program */
 
-typedef struct {
-    pid_t pid;                 /* hub-webhook-in, 0 when not running */
-    int port;                  /* where it listens */
-    char log[HARNESS_PATH];    /* its stderr */
-} s_wh_t;
-
 static const char *s_program(void)
 {
     const char *path = getenv("HUB_WEBHOOK_IN");
     return path && *path ? path : NULL;
 }
 
-/* SIGTERM and reap. Returns the exit status, 128 + signal, or -1 when it
- * did not stop in time (it is killed then). */
-static int s_wh_stop(s_wh_t *wh)
-{
-    if (wh->pid <= 0)
-        return -1;
-    kill(wh->pid, SIGTERM);
-    int64_t deadline = harness_now_ms() + S_STOP_MS;
-    int status = 0;
-    for (;;) {
-        pid_t got = waitpid(wh->pid, &status, WNOHANG);
-        if (got == wh->pid)
-            break;
-        if (got < 0 && errno != EINTR)
-            return -1;
-        if (harness_now_ms() >= deadline) {
-            kill(wh->pid, SIGKILL);
-            waitpid(wh->pid, &status, 0);
-            wh->pid = 0;
-            fprintf(stderr, "hub-webhook-in did not stop within %d ms of SIGTERM\n", S_STOP_MS);
-            return -1;
-        }
-        harness_pause();
-    }
-    wh->pid = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* Writes config_text as webhook-in.yaml in the harness directory and
  * starts the program on it, against hub_ep, on a free port. Returns 0, or
- * -1 (with what happened on stderr). */
-static int s_wh_start(harness_t *h, const char *config_text, s_wh_t *wh)
+ * -1 (with what happened on stderr; its log is printed at the end of the
+ * case). */
+static int s_wh_start(harness_t *h, const char *config_text, httpproc_t *wh)
 {
-    memset(wh, 0, sizeof *wh);
     const char *written = harness_write_file(h, "webhook-in.yaml", config_text);
     if (!written)
         return -1;
-    char config[HARNESS_PATH];
+    char config[HARNESS_PATH], log[HARNESS_PATH];
     snprintf(config, sizeof config, "%s", written);
-    snprintf(wh->log, sizeof wh->log, "%s/webhook-in.log", harness_dir(h));
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0)
-        return -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, wh->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    snprintf(log, sizeof log, "%s/webhook-in.log", harness_dir(h));
     const char *argv[] = {s_program(), "--config", config, "--hub", harness_endpoint(h), "--listen", "127.0.0.1:0",
                           NULL};
-    int rc = posix_spawn(&wh->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    if (rc != 0) {
-        fprintf(stderr, "cannot start %s: %s\n", argv[0], strerror(rc));
-        wh->pid = 0;
-        close(out[0]);
-        return -1;
-    }
-    char line[256] = "";
-    size_t len = 0;
-    int64_t deadline = harness_now_ms() + S_START_MS;
-    while (!strchr(line, '\n') && len + 1 < sizeof line) {
-        int64_t left = deadline - harness_now_ms();
-        struct pollfd pfd = {.fd = out[0], .events = POLLIN};
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            break;
-        ssize_t got = read(out[0], line + len, sizeof line - 1 - len);
-        if (got <= 0)
-            break;
-        len += (size_t)got;
-        line[len] = '\0';
-    }
-    close(out[0]);
-    if (sscanf(line, "listening on 127.0.0.1:%d", &wh->port) != 1 || wh->port <= 0) {
-        fprintf(stderr, "hub-webhook-in did not say where it listens (got \"%s\")\n", line);
-        s_wh_stop(wh); /* its log is printed at the end of the case */
-        return -1;
-    }
-    return 0;
-}
-
-/* Stops it (a clean exit is checked) and prints its log when the case
- * failed. */
-static void s_wh_end(s_wh_t *wh, int failures_before)
-{
-    if (wh->pid > 0)
-        CHECK_INT(s_wh_stop(wh), 0);
-    if (check_failures > failures_before && wh->log[0]) {
-        char *text = harness_read_file(wh->log);
-        fprintf(stderr, "--- hub-webhook-in log:\n%s---\n", text ? text : "(none)\n");
-        free(text);
-    }
+    return httpproc_start(wh, "hub-webhook-in", argv, log);
 }
 
 /* ------------------------------------------------------------- HTTP */
 
-typedef struct {
-    long status;          /* HTTP status; 0 when the exchange failed */
-    char *body;           /* response body (owned) */
-    size_t len;           /* its bytes */
-    char retry_after[32]; /* Retry-After, "" when absent */
-    json_t *json;         /* body parsed, NULL when not JSON */
-} s_http_t;
-
-static void s_http_free(s_http_t *res)
-{
-    free(res->body);
-    json_decref(res->json);
-    memset(res, 0, sizeof *res);
-}
-
-static size_t s_on_body(char *data, size_t size, size_t n, void *arg)
-{
-    s_http_t *res = arg;
-    char *grown = realloc(res->body, res->len + size * n + 1);
-    if (!grown)
-        return 0;
-    res->body = grown;
-    memcpy(res->body + res->len, data, size * n);
-    res->len += size * n;
-    res->body[res->len] = '\0';
-    return size * n;
-}
-
-static size_t s_on_header(char *data, size_t size, size_t n, void *arg)
-{
-    s_http_t *res = arg;
-    size_t len = size * n;
-    if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-        const char *v = data + 12;
-        while (*v == ' ')
-            v++;
-        snprintf(res->retry_after, sizeof res->retry_after, "%.*s", (int)strcspn(v, "\r\n"), v);
-    }
-    return len;
-}
-
-/* One request. method "GET" or "POST" (body len bytes); headers
- * NULL-terminated (may be NULL). Returns the status (0 on failure). */
-static long s_http(int port, const char *method, const char *path, const char *const *headers, const char *body,
-                   size_t len, s_http_t *res)
-{
-    memset(res, 0, sizeof *res);
-    CURL *curl = curl_easy_init();
-    if (!curl)
-        return 0;
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    struct curl_slist *list = NULL;
-    for (size_t i = 0; headers && headers[i]; i++)
-        list = curl_slist_append(list, headers[i]);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)S_HTTP_S);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, res);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, s_on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, res);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)len);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    }
-    else if (strcmp(method, "GET") != 0) {
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    }
-    CURLcode rc = curl_easy_perform(curl);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status);
-    else
-        fprintf(stderr, "%s %s: %s\n", method, url, curl_easy_strerror(rc));
-    curl_slist_free_all(list);
-    curl_easy_cleanup(curl);
-    if (res->body)
-        res->json = json_loads(res->body, 0, NULL);
-    return res->status;
-}
-
 /* POST /events with the support token. */
-static long s_post_token(int port, const char *body, s_http_t *res)
+static long s_post_token(int port, const char *body, httpclient_res_t *res)
 {
     char auth[128];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", s_token);
     const char *headers[] = {auth, "Content-Type: application/json", NULL};
-    return s_http(port, "POST", "/events", headers, body, strlen(body), res);
+    return httpclient_request(port, "POST", "/events", headers, body, strlen(body), res);
 }
 
 /* POST /events signed with secret, the signature in X-Signature as
  * "sha256=<hex>" (or bare hex when bare is 1). */
-static long s_post_signed(int port, const char *secret, const char *body, size_t len, int bare, s_http_t *res)
+static long s_post_signed(int port, const char *secret, const char *body, size_t len, int bare, httpclient_res_t *res)
 {
     uint8_t mac[HUB_SHA256_LEN];
     char hex[HUB_SHA256_HEX_LEN];
@@ -250,7 +78,7 @@ static long s_post_signed(int port, const char *secret, const char *body, size_t
     char sig[128];
     snprintf(sig, sizeof sig, "X-Signature: %s%s", bare ? "" : "sha256=", hex);
     const char *headers[] = {sig, "Content-Type: application/json", NULL};
-    return s_http(port, "POST", "/events", headers, body, len, res);
+    return httpclient_request(port, "POST", "/events", headers, body, len, res);
 }
 
 static const char *s_str(const json_t *obj, const char *key)
@@ -260,7 +88,7 @@ static const char *s_str(const json_t *obj, const char *key)
 }
 
 /* The "accepted" list of a 202, or NULL. */
-static json_t *s_accepted(const s_http_t *res)
+static json_t *s_accepted(const httpclient_res_t *res)
 {
     json_t *list = json_object_get(res->json, "accepted");
     return json_is_array(list) ? list : NULL;
@@ -295,8 +123,8 @@ static char *s_config(const char *extra)
 static void test_accepted(void)
 {
     int before = check_failures;
-    s_wh_t wh = {0};
-    s_http_t r = {0};
+    httpproc_t wh = {0};
+    httpclient_res_t r = {0};
     hub_client_t *sub = NULL;
     harness_got_t got[1] = {0};
     size_t ngot = 0;
@@ -305,9 +133,9 @@ static void test_accepted(void)
     REQUIRE(h && config && harness_start(h) == 0);
     REQUIRE(s_wh_start(h, config, &wh) == 0);
 
-    CHECK_INT(s_http(wh.port, "GET", "/healthz", NULL, NULL, 0, &r), 200);
+    CHECK_INT(httpclient_request(wh.port, "GET", "/healthz", NULL, NULL, 0, &r), 200);
     CHECK_STR(s_str(r.json, "hub"), "reachable");
-    s_http_free(&r);
+    httpclient_res_free(&r);
 
     const char *one = "{\"type\":\"bug_report\",\"case_id\":\"CASE-1\",\"subject\":\"crash\"}";
     REQUIRE(s_post_token(wh.port, one, &r) == 202);
@@ -319,7 +147,7 @@ static void test_accepted(void)
     CHECK(strncmp(first_id, "support-", 8) == 0);
     CHECK(first_seq >= 1);
     CHECK(json_is_false(json_object_get(json_array_get(acc, 0), "duplicate")));
-    s_http_free(&r);
+    httpclient_res_free(&r);
 
     const char *three = "[{\"type\":\"complaint\",\"case_id\":\"CASE-2\"},"
                         "{\"id\":\"given-id-1\",\"type\":\"return_request\",\"case_id\":\"CASE-3\"},"
@@ -332,7 +160,7 @@ static void test_accepted(void)
     CHECK_STR(s_str(json_array_get(acc, 1), "id"), "given-id-1");
     /* equal elements of one list are two events: the index is in the id */
     CHECK(strcmp(s_str(json_array_get(acc, 0), "id"), s_str(json_array_get(acc, 2), "id")) != 0);
-    s_http_free(&r);
+    httpclient_res_free(&r);
     CHECK_INT(s_events(h), 4);
 
     /* the same body again: the same id, acknowledged as a duplicate */
@@ -342,7 +170,7 @@ static void test_accepted(void)
     CHECK_STR(s_str(json_array_get(acc, 0), "id"), first_id);
     CHECK_INT(json_integer_value(json_object_get(json_array_get(acc, 0), "seq")), first_seq);
     CHECK(json_is_true(json_object_get(json_array_get(acc, 0), "duplicate")));
-    s_http_free(&r);
+    httpclient_res_free(&r);
     CHECK_INT(s_events(h), 4);
 
     /* what engineering receives: the event with the source filled in */
@@ -359,16 +187,16 @@ static void test_accepted(void)
     json_decref(n);
 
     /* other paths and methods */
-    CHECK_INT(s_http(wh.port, "GET", "/nope", NULL, NULL, 0, &r), 404);
-    s_http_free(&r);
-    CHECK_INT(s_http(wh.port, "GET", "/events", NULL, NULL, 0, &r), 405);
-    s_http_free(&r);
-    CHECK_INT(s_http(wh.port, "DELETE", "/healthz", NULL, NULL, 0, &r), 405);
+    CHECK_INT(httpclient_request(wh.port, "GET", "/nope", NULL, NULL, 0, &r), 404);
+    httpclient_res_free(&r);
+    CHECK_INT(httpclient_request(wh.port, "GET", "/events", NULL, NULL, 0, &r), 405);
+    httpclient_res_free(&r);
+    CHECK_INT(httpclient_request(wh.port, "DELETE", "/healthz", NULL, NULL, 0, &r), 405);
 done:
-    s_http_free(&r);
+    httpclient_res_free(&r);
     harness_got_free(got, ngot);
     hub_client_destroy(&sub);
-    s_wh_end(&wh, before);
+    HTTPPROC_END(wh, before);
     free(config);
     HARNESS_END(h);
 }
@@ -378,8 +206,8 @@ done:
 static void test_bad_event(void)
 {
     int before = check_failures;
-    s_wh_t wh = {0};
-    s_http_t r = {0};
+    httpproc_t wh = {0};
+    httpclient_res_t r = {0};
     char *config = s_config(NULL);
     harness_t *h = HARNESS_NEW(NULL);
     REQUIRE(h && config && harness_start(h) == 0);
@@ -388,36 +216,36 @@ static void test_bad_event(void)
     CHECK_INT(s_post_token(wh.port, "{\"subject\":\"no type\"}", &r), 400);
     CHECK_STR(s_str(r.json, "field"), "type");
     CHECK_INT(json_integer_value(json_object_get(r.json, "index")), 0);
-    s_http_free(&r);
+    httpclient_res_free(&r);
 
     CHECK_INT(s_post_token(wh.port, "[{\"type\":\"complaint\"},{\"type\":\"bug_report\",\"severity\":\"extreme\"}]", &r),
               400);
     CHECK_STR(s_str(r.json, "field"), "severity");
     CHECK_INT(json_integer_value(json_object_get(r.json, "index")), 1);
     CHECK_HAS(s_str(r.json, "error"), "extreme");
-    s_http_free(&r);
+    httpclient_res_free(&r);
 
     CHECK_INT(s_post_token(wh.port, "{\"type\":\"complaint\",\"customer\":{\"teir\":\"gold\"}}", &r), 400);
     CHECK_STR(s_str(r.json, "field"), "customer.teir");
-    s_http_free(&r);
+    httpclient_res_free(&r);
 
     CHECK_INT(s_post_token(wh.port, "{\"type\":", &r), 400);
     CHECK_HAS(s_str(r.json, "error"), "not JSON");
-    s_http_free(&r);
+    httpclient_res_free(&r);
 
     CHECK_INT(s_post_token(wh.port, "[]", &r), 400);
-    s_http_free(&r);
+    httpclient_res_free(&r);
 
     char auth[128];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", s_token);
     const char *form[] = {auth, "Content-Type: application/x-www-form-urlencoded", NULL};
-    CHECK_INT(s_http(wh.port, "POST", "/events", form, "{\"type\":\"complaint\"}", 20, &r), 415);
-    s_http_free(&r);
+    CHECK_INT(httpclient_request(wh.port, "POST", "/events", form, "{\"type\":\"complaint\"}", 20, &r), 415);
+    httpclient_res_free(&r);
 
     CHECK_INT(s_events(h), 0);
 done:
-    s_http_free(&r);
-    s_wh_end(&wh, before);
+    httpclient_res_free(&r);
+    HTTPPROC_END(wh, before);
     free(config);
     HARNESS_END(h);
 }
@@ -426,8 +254,8 @@ done:
 static void test_bad_token(void)
 {
     int before = check_failures;
-    s_wh_t wh = {0};
-    s_http_t r = {0};
+    httpproc_t wh = {0};
+    httpclient_res_t r = {0};
     char *config = s_config(NULL);
     harness_t *h = HARNESS_NEW(NULL);
     REQUIRE(h && config && harness_start(h) == 0);
@@ -443,14 +271,14 @@ static void test_bad_token(void)
     const char *secret[] = {as_token, "Content-Type: application/json", NULL};
     const char *const *cases[] = {wrong, none, basic, secret};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        CHECK_INT(s_http(wh.port, "POST", "/events", cases[i], body, strlen(body), &r), 401);
+        CHECK_INT(httpclient_request(wh.port, "POST", "/events", cases[i], body, strlen(body), &r), 401);
         CHECK_STR(s_str(r.json, "error"), "missing or wrong credential");
-        s_http_free(&r);
+        httpclient_res_free(&r);
     }
     CHECK_INT(s_events(h), 0);
 done:
-    s_http_free(&r);
-    s_wh_end(&wh, before);
+    httpclient_res_free(&r);
+    HTTPPROC_END(wh, before);
     free(config);
     HARNESS_END(h);
 }
@@ -460,8 +288,8 @@ done:
 static void test_signatures(void)
 {
     int before = check_failures;
-    s_wh_t wh = {0};
-    s_http_t r = {0};
+    httpproc_t wh = {0};
+    httpclient_res_t r = {0};
     char *config = s_config(NULL);
     harness_t *h = HARNESS_NEW(NULL);
     REQUIRE(h && config && harness_start(h) == 0);
@@ -471,30 +299,30 @@ static void test_signatures(void)
     const char *body = "{\"type\":\"complaint\",\"subject\":\"signed\"}";
     const char *good[] = {"X-Signature: sha256=8cbc44b9ab3d4a8db56c6184a356d9154d3951c726f4e991979b7a5489b6ea51",
                           "Content-Type: application/json", NULL};
-    REQUIRE(s_http(wh.port, "POST", "/events", good, body, strlen(body), &r) == 202);
+    REQUIRE(httpclient_request(wh.port, "POST", "/events", good, body, strlen(body), &r) == 202);
     CHECK(strncmp(s_str(json_array_get(s_accepted(&r), 0), "id"), "signed-", 7) == 0);
-    s_http_free(&r);
+    httpclient_res_free(&r);
 
     /* the same signature over another body */
     const char *other = "{\"type\":\"complaint\",\"subject\":\"signed!\"}";
-    CHECK_INT(s_http(wh.port, "POST", "/events", good, other, strlen(other), &r), 401);
-    s_http_free(&r);
+    CHECK_INT(httpclient_request(wh.port, "POST", "/events", good, other, strlen(other), &r), 401);
+    httpclient_res_free(&r);
     /* signed with another secret */
     CHECK_INT(s_post_signed(wh.port, "not-the-secret-0123456789", other, strlen(other), 0, &r), 401);
-    s_http_free(&r);
+    httpclient_res_free(&r);
     /* not a signature */
     const char *junk[] = {"X-Signature: sha256=zz", "Content-Type: application/json", NULL};
-    CHECK_INT(s_http(wh.port, "POST", "/events", junk, other, strlen(other), &r), 401);
-    s_http_free(&r);
+    CHECK_INT(httpclient_request(wh.port, "POST", "/events", junk, other, strlen(other), &r), 401);
+    httpclient_res_free(&r);
     CHECK_INT(s_events(h), 1);
 
     /* bare hex is accepted too */
     REQUIRE(s_post_signed(wh.port, s_secret, other, strlen(other), 1, &r) == 202);
-    s_http_free(&r);
+    httpclient_res_free(&r);
     CHECK_INT(s_events(h), 2);
 done:
-    s_http_free(&r);
-    s_wh_end(&wh, before);
+    httpclient_res_free(&r);
+    HTTPPROC_END(wh, before);
     free(config);
     HARNESS_END(h);
 }
@@ -504,8 +332,8 @@ done:
 static void test_oversized(void)
 {
     int before = check_failures;
-    s_wh_t wh = {0};
-    s_http_t r = {0};
+    httpproc_t wh = {0};
+    httpclient_res_t r = {0};
     char *big = NULL;
     char *config = s_config("max_body: 1024\nmax_events: 2\n");
     harness_t *h = HARNESS_NEW(NULL);
@@ -521,26 +349,26 @@ static void test_oversized(void)
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", s_token);
     /* Content-Length over the limit: refused before the body is sent */
     const char *expect[] = {auth, "Content-Type: application/json", "Expect: 100-continue", NULL};
-    CHECK_INT(s_http(wh.port, "POST", "/events", expect, big, len, &r), 413);
+    CHECK_INT(httpclient_request(wh.port, "POST", "/events", expect, big, len, &r), 413);
     CHECK_HAS(s_str(r.json, "error"), "1024");
-    s_http_free(&r);
+    httpclient_res_free(&r);
     /* no Content-Length (chunked): counted while it streams */
     const char *chunked[] = {auth, "Content-Type: application/json", "Transfer-Encoding: chunked", NULL};
-    CHECK_INT(s_http(wh.port, "POST", "/events", chunked, big, len, &r), 413);
-    s_http_free(&r);
+    CHECK_INT(httpclient_request(wh.port, "POST", "/events", chunked, big, len, &r), 413);
+    httpclient_res_free(&r);
     /* more events than max_events */
     CHECK_INT(s_post_token(wh.port, "[{\"type\":\"a\"},{\"type\":\"b\"},{\"type\":\"c\"}]", &r), 413);
     CHECK_HAS(s_str(r.json, "error"), "3 events");
-    s_http_free(&r);
+    httpclient_res_free(&r);
     CHECK_INT(s_events(h), 0);
     /* and a request within the limits still works */
     CHECK_INT(s_post_token(wh.port, "[{\"type\":\"a\"},{\"type\":\"b\"}]", &r), 202);
-    s_http_free(&r);
+    httpclient_res_free(&r);
     CHECK_INT(s_events(h), 2);
 done:
-    s_http_free(&r);
+    httpclient_res_free(&r);
     free(big);
-    s_wh_end(&wh, before);
+    HTTPPROC_END(wh, before);
     free(config);
     HARNESS_END(h);
 }
@@ -550,8 +378,8 @@ done:
 static void test_hub_down(void)
 {
     int before = check_failures;
-    s_wh_t wh = {0};
-    s_http_t r = {0};
+    httpproc_t wh = {0};
+    httpclient_res_t r = {0};
     char *config = s_config("hub_timeout: 1s\nretry_after: 7s\n");
     harness_t *h = HARNESS_NEW(NULL);
     REQUIRE(h && config);
@@ -559,29 +387,29 @@ static void test_hub_down(void)
 
     const char *body = "[{\"type\":\"bug_report\",\"case_id\":\"CASE-9\"},{\"type\":\"complaint\",\"case_id\":\"CASE-9\"}]";
     CHECK_INT(s_post_token(wh.port, body, &r), 503);
-    CHECK_STR(r.retry_after, "7");
+    CHECK_STR(httpclient_header(&r, "Retry-After"), "7");
     CHECK_HAS(s_str(r.json, "error"), "send the same request again");
-    s_http_free(&r);
-    CHECK_INT(s_http(wh.port, "GET", "/healthz", NULL, NULL, 0, &r), 503);
+    httpclient_res_free(&r);
+    CHECK_INT(httpclient_request(wh.port, "GET", "/healthz", NULL, NULL, 0, &r), 503);
     CHECK_STR(s_str(r.json, "hub"), "unreachable");
-    s_http_free(&r);
+    httpclient_res_free(&r);
 
     REQUIRE(harness_start(h) == 0);
     /* a sender's retry loop: wait until the intake sees the hub */
     int64_t deadline = harness_now_ms() + 15000;
     long code = 0;
-    while ((code = s_http(wh.port, "GET", "/healthz", NULL, NULL, 0, &r)) != 200 && harness_now_ms() < deadline) {
-        s_http_free(&r);
+    while ((code = httpclient_request(wh.port, "GET", "/healthz", NULL, NULL, 0, &r)) != 200 && harness_now_ms() < deadline) {
+        httpclient_res_free(&r);
         harness_pause();
     }
-    s_http_free(&r);
+    httpclient_res_free(&r);
     REQUIRE(code == 200);
 
     REQUIRE(s_post_token(wh.port, body, &r) == 202);
     json_t *acc = s_accepted(&r);
     REQUIRE(acc && json_array_size(acc) == 2);
     json_int_t seq0 = json_integer_value(json_object_get(json_array_get(acc, 0), "seq"));
-    s_http_free(&r);
+    httpclient_res_free(&r);
     CHECK_INT(s_events(h), 2);
 
     /* and once more: duplicates, the original sequence numbers */
@@ -591,11 +419,11 @@ static void test_hub_down(void)
     CHECK(json_is_true(json_object_get(json_array_get(acc, 0), "duplicate")));
     CHECK(json_is_true(json_object_get(json_array_get(acc, 1), "duplicate")));
     CHECK_INT(json_integer_value(json_object_get(json_array_get(acc, 0), "seq")), seq0);
-    s_http_free(&r);
+    httpclient_res_free(&r);
     CHECK_INT(s_events(h), 2);
 done:
-    s_http_free(&r);
-    s_wh_end(&wh, before);
+    httpclient_res_free(&r);
+    HTTPPROC_END(wh, before);
     free(config);
     HARNESS_END(h);
 }
@@ -607,8 +435,8 @@ done:
 static void test_mapping(void)
 {
     int before = check_failures;
-    s_wh_t wh = {0};
-    s_http_t r = {0};
+    httpproc_t wh = {0};
+    httpclient_res_t r = {0};
     hub_client_t *sub = NULL;
     harness_got_t got[1] = {0};
     size_t ngot = 0;
@@ -635,7 +463,7 @@ static void test_mapping(void)
     CHECK_STR(s_str(acc0, "id"), "helpdesk-7f3c2a9e-5b1d-4c8e-9a61-2d0e8b4f7c15");
     /* defect, billing-flag and sales-followup in the sample policy */
     CHECK_INT(json_integer_value(json_object_get(acc0, "notifications")), 3);
-    s_http_free(&r);
+    httpclient_res_free(&r);
 
     REQUIRE((sub = harness_client(h, "engineering")) != NULL);
     const char *topics[] = {"engineering.*", NULL};
@@ -680,7 +508,7 @@ static void test_mapping(void)
     free(text);
     CHECK_STR(s_str(r.json, "field"), "ticket.subject");
     CHECK_HAS(s_str(r.json, "error"), "required for subject");
-    s_http_free(&r);
+    httpclient_res_free(&r);
 
     /* a mapped value the event refuses: the payload path is named */
     json_object_set_new(json_object_get(doc, "ticket"), "subject", json_string("s"));
@@ -691,7 +519,7 @@ static void test_mapping(void)
     free(text);
     CHECK_STR(s_str(r.json, "field"), "ticket.created_at");
     CHECK_HAS(s_str(r.json, "error"), "occurred_at");
-    s_http_free(&r);
+    httpclient_res_free(&r);
 
     /* an unknown category falls to the default type */
     json_object_set_new(json_object_get(doc, "ticket"), "created_at", json_string("2026-11-23T11:00:00Z"));
@@ -701,15 +529,15 @@ static void test_mapping(void)
     CHECK_INT(s_post_signed(wh.port, s_helpdesk_secret, text, strlen(text), 0, &r), 202);
     free(text);
     CHECK_STR(s_str(json_array_get(s_accepted(&r), 0), "id"), "helpdesk-d-2");
-    s_http_free(&r);
+    httpclient_res_free(&r);
     CHECK_INT(s_events(h), 2);
 done:
-    s_http_free(&r);
+    httpclient_res_free(&r);
     json_decref(note);
     json_decref(doc);
     harness_got_free(got, ngot);
     hub_client_destroy(&sub);
-    s_wh_end(&wh, before);
+    HTTPPROC_END(wh, before);
     free(payload);
     free(config);
     HARNESS_END(h);

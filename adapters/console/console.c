@@ -155,6 +155,34 @@ static int s_origin_ok(const cs_request_t *req)
     return rest && strcasecmp(rest, host) == 0;
 }
 
+/* Rule 8: the Host header names this console: a loopback name
+ * (localhost, 127.x.x.x, [::1]) or public_host, with any port. A page
+ * elsewhere that rebinds its own name to 127.0.0.1 sends its own name. */
+static int s_host_ok(const cs_console_t *self, const cs_request_t *req)
+{
+    const char *host = req->header(req->arg, "Host");
+    if (!host)
+        return 1; /* HTTP/1.0: nothing to compare; libmicrohttpd refuses HTTP/1.1 without it */
+    char name[CS_STR_LEN];
+    size_t len;
+    if (host[0] == '[') {
+        const char *end = strchr(host, ']');
+        len = end ? (size_t)(end - host) + 1 : 0;
+    }
+    else {
+        len = strcspn(host, ":");
+    }
+    if (len == 0 || len >= sizeof name)
+        return 0;
+    memcpy(name, host, len);
+    name[len] = '\0';
+    if (strcasecmp(name, "localhost") == 0 || strcmp(name, "[::1]") == 0)
+        return 1;
+    if (strncmp(name, "127.", 4) == 0 && strspn(name, "0123456789.") == len)
+        return 1;
+    return self->settings->public_host[0] && strcasecmp(name, self->settings->public_host) == 0;
+}
+
 /* Set-Cookie for a session id (NULL: clear the cookie). */
 static void s_cookie(const cs_console_t *self, const char *id, cs_reply_t *reply)
 {
@@ -406,7 +434,15 @@ void cs_console_handle(cs_console_t *self, const cs_request_t *req, cs_reply_t *
     s_who_t who;
     s_who(self, req, &who);
     const char *path = req->path;
-    if (strcmp(path, "/api/login") == 0) {
+    if (!s_host_ok(self, req)) {
+        char shown[64];
+        snprintf(shown, sizeof shown, "%s", req->header(req->arg, "Host"));
+        cs_text_clean(shown);
+        hub_warn("a request for host \"%s\" refused (not a loopback name, not public_host)", shown);
+        cs_reply_error(reply, 421, "host",
+                       "this console does not answer for host \"%s\"; an operator may set public_host", shown);
+    }
+    else if (strcmp(path, "/api/login") == 0) {
         if (s_is(req, "POST"))
             s_login(self, req, &who, reply);
         else

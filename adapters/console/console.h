@@ -36,6 +36,9 @@
  *      answers Cache-Control: no-store.
  *   7. The lock (cs_console_lock) is held while a request is answered and
  *      while the users file is replaced.
+ *   8. A request whose Host is neither a loopback name nor public_host is
+ *      refused (421 "host"), whatever its path: a web page that rebinds its
+ *      own name to this machine cannot read the console.
  */
 #ifndef CS_CONSOLE_H_INCLUDED
 #define CS_CONSOLE_H_INCLUDED

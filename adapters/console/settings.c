@@ -136,6 +136,15 @@ static int s_load_key(s_loader_t *self, const char *key, yaml_node_t *k, yaml_no
             rc = hub_yamldoc_error(self->doc, v, self->err, "proxy_header: \"%.64s\" is not a header name",
                                    settings->proxy_header);
     }
+    else if (strcmp(key, "public_host") == 0) {
+        rc = httpd_settings_copy(self, v, key, settings->public_host, sizeof settings->public_host, 1);
+        if (rc == 0 && strspn(settings->public_host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+                           strlen(settings->public_host))
+            rc = hub_yamldoc_error(self->doc, v, self->err,
+                                   "public_host: \"%.64s\" is not a host name (letters, digits, dots, dashes; "
+                                   "no port, no scheme)",
+                                   settings->public_host);
+    }
     else if (strcmp(key, "session_ttl") == 0) {
         rc = s_duration(self, v, key, CS_MIN_TTL_MS, CS_MAX_TTL_MS, &settings->session_ttl_ms);
     }
@@ -156,7 +165,7 @@ static int s_load_key(s_loader_t *self, const char *key, yaml_node_t *k, yaml_no
     else {
         rc = hub_yamldoc_error(self->doc, k, self->err,
                                "unknown key \"%.64s\" (known: listen, hub, hub_timeout, users_file, "
-                               "proxy_header, session_ttl, secure_cookies, metrics, log_level)",
+                               "proxy_header, public_host, session_ttl, secure_cookies, metrics, log_level)",
                                key);
     }
     return rc;

@@ -12,6 +12,9 @@
  *   hub_timeout: 5s               longest wait for one hub call (then 502)
  *   users_file: console-users.yaml    who may log in (users.h); required
  *   proxy_header: ""              e.g. X-Forwarded-User: trust it for the user, from loopback peers only
+ *   public_host: ""               the host name browsers reach the console by through a proxy
+ *                                 (e.g. switchboard.example.com); requests for any other Host
+ *                                 than it and the loopback names are refused (DNS rebinding)
  *   session_ttl: 8h               a session ends this long after its login
  *   secure_cookies: false         true: the session cookie also carries Secure (behind TLS)
  *   metrics: open                 open: GET /metrics without login; operator: operators only
@@ -49,6 +52,7 @@ typedef struct {
     int64_t hub_timeout_ms;        /* one hub call at most */
     char users_file[CS_STR_LEN];   /* resolved path of the users file; "" until set */
     char proxy_header[CS_HEADER_LEN]; /* trusted user header; "": none */
+    char public_host[CS_STR_LEN];  /* the name behind a proxy; "": loopback names only */
     int64_t session_ttl_ms;        /* session lifetime */
     int secure_cookies;            /* 1: Secure on the cookie */
     cs_metrics_access_t metrics;   /* who may read /metrics */

@@ -456,6 +456,17 @@ static void test_csrf_origin_and_limits(void)
     CHECK_INT(s_http_ex(con.proc.port, "POST", "/api/login", NULL, 0, evil, login, strlen(login), &res), 403);
     CHECK_STR(s_str(res.json, "error"), "origin");
     httpclient_res_free(&res);
+    /* a page that rebinds its own name to this machine sends that name as
+     * the Host: refused on every path, logged in or not */
+    const char *rebound[] = {"Host: evil.example", NULL};
+    CHECK_INT(s_http_ex(con.proc.port, "GET", "/metrics", NULL, 0, rebound, NULL, 0, &res), 421);
+    CHECK_STR(s_str(res.json, "error"), "host");
+    httpclient_res_free(&res);
+    CHECK_INT(s_http_ex(con.proc.port, "GET", "/api/session", &alice, 0, rebound, NULL, 0, &res), 421);
+    httpclient_res_free(&res);
+    const char *by_name[] = {"Host: localhost", NULL};
+    CHECK_INT(s_http_ex(con.proc.port, "GET", "/api/session", &alice, 0, by_name, NULL, 0, &res), 200);
+    httpclient_res_free(&res);
     char own_origin[64];
     snprintf(own_origin, sizeof own_origin, "Origin: http://127.0.0.1:%d", con.proc.port);
     const char *same[] = {"Content-Type: application/json", own_origin, NULL};

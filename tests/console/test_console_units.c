@@ -175,6 +175,7 @@ static void test_settings_load(void)
                                                "       server_key: /k/hubd.key }\n"
                                                "users_file: users.yaml\n"
                                                "proxy_header: X-Forwarded-User\n"
+                                               "public_host: switchboard.example.com\n"
                                                "session_ttl: 2h\n"
                                                "secure_cookies: true\n"
                                                "metrics: operator\n");
@@ -192,6 +193,7 @@ static void test_settings_load(void)
     snprintf(want, sizeof want, "%s/users.yaml", s_dir);
     CHECK_STR(s.users_file, want);
     CHECK_STR(s.proxy_header, "X-Forwarded-User");
+    CHECK_STR(s.public_host, "switchboard.example.com");
     CHECK_INT(s.session_ttl_ms, 2LL * 3600 * 1000);
     CHECK_INT(s.secure_cookies, 1);
     CHECK_INT(s.metrics, CS_METRICS_OPERATOR);
@@ -212,6 +214,7 @@ static void test_settings_errors(void)
         {"secure_cookies: maybe\n", "secure_cookies: expected true or false"},
         {"metrics: public\n", "metrics: \"public\" is not one of open, operator"},
         {"proxy_header: \"X User\"\n", "proxy_header: \"X User\" is not a header name"},
+        {"public_host: https://x.example\n", "public_host: \"https://x.example\" is not a host name"},
         {"users_fil: u.yaml\n", "console.yaml:1: unknown key \"users_fil\""},
         {"- a\n- b\n", "expected a mapping of settings"},
         {"listen: [1, 2]\n", "listen: expected a single value, not a list"},

@@ -15,10 +15,9 @@
 #include "ident.h"
 #include "sha256.h"
 
-/* Fills buf from getrandom(2), or /dev/urandom when the call is missing.
- * Returns 0, or -1 when neither gave len bytes. */
-static int s_fill_random(uint8_t *buf, size_t len)
+int hub_random_bytes(void *out, size_t len)
 {
+    uint8_t *buf = out;
     size_t got = 0;
     while (got < len) {
         ssize_t n = getrandom(buf + got, len - got, 0);
@@ -83,7 +82,7 @@ static void s_take_random(uint8_t *buf, size_t len)
     static _Thread_local pid_t owner;
     pid_t pid = getpid();
     if (left < len || owner != pid) {
-        if (s_fill_random(pool, sizeof pool) < 0) {
+        if (hub_random_bytes(pool, sizeof pool) < 0) {
             left = 0;
             s_fill_fallback(buf, len);
             return;

@@ -5,6 +5,8 @@
 #ifndef HUB_IDENT_H_INCLUDED
 #define HUB_IDENT_H_INCLUDED
 
+#include <stddef.h>
+
 #define HUB_ID_LEN 37 /* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" and its NUL */
 
 /* Writes a new random UUIDv4 in lower-case hex to out. Reads getrandom(2),
@@ -13,6 +15,12 @@
  * the clocks, the pid and a counter through SHA-256, which is unique but
  * not secret. */
 void hub_id_generate(char out[HUB_ID_LEN]);
+
+/* Fills out with len bytes of the kernel's randomness: getrandom(2), or
+ * /dev/urandom when the call is missing. Returns 0, or -1 when neither gave
+ * len bytes (never predictable bytes instead). Can block only at early
+ * boot. */
+int hub_random_bytes(void *out, size_t len);
 
 #define HUB_USER_MAX 64 /* bytes of a user name (Publish.on_behalf_of) */
 #define HUB_ACTOR_LEN (HUB_USER_MAX + 1 + 128 + 1) /* "USER@IDENTITY" and its NUL */

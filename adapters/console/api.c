@@ -210,6 +210,41 @@ static int s_require_operator(const cs_user_t *user, cs_reply_t *reply)
     return -1;
 }
 
+/* A libhub reading: JSON query in, JSON answer out (hub_audit_query,
+ * hub_notification_query). */
+typedef int (*s_reading_fn)(hub_client_t *client, const char *query_json, char **reply_json_p, int timeout_ms,
+                            char err[HUB_ERR_LEN]);
+
+/* Sends query (taken) through fn and returns the hub's answer as a JSON
+ * object, or NULL with reply set: 500 when out of memory, the hub's
+ * refusal (s_hub_error, naming what), 502 when the answer is not an
+ * object. */
+static json_t *s_ask(cs_api_t *self, s_reading_fn fn, json_t *query, const char *what, cs_reply_t *reply)
+{
+    char *text = query ? json_dumps(query, JSON_COMPACT) : NULL;
+    json_decref(query);
+    if (!text) {
+        cs_reply_json(reply, 500, NULL);
+        return NULL;
+    }
+    char *answer = NULL;
+    char err[HUB_ERR_LEN] = "";
+    int rc = fn(self->client, text, &answer, s_timeout(self), err);
+    free(text);
+    if (rc < 0) {
+        s_hub_error(reply, rc, what, err);
+        return NULL;
+    }
+    json_t *parsed = json_loads(answer, 0, NULL);
+    free(answer);
+    if (!json_is_object(parsed)) {
+        json_decref(parsed);
+        cs_reply_error(reply, 502, "hub", "%s: the hub's answer is not a JSON object", what);
+        return NULL;
+    }
+    return parsed;
+}
+
 /* Whether the hub's audit log has a row of action for department on
  * case_id: 1 yes, 0 no, -1 with reply set when the hub could not say. */
 static int s_case_has_row(cs_api_t *self, const char *case_id, const char *department, const char *action,
@@ -217,22 +252,9 @@ static int s_case_has_row(cs_api_t *self, const char *case_id, const char *depar
 {
     json_t *query = json_pack("{s:s, s:s, s:s, s:i}", "case_id", case_id, "department", department, "action",
                               action, "limit", 1);
-    char *text = query ? json_dumps(query, JSON_COMPACT) : NULL;
-    json_decref(query);
-    if (!text) {
-        cs_reply_json(reply, 500, NULL);
+    json_t *parsed = s_ask(self, hub_audit_query, query, "case", reply);
+    if (!parsed)
         return -1;
-    }
-    char *answer = NULL;
-    char err[HUB_ERR_LEN] = "";
-    int rc = hub_audit_query(self->client, text, &answer, s_timeout(self), err);
-    free(text);
-    if (rc < 0) {
-        s_hub_error(reply, rc, "case", err);
-        return -1;
-    }
-    json_t *parsed = json_loads(answer, 0, NULL);
-    free(answer);
     int found = json_array_size(json_object_get(parsed, "rows")) > 0;
     json_decref(parsed);
     return found;
@@ -299,23 +321,10 @@ done:
  * *truncated_p: the hub had more. */
 static json_t *s_case_rows(cs_api_t *self, const char *case_id, int *truncated_p, cs_reply_t *reply)
 {
-    json_t *query = json_pack("{s:s, s:i}", "case_id", case_id, "limit", CS_HISTORY_ROWS);
-    char *text = query ? json_dumps(query, JSON_COMPACT) : NULL;
-    json_decref(query);
-    if (!text) {
-        cs_reply_json(reply, 500, NULL);
+    json_t *parsed = s_ask(self, hub_audit_query, json_pack("{s:s, s:i}", "case_id", case_id, "limit", CS_HISTORY_ROWS),
+                           "case", reply);
+    if (!parsed)
         return NULL;
-    }
-    char *answer = NULL;
-    char err[HUB_ERR_LEN] = "";
-    int rc = hub_audit_query(self->client, text, &answer, s_timeout(self), err);
-    free(text);
-    if (rc < 0) {
-        s_hub_error(reply, rc, "case", err);
-        return NULL;
-    }
-    json_t *parsed = json_loads(answer, 0, NULL);
-    free(answer);
     json_t *rows = json_array();
     size_t i;
     json_t *row;
@@ -503,27 +512,9 @@ void cs_api_case(cs_api_t *self, const cs_user_t *user, const cs_request_t *req,
  * and returns its NotificationList parsed, or NULL with reply set. */
 static json_t *s_notifications(cs_api_t *self, json_t *query, const char *what, cs_reply_t *reply)
 {
-    char *text = query ? json_dumps(query, JSON_COMPACT) : NULL;
-    json_decref(query);
-    if (!text) {
-        cs_reply_json(reply, 500, NULL);
+    json_t *list = s_ask(self, hub_notification_query, query, what, reply);
+    if (!list)
         return NULL;
-    }
-    char *answer = NULL;
-    char err[HUB_ERR_LEN] = "";
-    int rc = hub_notification_query(self->client, text, &answer, s_timeout(self), err);
-    free(text);
-    if (rc < 0) {
-        s_hub_error(reply, rc, what, err);
-        return NULL;
-    }
-    json_t *list = json_loads(answer, 0, NULL);
-    free(answer);
-    if (!json_is_object(list)) {
-        json_decref(list);
-        cs_reply_error(reply, 502, "hub", "%s: the hub's answer is not a JSON object", what);
-        return NULL;
-    }
     if (!json_is_array(json_object_get(list, "items")))
         json_object_set_new(list, "items", json_array());
     return list;

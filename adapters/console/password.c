@@ -5,13 +5,11 @@
 #include "password.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
+#include "ident.h"
 #include "sha256.h"
 
 #define S_PREFIX "pbkdf2-sha256$"
@@ -90,30 +88,7 @@ void cs_pbkdf2_sha256(const void *password, size_t password_len, const void *sal
 
 int cs_random_bytes(void *buf, size_t len)
 {
-    uint8_t *out = buf;
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = getrandom(out + got, len - got, 0);
-        if (n > 0)
-            got += (size_t)n;
-        else if (!(n < 0 && errno == EINTR))
-            break;
-    }
-    if (got == len)
-        return 0;
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, out + got, len - got);
-        if (n > 0)
-            got += (size_t)n;
-        else if (!(n < 0 && errno == EINTR))
-            break;
-    }
-    close(fd);
-    return got == len ? 0 : -1;
+    return hub_random_bytes(buf, len);
 }
 
 /* ------------------------------------------------------------- base64 */

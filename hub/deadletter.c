@@ -60,8 +60,8 @@ int hub_deadletter_parse_id(const char *id, char subscriber[HUB_DEADLETTER_SUBSC
 void hub_deadletter_reason(const char *subscriber, const char *why, const char *topic, uint32_t attempts, char *out,
                            size_t outlen)
 {
-    snprintf(out, outlen, "%s: %s (was %s, %" PRIu32 " attempts)", subscriber, why, topic && *topic ? topic : "?",
-             attempts);
+    snprintf(out, outlen, "%s: %s (was %s, %" PRIu32 " attempt%s)", subscriber, why, topic && *topic ? topic : "?",
+             attempts, attempts == 1 ? "" : "s");
 }
 
 void hub_deadletter_why(const char *reason, const char *subscriber, char *out, size_t outlen)

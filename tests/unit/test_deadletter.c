@@ -50,6 +50,11 @@ static void test_reasons(void)
     char reason[256], why[256];
     hub_deadletter_reason("engineering", "HTTP 404 (not found)", "engineering.defect", 5, reason, sizeof reason);
     CHECK_STR(reason, "engineering: HTTP 404 (not found) (was engineering.defect, 5 attempts)");
+    char one[256];
+    hub_deadletter_reason("finance", "550 mailbox unavailable", "finance.billing_flag", 1, one, sizeof one);
+    CHECK_STR(one, "finance: 550 mailbox unavailable (was finance.billing_flag, 1 attempt)");
+    hub_deadletter_why(one, "finance", why, sizeof why);
+    CHECK_STR(why, "550 mailbox unavailable");
     hub_deadletter_why(reason, "engineering", why, sizeof why);
     CHECK_STR(why, "HTTP 404 (not found)");
     /* the words may hold " (was " themselves: the last one closes them */

@@ -494,7 +494,16 @@ void cs_api_case(cs_api_t *self, const cs_user_t *user, const cs_request_t *req,
         cs_reply_json(reply, 500, NULL);
         return;
     }
-    if (!cs_caseboard_involves(board, user)) {
+    int involved = cs_caseboard_involves(board, user);
+    for (size_t i = 0; !involved && truncated && i < user->ndepartments; i++) {
+        /* a long case: the rows read may have lost the one that reached the
+         * user's department; ask the log itself */
+        cs_reply_t probe = {0};
+        involved = s_case_has_row(self, case_id, user->departments[i], "routed", &probe) > 0 ||
+                   s_case_has_row(self, case_id, user->departments[i], "escalated", &probe) > 0;
+        cs_reply_fini(&probe);
+    }
+    if (!involved) {
         /* the same answer as for a case that does not exist: a user learns
          * nothing of cases that never reached them */
         json_decref(board);

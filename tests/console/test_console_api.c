@@ -650,6 +650,28 @@ static void test_inbox_answer_and_case(void)
     CHECK_INT(s_get(con.proc.port, "/api/case?customer=globex", &sid, &res), 200);
     CHECK_INT(json_array_size(json_object_get(res.json, "cases")), 1);
     httpclient_res_free(&res);
+
+    /* a long case: shipping's return first, then 400 complaints on the same
+     * case for finance and sales; the board reads the case's last rows,
+     * which no longer hold shipping's, and shipping still sees its case */
+    if (!c)
+        c = harness_client(h, "support");
+    REQUIRE(c);
+    REQUIRE(harness_publish(c,
+                            "{\"id\":\"long-0\",\"type\":\"return_request\",\"case_id\":\"CASE-LONG\","
+                            "\"tags\":[\"rma\"]}",
+                            NULL) == 0);
+    for (int i = 1; i <= 400; i++) {
+        char ev[256];
+        snprintf(ev, sizeof ev,
+                 "{\"id\":\"long-%d\",\"type\":\"complaint\",\"case_id\":\"CASE-LONG\","
+                 "\"customer\":{\"tier\":\"enterprise\",\"billing_status\":\"overdue\"}}",
+                 i);
+        REQUIRE(harness_publish(c, ev, NULL) == 0);
+    }
+    CHECK_INT(s_get(con.proc.port, "/api/case?case_id=CASE-LONG", &sid, &res), 200);
+    CHECK(json_is_true(json_object_get(res.json, "truncated")));
+    httpclient_res_free(&res);
 done:
     hub_client_destroy(&c);
     httpclient_res_free(&res);

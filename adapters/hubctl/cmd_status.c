@@ -14,12 +14,12 @@
 
 #include "hubctl.h"
 
-#define S_COLUMNS 10      /* columns of the subscriber table */
+#define S_COLUMNS 12      /* columns of the subscriber table */
 #define S_CELL_LEN 512    /* bytes of one cell (topics are cut beyond) */
 
 static const char *const s_headers[S_COLUMNS] = {
-    "NAME", "CONNECTED", "POSITION", "BACKLOG", "IN_FLIGHT", "CREDIT", "DELIVERED", "REDELIVERED", "DEAD_LETTERS",
-    "TOPICS",
+    "NAME",        "CONNECTED", "POSITION",     "BACKLOG",           "IN_FLIGHT", "OLDEST_UNACKED",
+    "CREDIT",      "DELIVERED", "ACKED",        "REDELIVERED",       "DEAD_LETTERS (OPEN)", "TOPICS",
 };
 
 static void s_help(void)
@@ -86,22 +86,34 @@ static void s_row(const json_t *sub, char cells[S_COLUMNS][S_CELL_LEN])
 {
     snprintf(cells[0], S_CELL_LEN, "%s", s_string(sub, "name"));
     snprintf(cells[1], S_CELL_LEN, "%s", json_is_true(json_object_get(sub, "connected")) ? "yes" : "no");
-    static const char *const keys[] = {"position", "backlog", "in_flight", "credit", "delivered", "redelivered",
-                                       "dead_letters"};
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-        s_number(sub, keys[k], cells[2 + k], S_CELL_LEN);
+    s_number(sub, "position", cells[2], S_CELL_LEN);
+    s_number(sub, "backlog", cells[3], S_CELL_LEN);
+    s_number(sub, "in_flight", cells[4], S_CELL_LEN);
+    json_int_t oldest_ms = json_integer_value(json_object_get(sub, "oldest_unacked_ms"));
+    if (oldest_ms > 0)
+        snprintf(cells[5], S_CELL_LEN, "%.1fs", (double)oldest_ms / 1000.0);
+    else
+        snprintf(cells[5], S_CELL_LEN, "-");
+    s_number(sub, "credit", cells[6], S_CELL_LEN);
+    s_number(sub, "delivered", cells[7], S_CELL_LEN);
+    s_number(sub, "acked", cells[8], S_CELL_LEN);
+    s_number(sub, "redelivered", cells[9], S_CELL_LEN);
+    char dead[32], open[32];
+    s_number(sub, "dead_letters", dead, sizeof dead);
+    s_number(sub, "open_dead_letters", open, sizeof open);
+    snprintf(cells[10], S_CELL_LEN, "%s (%s)", dead, open);
     const json_t *topics = json_object_get(sub, "topics");
     size_t used = 0;
-    cells[9][0] = '\0';
+    cells[11][0] = '\0';
     if (json_is_string(topics))
-        snprintf(cells[9], S_CELL_LEN, "%s", json_string_value(topics));
+        snprintf(cells[11], S_CELL_LEN, "%s", json_string_value(topics));
     for (size_t i = 0; json_is_array(topics) && i < json_array_size(topics) && used < S_CELL_LEN; i++) {
         const char *t = json_string_value(json_array_get(topics, i));
-        int n = snprintf(cells[9] + used, S_CELL_LEN - used, "%s%s", i ? "," : "", t ? t : "?");
+        int n = snprintf(cells[11] + used, S_CELL_LEN - used, "%s%s", i ? "," : "", t ? t : "?");
         used += n > 0 ? (size_t)n : 0;
     }
-    if (!cells[9][0])
-        snprintf(cells[9], S_CELL_LEN, "-");
+    if (!cells[11][0])
+        snprintf(cells[11], S_CELL_LEN, "-");
 }
 
 /* Prints column c of a row: padded to width, the last one ends the line. */

@@ -139,12 +139,11 @@ static int s_cells(const hub_audit_row_t *row, s_line_t *line)
     return 0;
 }
 
-static void s_print_cell(int c, size_t width, const char *text)
+/* hubctl_cell_fn over the listing's lines. */
+static const char *s_cell_text(void *arg, size_t row, size_t col)
 {
-    if (c + 1 < S_COLUMNS)
-        printf("%-*s  ", (int)width, text);
-    else
-        printf("%s\n", text);
+    const s_list_t *list = arg;
+    return list->lines[row].cell[col];
 }
 
 /* Takes one row: prints it as a JSON line (json_text when the hub sent
@@ -203,18 +202,8 @@ static int s_list_end(s_list_t *list)
         if (list->n == 0) {
             fputs("no audit rows match\n", stderr);
         } else {
-            size_t width[S_COLUMNS];
-            for (int c = 0; c < S_COLUMNS; c++)
-                width[c] = strlen(s_headers[c]);
-            for (size_t r = 0; r < list->n; r++)
-                for (int c = 0; c < S_COLUMNS; c++)
-                    if (strlen(list->lines[r].cell[c]) > width[c])
-                        width[c] = strlen(list->lines[r].cell[c]);
-            for (int c = 0; c < S_COLUMNS; c++)
-                s_print_cell(c, width[c], s_headers[c]);
-            for (size_t r = 0; r < list->n; r++)
-                for (int c = 0; c < S_COLUMNS; c++)
-                    s_print_cell(c, width[c], list->lines[r].cell[c]);
+            if (hubctl_print_table(s_headers, S_COLUMNS, S_COLUMNS, list->n, s_cell_text, list) != 0)
+                list->exit_code = hubctl_fail("audit: out of memory");
         }
         if (fflush(stdout) != 0 || ferror(stdout))
             list->exit_code = hubctl_fail("audit: cannot write to stdout");

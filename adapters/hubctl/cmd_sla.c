@@ -132,13 +132,11 @@ static int s_add_row(sqlite3_stmt *stmt, s_group_t **groups_p, size_t *n_p, size
     return 0;
 }
 
-static void s_print_cell(int c, size_t width, const char *text)
+/* hubctl_cell_fn over the rows s_print fills. */
+static const char *s_cell_text(void *arg, size_t row, size_t col)
 {
-    int right = c >= 2; /* numbers and times align right */
-    if (c + 1 < S_COLUMNS)
-        printf(right ? "%*s  " : "%-*s  ", (int)width, text);
-    else
-        printf("%*s\n", (int)width, text); /* the last column is a time */
+    char(*cells)[S_COLUMNS][128] = arg;
+    return cells[row][col];
 }
 
 /* Prints the groups. Returns 0, or -1 when stdout failed. */
@@ -147,9 +145,6 @@ static int s_print(s_group_t *groups, size_t n, int as_json)
     char(*cells)[S_COLUMNS][128] = calloc(n ? n : 1, sizeof *cells);
     if (!cells)
         return -1;
-    size_t width[S_COLUMNS];
-    for (int c = 0; c < S_COLUMNS; c++)
-        width[c] = strlen(s_headers[c]);
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
         s_group_t *g = &groups[i];
@@ -186,17 +181,9 @@ static int s_print(s_group_t *groups, size_t n, int as_json)
             snprintf(cells[i][6], 128, "-");
             snprintf(cells[i][7], 128, "-");
         }
-        for (int c = 0; c < S_COLUMNS; c++)
-            if (strlen(cells[i][c]) > width[c])
-                width[c] = strlen(cells[i][c]);
     }
-    if (!as_json) {
-        for (int c = 0; c < S_COLUMNS; c++)
-            s_print_cell(c, width[c], s_headers[c]);
-        for (size_t i = 0; i < n; i++)
-            for (int c = 0; c < S_COLUMNS; c++)
-                s_print_cell(c, width[c], cells[i][c]);
-    }
+    if (!as_json) /* numbers and times align right */
+        bad |= hubctl_print_table(s_headers, S_COLUMNS, 2, n, s_cell_text, cells) != 0;
     free(cells);
     return bad || fflush(stdout) != 0 || ferror(stdout) ? -1 : 0;
 }

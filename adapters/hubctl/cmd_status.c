@@ -116,13 +116,11 @@ static void s_row(const json_t *sub, char cells[S_COLUMNS][S_CELL_LEN])
         snprintf(cells[11], S_CELL_LEN, "-");
 }
 
-/* Prints column c of a row: padded to width, the last one ends the line. */
-static void s_cell(size_t c, size_t width, const char *text)
+/* hubctl_cell_fn over the rows s_row filled. */
+static const char *s_cell_text(void *arg, size_t row, size_t col)
 {
-    if (c + 1 < S_COLUMNS)
-        printf("%-*s  ", (int)width, text);
-    else
-        printf("%s\n", text);
+    char (*cells)[S_COLUMNS][S_CELL_LEN] = arg;
+    return cells[row][col];
 }
 
 /* Prints the table. Returns 0, or -1 when stdout failed. */
@@ -158,22 +156,11 @@ static int s_print_table(const json_t *doc)
     char (*cells)[S_COLUMNS][S_CELL_LEN] = calloc(n, sizeof *cells);
     if (!cells)
         return -1;
-    size_t width[S_COLUMNS];
-    for (size_t c = 0; c < S_COLUMNS; c++)
-        width[c] = strlen(s_headers[c]);
-    for (size_t r = 0; r < n; r++) {
-        s_row(json_array_get(subs, r), cells[r]);
-        for (size_t c = 0; c < S_COLUMNS; c++)
-            if (strlen(cells[r][c]) > width[c])
-                width[c] = strlen(cells[r][c]);
-    }
-    for (size_t c = 0; c < S_COLUMNS; c++)
-        s_cell(c, width[c], s_headers[c]);
     for (size_t r = 0; r < n; r++)
-        for (size_t c = 0; c < S_COLUMNS; c++)
-            s_cell(c, width[c], cells[r][c]);
+        s_row(json_array_get(subs, r), cells[r]);
+    int rc = hubctl_print_table(s_headers, S_COLUMNS, S_COLUMNS, n, s_cell_text, cells);
     free(cells);
-    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
+    return rc == 0 && fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
 }
 
 int hubctl_cmd_status(hubctl_t *g, int argc, char **argv)

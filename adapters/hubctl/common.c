@@ -391,6 +391,42 @@ int hubctl_print_line(const char *line)
     return 0;
 }
 
+/* Prints column c of a row: padded to width (left or right), the last one
+ * ends the line. */
+static void s_table_cell(size_t c, size_t ncols, size_t right_from, size_t width, const char *text)
+{
+    int right = c >= right_from;
+    if (c + 1 < ncols)
+        printf(right ? "%*s  " : "%-*s  ", (int)width, text);
+    else if (right)
+        printf("%*s\n", (int)width, text);
+    else
+        printf("%s\n", text);
+}
+
+int hubctl_print_table(const char *const *headers, size_t ncols, size_t right_from, size_t nrows, hubctl_cell_fn cell,
+                       void *arg)
+{
+    size_t *width = calloc(ncols ? ncols : 1, sizeof *width);
+    if (!width)
+        return -ENOMEM;
+    for (size_t c = 0; c < ncols; c++)
+        width[c] = strlen(headers[c]);
+    for (size_t r = 0; r < nrows; r++)
+        for (size_t c = 0; c < ncols; c++) {
+            size_t len = strlen(cell(arg, r, c));
+            if (len > width[c])
+                width[c] = len;
+        }
+    for (size_t c = 0; c < ncols; c++)
+        s_table_cell(c, ncols, right_from, width[c], headers[c]);
+    for (size_t r = 0; r < nrows; r++)
+        for (size_t c = 0; c < ncols; c++)
+            s_table_cell(c, ncols, right_from, width[c], cell(arg, r, c));
+    free(width);
+    return 0;
+}
+
 int hubctl_print_ack(const hub_publish_result_t *res)
 {
     json_t *id = json_string(res->id);

@@ -175,6 +175,17 @@ hub_client_t *hubctl_client_new(const hubctl_t *g);
  * HUBCTL_FAILED. */
 int hubctl_call_failed(const hubctl_t *g, const char *what, int rc, const char *err);
 
+/* The text of a table's cell (row, col); never NULL. */
+typedef const char *(*hubctl_cell_fn)(void *arg, size_t row, size_t col);
+
+/* Prints a table on stdout: the ncols headers, then nrows rows of cells
+ * from cell(arg, row, col). Each column is as wide as its widest cell, two
+ * spaces apart; columns before right_from are aligned left, the others
+ * right (right_from >= ncols: all left, and the last column is not padded).
+ * Does not flush. Returns 0, or -ENOMEM. */
+int hubctl_print_table(const char *const *headers, size_t ncols, size_t right_from, size_t nrows, hubctl_cell_fn cell,
+                       void *arg);
+
 /* Prints a publish acknowledgement as one JSON line on stdout and flushes.
  * Returns 0, or -errno when stdout cannot be written. */
 int hubctl_print_ack(const hub_publish_result_t *res);

@@ -626,8 +626,7 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
     zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     if (cfg->curve && s_setup_curve(self, err) != 0)
         goto fail;
-    size_t max_reply = cfg->max_frame < S_AUDIT_MAX_REPLY ? cfg->max_frame : S_AUDIT_MAX_REPLY;
-    self->reader = hub_reader_new(self->ctx, hub_store_path(self->store), max_reply, err);
+    self->reader = hub_reader_new(self->ctx, hub_store_path(self->store), cfg->max_frame, err);
     if (!self->reader)
         goto fail;
     if (s_bind(self->router, "clients", cfg->endpoint, err) != 0)

@@ -70,17 +70,6 @@ static int s_keep_row(const hub_audit_row_t *row, const char *hash, void *arg)
     return 0;
 }
 
-/* Bytes a varint of value takes. */
-static size_t s_varint_len(uint64_t value)
-{
-    size_t n = 1;
-    while (value >= 0x80) {
-        value >>= 7;
-        n++;
-    }
-    return n;
-}
-
 /* Packs into self->out the answer to q: the chain's verdict, or the last
  * rows that match (limit, default HUB_READER_DEFAULT_ROWS, at most
  * HUB_READER_MAX_ROWS), oldest first, as many as fit in one frame;
@@ -142,7 +131,7 @@ static int s_answer(hub_reader_t *self, uint64_t corr, const char *actor, const 
         size_t size = S_FRAME_SLACK, n = 0;
         for (size_t i = first; i < rows.n; i++, n++) {
             size_t len = strlen(rows.rows[i]);
-            size_t row_size = 1 + s_varint_len(len) + len;
+            size_t row_size = 1 + hub_varint_size(len) + len;
             if (size + row_size > self->max_reply)
                 break;
             size += row_size;

@@ -49,6 +49,16 @@ int hub_buf_append(hub_buf_t *self, const void *data, size_t len)
     return 0;
 }
 
+size_t hub_varint_size(uint64_t value)
+{
+    size_t n = 1;
+    while (value >= 0x80) {
+        value >>= 7;
+        n++;
+    }
+    return n;
+}
+
 int hub_buf_append_varint(hub_buf_t *self, uint64_t value)
 {
     uint8_t tmp[10];

@@ -23,6 +23,9 @@ int hub_buf_reserve(hub_buf_t *self, size_t more);
 /* Appends bytes. Returns 0 or -ENOMEM. */
 int hub_buf_append(hub_buf_t *self, const void *data, size_t len);
 
+/* Bytes a protobuf base-128 varint of value takes (1 to 10). */
+size_t hub_varint_size(uint64_t value);
+
 /* Appends a protobuf base-128 varint. Returns 0 or -ENOMEM. */
 int hub_buf_append_varint(hub_buf_t *self, uint64_t value);
 

@@ -297,17 +297,6 @@ int hub_frame_encode_error(uint64_t corr, int rc, const char *err, const char *i
     return hub_frame_encode(&frame, out);
 }
 
-/* Bytes a varint of value takes on the wire. */
-static size_t s_varint_size(uint64_t value)
-{
-    size_t n = 1;
-    while (value >= 0x80) {
-        value >>= 7;
-        n++;
-    }
-    return n;
-}
-
 int hub_frame_encode_deliver(const char *name, Hub__Notification *n, const uint8_t *event, size_t event_len,
                              hub_buf_t *out)
 {
@@ -318,14 +307,14 @@ int hub_frame_encode_deliver(const char *name, Hub__Notification *n, const uint8
      * every length prefix is known before its bytes are written. */
     size_t notification_len = protobuf_c_message_get_packed_size(&n->base);
     if (event)
-        notification_len += s_varint_size(S_TAG_LEN(S_NOTIFICATION_EVENT)) + s_varint_size(event_len) + event_len;
+        notification_len += hub_varint_size(S_TAG_LEN(S_NOTIFICATION_EVENT)) + hub_varint_size(event_len) + event_len;
     size_t name_len = name ? strlen(name) : 0;
-    size_t deliver_len = s_varint_size(S_TAG_LEN(S_DELIVER_NOTIFICATION)) + s_varint_size(notification_len) +
+    size_t deliver_len = hub_varint_size(S_TAG_LEN(S_DELIVER_NOTIFICATION)) + hub_varint_size(notification_len) +
                          notification_len;
     if (name)
-        deliver_len += s_varint_size(S_TAG_LEN(S_DELIVER_NAME)) + s_varint_size(name_len) + name_len;
-    size_t frame_len = s_varint_size(S_TAG_VARINT(S_FRAME_VERSION)) + s_varint_size(HUB_PROTOCOL_VERSION) +
-                       s_varint_size(S_TAG_LEN(S_FRAME_DELIVER)) + s_varint_size(deliver_len) + deliver_len;
+        deliver_len += hub_varint_size(S_TAG_LEN(S_DELIVER_NAME)) + hub_varint_size(name_len) + name_len;
+    size_t frame_len = hub_varint_size(S_TAG_VARINT(S_FRAME_VERSION)) + hub_varint_size(HUB_PROTOCOL_VERSION) +
+                       hub_varint_size(S_TAG_LEN(S_FRAME_DELIVER)) + hub_varint_size(deliver_len) + deliver_len;
     int rc = hub_buf_reserve(out, frame_len);
     if (rc < 0)
         return rc;

@@ -51,17 +51,6 @@ static int s_read_varint(const uint8_t *data, size_t len, size_t *pos, uint64_t 
     return -HUB_EMALFORMED;
 }
 
-/* Bytes a varint of value takes on the wire. */
-static size_t s_varint_size(uint64_t value)
-{
-    size_t n = 1;
-    while (value >= 0x80) {
-        value >>= 7;
-        n++;
-    }
-    return n;
-}
-
 /* How keep treats a field: not at all, whole, or only some subfields. */
 typedef enum { S_DROP, S_KEEP_WHOLE, S_KEEP_PART } s_keep_t;
 
@@ -114,7 +103,7 @@ static int s_redact_part(const ProtobufCFieldDescriptor *f, uint64_t tag, const 
     size_t body = out->len - start;
     if (body == 0)
         return 0; /* nothing of it kept */
-    size_t head = s_varint_size(tag) + s_varint_size(body);
+    size_t head = hub_varint_size(tag) + hub_varint_size(body);
     if ((rc = hub_buf_reserve(out, head)) < 0)
         return rc;
     memmove(out->data + start + head, out->data + start, body);

@@ -2007,6 +2007,24 @@ static void s_reload(hub_broker_t *self)
              hub_policy_route_count(policy), hub_policy_sha256(policy));
 }
 
+/* Sends the audit readings the reader has answered to their clients (at
+ * most as many as may wait); one that cannot be sent is dropped, as any
+ * reply (the client asks again). */
+static void s_forward_readings(hub_broker_t *self)
+{
+    zmq_msg_t rid, frame;
+    zmq_msg_init(&rid);
+    zmq_msg_init(&frame);
+    for (int i = 0; i < HUB_READER_QUEUE && hub_reader_take(self->reader, &rid, &frame); i++) {
+        int rc = s_send_raw(self->router, zmq_msg_data(&rid), zmq_msg_size(&rid), zmq_msg_data(&frame),
+                            zmq_msg_size(&frame));
+        if (rc < 0)
+            hub_debug("audit reply not sent: %s", hub_strerror(rc));
+    }
+    zmq_msg_close(&rid);
+    zmq_msg_close(&frame);
+}
+
 int hub_broker_run(hub_broker_t *self, int signal_fd)
 {
     const char *head = NULL;
@@ -2032,7 +2050,7 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
         if (n > 0 && (items[2].revents & ZMQ_POLLIN))
             s_on_zap(self);
         if (n > 0 && (items[3].revents & ZMQ_POLLIN))
-            hub_reader_forward(self->reader, self->router, HUB_READER_QUEUE);
+            s_forward_readings(self);
         if (n > 0 && signal_fd >= 0 && (items[4].revents & ZMQ_POLLIN)) {
             char cmds[16];
             ssize_t got = read(signal_fd, cmds, sizeof cmds);

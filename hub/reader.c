@@ -307,25 +307,13 @@ int hub_reader_ask(hub_reader_t *self, const uint8_t *rid, size_t rid_len, uint6
     return 0;
 }
 
-int hub_reader_forward(hub_reader_t *self, void *router, int max)
+int hub_reader_take(hub_reader_t *self, zmq_msg_t *rid, zmq_msg_t *frame)
 {
-    int taken = 0;
-    while (taken < max) {
-        zmq_msg_t rid, frame;
-        zmq_msg_init(&rid);
-        if (zmq_msg_recv(&rid, self->loop_end, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&rid);
-            break;
-        }
-        zmq_msg_init(&frame);
-        while (zmq_msg_recv(&frame, self->loop_end, 0) < 0 && zmq_errno() == EINTR)
-            ;
-        taken++;
-        if (zmq_send(router, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(router, zmq_msg_data(&frame), zmq_msg_size(&frame), ZMQ_DONTWAIT) < 0)
-            hub_debug("audit reply not sent: %s", zmq_strerror(zmq_errno()));
-        zmq_msg_close(&rid);
-        zmq_msg_close(&frame);
-    }
-    return taken;
+    if (zmq_msg_recv(rid, self->loop_end, ZMQ_DONTWAIT) < 0)
+        return 0;
+    /* the frame is the second part of the same message: already here */
+    while (zmq_msg_recv(frame, self->loop_end, 0) < 0)
+        if (zmq_errno() != EINTR)
+            return 0;
+    return 1;
 }

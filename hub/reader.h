@@ -9,7 +9,7 @@
  * loop only in ZeroMQ messages over an inproc PAIR socket:
  *
  *   loop -> reader   [client routing id][request]    hub_reader_ask
- *   reader -> loop   [client routing id][frame]      hub_reader_forward
+ *   reader -> loop   [client routing id][frame]      hub_reader_take
  *
  * Rules
  *   1. The loop checks access and the request's fields before it asks;
@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <zmq.h>
 
 #include "hub.h"
 #include "hub.pb-c.h"
@@ -59,10 +60,10 @@ void *hub_reader_socket(hub_reader_t *self);
 int hub_reader_ask(hub_reader_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, const char *actor,
                    const Hub__AuditQuery *q);
 
-/* Sends the answers that wait (at most max of them) to their clients on
- * router, without blocking; an answer whose client is gone or full is
- * dropped (the client asks again). Returns how many were taken from the
- * pair. */
-int hub_reader_forward(hub_reader_t *self, void *router, int max);
+/* Takes one answer that waits, without blocking: the client's routing id
+ * into rid and the packed reply frame into frame (both initialised by the
+ * caller, who sends them on and closes them). Returns 1, or 0 when none
+ * waits. */
+int hub_reader_take(hub_reader_t *self, zmq_msg_t *rid, zmq_msg_t *frame);
 
 #endif

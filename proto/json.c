@@ -957,6 +957,24 @@ static long s_fast_string(s_fast_t *f)
 
 static json_t *s_fast_value(s_fast_t *f, int depth);
 
+/* What follows a member or an element, after any space: 1 when a ','
+ * follows (skipped, with the space after it), 0 when close does (skipped),
+ * -1 for anything else. */
+static int s_fast_after(s_fast_t *f, char close)
+{
+    s_fast_space(f);
+    if (f->p < f->end && *f->p == ',') {
+        f->p++;
+        s_fast_space(f);
+        return 1;
+    }
+    if (f->p < f->end && *f->p == close) {
+        f->p++;
+        return 0;
+    }
+    return -1;
+}
+
 static json_t *s_fast_object(s_fast_t *f, int depth)
 {
     json_t *obj = json_object();
@@ -982,16 +1000,11 @@ static json_t *s_fast_object(s_fast_t *f, int depth)
         json_t *v = s_fast_value(f, depth + 1);
         if (!v || json_object_set_new_nocheck(obj, key, v) != 0)
             break;
-        s_fast_space(f);
-        if (f->p < f->end && *f->p == ',') {
-            f->p++;
-            s_fast_space(f);
+        int more = s_fast_after(f, '}');
+        if (more == 1)
             continue;
-        }
-        if (f->p < f->end && *f->p == '}') {
-            f->p++;
+        if (more == 0)
             return obj;
-        }
         break;
     }
     json_decref(obj);
@@ -1011,16 +1024,11 @@ static json_t *s_fast_array(s_fast_t *f, int depth)
         json_t *v = s_fast_value(f, depth + 1);
         if (!v || json_array_append_new(arr, v) != 0)
             break;
-        s_fast_space(f);
-        if (f->p < f->end && *f->p == ',') {
-            f->p++;
-            s_fast_space(f);
+        int more = s_fast_after(f, ']');
+        if (more == 1)
             continue;
-        }
-        if (f->p < f->end && *f->p == ']') {
-            f->p++;
+        if (more == 0)
             return arr;
-        }
         break;
     }
     json_decref(arr);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "clock.h"
 
 #define S_US 0x1f  /* unit separator: between columns */
@@ -92,17 +93,9 @@ static void s_put_byte(s_sink_t *sink, uint8_t byte)
 /* Feeds a number in decimal. */
 static void s_put_int(s_sink_t *sink, int64_t value)
 {
-    /* decimal by hand: this runs for several columns of every row */
-    char text[24];
-    size_t i = sizeof text;
-    uint64_t v = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
-    do {
-        text[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (value < 0)
-        text[--i] = '-';
-    s_put(sink, text + i, sizeof text - i);
+    char text[HUB_I64_TEXT];
+    const char *digits = hub_i64_text(value, text);
+    s_put(sink, digits, (size_t)(text + HUB_I64_TEXT - 1 - digits));
 }
 
 /* Feeds a text value (NULL as RS), escaping ESC, RS and US. */

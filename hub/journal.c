@@ -7,6 +7,8 @@
  */
 #include "journal.h"
 
+#include "buf.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,18 +116,8 @@ void hub_detail_str(hub_detail_t *d, const char *key, const char *value)
 
 void hub_detail_int(hub_detail_t *d, const char *key, int64_t value)
 {
-    /* decimal by hand: several numbers per event */
-    char text[24];
-    size_t i = sizeof text - 1;
-    uint64_t v = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
-    text[i] = '\0';
-    do {
-        text[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (value < 0)
-        text[--i] = '-';
-    s_detail_put(d, key, text + i, 0);
+    char text[HUB_I64_TEXT];
+    s_detail_put(d, key, hub_i64_text(value, text), 0);
 }
 
 void hub_detail_raw(hub_detail_t *d, const char *key, const char *json)

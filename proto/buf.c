@@ -49,6 +49,20 @@ int hub_buf_append(hub_buf_t *self, const void *data, size_t len)
     return 0;
 }
 
+const char *hub_i64_text(int64_t value, char out[HUB_I64_TEXT])
+{
+    size_t i = HUB_I64_TEXT - 1;
+    uint64_t v = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    out[i] = '\0';
+    do {
+        out[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (value < 0)
+        out[--i] = '-';
+    return out + i;
+}
+
 size_t hub_varint_size(uint64_t value)
 {
     size_t n = 1;

@@ -23,6 +23,13 @@ int hub_buf_reserve(hub_buf_t *self, size_t more);
 /* Appends bytes. Returns 0 or -ENOMEM. */
 int hub_buf_append(hub_buf_t *self, const void *data, size_t len);
 
+#define HUB_I64_TEXT 24 /* bytes for any int64_t in decimal, with its sign and a NUL */
+
+/* Writes value in decimal at the end of out (HUB_I64_TEXT bytes, NUL at
+ * the last one), without printf: several numbers go into every audit row.
+ * Returns where the text starts, inside out. */
+const char *hub_i64_text(int64_t value, char out[HUB_I64_TEXT]);
+
 /* Bytes a protobuf base-128 varint of value takes (1 to 10). */
 size_t hub_varint_size(uint64_t value);
 

@@ -7,11 +7,11 @@
  */
 #include "journal.h"
 
-#include "buf.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "buf.h"
 
 #define S_BLOCK (64 * 1024)
 

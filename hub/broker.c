@@ -3,19 +3,27 @@
  *
  * One turn of the loop:
  *
- *   poll (router, signal pipe; timeout: 0 when delivery has more to send,
- *         else until the next tick)
- *   -> drain the router: every frame waiting, at most max_batch publishes;
- *      publishes are decoded, validated and routed into the batch, other
- *      frames are answered or applied to delivery at once
- *   -> commit: the batch's events, dead letters and subscriber positions in
- *      one transaction (s_commit)
- *   -> acks (or error frames) to the batch's publishers, then the tap
- *   -> delivery: what credit allows, to every connected subscriber
+ *   poll (router, signal pipe, the store's writer; timeout: 0 when
+ *         delivery has more to send, else until the next tick)
+ *   -> end the batch the writer had, if it is written (s_commit_end): acks
+ *      (or error frames) to its publishers, then the tap
+ *   -> drain the router: every frame waiting, until the batch being filled
+ *      holds max_batch publishes; publishes are decoded, validated and
+ *      routed into the batch, other frames are answered or applied to
+ *      delivery at once
+ *   -> if the writer is free, hand it the batch (s_commit_begin): its
+ *      events, dead letters and subscriber positions go into one
+ *      transaction on the writer's thread, while this one fills the other
+ *      batch and delivers
+ *   -> delivery: what credit allows, to every connected subscriber, of
+ *      what is committed
  *
- * The batch keeps everything it needs in one arena (a hub_buf_t reused from
- * turn to turn) as offsets, since the arena may move while it grows; the
- * store sees pointers only once the batch is complete.
+ * Two batches take turns (s_batch_t): one fills while the writer has the
+ * other; a full batch waits, and the router is not read meanwhile. A batch
+ * keeps everything it needs in one arena (a hub_buf_t reused from turn to
+ * turn) as offsets, since the arena may move while it grows; the store
+ * sees pointers only once the batch is complete, and nothing of a batch
+ * changes while the writer has it.
  *
  * Dead letters become events of their own, on the topic
  * deadletter.<subscriber>: the original event (redacted as its route said)
@@ -122,6 +130,27 @@ typedef struct {
     uint16_t slot;               /* its value's slot (hub_metrics_slot) */
 } s_bump_t;
 
+/* Everything a batch holds until its commit has ended. Two take turns:
+ * one fills while the store's writer has the other (store.h rule 10). */
+typedef struct {
+    s_entry_t *entries;
+    size_t nentries, entries_cap;
+    size_t npublishes;           /* entries that are publishes */
+    hub_buf_t arena;
+    hub_store_event_t *store_events; /* filled from entries at commit */
+    hub_journal_t *journal;      /* audit rows, deadlines and breaches of the batch */
+    s_bump_t *bumps;             /* counts waiting for the batch's commit */
+    size_t nbumps, bumps_cap;
+    s_dead_t *deads;             /* dead letters made in the batch */
+    size_t ndeads, deads_cap;
+    s_action_t *actions;         /* dead-letter actions of the batch */
+    size_t nactions, actions_cap;
+    hub_store_dead_t *store_deads;                /* filled from deads at commit */
+    hub_store_dead_action_t *store_actions;       /* filled from actions at commit */
+    hub_store_batch_t store;     /* what the store writes: points into the above */
+    int64_t began_us;            /* monotonic time it went to the writer */
+} s_batch_t;
+
 #define S_RATE_SLOTS 1024       /* clients whose publish rate is tracked at once */
 
 /* A client's publish allowance (limits.max_publish_rate): a token bucket
@@ -155,22 +184,9 @@ struct hub_broker {
     int64_t last_flush_ms;       /* monotonic time of the last commit */
     uint64_t rejected;           /* frames refused since start */
     hub_metrics_t *metrics;      /* counters and histograms since start */
-    s_bump_t *bumps;             /* counts waiting for the batch's commit */
-    size_t nbumps, bumps_cap;
-    s_dead_t *deads;             /* dead letters made in the batch */
-    size_t ndeads, deads_cap;
-    s_action_t *actions;         /* dead-letter actions of the batch */
-    size_t nactions, actions_cap;
-    hub_store_dead_t *store_deads;                /* filled from deads at commit */
-    hub_store_dead_action_t *store_actions;       /* filled from actions at commit */
-
-    /* the batch of this turn */
-    s_entry_t *entries;
-    size_t nentries, entries_cap;
-    size_t npublishes;           /* entries that are publishes */
-    hub_buf_t arena;
-    hub_store_event_t *store_events; /* filled from entries at commit */
-    hub_journal_t *journal;      /* audit rows, deadlines and breaches of the batch */
+    s_batch_t batches[2];
+    s_batch_t *b;                /* the batch being filled */
+    s_batch_t *flight;           /* the other, while the store's writer has it; else NULL */
     const char *actor;           /* identity of the client whose frame is being handled */
     const char *audit_actor;     /* the actor its audit rows name: actor, or USER@actor (on_behalf_of) */
     char audit_actor_buf[HUB_ACTOR_LEN]; /* USER@actor */
@@ -252,28 +268,28 @@ static void s_act_for(hub_broker_t *self, const char *user)
  * for lack of memory is lost (a metric, not a record). */
 static void s_bump(hub_broker_t *self, int entry, hub_counter_t counter, const char *value)
 {
-    if (self->nbumps == self->bumps_cap) {
-        size_t cap = self->bumps_cap ? self->bumps_cap * 2 : 1024;
-        s_bump_t *bumps = realloc(self->bumps, cap * sizeof *bumps);
+    if (self->b->nbumps == self->b->bumps_cap) {
+        size_t cap = self->b->bumps_cap ? self->b->bumps_cap * 2 : 1024;
+        s_bump_t *bumps = realloc(self->b->bumps, cap * sizeof *bumps);
         if (!bumps)
             return;
-        self->bumps = bumps;
-        self->bumps_cap = cap;
+        self->b->bumps = bumps;
+        self->b->bumps_cap = cap;
     }
-    self->bumps[self->nbumps++] =
+    self->b->bumps[self->b->nbumps++] =
         (s_bump_t){entry, (uint16_t)counter, (uint16_t)hub_metrics_slot(self->metrics, counter, value)};
 }
 
 /* Applies the counts of a committed batch (events holds its events as
  * stored), or drops them when the commit failed. */
-static void s_bumps_done(hub_broker_t *self, const hub_store_event_t *events, int committed)
+static void s_bumps_done(hub_broker_t *self, s_batch_t *batch, int committed)
 {
-    for (size_t i = 0; committed && i < self->nbumps; i++) {
-        const s_bump_t *b = &self->bumps[i];
-        if (b->entry < 0 || !events[b->entry].duplicate)
+    for (size_t i = 0; committed && i < batch->nbumps; i++) {
+        const s_bump_t *b = &batch->bumps[i];
+        if (b->entry < 0 || !batch->store_events[b->entry].duplicate)
             hub_metrics_add(self->metrics, (hub_counter_t)b->counter, b->slot, 1);
     }
-    self->nbumps = 0;
+    batch->nbumps = 0;
 }
 
 /* Records an audit row for the next batch. A row that cannot be kept for
@@ -281,7 +297,7 @@ static void s_bumps_done(hub_broker_t *self, const hub_store_event_t *events, in
 static void s_audit(hub_broker_t *self, int event, const char *actor, const char *action, const char *event_id,
                     const char *case_id, const char *department, uint64_t seq, uint64_t seq_to, hub_detail_t *d)
 {
-    if (hub_journal_audit(self->journal, event, actor, action, event_id, case_id, department, seq, seq_to,
+    if (hub_journal_audit(self->b->journal, event, actor, action, event_id, case_id, department, seq, seq_to,
                           d ? hub_detail_text(d) : NULL) != 0)
         hub_error("audit row %s for %s lost: out of memory", action, event_id ? event_id : "-");
 }
@@ -588,9 +604,11 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
         goto fail;
     }
 
-    self->journal = hub_journal_new();
+    self->b = &self->batches[0];
+    self->batches[0].journal = hub_journal_new();
+    self->batches[1].journal = hub_journal_new();
     self->metrics = hub_metrics_new();
-    if (!self->journal || !self->metrics) {
+    if (!self->batches[0].journal || !self->batches[1].journal || !self->metrics) {
         snprintf(err, HUB_ERR_LEN, "out of memory");
         goto fail;
     }
@@ -654,6 +672,19 @@ fail:
     return NULL;
 }
 
+static void s_batch_fini(s_batch_t *b)
+{
+    hub_journal_destroy(&b->journal);
+    free(b->bumps);
+    free(b->deads);
+    free(b->actions);
+    free(b->store_deads);
+    free(b->store_actions);
+    free(b->entries);
+    free(b->store_events);
+    hub_buf_fini(&b->arena);
+}
+
 void hub_broker_destroy(hub_broker_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -673,20 +704,13 @@ void hub_broker_destroy(hub_broker_t **self_p)
     hub_delivery_destroy(&self->delivery);
     hub_store_destroy(&self->store);
     hub_policy_destroy(&self->policy);
-    hub_journal_destroy(&self->journal);
     hub_metrics_destroy(&self->metrics);
-    free(self->bumps);
-    free(self->deads);
-    free(self->actions);
-    free(self->store_deads);
-    free(self->store_actions);
-    free(self->entries);
-    free(self->store_events);
+    for (int i = 0; i < 2; i++)
+        s_batch_fini(&self->batches[i]);
     free(self->cursors);
     free(self->matches);
     free(self->routes);
     free(self->route_ptrs);
-    hub_buf_fini(&self->arena);
     hub_buf_fini(&self->out);
     hub_buf_fini(&self->packed);
     hub_buf_fini(&self->event_buf);
@@ -703,41 +727,47 @@ const char *hub_broker_describe(const hub_broker_t *self)
 
 /* Copies len bytes into the arena, and a NUL after them when nul is 1.
  * Returns the offset, or SIZE_MAX when out of memory. */
-static size_t s_arena_put(hub_broker_t *self, const void *data, size_t len, int nul)
+static size_t s_batch_put(s_batch_t *b, const void *data, size_t len, int nul)
 {
-    size_t off = self->arena.len;
-    if (hub_buf_reserve(&self->arena, len + 1) != 0)
+    size_t off = b->arena.len;
+    if (hub_buf_reserve(&b->arena, len + 1) != 0)
         return SIZE_MAX;
     if (len)
-        memcpy(self->arena.data + off, data, len);
-    self->arena.len += len;
+        memcpy(b->arena.data + off, data, len);
+    b->arena.len += len;
     if (nul)
-        self->arena.data[self->arena.len++] = '\0';
+        b->arena.data[b->arena.len++] = '\0';
     return off;
 }
 
-static const char *s_arena_str(const hub_broker_t *self, size_t off)
+/* s_batch_put into the batch being filled. */
+static size_t s_arena_put(hub_broker_t *self, const void *data, size_t len, int nul)
 {
-    return (const char *)self->arena.data + off;
+    return s_batch_put(self->b, data, len, nul);
+}
+
+static const char *s_arena_str(const s_batch_t *b, size_t off)
+{
+    return (const char *)b->arena.data + off;
 }
 
 static s_entry_t *s_entry_new(hub_broker_t *self)
 {
-    if (self->nentries == self->entries_cap) {
-        size_t cap = self->entries_cap ? self->entries_cap * 2 : 256;
-        s_entry_t *entries = realloc(self->entries, cap * sizeof *entries);
+    if (self->b->nentries == self->b->entries_cap) {
+        size_t cap = self->b->entries_cap ? self->b->entries_cap * 2 : 256;
+        s_entry_t *entries = realloc(self->b->entries, cap * sizeof *entries);
         if (!entries)
             return NULL;
-        hub_store_event_t *events = realloc(self->store_events, cap * sizeof *events);
+        hub_store_event_t *events = realloc(self->b->store_events, cap * sizeof *events);
         if (!events) {
-            self->entries = entries;
+            self->b->entries = entries;
             return NULL;
         }
-        self->entries = entries;
-        self->store_events = events;
-        self->entries_cap = cap;
+        self->b->entries = entries;
+        self->b->store_events = events;
+        self->b->entries_cap = cap;
     }
-    s_entry_t *e = &self->entries[self->nentries];
+    s_entry_t *e = &self->b->entries[self->b->nentries];
     memset(e, 0, sizeof *e);
     return e;
 }
@@ -749,7 +779,7 @@ static int s_batch_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
                        const char *type, const char *case_id, const uint8_t *event, size_t event_len,
                        const Hub__Routing *routing)
 {
-    size_t mark = self->arena.len;
+    size_t mark = self->b->arena.len;
     s_entry_t *e = s_entry_new(self);
     if (!e)
         return -ENOMEM;
@@ -774,15 +804,15 @@ static int s_batch_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
     if (e->routing_off == SIZE_MAX)
         goto nomem;
     for (size_t i = 0; i < routing->n_routes; i++)
-        s_bump(self, (int)self->nentries, HUB_COUNTER_NOTIFICATIONS, routing->routes[i]->topic);
+        s_bump(self, (int)self->b->nentries, HUB_COUNTER_NOTIFICATIONS, routing->routes[i]->topic);
     if (rid)
-        s_bump(self, (int)self->nentries, HUB_COUNTER_EVENTS_RECEIVED, type);
-    self->nentries++;
+        s_bump(self, (int)self->b->nentries, HUB_COUNTER_EVENTS_RECEIVED, type);
+    self->b->nentries++;
     if (!e->is_dead)
-        self->npublishes++;
+        self->b->npublishes++;
     return 0;
 nomem:
-    self->arena.len = mark;
+    self->b->arena.len = mark;
     return -ENOMEM;
 }
 
@@ -828,7 +858,7 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
     hub_detail_int(&d, "notifications", (int64_t)routing->n_routes);
     s_audit(self, entry, self->audit_actor, "received", ev->id, ev->case_id, NULL, 0, 0, &d);
     if (strcmp(ev->type, "response") == 0 && ev->source && *ev->source) {
-        s_entry_t *e = &self->entries[entry];
+        s_entry_t *e = &self->b->entries[entry];
         e->responder_off = s_arena_put(self, ev->source, strlen(ev->source), 1);
         char status[HUB_ENUM_NAME_LEN] = "";
         if (ev->has_status)
@@ -849,7 +879,7 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
         if (r->has_respond_by_ms) {
             hub_time_format(r->respond_by_ms, respond_by);
             hub_detail_str(&d, "respond_by", respond_by);
-            if (hub_journal_deadline(self->journal, entry, (uint32_t)i, r->department, ev->case_id, r->name, now,
+            if (hub_journal_deadline(self->b->journal, entry, (uint32_t)i, r->department, ev->case_id, r->name, now,
                                      r->respond_by_ms) != 0)
                 hub_error("deadline of %s for %s lost: out of memory", ev->id, r->department);
         }
@@ -968,7 +998,7 @@ static void s_on_publish(hub_broker_t *self, const uint8_t *rid, size_t rid_len,
         snprintf(err, sizeof err, "out of memory");
         goto refuse;
     }
-    s_journal_publish(self, (int)self->nentries - 1, ev, &routing, now);
+    s_journal_publish(self, (int)self->b->nentries - 1, ev, &routing, now);
     ev->id = given_id;
     return;
 refuse:
@@ -1012,7 +1042,7 @@ static int s_add_made(hub_broker_t *self, const char *actor, const hub_store_row
     routing.routes = routes;
     if (s_batch_add(self, NULL, 0, 0, id, type, row->case_id, row->event, row->event_len, &routing) != 0)
         return -1;
-    int entry = (int)self->nentries - 1;
+    int entry = (int)self->b->nentries - 1;
     s_audit_made(self, entry, actor, id, row->case_id, type);
     return entry;
 }
@@ -1023,18 +1053,18 @@ static int s_add_made(hub_broker_t *self, const char *actor, const hub_store_row
  * Returns the record to fill (entry set by the caller), or NULL. */
 static s_dead_t *s_dead_prepare(hub_broker_t *self, const hub_dead_letter_t *d)
 {
-    if (self->ndeads == self->deads_cap) {
-        size_t cap = self->deads_cap ? self->deads_cap * 2 : 16;
-        s_dead_t *deads = realloc(self->deads, cap * sizeof *deads);
+    if (self->b->ndeads == self->b->deads_cap) {
+        size_t cap = self->b->deads_cap ? self->b->deads_cap * 2 : 16;
+        s_dead_t *deads = realloc(self->b->deads, cap * sizeof *deads);
         if (deads)
-            self->deads = deads;
-        hub_store_dead_t *rows = deads ? realloc(self->store_deads, cap * sizeof *rows) : NULL;
+            self->b->deads = deads;
+        hub_store_dead_t *rows = deads ? realloc(self->b->store_deads, cap * sizeof *rows) : NULL;
         if (!rows)
             return NULL;
-        self->store_deads = rows;
-        self->deads_cap = cap;
+        self->b->store_deads = rows;
+        self->b->deads_cap = cap;
     }
-    s_dead_t *dead = &self->deads[self->ndeads];
+    s_dead_t *dead = &self->b->deads[self->b->ndeads];
     dead->entry = -1;
     dead->orig_seq = d->seq;
     dead->orig_slot = d->slot;
@@ -1078,7 +1108,7 @@ static int s_dead_row(const hub_store_row_t *row, void *arg)
         return 1;
     }
     dead->entry = entry;
-    self->ndeads++;
+    self->b->ndeads++;
     hub_detail_t dd;
     hub_detail_init(&dd);
     hub_detail_int(&dd, "slot", d->slot);
@@ -1086,7 +1116,7 @@ static int s_dead_row(const hub_store_row_t *row, void *arg)
     hub_detail_str(&dd, "reason", d->reason);
     hub_detail_str(&dd, "topic", topic);
     s_audit(self, -1, "hubd", "dead_lettered", row->id, row->case_id, d->subscriber, row->seq, row->seq, &dd);
-    hub_journal_refer(self->journal, entry, "dead_seq");
+    hub_journal_refer(self->b->journal, entry, "dead_seq");
     return 1;
 }
 
@@ -1141,7 +1171,7 @@ static int s_due_row(const hub_store_row_t *row, void *arg)
         if (escalation < 0)
             hub_error("escalation of %s lost: out of memory", id);
     }
-    if (hub_journal_breach(self->journal, due->seq, due->slot, ctx->now, escalation) != 0) {
+    if (hub_journal_breach(self->b->journal, due->seq, due->slot, ctx->now, escalation) != 0) {
         hub_error("breach of %llu/%u not recorded: out of memory", (unsigned long long)due->seq, due->slot);
     } else {
         hub_warn("%s did not answer %s within its commitment (route %s, due %s)%s%s", due->department,
@@ -1163,7 +1193,7 @@ static int s_due_row(const hub_store_row_t *row, void *arg)
             hub_detail_int(&d, "late_ms", late_ms);
             s_audit(self, -1, "hubd", "escalated", row->id, row->case_id, backup, due->seq, due->seq, &d);
             s_bump(self, -1, HUB_COUNTER_ESCALATIONS, due->department);
-            hub_journal_refer(self->journal, escalation, "escalation_seq");
+            hub_journal_refer(self->b->journal, escalation, "escalation_seq");
         }
     }
     return 1;
@@ -1226,27 +1256,28 @@ static void s_audit_range(const char *subscriber, hub_range_kind_t kind, uint64_
     s_audit(self, -1, "hubd", actions[kind], NULL, NULL, subscriber, lo, hi, &d);
 }
 
-/* Points batch's dead letters and dead-letter actions at the batch's own. */
-static void s_fill_dead(hub_broker_t *self, hub_store_batch_t *batch)
+/* Points b's store batch at its dead letters and dead-letter actions. */
+static void s_fill_dead(s_batch_t *b)
 {
-    for (size_t i = 0; i < self->ndeads; i++) {
-        const s_dead_t *d = &self->deads[i];
-        self->store_deads[i] = (hub_store_dead_t){d->entry, s_arena_str(self, d->subscriber_off), d->orig_seq,
-                                                  d->orig_slot, s_arena_str(self, d->reason_off)};
+    for (size_t i = 0; i < b->ndeads; i++) {
+        const s_dead_t *d = &b->deads[i];
+        b->store_deads[i] = (hub_store_dead_t){d->entry, s_arena_str(b, d->subscriber_off), d->orig_seq,
+                                               d->orig_slot, s_arena_str(b, d->reason_off)};
     }
     size_t n = 0;
-    for (size_t i = 0; i < self->nactions; i++) {
-        const s_action_t *a = &self->actions[i];
+    for (size_t i = 0; i < b->nactions; i++) {
+        const s_action_t *a = &b->actions[i];
         if (!a->write)
             continue;
-        self->store_actions[n++] = (hub_store_dead_action_t){
-            a->seq, a->state, s_arena_str(self, a->actor_off),
-            a->note_off != SIZE_MAX ? s_arena_str(self, a->note_off) : NULL, a->redrive};
+        b->store_actions[n++] = (hub_store_dead_action_t){a->seq, a->state, s_arena_str(b, a->actor_off),
+                                                          a->note_off != SIZE_MAX ? s_arena_str(b, a->note_off)
+                                                                                  : NULL,
+                                                          a->redrive};
     }
-    batch->dead = self->store_deads;
-    batch->ndead = self->ndeads;
-    batch->dead_actions = self->store_actions;
-    batch->ndead_actions = n;
+    b->store.dead = b->store_deads;
+    b->store.ndead = b->ndeads;
+    b->store.dead_actions = b->store_actions;
+    b->store.ndead_actions = n;
 }
 
 /* Sends a DeadLetterDone for dead letter seq. */
@@ -1267,27 +1298,28 @@ static void s_reply_done(hub_broker_t *self, const uint8_t *rid, size_t rid_len,
     s_reply(self, rid, rid_len, &frame);
 }
 
-/* Answers the dead-letter actions of a batch that committed (rc 0) or
+/* Answers the dead-letter actions of batch b, which committed (rc 0) or
  * failed (rc, err). */
-static void s_answer_actions(hub_broker_t *self, int rc, const char *err)
+static void s_answer_actions(hub_broker_t *self, const s_batch_t *b, int rc, const char *err)
 {
-    for (size_t i = 0; i < self->nactions; i++) {
-        const s_action_t *a = &self->actions[i];
-        const uint8_t *rid = self->arena.data + a->rid_off;
+    for (size_t i = 0; i < b->nactions; i++) {
+        const s_action_t *a = &b->actions[i];
+        const uint8_t *rid = b->arena.data + a->rid_off;
         if (rc != 0) {
             s_reply_error(self, rid, a->rid_len, a->corr, rc, err, NULL);
             continue;
         }
-        uint64_t redrive_seq = a->redrive >= 0 ? self->store_events[a->redrive].seq : 0;
-        hub_info("dead letter %llu %s by %s%s", (unsigned long long)a->seq, a->state,
-                 s_arena_str(self, a->actor_off), a->write ? "" : " (again)");
+        uint64_t redrive_seq = a->redrive >= 0 ? b->store_events[a->redrive].seq : 0;
+        hub_info("dead letter %llu %s by %s%s", (unsigned long long)a->seq, a->state, s_arena_str(b, a->actor_off),
+                 a->write ? "" : " (again)");
         s_reply_done(self, rid, a->rid_len, a->corr, a->seq, a->state, redrive_seq);
     }
 }
 
-/* Commits the batch with the subscriber state delivery has waiting, then
- * acknowledges or refuses each publish. Returns 0, or the store's error. */
-static int s_commit(hub_broker_t *self)
+/* Hands the batch being filled, with the subscriber state delivery has
+ * waiting, to the store's writer; the other batch fills meanwhile.
+ * Nothing may be under way. */
+static void s_commit_begin(hub_broker_t *self)
 {
     const hub_dead_letter_t *dead = NULL;
     size_t ndead = 0;
@@ -1295,50 +1327,64 @@ static int s_commit(hub_broker_t *self)
     s_add_dead_letters(self, dead, ndead);
     hub_delivery_ranges(self->delivery, s_audit_range, self);
 
+    s_batch_t *b = self->b;
     int64_t now = hub_now_ms();
-    for (size_t i = 0; i < self->nentries; i++) {
-        const s_entry_t *e = &self->entries[i];
-        hub_store_event_t *ev = &self->store_events[i];
-        const char *case_id = s_arena_str(self, e->case_off);
-        *ev = (hub_store_event_t){
-            .id = s_arena_str(self, e->id_off),
-            .type = s_arena_str(self, e->type_off),
+    for (size_t i = 0; i < b->nentries; i++) {
+        const s_entry_t *e = &b->entries[i];
+        const char *case_id = s_arena_str(b, e->case_off);
+        b->store_events[i] = (hub_store_event_t){
+            .id = s_arena_str(b, e->id_off),
+            .type = s_arena_str(b, e->type_off),
             .case_id = *case_id ? case_id : NULL,
-            .actor = s_arena_str(self, e->actor_off),
+            .actor = s_arena_str(b, e->actor_off),
             .received_ms = now,
-            .event = self->arena.data + e->event_off,
+            .event = b->arena.data + e->event_off,
             .event_len = e->event_len,
-            .routing = self->arena.data + e->routing_off,
+            .routing = b->arena.data + e->routing_off,
             .routing_len = e->routing_len,
-            .responder = e->responder_off != SIZE_MAX ? s_arena_str(self, e->responder_off) : NULL,
+            .responder = e->responder_off != SIZE_MAX ? s_arena_str(b, e->responder_off) : NULL,
         };
     }
-    hub_store_batch_t batch = {.events = self->store_events, .nevents = self->nentries, .cursors = self->cursors,
-                               .ncursors = ncursors};
-    hub_journal_fill(self->journal, &batch);
-    s_fill_dead(self, &batch);
+    b->store = (hub_store_batch_t){.events = b->store_events, .nevents = b->nentries, .cursors = self->cursors,
+                                   .ncursors = ncursors};
+    hub_journal_fill(b->journal, &b->store);
+    s_fill_dead(b);
+    b->began_us = hub_mono_us();
+    hub_store_commit_begin(self->store, &b->store);
+    self->flight = b;
+    self->b = b == &self->batches[0] ? &self->batches[1] : &self->batches[0];
+}
+
+/* Ends the batch the writer has (waiting for it when wait is 1), then
+ * acknowledges or refuses each publish. Returns 0, the store's error, or
+ * -EAGAIN when wait is 0 and the batch is not written yet. */
+static int s_commit_end(hub_broker_t *self, int wait)
+{
+    s_batch_t *b = self->flight;
     char err[HUB_ERR_LEN] = "";
-    int64_t began_us = hub_mono_us();
-    int rc = hub_store_commit_batch(self->store, &batch, err);
-    int64_t took_us = hub_mono_us() - began_us;
+    int rc = hub_store_commit_end(self->store, wait, err);
+    if (rc == -EAGAIN)
+        return rc;
+    int64_t took_us = hub_mono_us() - b->began_us;
+    self->flight = NULL;
     self->last_flush_ms = hub_mono_ms();
-    hub_journal_reset(self->journal);
-    s_bumps_done(self, self->store_events, rc == 0);
+    hub_journal_reset(b->journal);
+    s_bumps_done(self, b, rc == 0);
+    hub_delivery_committed(self->delivery, rc == 0);
     if (rc == 0) {
-        hub_metrics_observe(self->metrics, HUB_HISTOGRAM_COMMIT_BATCH_EVENTS, (double)self->nentries);
+        hub_metrics_observe(self->metrics, HUB_HISTOGRAM_COMMIT_BATCH_EVENTS, (double)b->nentries);
         hub_metrics_observe(self->metrics, HUB_HISTOGRAM_COMMIT_SECONDS, (double)took_us / 1e6);
-        hub_delivery_committed(self->delivery);
     } else {
-        /* dead letters, ranges and due deadlines stay where they were for
-         * the next batch; publishers are told to retry */
-        hub_error("commit of %zu events failed: %s", self->nentries, err);
+        /* dead letters, ranges and due deadlines wait for the next batch;
+         * publishers are told to retry */
+        hub_error("commit of %zu events failed: %s", b->nentries, err);
     }
-    for (size_t i = 0; i < self->nentries; i++) {
-        const s_entry_t *e = &self->entries[i];
+    for (size_t i = 0; i < b->nentries; i++) {
+        const s_entry_t *e = &b->entries[i];
         if (e->is_dead)
             continue;
-        const hub_store_event_t *ev = &self->store_events[i];
-        const uint8_t *rid = self->arena.data + e->rid_off;
+        const hub_store_event_t *ev = &b->store_events[i];
+        const uint8_t *rid = b->arena.data + e->rid_off;
         if (rc != 0) {
             s_reply_error(self, rid, e->rid_len, e->corr, rc, err, ev->id);
             continue;
@@ -1358,16 +1404,26 @@ static int s_commit(hub_broker_t *self)
         frame.publish_ack = &ack;
         s_reply(self, rid, e->rid_len, &frame);
     }
-    s_answer_actions(self, rc, err);
+    s_answer_actions(self, b, rc, err);
     if (rc == 0)
-        for (size_t i = 0; i < self->nentries; i++)
-            s_tap(self, &self->store_events[i]);
-    self->nentries = 0;
-    self->npublishes = 0;
-    self->ndeads = 0;
-    self->nactions = 0;
-    hub_buf_reset(&self->arena);
+        for (size_t i = 0; i < b->nentries; i++)
+            s_tap(self, &b->store_events[i]);
+    b->nentries = 0;
+    b->npublishes = 0;
+    b->ndeads = 0;
+    b->nactions = 0;
+    hub_buf_reset(&b->arena);
     return rc;
+}
+
+/* Commits the batch being filled and waits for it (what was under way
+ * first). Returns 0 or the store's error. */
+static int s_commit(hub_broker_t *self)
+{
+    if (self->flight)
+        s_commit_end(self, 1);
+    s_commit_begin(self);
+    return s_commit_end(self, 1);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -1654,18 +1710,18 @@ static int s_dl_known(const hub_store_dead_letter_t *dl, void *arg)
 static s_action_t *s_action_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, uint64_t seq,
                                 const char *state, int redrive, int write, const char *note)
 {
-    if (self->nactions == self->actions_cap) {
-        size_t cap = self->actions_cap ? self->actions_cap * 2 : 16;
-        s_action_t *actions = realloc(self->actions, cap * sizeof *actions);
+    if (self->b->nactions == self->b->actions_cap) {
+        size_t cap = self->b->actions_cap ? self->b->actions_cap * 2 : 16;
+        s_action_t *actions = realloc(self->b->actions, cap * sizeof *actions);
         if (actions)
-            self->actions = actions;
-        hub_store_dead_action_t *rows = actions ? realloc(self->store_actions, cap * sizeof *rows) : NULL;
+            self->b->actions = actions;
+        hub_store_dead_action_t *rows = actions ? realloc(self->b->store_actions, cap * sizeof *rows) : NULL;
         if (!rows)
             return NULL;
-        self->store_actions = rows;
-        self->actions_cap = cap;
+        self->b->store_actions = rows;
+        self->b->actions_cap = cap;
     }
-    s_action_t *a = &self->actions[self->nactions];
+    s_action_t *a = &self->b->actions[self->b->nactions];
     *a = (s_action_t){.rid_len = rid_len, .corr = corr, .seq = seq, .state = state, .redrive = redrive,
                       .write = write, .note_off = SIZE_MAX};
     a->rid_off = s_arena_put(self, rid, rid_len, 0);
@@ -1674,7 +1730,7 @@ static s_action_t *s_action_add(hub_broker_t *self, const uint8_t *rid, size_t r
         a->note_off = s_arena_put(self, note, strlen(note), 1);
     if (a->rid_off == SIZE_MAX || a->actor_off == SIZE_MAX || (note && a->note_off == SIZE_MAX))
         return NULL;
-    self->nactions++;
+    self->b->nactions++;
     return a;
 }
 
@@ -1733,7 +1789,7 @@ static int s_dl_row(const hub_store_row_t *row, void *arg)
         }
         s_audit(self, -1, self->audit_actor, "redriven", row->id, row->case_id, k->subscriber, ctx->seq, ctx->seq,
                 &d);
-        hub_journal_refer(self->journal, ctx->entry, "redrive_seq");
+        hub_journal_refer(self->b->journal, ctx->entry, "redrive_seq");
     } else {
         s_audit(self, -1, self->audit_actor, "discarded", row->id, row->case_id, k->subscriber, ctx->seq, ctx->seq,
                 &d);
@@ -1781,9 +1837,9 @@ static void s_on_dead_letter_action(hub_broker_t *self, const uint8_t *rid, size
     const char *want = redrive ? "redriven" : "discarded";
     s_dl_known_t known = {0};
     const s_action_t *pending = NULL;
-    for (size_t i = 0; i < self->nactions; i++)
-        if (self->actions[i].seq == a->seq)
-            pending = &self->actions[i];
+    for (size_t i = 0; i < self->b->nactions; i++)
+        if (self->b->actions[i].seq == a->seq)
+            pending = &self->b->actions[i];
     int found = hub_store_dead_letter(self->store, a->seq, s_dl_known, &known);
     if (found < 0) {
         rc = found;
@@ -1799,7 +1855,7 @@ static void s_on_dead_letter_action(hub_broker_t *self, const uint8_t *rid, size
     }
     if (pending) {
         snprintf(known.state, sizeof known.state, "%s", pending->state);
-        snprintf(known.actor, sizeof known.actor, "%s", s_arena_str(self, pending->actor_off));
+        snprintf(known.actor, sizeof known.actor, "%s", s_arena_str(self->b, pending->actor_off));
     }
     if (strcmp(known.state, want) == 0) {
         /* done before: the same answer, nothing more written */
@@ -1832,10 +1888,10 @@ static void s_on_dead_letter_action(hub_broker_t *self, const uint8_t *rid, size
         s_reply_error(self, rid, rid_len, corr, -ENOMEM, "out of memory", NULL);
         return;
     }
-    s_action_t *action = &self->actions[self->nactions - 1];
+    s_action_t *action = &self->b->actions[self->b->nactions - 1];
     int got = hub_store_get(self->store, a->seq, s_dl_row, &ctx);
     if (got <= 0 || ctx.rc != 0) {
-        self->nactions--;
+        self->b->nactions--;
         rc = got < 0 ? got : ctx.rc == -ENOMEM ? -ENOMEM : -HUB_EINTERNAL;
         snprintf(err, sizeof err, "seq: dead letter %llu cannot be %s: %s", (unsigned long long)a->seq, want,
                  got <= 0 ? "its event cannot be read" : hub_strerror(ctx.rc));
@@ -1941,7 +1997,7 @@ static int s_drain(hub_broker_t *self)
     zmq_msg_init(&rid);
     zmq_msg_init(&body);
     int full = 0;
-    while (!(full = self->npublishes >= self->cfg.max_batch)) {
+    while (!(full = self->b->npublishes >= self->cfg.max_batch)) {
         if (zmq_msg_recv(&rid, self->router, ZMQ_DONTWAIT) < 0)
             break;
         int parts = 1, extra = 0;
@@ -1999,7 +2055,7 @@ static void s_reload(hub_broker_t *self)
                   hub_policy_sha256(self->policy), err);
         return;
     }
-    /* the batch is empty between turns: no route points into the old one */
+    /* nothing kept in a batch points into the policy: its journal and arena hold copies */
     hub_policy_destroy(&self->policy);
     self->policy = policy;
     s_audit_policy(self);
@@ -2034,13 +2090,17 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
     int more = 1, stop = 0, full = 0;
     while (!stop) {
         int64_t now = hub_mono_ms();
-        long timeout = more || full ? 0 : (long)(next_tick > now ? next_tick - now : 0);
-        zmq_pollitem_t items[5] = {{self->router, 0, ZMQ_POLLIN, 0},
+        /* a full batch waits for the writer: then only the writer's word
+         * (and the rest but the router) wakes the loop */
+        int wait_writer = full && self->flight;
+        long timeout = (more || full) && !wait_writer ? 0 : (long)(next_tick > now ? next_tick - now : 0);
+        zmq_pollitem_t items[6] = {{self->router, 0, wait_writer ? 0 : ZMQ_POLLIN, 0},
                                    {self->tap, self->tap ? 0 : -1, self->tap ? ZMQ_POLLIN : 0, 0},
                                    {self->zap, self->zap ? 0 : -1, self->zap ? ZMQ_POLLIN : 0, 0},
                                    {hub_reader_socket(self->reader), 0, ZMQ_POLLIN, 0},
+                                   {NULL, hub_store_commit_fd(self->store), self->flight ? ZMQ_POLLIN : 0, 0},
                                    {NULL, signal_fd, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, signal_fd >= 0 ? 5 : 4, timeout);
+        int n = zmq_poll(items, signal_fd >= 0 ? 6 : 5, timeout);
         if (n < 0 && zmq_errno() != EINTR) {
             hub_error("poll failed: %s", zmq_strerror(zmq_errno()));
             return -zmq_errno();
@@ -2051,7 +2111,7 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
             s_on_zap(self);
         if (n > 0 && (items[3].revents & ZMQ_POLLIN))
             s_forward_readings(self);
-        if (n > 0 && signal_fd >= 0 && (items[4].revents & ZMQ_POLLIN)) {
+        if (n > 0 && signal_fd >= 0 && (items[5].revents & ZMQ_POLLIN)) {
             char cmds[16];
             ssize_t got = read(signal_fd, cmds, sizeof cmds);
             for (ssize_t i = 0; i < got; i++) {
@@ -2061,7 +2121,9 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
                     s_reload(self);
             }
         }
-        full = s_drain(self);
+        if (self->flight)
+            s_commit_end(self, 0);
+        full = self->b->npublishes >= self->cfg.max_batch || s_drain(self);
         now = hub_mono_ms();
         if (now >= next_tick) {
             hub_delivery_tick(self->delivery, now);
@@ -2070,11 +2132,15 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
         }
         int flush_positions = hub_delivery_dirty(self->delivery) &&
                               (stop || now - self->last_flush_ms >= S_CURSOR_FLUSH_MS);
-        if (self->nentries > 0 || self->nactions > 0 || hub_journal_pending(self->journal) || flush_positions)
-            s_commit(self);
+        if (!self->flight && (self->b->nentries > 0 || self->b->nactions > 0 ||
+                              hub_journal_pending(self->b->journal) || flush_positions))
+            s_commit_begin(self);
         more = hub_delivery_pump(self->delivery, now);
     }
-    if (hub_delivery_dirty(self->delivery))
+    if (self->flight)
+        s_commit_end(self, 1);
+    if (self->b->nentries > 0 || self->b->nactions > 0 || hub_journal_pending(self->b->journal) ||
+        hub_delivery_dirty(self->delivery))
         s_commit(self);
     rows = hub_store_audit_head(self->store, &head);
     hub_info("stopped: last seq %llu, %llu commits; audit log %lld rows, head %s",

@@ -1,8 +1,10 @@
 /*
- * broker - hubd's single loop: it owns the sockets and all broker state.
+ * broker - hubd's loop: it owns the sockets and all broker state. The
+ * store writes its batches on a thread of its own (store.h rule 10), so
+ * that the loop fills the next batch and delivers while the disk works.
  *
  *   ROUTER frame -> codec (decode, validate) -> policy (route)
- *     -> batch (everything that arrived in this turn)
+ *     -> batch (everything that arrived while the previous one was written)
  *     -> store (one transaction) -> acks to publishers, tap
  *     -> delivery (per subscriber, within its credit) -> clients
  *   subscriber ack -> delivery (free credit, move position; written with the

@@ -66,6 +66,11 @@ typedef struct {
     int metric_slot;        /* its name's slot in the metrics' department label */
     s_range_t ranges[3];    /* HUB_AUDIT_DELIVERED, _ACKED, _REDELIVERED since the last batch */
     const char *gone;       /* why the session was taken for gone, not yet in a batch; or NULL */
+    /* what the batch under way holds (hub_delivery_collect), put back if it fails */
+    int c_dirty;
+    s_range_t c_ranges[3];
+    const char *c_gone;
+    char c_topics[HUB_MAX_TOPICS * (HUB_MAX_PATTERN + 1)]; /* topics_joined as collected */
 } s_sub_t;
 
 struct hub_delivery {
@@ -734,11 +739,18 @@ size_t hub_delivery_collect(hub_delivery_t *self, hub_store_cursor_t *out, size_
                             const hub_dead_letter_t **dead_p, size_t *ndead_p)
 {
     size_t n = 0;
-    for (size_t i = 0; i < self->nsubs && n < max; i++) {
+    for (size_t i = 0; i < self->nsubs; i++) {
         s_sub_t *sub = self->subs[i];
-        if (!sub->dirty)
+        memcpy(sub->c_ranges, sub->ranges, sizeof sub->ranges);
+        memset(sub->ranges, 0, sizeof sub->ranges);
+        sub->c_gone = sub->gone;
+        sub->gone = NULL;
+        sub->c_dirty = sub->dirty && n < max;
+        if (!sub->c_dirty)
             continue;
-        out[n++] = (hub_store_cursor_t){sub->name, sub->topics_joined, sub->position, sub->dead_letters};
+        sub->dirty = 0;
+        memcpy(sub->c_topics, sub->topics_joined, sizeof sub->c_topics);
+        out[n++] = (hub_store_cursor_t){sub->name, sub->c_topics, sub->position, sub->dead_letters};
     }
     self->ndead_collected = self->ndead;
     *dead_p = self->dead;
@@ -746,13 +758,36 @@ size_t hub_delivery_collect(hub_delivery_t *self, hub_store_cursor_t *out, size_
     return n;
 }
 
-void hub_delivery_committed(hub_delivery_t *self)
+/* Puts a collected range back into what waits for the next batch. */
+static void s_range_merge(s_range_t *into, const s_range_t *r)
+{
+    if (r->count == 0)
+        return;
+    if (into->count == 0 || r->lo < into->lo)
+        into->lo = r->lo;
+    if (into->count == 0 || r->hi > into->hi)
+        into->hi = r->hi;
+    into->count += r->count;
+}
+
+void hub_delivery_committed(hub_delivery_t *self, int ok)
 {
     for (size_t i = 0; i < self->nsubs; i++) {
         s_sub_t *sub = self->subs[i];
-        sub->dirty = 0;
-        memset(sub->ranges, 0, sizeof sub->ranges);
-        sub->gone = NULL;
+        if (!ok) {
+            sub->dirty |= sub->c_dirty;
+            for (int k = 0; k < 3; k++)
+                s_range_merge(&sub->ranges[k], &sub->c_ranges[k]);
+            if (!sub->gone)
+                sub->gone = sub->c_gone;
+        }
+        sub->c_dirty = 0;
+        memset(sub->c_ranges, 0, sizeof sub->c_ranges);
+        sub->c_gone = NULL;
+    }
+    if (!ok) {
+        self->ndead_collected = 0;
+        return;
     }
     size_t rest = self->ndead - self->ndead_collected;
     if (rest > 0)
@@ -778,11 +813,11 @@ void hub_delivery_ranges(const hub_delivery_t *self, hub_range_fn fn, void *arg)
     for (size_t i = 0; i < self->nsubs; i++) {
         const s_sub_t *sub = self->subs[i];
         for (int k = 0; k < 3; k++)
-            if (sub->ranges[k].count)
-                fn(sub->name, (hub_range_kind_t)k, sub->ranges[k].lo, sub->ranges[k].hi, sub->ranges[k].count,
-                   NULL, arg);
-        if (sub->gone)
-            fn(sub->name, HUB_RANGE_GONE, 0, 0, 0, sub->gone, arg);
+            if (sub->c_ranges[k].count)
+                fn(sub->name, (hub_range_kind_t)k, sub->c_ranges[k].lo, sub->c_ranges[k].hi,
+                   sub->c_ranges[k].count, NULL, arg);
+        if (sub->c_gone)
+            fn(sub->name, HUB_RANGE_GONE, 0, 0, 0, sub->c_gone, arg);
     }
 }
 

@@ -116,20 +116,24 @@ int hub_delivery_pump(hub_delivery_t *self, int64_t now_ms);
 void hub_delivery_tick(hub_delivery_t *self, int64_t now_ms);
 
 /* What the next batch must write: the cursors of subscribers whose state
- * changed (up to max into out; names point into the subscribers) and the
- * dead letters waiting (*dead_p, *ndead_p). Returns the number of cursors. */
+ * changed (up to max into out; the strings point into the subscribers and
+ * stay as they are until hub_delivery_committed) and the dead letters
+ * waiting (*dead_p, *ndead_p). What happens after this call waits for the
+ * batch after. hub_delivery_committed must come before the next call.
+ * Returns the number of cursors. */
 size_t hub_delivery_collect(hub_delivery_t *self, hub_store_cursor_t *out, size_t max,
                             const hub_dead_letter_t **dead_p, size_t *ndead_p);
 
 /* Tells delivery that the batch holding everything hub_delivery_collect
- * returned has been committed. */
-void hub_delivery_committed(hub_delivery_t *self);
+ * returned has been committed (ok 1), or has failed (ok 0: all of it waits
+ * for the next batch again). */
+void hub_delivery_committed(hub_delivery_t *self, int ok);
 
 /* 1 when some subscriber state waits to be written. */
 int hub_delivery_dirty(const hub_delivery_t *self);
 
-/* What happened to each subscriber since the last batch, for the audit
- * log; cleared by hub_delivery_committed. */
+/* What happened to each subscriber before hub_delivery_collect, for the
+ * audit log of the batch it filled. */
 typedef enum {
     HUB_RANGE_DELIVERED = 0, /* sent for the first time */
     HUB_RANGE_ACKED = 1,

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,8 +53,34 @@ typedef struct {
     size_t routing_len;
 } s_cached_t;
 
+/* The writer thread's side of a commit (s_writer). A batch is handed over
+ * under lock and taken back under lock, so whatever one thread wrote
+ * before the hand-over is seen by the other after it. While a batch is
+ * with the writer, db and everything marked (writer) belong to it; the
+ * loop uses rdb for the rows delivery reads, and waits (s_settle) before
+ * anything else that reads db. */
+typedef struct {
+    pthread_t thread;
+    int running;              /* 1: the thread runs */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    hub_store_batch_t *batch; /* handed over, not yet written (under lock) */
+    int done;                 /* 1: written, rc and err say how (under lock) */
+    int stop;                 /* 1: the thread is to end (under lock) */
+    int rc;                   /* the commit's result (0 or -HUB_E*) */
+    char err[HUB_ERR_LEN];
+    uint64_t last_seq;        /* (writer) highest seq the commit stored */
+    int64_t next_due_ms;      /* (writer) earliest open deadline after breaches */
+    int done_fd;              /* eventfd: readable once a batch is written */
+    int sync_ready;           /* 1: lock and cond are initialised */
+} s_writer_t;
+
 struct hub_store {
     sqlite3 *db;
+    sqlite3 *rdb;             /* read-only: the rows delivery reads from disk */
+    s_writer_t w;
+    hub_store_batch_t *pending; /* begun, not yet ended (hub_store_commit_end) */
+    int settled;              /* 1: pending is written and its rows are in the tail cache */
     int lock_fd;              /* flock'd hubd.lock in the data dir */
     char path[1100];          /* the database file */
     pthread_t checkpointer;   /* copies the WAL into the database, off the broker loop */
@@ -219,7 +246,8 @@ static int s_lock_dir(hub_store_t *self, const char *dir, char err[HUB_ERR_LEN])
     return 0;
 }
 
-static int s_read_next_due(hub_store_t *self);
+static int s_read_next_due(hub_store_t *self, int64_t *due_p);
+static void *s_writer(void *arg);
 
 /* The columns hub_store_dead_letter_t is read from, in its order. */
 #define S_DEAD_COLUMNS                                                                                                 \
@@ -301,7 +329,7 @@ static int s_load_heads(hub_store_t *self, char err[HUB_ERR_LEN])
         snprintf(err, HUB_ERR_LEN, "store: reading the audit log: %s", sqlite3_errmsg(self->db));
         return -HUB_ESTORE;
     }
-    return s_read_next_due(self) == 0 ? 0 : (snprintf(err, HUB_ERR_LEN, "store: reading deadlines: %s",
+    return s_read_next_due(self, &self->next_due_ms) == 0 ? 0 : (snprintf(err, HUB_ERR_LEN, "store: reading deadlines: %s",
                                                        sqlite3_errmsg(self->db)),
                                               -HUB_ESTORE);
 }
@@ -341,6 +369,68 @@ static void s_start_checkpointer(hub_store_t *self)
     sqlite3_exec(self->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
 }
 
+/* Opens rdb, the loop's read-only connection for delivery's reads, so
+ * that they need not wait while the writer holds db. */
+static int s_open_reader(hub_store_t *self, char err[HUB_ERR_LEN])
+{
+    if (sqlite3_open_v2(self->path, &self->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_exec(self->rdb, "PRAGMA cache_size=-2048", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(self->rdb,
+                           "SELECT seq, id, coalesce(case_id, ''), received_ms, event, routing FROM events "
+                           "WHERE seq >= ?1 AND seq <= ?3 ORDER BY seq LIMIT ?2",
+                           -1, SQLITE_PREPARE_PERSISTENT, &self->scan, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(self->rdb,
+                           "SELECT seq, id, coalesce(case_id, ''), received_ms, event, routing FROM events "
+                           "WHERE seq = ?1",
+                           -1, SQLITE_PREPARE_PERSISTENT, &self->get, NULL) != SQLITE_OK) {
+        snprintf(err, HUB_ERR_LEN, "store: opening a reading connection: %s",
+                 self->rdb ? sqlite3_errmsg(self->rdb) : "out of memory");
+        return -HUB_ESTORE;
+    }
+    return 0;
+}
+
+/* Starts the writer thread. Without it (it could not start) commits are
+ * written on the caller's thread, in hub_store_commit_begin. */
+static int s_start_writer(hub_store_t *self, char err[HUB_ERR_LEN])
+{
+    self->w.done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->w.done_fd < 0) {
+        snprintf(err, HUB_ERR_LEN, "store: eventfd: %s", strerror(errno));
+        return -HUB_ESTORE;
+    }
+    if (pthread_mutex_init(&self->w.lock, NULL) != 0 || pthread_cond_init(&self->w.cond, NULL) != 0) {
+        snprintf(err, HUB_ERR_LEN, "store: cannot set up the writer");
+        return -HUB_ESTORE;
+    }
+    self->w.sync_ready = 1;
+    if (pthread_create(&self->w.thread, NULL, s_writer, self) == 0)
+        self->w.running = 1;
+    else
+        hub_warn("store: no writer thread (%s); commits are written on the loop", strerror(errno));
+    return 0;
+}
+
+static void s_stop_writer(hub_store_t *self)
+{
+    if (self->w.running) {
+        pthread_mutex_lock(&self->w.lock);
+        self->w.stop = 1;
+        pthread_cond_signal(&self->w.cond);
+        pthread_mutex_unlock(&self->w.lock);
+        pthread_join(self->w.thread, NULL);
+        self->w.running = 0;
+    }
+    if (self->w.sync_ready) {
+        pthread_mutex_destroy(&self->w.lock);
+        pthread_cond_destroy(&self->w.cond);
+        self->w.sync_ready = 0;
+    }
+    if (self->w.done_fd >= 0)
+        close(self->w.done_fd);
+    self->w.done_fd = -1;
+}
+
 hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
 {
     hub_store_t *self = calloc(1, sizeof *self);
@@ -349,6 +439,7 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
         return NULL;
     }
     self->lock_fd = -1;
+    self->w.done_fd = -1;
     self->stop_pipe[0] = self->stop_pipe[1] = -1;
     self->tail = calloc(HUB_TAIL_ROWS, sizeof *self->tail);
     if (!self->tail) {
@@ -410,13 +501,6 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
                   "position = excluded.position, dead_letters = excluded.dead_letters, "
                   "updated_ms = excluded.updated_ms",
                   err) ||
-        s_prepare(self, &self->scan,
-                  "SELECT seq, id, coalesce(case_id, ''), received_ms, event, routing FROM events "
-                  "WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
-                  err) ||
-        s_prepare(self, &self->get,
-                  "SELECT seq, id, coalesce(case_id, ''), received_ms, event, routing FROM events WHERE seq = ?1",
-                  err) ||
         s_prepare(self, &self->insert_audit,
                   "INSERT INTO audit(id, at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, "
                   "hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -462,7 +546,7 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
                   "AND (?3 IS NULL OR subscriber = ?3) AND (?4 = 0 OR state = 'open') ORDER BY seq DESC",
                   err))
         goto fail;
-    if (s_load_heads(self, err) != 0)
+    if (s_load_heads(self, err) != 0 || s_open_reader(self, err) != 0 || s_start_writer(self, err) != 0)
         goto fail;
     s_start_checkpointer(self);
 
@@ -498,6 +582,11 @@ void hub_store_destroy(hub_store_t **self_p)
     if (!self_p || !*self_p)
         return;
     hub_store_t *self = *self_p;
+    if (self->pending) {
+        char err[HUB_ERR_LEN];
+        hub_store_commit_end(self, 1, err);
+    }
+    s_stop_writer(self);
     sqlite3_stmt **stmts[] = {&self->begin,           &self->commit,          &self->rollback,
                               &self->insert_event,    &self->find_event,      &self->upsert_cursor,
                               &self->scan,            &self->get,             &self->insert_audit,
@@ -520,6 +609,10 @@ void hub_store_destroy(hub_store_t **self_p)
     for (int i = 0; i < 2; i++)
         if (self->stop_pipe[i] >= 0)
             close(self->stop_pipe[i]);
+    /* the reading connection first: the last one to close checkpoints
+     * the WAL into the database and removes it, and only db may */
+    if (self->rdb)
+        sqlite3_close(self->rdb);
     if (self->db)
         sqlite3_close(self->db);
     if (self->tail) {
@@ -532,12 +625,12 @@ void hub_store_destroy(hub_store_t **self_p)
     *self_p = NULL;
 }
 
-/* Refreshes next_due_ms from the table. Returns 0 or -HUB_ESTORE. */
-static int s_read_next_due(hub_store_t *self)
+/* Reads the earliest open deadline into *due_p. Returns 0 or -HUB_ESTORE. */
+static int s_read_next_due(hub_store_t *self, int64_t *due_p)
 {
     int rc = sqlite3_step(self->next_due);
     if (rc == SQLITE_ROW)
-        self->next_due_ms = sqlite3_column_int64(self->next_due, 0);
+        *due_p = sqlite3_column_int64(self->next_due, 0);
     sqlite3_reset(self->next_due);
     return rc == SQLITE_ROW ? 0 : -HUB_ESTORE;
 }
@@ -748,7 +841,10 @@ static const hub_store_event_t *s_batch_event(const hub_store_batch_t *batch, in
     return ev;
 }
 
-int hub_store_commit_batch(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR_LEN])
+/* Writes the batch in one transaction (the writer's half of a commit):
+ * sets the events' seq and duplicate and the writer's last_seq and
+ * next_due_ms. Returns 0 or -HUB_E* with err. */
+static int s_write(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR_LEN])
 {
     int64_t audit_id = self->audit_id;
     char audit_hash[HUB_SHA256_HEX_LEN];
@@ -864,18 +960,138 @@ int hub_store_commit_batch(hub_store_t *self, hub_store_batch_t *batch, char err
         memcpy(self->audit_hash, audit_hash, sizeof audit_hash);
         return ret;
     }
+    self->w.last_seq = next - 1;
+    if (batch->nbreaches > 0 && s_read_next_due(self, &self->w.next_due_ms) != 0)
+        self->w.next_due_ms = INT64_MIN; /* unknown: looked for at the next tick */
+    return 0;
+}
+
+/* The loop's half of a commit that succeeded: the rows go to the tail
+ * cache, the sequence counter and the earliest deadline move. */
+static void s_apply(hub_store_t *self, const hub_store_batch_t *batch)
+{
     self->commits++;
     for (size_t i = 0; i < batch->nevents; i++)
         if (!batch->events[i].duplicate)
             s_tail_push(self, &batch->events[i]);
-    self->last_seq = next - 1;
+    self->last_seq = self->w.last_seq;
     /* new, met or breached deadlines move the earliest one */
     for (size_t i = 0; i < batch->ndeadlines; i++)
         if (batch->deadlines[i].due_ms < self->next_due_ms)
             self->next_due_ms = batch->deadlines[i].due_ms;
     if (batch->nbreaches > 0)
-        s_read_next_due(self);
+        self->next_due_ms = self->w.next_due_ms;
+}
+
+/* The writer thread: writes each batch handed over, then says so on
+ * done_fd. */
+static void *s_writer(void *arg)
+{
+    hub_store_t *self = arg;
+    pthread_mutex_lock(&self->w.lock);
+    for (;;) {
+        while (!self->w.batch && !self->w.stop)
+            pthread_cond_wait(&self->w.cond, &self->w.lock);
+        if (!self->w.batch)
+            break;
+        hub_store_batch_t *batch = self->w.batch;
+        pthread_mutex_unlock(&self->w.lock);
+        int rc = s_write(self, batch, self->w.err);
+        pthread_mutex_lock(&self->w.lock);
+        self->w.rc = rc;
+        self->w.batch = NULL;
+        self->w.done = 1;
+        pthread_cond_broadcast(&self->w.cond);
+        uint64_t one = 1;
+        if (write(self->w.done_fd, &one, sizeof one) < 0) {
+            /* the counter is full only if nobody ever reads it */
+        }
+    }
+    pthread_mutex_unlock(&self->w.lock);
+    return NULL;
+}
+
+/* Waits for the pending batch to be written and applies it. Afterwards
+ * db is the loop's again. */
+static void s_settle(hub_store_t *self)
+{
+    if (!self->pending || self->settled)
+        return;
+    if (self->w.running) {
+        pthread_mutex_lock(&self->w.lock);
+        while (!self->w.done)
+            pthread_cond_wait(&self->w.cond, &self->w.lock);
+        pthread_mutex_unlock(&self->w.lock);
+    }
+    uint64_t count;
+    if (read(self->w.done_fd, &count, sizeof count) < 0) {
+        /* nothing to read: the count was taken already */
+    }
+    if (self->w.rc == 0)
+        s_apply(self, self->pending);
+    self->settled = 1;
+}
+
+int hub_store_commit_begin(hub_store_t *self, hub_store_batch_t *batch)
+{
+    if (self->pending)
+        return -EBUSY;
+    self->pending = batch;
+    self->settled = 0;
+    if (!self->w.running) {
+        self->w.rc = s_write(self, batch, self->w.err);
+        self->w.done = 1;
+        uint64_t one = 1;
+        if (write(self->w.done_fd, &one, sizeof one) < 0) {
+            /* see s_writer */
+        }
+        return 0;
+    }
+    pthread_mutex_lock(&self->w.lock);
+    self->w.done = 0;
+    self->w.batch = batch;
+    pthread_cond_signal(&self->w.cond);
+    pthread_mutex_unlock(&self->w.lock);
     return 0;
+}
+
+int hub_store_committing(const hub_store_t *self)
+{
+    return self->pending != NULL;
+}
+
+int hub_store_commit_fd(const hub_store_t *self)
+{
+    return self->w.done_fd;
+}
+
+int hub_store_commit_end(hub_store_t *self, int wait, char err[HUB_ERR_LEN])
+{
+    if (!self->pending) {
+        snprintf(err, HUB_ERR_LEN, "store: no commit to end");
+        return -HUB_EINTERNAL;
+    }
+    if (!self->settled && !wait && self->w.running) {
+        pthread_mutex_lock(&self->w.lock);
+        int done = self->w.done;
+        pthread_mutex_unlock(&self->w.lock);
+        if (!done)
+            return -EAGAIN;
+    }
+    s_settle(self);
+    self->pending = NULL;
+    if (self->w.rc != 0)
+        snprintf(err, HUB_ERR_LEN, "%s", self->w.err);
+    return self->w.rc;
+}
+
+int hub_store_commit_batch(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR_LEN])
+{
+    if (hub_store_commit_begin(self, batch) != 0) {
+        snprintf(err, HUB_ERR_LEN, "store: a commit is under way; end it first");
+        return -HUB_EINTERNAL;
+    }
+    return hub_store_commit_end(self, 1, err);
 }
 
 int hub_store_commit(hub_store_t *self, hub_store_event_t *events, size_t nevents, const hub_store_cursor_t *cursors,
@@ -892,6 +1108,7 @@ int64_t hub_store_next_due(const hub_store_t *self)
 
 int hub_store_due(hub_store_t *self, int64_t now_ms, size_t max, hub_store_due_fn fn, void *arg)
 {
+    s_settle(self);
     sqlite3_stmt *st = self->due;
     sqlite3_bind_int64(st, 1, now_ms);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
@@ -919,8 +1136,9 @@ const char *hub_store_path(const hub_store_t *self)
     return self->path;
 }
 
-int64_t hub_store_audit_head(const hub_store_t *self, const char **hash_p)
+int64_t hub_store_audit_head(hub_store_t *self, const char **hash_p)
 {
+    s_settle(self);
     if (hash_p)
         *hash_p = self->audit_hash;
     return self->audit_id;
@@ -980,6 +1198,7 @@ int hub_store_scan(hub_store_t *self, uint64_t from, size_t max, hub_store_row_f
         sqlite3_stmt *st = self->scan;
         sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)self->last_seq);
         int rc;
         while ((size_t)visited < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
             s_row_from_stmt(st, &row);
@@ -1027,6 +1246,7 @@ int hub_store_get(hub_store_t *self, uint64_t seq, hub_store_row_fn fn, void *ar
 
 int hub_store_cursors(hub_store_t *self, hub_store_cursor_fn fn, void *arg)
 {
+    s_settle(self);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db, "SELECT name, topics, position, dead_letters FROM subscribers ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK)
@@ -1044,6 +1264,7 @@ int hub_store_cursors(hub_store_t *self, hub_store_cursor_fn fn, void *arg)
 
 int hub_store_scan_back(hub_store_t *self, uint64_t from, size_t max, hub_store_record_fn fn, void *arg)
 {
+    s_settle(self);
     if (from > INT64_MAX)
         from = INT64_MAX;
     sqlite3_stmt *st = self->scan_back;
@@ -1069,6 +1290,7 @@ int hub_store_scan_back(hub_store_t *self, uint64_t from, size_t max, hub_store_
 
 int hub_store_deadline_state(hub_store_t *self, uint64_t seq, uint32_t slot, hub_store_deadline_state_t *out)
 {
+    s_settle(self);
     sqlite3_stmt *st = self->deadline;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
     sqlite3_bind_int64(st, 2, slot);
@@ -1108,6 +1330,7 @@ static void s_dead_from_stmt(sqlite3_stmt *st, hub_store_dead_letter_t *dl)
 
 int hub_store_dead_letter(hub_store_t *self, uint64_t seq, hub_store_dead_letter_fn fn, void *arg)
 {
+    s_settle(self);
     sqlite3_stmt *st = self->get_dead;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)(seq > INT64_MAX ? 0 : seq));
     int rc = sqlite3_step(st);
@@ -1123,6 +1346,7 @@ int hub_store_dead_letter(hub_store_t *self, uint64_t seq, hub_store_dead_letter
 int hub_store_dead_letters(hub_store_t *self, uint64_t lo, uint64_t hi, const char *subscriber, int open_only,
                            hub_store_dead_letter_fn fn, void *arg)
 {
+    s_settle(self);
     sqlite3_stmt *st = self->list_dead;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)(lo > INT64_MAX ? INT64_MAX : lo));
     sqlite3_bind_int64(st, 2, (sqlite3_int64)(hi > INT64_MAX ? INT64_MAX : hi));
@@ -1142,6 +1366,7 @@ int hub_store_dead_letters(hub_store_t *self, uint64_t lo, uint64_t hi, const ch
 int hub_store_open_dead_letters(hub_store_t *self, void (*fn)(const char *subscriber, uint64_t n, void *arg),
                                 void *arg)
 {
+    s_settle(self);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "SELECT subscriber, count(*) FROM dead_letters WHERE state = 'open' GROUP BY subscriber",

@@ -25,6 +25,15 @@
  *   9. A dead letter's state (open, then redriven or discarded, once) is
  *      written in the transaction that stores the dead letter, and in the
  *      one that stores what was done with it and its audit row.
+ *  10. Commits are written by the store's writer thread, so that the
+ *      caller goes on while the disk works: hub_store_commit_begin hands a
+ *      batch over, hub_store_commit_end takes the result back. One batch
+ *      is under way at a time. Meanwhile the caller may read rows
+ *      (hub_store_scan, hub_store_get: a connection of their own, seeing
+ *      only what was committed and ended); every other reading first
+ *      waits for the batch under way to be written, so that it sees it.
+ *      Only the batch's events and seqs change while it is under way;
+ *      last_seq, the tail cache and next_due move when it ends.
  */
 #ifndef HUB_STORE_H_INCLUDED
 #define HUB_STORE_H_INCLUDED
@@ -213,9 +222,27 @@ void hub_store_destroy(hub_store_t **self_p);
 int hub_store_commit(hub_store_t *self, hub_store_event_t *events, size_t nevents, const hub_store_cursor_t *cursors,
                      size_t ncursors, char err[HUB_ERR_LEN]);
 
-/* Writes a whole batch in one transaction (rules 1-3, 7, 8). Returns as
- * hub_store_commit. */
+/* Writes a whole batch in one transaction (rules 1-3, 7, 8) and waits for
+ * it. Returns as hub_store_commit; -HUB_EINTERNAL when a batch begun with
+ * hub_store_commit_begin has not been ended. */
 int hub_store_commit_batch(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR_LEN]);
+
+/* Hands batch to the writer (rule 10) and returns at once. batch and all
+ * it points at must stay as they are until hub_store_commit_end returns.
+ * Returns 0, or -EBUSY when a batch is under way. */
+int hub_store_commit_begin(hub_store_t *self, hub_store_batch_t *batch);
+
+/* 1 between hub_store_commit_begin and hub_store_commit_end. */
+int hub_store_committing(const hub_store_t *self);
+
+/* A file descriptor that polls readable once the batch under way is
+ * written (hub_store_commit_end reads it). */
+int hub_store_commit_fd(const hub_store_t *self);
+
+/* Ends the batch under way: with wait 0, returns -EAGAIN if it is not
+ * written yet; else waits for it. Returns as hub_store_commit (the events'
+ * seq and duplicate are set on success). */
+int hub_store_commit_end(hub_store_t *self, int wait, char err[HUB_ERR_LEN]);
 
 /* Wall-clock time of the earliest open deadline, or INT64_MAX. */
 int64_t hub_store_next_due(const hub_store_t *self);
@@ -225,7 +252,7 @@ int64_t hub_store_next_due(const hub_store_t *self);
 int hub_store_due(hub_store_t *self, int64_t now_ms, size_t max, hub_store_due_fn fn, void *arg);
 
 /* Id and hash of the last audit row (0 and "" when there is none). */
-int64_t hub_store_audit_head(const hub_store_t *self, const char **hash_p);
+int64_t hub_store_audit_head(hub_store_t *self, const char **hash_p);
 
 /* Highest sequence number stored (0 when empty). */
 uint64_t hub_store_last_seq(const hub_store_t *self);

@@ -206,7 +206,7 @@ static void test_credit_bounds_in_flight(void)
     CHECK_INT(wire.n, 4);
     CHECK_INT(wire.seq[3], 4);
     CHECK_INT(s_position(d, "engineering"), 1);
-    hub_delivery_committed(d);
+    hub_delivery_committed(d, 1);
     CHECK_INT(hub_delivery_dirty(d), 0);
     hub_delivery_destroy(&d);
     s_close(&store);
@@ -269,7 +269,7 @@ static void test_redelivery_then_dead_letter(void)
     CHECK_INT(dead[0].seq, 1);
     CHECK_INT(dead[0].attempts, 3);
     CHECK_HAS(dead[0].reason, "not acknowledged after 3 attempts");
-    hub_delivery_committed(d);
+    hub_delivery_committed(d, 1);
     CHECK_INT(hub_delivery_dirty(d), 0);
     hub_delivery_destroy(&d);
     s_close(&store);
@@ -312,6 +312,69 @@ static void test_nack(void)
     CHECK_STR(dead[0].reason, "HTTP 404");
     nack.name = "nobody";
     CHECK_INT(hub_delivery_nack(d, &nack, 0), -HUB_EUNKNOWN);
+    hub_delivery_destroy(&d);
+    s_close(&store);
+}
+
+/* What hub_delivery_ranges reports, by kind. */
+typedef struct {
+    uint64_t lo[4], hi[4], count[4];
+} s_ranges_t;
+
+static void s_range(const char *subscriber, hub_range_kind_t kind, uint64_t lo, uint64_t hi, uint64_t count,
+                    const char *why, void *arg)
+{
+    s_ranges_t *r = arg;
+    (void)subscriber;
+    (void)why;
+    r->lo[kind] = lo;
+    r->hi[kind] = hi;
+    r->count[kind] = count;
+}
+
+/* A batch under way holds what collect took; what happens meanwhile waits
+ * for the next batch; a failed batch gives everything back. */
+static void test_failed_batch_gives_state_back(void)
+{
+    hub_store_t *store = s_open();
+    const char *topics[] = {"sales.followup"};
+    s_publish(store, 3, topics, 1);
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN];
+    hub_delivery_t *d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
+    CHECK_INT(s_subscribe(d, "c1", "sales", "sales.*", HUB__START__START_EARLIEST, 0, 10), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 3);
+    s_ack(d, "sales", 1, 0);
+    hub_store_cursor_t out[4];
+    const hub_dead_letter_t *dead = NULL;
+    size_t ndead = 0;
+    CHECK_INT(hub_delivery_collect(d, out, 4, &dead, &ndead), 1);
+    CHECK_INT(out[0].position, 1);
+    CHECK_INT(hub_delivery_dirty(d), 0); /* all of it is in the batch */
+    s_ranges_t r = {0};
+    hub_delivery_ranges(d, s_range, &r);
+    CHECK_INT(r.count[HUB_RANGE_DELIVERED], 3);
+    CHECK_INT(r.count[HUB_RANGE_ACKED], 1);
+
+    s_ack(d, "sales", 2, 0); /* while the batch is under way */
+    CHECK_INT(hub_delivery_dirty(d), 1);
+    hub_delivery_committed(d, 0);
+    r = (s_ranges_t){0};
+    CHECK_INT(hub_delivery_collect(d, out, 4, &dead, &ndead), 1);
+    CHECK_INT(out[0].position, 2);
+    hub_delivery_ranges(d, s_range, &r);
+    CHECK_INT(r.count[HUB_RANGE_DELIVERED], 3);
+    CHECK_INT(r.lo[HUB_RANGE_ACKED], 1);
+    CHECK_INT(r.hi[HUB_RANGE_ACKED], 2);
+    CHECK_INT(r.count[HUB_RANGE_ACKED], 2);
+    hub_delivery_committed(d, 1);
+    CHECK_INT(hub_delivery_dirty(d), 0);
+    r = (s_ranges_t){0};
+    CHECK_INT(hub_delivery_collect(d, out, 4, &dead, &ndead), 0);
+    hub_delivery_ranges(d, s_range, &r);
+    CHECK_INT(r.count[HUB_RANGE_ACKED], 0);
+    hub_delivery_committed(d, 1);
     hub_delivery_destroy(&d);
     s_close(&store);
 }
@@ -370,7 +433,7 @@ static void test_resume_after_disconnect(void)
     CHECK_INT(n, 1);
     CHECK_INT(out[0].position, 1);
     CHECK_INT(hub_store_commit(store, NULL, 0, out, n, err), 0);
-    hub_delivery_committed(d);
+    hub_delivery_committed(d, 1);
     hub_delivery_destroy(&d);
 
     /* a restarted hub loads the stored position */
@@ -509,6 +572,7 @@ static const check_case_t cases[] = {
     {"acks out of order", test_ack_out_of_order_moves_position_when_contiguous},
     {"redelivery then dead letter", test_redelivery_then_dead_letter},
     {"nack", test_nack},
+    {"a failed batch gives state back", test_failed_batch_gives_state_back},
     {"start positions", test_start_positions},
     {"resume after disconnect", test_resume_after_disconnect},
     {"silent session is taken for gone", test_silent_session_is_taken_for_gone},

@@ -3,6 +3,7 @@
  * data directory's rules, on a real SQLite file in a temporary directory.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,73 @@ static void test_survives_reopen(void)
     s_remove_dir();
 }
 
+/* A batch handed to the writer (rule 10): while it is under way, rows
+ * already ended are read as before and the new ones are not seen; a
+ * reading of anything else waits for it; ending it sets the seqs and
+ * moves last_seq. */
+static void test_commit_under_way(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    hub_store_event_t a[2] = {s_event("a1", NULL), s_event("a2", NULL)};
+    CHECK_INT(hub_store_commit(store, a, 2, NULL, 0, err), 0);
+    CHECK_INT(hub_store_committing(store), 0);
+    CHECK(hub_store_commit_fd(store) >= 0);
+
+    hub_store_event_t b[3] = {s_event("b1", NULL), s_event("a1", NULL), s_event("b2", NULL)};
+    hub_store_cursor_t cur = {"engineering", "engineering.*", 2, 0};
+    hub_store_batch_t batch = {.events = b, .nevents = 3, .cursors = &cur, .ncursors = 1};
+    CHECK_INT(hub_store_commit_begin(store, &batch), 0);
+    CHECK_INT(hub_store_committing(store), 1);
+    CHECK_INT(hub_store_commit_begin(store, &batch), -EBUSY); /* one at a time */
+    CHECK_INT(hub_store_commit_batch(store, &batch, err), -HUB_EINTERNAL);
+    CHECK_HAS(err, "under way");
+    CHECK_INT(hub_store_last_seq(store), 2); /* not before it ends */
+    s_rows_t rows = {0};
+    CHECK_INT(hub_store_scan(store, 1, 100, s_collect, &rows), 2);
+    CHECK_INT(rows.seqs[1], 2);
+
+    /* a reading of the subscribers waits for the batch and sees it */
+    hub_store_cursor_t got = {0};
+    CHECK_INT(hub_store_cursors(store, s_count_cursor, &got), 0);
+    CHECK_INT(got.position, 2);
+    CHECK_STR(got.topics, "ok");
+    CHECK_INT(hub_store_commit_end(store, 0, err), 0); /* written by now */
+    CHECK_INT(hub_store_committing(store), 0);
+    CHECK_INT(b[0].seq, 3);
+    CHECK_INT(b[1].seq, 1);
+    CHECK_INT(b[1].duplicate, 1);
+    CHECK_INT(b[2].seq, 4);
+    CHECK_INT(hub_store_last_seq(store), 4);
+    rows.n = 0;
+    CHECK_INT(hub_store_scan(store, 3, 100, s_collect, &rows), 2);
+    CHECK_STR(rows.ids[1], "b2");
+    CHECK_INT(hub_store_commit_end(store, 1, err), -HUB_EINTERNAL); /* nothing under way */
+
+    /* waiting on the descriptor, then ending without waiting */
+    hub_store_event_t c = s_event("c1", NULL);
+    batch = (hub_store_batch_t){.events = &c, .nevents = 1};
+    CHECK_INT(hub_store_commit_begin(store, &batch), 0);
+    struct pollfd pfd = {hub_store_commit_fd(store), POLLIN, 0};
+    CHECK_INT(poll(&pfd, 1, 10000), 1);
+    CHECK_INT(hub_store_commit_end(store, 0, err), 0);
+    CHECK_INT(c.seq, 5);
+    CHECK_INT(poll(&pfd, 1, 0), 0); /* read: quiet until the next batch */
+
+    /* a batch left under way is ended by destroy, and is stored */
+    hub_store_event_t d = s_event("d1", NULL);
+    batch = (hub_store_batch_t){.events = &d, .nevents = 1};
+    CHECK_INT(hub_store_commit_begin(store, &batch), 0);
+    hub_store_destroy(&store);
+    store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    CHECK_INT(hub_store_last_seq(store), 6);
+    hub_store_destroy(&store);
+    s_remove_dir();
+}
+
 static int s_stop_at_two(const hub_store_row_t *row, void *arg)
 {
     (*(int *)arg)++;
@@ -266,6 +334,7 @@ static const check_case_t cases[] = {
     {"scan spans disk and cache", test_scan_spans_disk_and_cache},
     {"data directory rules", test_directory_rules},
     {"many rows evict the cache", test_many_rows_evict_cache},
+    {"a commit under way", test_commit_under_way},
     {NULL, NULL},
 };
 

@@ -25,6 +25,7 @@ enum { S_FREE = 0, S_OWED = 1, S_SENT = 2 };
 #define HUB_SCAN_ROWS 256 /* rows one scan reads at most */
 #define S_PUMP_ROWS 8192  /* rows one pump reads at most per subscriber and turn */
 #define S_SCRATCH 4096    /* bytes for the strings of one route read */
+#define S_BATCH_BYTES (256u * 1024) /* bytes of notifications in one batched Deliver frame, about */
 
 typedef struct {
     uint64_t seq;
@@ -55,6 +56,9 @@ typedef struct {
     size_t cap, head, count; /* count includes freed holes after head */
     size_t live;            /* entries not free */
     uint32_t credit;
+    uint32_t batch;         /* notifications per Deliver frame the session takes (1: one) */
+    size_t batch_n;         /* notifications in the frame being built (delivery's batch_body) */
+    size_t batch_from;      /* ring index of the first of them */
     uint8_t rid[HUB_MAX_RID]; /* session's routing id */
     size_t rid_len;
     int connected;
@@ -84,6 +88,7 @@ struct hub_delivery {
     size_t ndead, dead_cap;
     size_t ndead_collected;    /* how many the current batch holds */
     hub_buf_t frame;           /* reused for every frame */
+    hub_buf_t batch_body;      /* the notifications of the batched frame being built */
     hub_buf_t redacted;        /* reused for redacted events */
     uint64_t delivered;
 };
@@ -283,6 +288,7 @@ void hub_delivery_destroy(hub_delivery_t **self_p)
     free(self->dead);
 
     hub_buf_fini(&self->frame);
+    hub_buf_fini(&self->batch_body);
     hub_buf_fini(&self->redacted);
     free(self);
     *self_p = NULL;
@@ -290,10 +296,48 @@ void hub_delivery_destroy(hub_delivery_t **self_p)
 
 /* ------------------------------------------------------------ sending */
 
-/* Builds and sends the Deliver frame for one slot of a stored row. Returns
- * 0, -EHOSTUNREACH, -EAGAIN, or -HUB_EMALFORMED for a row we cannot read. */
+/* Sends a frame to sub's session. Returns 0, -EHOSTUNREACH (then the
+ * session is taken for gone), -EAGAIN or -errno. */
+static int s_send(hub_delivery_t *self, s_sub_t *sub, const hub_buf_t *frame)
+{
+    int rc = self->send(sub->rid, sub->rid_len, frame->data, frame->len, self->send_arg);
+    if (rc == -EHOSTUNREACH) {
+        hub_info("subscriber %s: client gone; waiting for it to come back", sub->name);
+        sub->connected = 0;
+        sub->gone = "client gone";
+    }
+    return rc;
+}
+
+/* Sends the batched frame being built for sub, if any. Its notifications
+ * are in the ring already, as sent; when the session's queue is full
+ * (EAGAIN) they are owed and sent again by the next pump, as the session
+ * would not take them. Returns the send's result. */
+static int s_flush_batch(hub_delivery_t *self, s_sub_t *sub)
+{
+    if (sub->batch_n == 0)
+        return 0;
+    size_t from = sub->batch_from;
+    sub->batch_n = 0;
+    int rc = hub_deliver_batch_frame(sub->name, &self->batch_body, &self->frame);
+    if (rc == 0)
+        rc = s_send(self, sub, &self->frame);
+    if (rc != 0 && rc != -EHOSTUNREACH) {
+        hub_debug("subscriber %s: batch not sent (%s); owed", sub->name, hub_strerror(rc));
+        for (size_t i = from; i < sub->count; i++)
+            if (s_at(sub, i)->state == S_SENT)
+                s_owe(sub, s_at(sub, i));
+    }
+    return rc;
+}
+
+/* Builds the Deliver frame for one slot of a stored row and sends it, or
+ * (batch 1, a session that takes batches) adds it to the frame being built
+ * for sub; the caller puts it in the ring at index sub->count and calls
+ * s_flush_batch before the ring moves. Returns 0, -EHOSTUNREACH, -EAGAIN,
+ * or -HUB_EMALFORMED for a row we cannot read. */
 static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t *row, const char *received_at,
-                       const hub_route_view_t *route, uint32_t slot, uint32_t attempt)
+                       const hub_route_view_t *route, uint32_t slot, uint32_t attempt, int batch)
 {
     const uint8_t *event = row->event;
     size_t event_len = row->event_len;
@@ -311,16 +355,23 @@ static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t
     hub_notification_from_route(&n, route, row->seq, slot, row->id, received_at, respond_by);
     n.has_attempt = 1;
     n.attempt = attempt;
+    if (batch && sub->batch > 1) {
+        if (sub->batch_n > 0 && self->batch_body.len >= S_BATCH_BYTES) {
+            int rc = s_flush_batch(self, sub);
+            if (rc == -EHOSTUNREACH || rc == -EAGAIN)
+                return rc;
+        }
+        int rc = hub_deliver_batch_add(&self->batch_body, sub->batch_n, &n, event, event_len);
+        if (rc != 0)
+            return rc;
+        if (sub->batch_n++ == 0)
+            sub->batch_from = sub->count;
+        return sub->batch_n >= sub->batch ? s_flush_batch(self, sub) : 0;
+    }
     int rc = hub_frame_encode_deliver(sub->name, &n, event, event_len, &self->frame);
     if (rc != 0)
         return rc;
-    rc = self->send(sub->rid, sub->rid_len, self->frame.data, self->frame.len, self->send_arg);
-    if (rc == -EHOSTUNREACH) {
-        hub_info("subscriber %s: client gone; waiting for it to come back", sub->name);
-        sub->connected = 0;
-        sub->gone = "client gone";
-    }
-    return rc;
+    return s_send(self, sub, &self->frame);
 }
 
 typedef struct {
@@ -373,7 +424,7 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
         }
         if (!*received_at)
             hub_time_format(row->received_ms, received_at);
-        int rc = s_send_slot(ctx->self, sub, row, received_at, &route, slot, 1);
+        int rc = s_send_slot(ctx->self, sub, row, received_at, &route, slot, 1, 1);
         if (rc == -EHOSTUNREACH || rc == -EAGAIN) {
             ctx->blocked = 1;
             break;
@@ -415,7 +466,7 @@ static int s_resend_row(const hub_store_row_t *row, void *arg)
         return 1;
     }
     hub_time_format(row->received_ms, received_at);
-    ctx->rc = s_send_slot(ctx->self, ctx->sub, row, received_at, &route, e->slot, e->attempt + 1);
+    ctx->rc = s_send_slot(ctx->self, ctx->sub, row, received_at, &route, e->slot, e->attempt + 1, 0);
     return 1;
 }
 
@@ -504,6 +555,8 @@ int hub_delivery_pump(hub_delivery_t *self, int64_t now_ms)
             int rows = hub_store_scan(self->store, sub->scan_seq, HUB_SCAN_ROWS, s_scan_row, &ctx);
             if (rows < 0)
                 hub_error("subscriber %s: reading events: %s", sub->name, hub_strerror(rows));
+            if (s_flush_batch(self, sub) != 0)
+                ctx.blocked = 1;
             s_advance(sub);
             if (rows > 0 && !ctx.blocked && sub->scan_seq <= last) {
                 progress = 1;
@@ -639,6 +692,7 @@ int hub_delivery_subscribe(hub_delivery_t *self, const uint8_t *rid, size_t rid_
     sub->connected = 1;
     sub->heard_ms = now_ms;
     sub->credit = credit;
+    sub->batch = req->has_batch && req->batch > 1 ? (req->batch < HUB_MAX_BATCH ? req->batch : HUB_MAX_BATCH) : 1;
     reply->name = sub->name;
     reply->has_position = 1;
     reply->position = sub->position;

@@ -18,6 +18,10 @@
  *      broker's next batch (hub_delivery_collect / hub_delivery_committed);
  *      after a crash the subscriber resumes from the stored position, so a
  *      notification may come twice, never not at all.
+ *   6. A session that asked for batches (Subscribe.batch, at most
+ *      HUB_MAX_BATCH) gets the notifications one scan finds for it in as
+ *      few Deliver frames as that allows (Deliver.more); redeliveries go
+ *      one per frame. A batch the session's queue refuses is owed whole.
  *
  * The state of one in-flight entry:
  *
@@ -43,6 +47,7 @@
 #define HUB_MAX_PATTERN 128      /* bytes of one pattern */
 #define HUB_MAX_SUBSCRIBERS 4096 /* durable subscribers per hub */
 #define HUB_MAX_RID 256          /* bytes of a ZeroMQ routing id */
+#define HUB_MAX_BATCH 256        /* notifications in one Deliver frame (Subscribe.batch) */
 
 typedef struct hub_delivery hub_delivery_t;
 

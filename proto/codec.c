@@ -11,10 +11,12 @@
  *    later version may have bodies we cannot see.
  * 2. Encoding packs straight into the caller's reusable buffer: the only
  *    allocation is the buffer growing.
- * 3. A Deliver frame built by hub_frame_encode_deliver is byte for byte what
- *    hub_frame_encode would produce for the same frame with the event
- *    unpacked and set: protobuf-c packs fields in field-number order, and
- *    the event (field 12) is the Notification's last field.
+ * 3. A Deliver frame built by hub_frame_encode_deliver (or of a batch,
+ *    hub_deliver_batch_*) is byte for byte what hub_frame_encode would
+ *    produce for the same frame with the events unpacked and set:
+ *    protobuf-c packs fields in field-number order, the event (field 12)
+ *    is the Notification's last field, and a Deliver's notification (2)
+ *    comes before the more (3) that follow it.
  */
 #include <assert.h>
 #include <errno.h>
@@ -34,6 +36,7 @@
 #define S_FRAME_DELIVER 16      /* Frame.deliver */
 #define S_DELIVER_NAME 1        /* Deliver.name */
 #define S_DELIVER_NOTIFICATION 2 /* Deliver.notification */
+#define S_DELIVER_MORE 3        /* Deliver.more */
 #define S_NOTIFICATION_EVENT 12 /* Notification.event */
 
 /* Decoded frames live in an arena: protobuf-c asks for every message,
@@ -297,6 +300,61 @@ int hub_frame_encode_error(uint64_t corr, int rc, const char *err, const char *i
     return hub_frame_encode(&frame, out);
 }
 
+/* Bytes of notification n with its event spliced in, without the field
+ * tag and length that put it in a Deliver. */
+static size_t s_notification_len(Hub__Notification *n, const uint8_t *event, size_t event_len)
+{
+    size_t len = protobuf_c_message_get_packed_size(&n->base);
+    if (event)
+        len += hub_varint_size(S_TAG_LEN(S_NOTIFICATION_EVENT)) + hub_varint_size(event_len) + event_len;
+    return len;
+}
+
+/* Appends field (tag, length, notification with its event) to out, which
+ * has room for it (len from s_notification_len). */
+static void s_put_notification(hub_buf_t *out, uint32_t field, Hub__Notification *n, size_t len,
+                               const uint8_t *event, size_t event_len)
+{
+    hub_buf_append_varint(out, S_TAG_LEN(field));
+    hub_buf_append_varint(out, len);
+    out->len += protobuf_c_message_pack(&n->base, out->data + out->len);
+    if (event) {
+        hub_buf_append_varint(out, S_TAG_LEN(S_NOTIFICATION_EVENT));
+        hub_buf_append_varint(out, event_len);
+        hub_buf_append(out, event, event_len);
+    }
+}
+
+/* Appends the frame's head and the Deliver's name to out, which has room:
+ * what comes before a Deliver's notifications (body_len bytes of them). */
+static void s_put_deliver_head(hub_buf_t *out, const char *name, size_t deliver_len)
+{
+    hub_buf_append_varint(out, S_TAG_VARINT(S_FRAME_VERSION));
+    hub_buf_append_varint(out, HUB_PROTOCOL_VERSION);
+    hub_buf_append_varint(out, S_TAG_LEN(S_FRAME_DELIVER));
+    hub_buf_append_varint(out, deliver_len);
+    if (name) {
+        size_t name_len = strlen(name);
+        hub_buf_append_varint(out, S_TAG_LEN(S_DELIVER_NAME));
+        hub_buf_append_varint(out, name_len);
+        hub_buf_append(out, name, name_len);
+    }
+}
+
+/* Bytes of a Deliver frame with name and body_len bytes of notifications,
+ * and (deliver_len_p) of its Deliver. */
+static size_t s_deliver_frame_len(const char *name, size_t body_len, size_t *deliver_len_p)
+{
+    size_t deliver_len = body_len;
+    if (name) {
+        size_t name_len = strlen(name);
+        deliver_len += hub_varint_size(S_TAG_LEN(S_DELIVER_NAME)) + hub_varint_size(name_len) + name_len;
+    }
+    *deliver_len_p = deliver_len;
+    return hub_varint_size(S_TAG_VARINT(S_FRAME_VERSION)) + hub_varint_size(HUB_PROTOCOL_VERSION) +
+           hub_varint_size(S_TAG_LEN(S_FRAME_DELIVER)) + hub_varint_size(deliver_len) + deliver_len;
+}
+
 int hub_frame_encode_deliver(const char *name, Hub__Notification *n, const uint8_t *event, size_t event_len,
                              hub_buf_t *out)
 {
@@ -305,38 +363,43 @@ int hub_frame_encode_deliver(const char *name, Hub__Notification *n, const uint8
 
     /* Sizes from the inside out, so that one reservation covers it all and
      * every length prefix is known before its bytes are written. */
-    size_t notification_len = protobuf_c_message_get_packed_size(&n->base);
-    if (event)
-        notification_len += hub_varint_size(S_TAG_LEN(S_NOTIFICATION_EVENT)) + hub_varint_size(event_len) + event_len;
-    size_t name_len = name ? strlen(name) : 0;
-    size_t deliver_len = hub_varint_size(S_TAG_LEN(S_DELIVER_NOTIFICATION)) + hub_varint_size(notification_len) +
-                         notification_len;
-    if (name)
-        deliver_len += hub_varint_size(S_TAG_LEN(S_DELIVER_NAME)) + hub_varint_size(name_len) + name_len;
-    size_t frame_len = hub_varint_size(S_TAG_VARINT(S_FRAME_VERSION)) + hub_varint_size(HUB_PROTOCOL_VERSION) +
-                       hub_varint_size(S_TAG_LEN(S_FRAME_DELIVER)) + hub_varint_size(deliver_len) + deliver_len;
-    int rc = hub_buf_reserve(out, frame_len);
+    size_t notification_len = s_notification_len(n, event, event_len);
+    size_t body_len = hub_varint_size(S_TAG_LEN(S_DELIVER_NOTIFICATION)) + hub_varint_size(notification_len) +
+                      notification_len;
+    size_t deliver_len;
+    int rc = hub_buf_reserve(out, s_deliver_frame_len(name, body_len, &deliver_len));
     if (rc < 0)
         return rc;
-
     /* With the room reserved, the appends below cannot fail. */
-    hub_buf_append_varint(out, S_TAG_VARINT(S_FRAME_VERSION));
-    hub_buf_append_varint(out, HUB_PROTOCOL_VERSION);
-    hub_buf_append_varint(out, S_TAG_LEN(S_FRAME_DELIVER));
-    hub_buf_append_varint(out, deliver_len);
-    if (name) {
-        hub_buf_append_varint(out, S_TAG_LEN(S_DELIVER_NAME));
-        hub_buf_append_varint(out, name_len);
-        hub_buf_append(out, name, name_len);
-    }
-    hub_buf_append_varint(out, S_TAG_LEN(S_DELIVER_NOTIFICATION));
-    hub_buf_append_varint(out, notification_len);
-    out->len += protobuf_c_message_pack(&n->base, out->data + out->len);
-    if (event) {
-        hub_buf_append_varint(out, S_TAG_LEN(S_NOTIFICATION_EVENT));
-        hub_buf_append_varint(out, event_len);
-        hub_buf_append(out, event, event_len);
-    }
+    s_put_deliver_head(out, name, deliver_len);
+    s_put_notification(out, S_DELIVER_NOTIFICATION, n, notification_len, event, event_len);
+    return 0;
+}
+
+int hub_deliver_batch_add(hub_buf_t *body, size_t index, Hub__Notification *n, const uint8_t *event,
+                          size_t event_len)
+{
+    assert(n->event == NULL);
+    if (index == 0)
+        hub_buf_reset(body);
+    uint32_t field = index == 0 ? S_DELIVER_NOTIFICATION : S_DELIVER_MORE;
+    size_t len = s_notification_len(n, event, event_len);
+    int rc = hub_buf_reserve(body, hub_varint_size(S_TAG_LEN(field)) + hub_varint_size(len) + len);
+    if (rc < 0)
+        return rc;
+    s_put_notification(body, field, n, len, event, event_len);
+    return 0;
+}
+
+int hub_deliver_batch_frame(const char *name, const hub_buf_t *body, hub_buf_t *out)
+{
+    hub_buf_reset(out);
+    size_t deliver_len;
+    int rc = hub_buf_reserve(out, s_deliver_frame_len(name, body->len, &deliver_len));
+    if (rc < 0)
+        return rc;
+    s_put_deliver_head(out, name, deliver_len);
+    hub_buf_append(out, body->data, body->len);
     return 0;
 }
 

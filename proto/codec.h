@@ -57,6 +57,19 @@ int hub_frame_encode_error(uint64_t corr, int rc, const char *err, const char *i
 int hub_frame_encode_deliver(const char *name, Hub__Notification *n, const uint8_t *event, size_t event_len,
                              hub_buf_t *out);
 
+/* A Deliver frame of several notifications (Deliver.notification, then
+ * Deliver.more), built one notification at a time into body: index 0
+ * starts it (body is reset), the next ones follow in order. event as for
+ * hub_frame_encode_deliver. Returns 0 or -ENOMEM (body then holds what it
+ * held before). */
+int hub_deliver_batch_add(hub_buf_t *body, size_t index, Hub__Notification *n, const uint8_t *event,
+                          size_t event_len);
+
+/* Packs the Deliver frame of the notifications in body (as
+ * hub_deliver_batch_add built it) for subscriber name into out (reset
+ * first). Returns 0 or -ENOMEM. */
+int hub_deliver_batch_frame(const char *name, const hub_buf_t *body, hub_buf_t *out);
+
 /* Packs any message into out (reset first). Returns 0 or -ENOMEM. */
 int hub_message_pack(const ProtobufCMessage *msg, hub_buf_t *out);
 

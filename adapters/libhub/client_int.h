@@ -58,6 +58,8 @@
 #define HUB_ACK_BATCH 256               /* refs in one Ack frame at most */
 #define HUB_DEFAULT_WINDOW 1000         /* pipelined publishes pending at once */
 #define HUB_DEFAULT_CREDIT 100          /* credit asked when the caller says 0 */
+#define HUB_CLIENT_BATCH 128            /* notifications per Deliver frame asked for (Subscribe.batch) */
+#define HUB_CLIENT_BATCH_MAX 256        /* ... and taken at most (a frame with more is dropped) */
 #define HUB_INSTANCE_LEN 128            /* bytes kept of the hub's instance */
 
 typedef struct {
@@ -234,9 +236,10 @@ void hub_subscribe_flush_acks(hub_client_t *self);
 
 /* ------------------------------------------------------- notification.c */
 
-/* Wraps a Deliver frame that carries a notification; takes ownership of
- * *frame_p and clears it on success. Returns NULL on ENOMEM (the caller
- * still owns the frame). */
-hub_notification_t *hub_notification_wrap(Hub__Frame **frame_p);
+/* Wraps the count notifications of a Deliver frame (its notification,
+ * then count - 1 of its more) into out; they share the frame, which goes
+ * with the last of them. Takes ownership of *frame_p and clears it on
+ * success. Returns 0, or -ENOMEM (the caller still owns the frame). */
+int hub_notification_wrap(Hub__Frame **frame_p, hub_notification_t **out, size_t count);
 
 #endif

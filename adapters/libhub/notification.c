@@ -1,28 +1,47 @@
 /*
- * notification - what hub_receive hands out: a decoded Deliver frame kept
- * whole (no copy of its strings) and, once asked for, its JSON text.
+ * notification - what hub_receive hands out: one notification of a decoded
+ * Deliver frame kept whole (no copy of its strings; the notifications of a
+ * batched frame share it, counted) and, once asked for, its JSON text.
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "client_int.h"
 #include "codec.h"
 #include "json.h"
 
+/* A Deliver frame and how many notifications still hold it. */
+typedef struct {
+    Hub__Frame *frame;
+    size_t refs;
+    struct hub_notification *all; /* the frame's notifications, allocated together */
+} s_shared_t;
+
 struct hub_notification {
-    Hub__Frame *frame;         /* the Deliver frame (owned) */
-    const Hub__Notification *n; /* frame->deliver->notification */
+    s_shared_t *shared;        /* the Deliver frame it is in */
+    const Hub__Notification *n; /* in shared->frame */
     char *json;                /* hub_notification_json's text (owned); NULL until asked */
 };
 
-hub_notification_t *hub_notification_wrap(Hub__Frame **frame_p)
+int hub_notification_wrap(Hub__Frame **frame_p, hub_notification_t **out, size_t count)
 {
-    hub_notification_t *self = calloc(1, sizeof(*self));
-    if (!self)
-        return NULL;
-    self->frame = *frame_p;
-    self->n = self->frame->deliver->notification;
+    const Hub__Deliver *deliver = (*frame_p)->deliver;
+    s_shared_t *shared = calloc(1, sizeof(*shared));
+    hub_notification_t *all = shared ? calloc(count, sizeof(*all)) : NULL;
+    if (!all) {
+        free(shared);
+        return -ENOMEM;
+    }
+    shared->frame = *frame_p;
+    shared->refs = count;
+    shared->all = all;
+    for (size_t i = 0; i < count; i++) {
+        all[i].shared = shared;
+        all[i].n = i == 0 ? deliver->notification : deliver->more[i - 1];
+        out[i] = &all[i];
+    }
     *frame_p = NULL;
-    return self;
+    return 0;
 }
 
 void hub_notification_destroy(hub_notification_t **self_p)
@@ -30,9 +49,15 @@ void hub_notification_destroy(hub_notification_t **self_p)
     if (!self_p || !*self_p)
         return;
     hub_notification_t *self = *self_p;
-    hub_frame_free(&self->frame);
     free(self->json);
-    free(self);
+    self->json = NULL;
+    s_shared_t *shared = self->shared;
+    if (--shared->refs == 0) {
+        /* the last one out frees the frame and every wrapper */
+        hub_frame_free(&shared->frame);
+        free(shared->all);
+        free(shared);
+    }
     *self_p = NULL;
 }
 

@@ -85,6 +85,8 @@ static void s_send_subscribe(hub_client_t *self)
     }
     sub.has_credit = 1;
     sub.credit = self->sub_credit;
+    sub.has_batch = 1;
+    sub.batch = HUB_CLIENT_BATCH;
     Hub__Frame frame = HUB__FRAME__INIT;
     frame.has_corr = 1;
     frame.corr = hub_client_corr(self);
@@ -166,12 +168,14 @@ int hub_subscribe_on_error(hub_client_t *self, uint64_t corr, const Hub__Error *
     return 1;
 }
 
-/* Makes the queue hold at least one more. Returns 0 or -ENOMEM. */
-static int s_queue_reserve(hub_client_t *self)
+/* Makes the queue hold at least more more. Returns 0 or -ENOMEM. */
+static int s_queue_reserve(hub_client_t *self, size_t more)
 {
-    if (self->q_len < self->q_cap)
+    if (self->q_len + more <= self->q_cap)
         return 0;
     size_t cap = self->q_cap ? self->q_cap * 2 : 128;
+    while (cap < self->q_len + more)
+        cap *= 2;
     hub_notification_t **ring = malloc(cap * sizeof(*ring));
     if (!ring)
         return -ENOMEM;
@@ -187,19 +191,23 @@ static int s_queue_reserve(hub_client_t *self)
 void hub_subscribe_on_deliver(hub_client_t *self, Hub__Frame **frame_p)
 {
     const Hub__Deliver *deliver = (*frame_p)->deliver;
+    size_t count = deliver ? 1 + deliver->n_more : 0;
     if (!deliver || !deliver->notification || !self->sub_name || !deliver->name
-        || strcmp(deliver->name, self->sub_name) != 0 || s_queue_reserve(self) < 0) {
+        || strcmp(deliver->name, self->sub_name) != 0 || s_queue_reserve(self, count) < 0) {
         /* not for us, or no room: the hub redelivers what is not acked */
         self->frames_dropped++;
         return;
     }
-    hub_notification_t *n = hub_notification_wrap(frame_p);
-    if (!n) {
+    /* the notifications of one frame share it: wrapped into the queue's
+     * free slots, which need not be contiguous, through a small array */
+    hub_notification_t *batch[HUB_CLIENT_BATCH_MAX];
+    if (count > HUB_CLIENT_BATCH_MAX || hub_notification_wrap(frame_p, batch, count) != 0) {
         self->frames_dropped++;
         return;
     }
-    self->queue[(self->q_head + self->q_len) % self->q_cap] = n;
-    self->q_len++;
+    for (size_t i = 0; i < count; i++)
+        self->queue[(self->q_head + self->q_len + i) % self->q_cap] = batch[i];
+    self->q_len += count;
 }
 
 /* Keeps ref for the next Ack frame. Returns 0 or -ENOMEM. */

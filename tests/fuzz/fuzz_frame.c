@@ -15,8 +15,9 @@
  *      input, and redacting it again with the same names changes nothing.
  *   5. A Deliver's event, packed, redacts cleanly: with no names it comes
  *      back whole, with names only those fields are left; and the frame
- *      spliced by hub_frame_encode_deliver is the frame hub_frame_encode
- *      packs (when nothing outside the fields the splice writes is set).
+ *      spliced by hub_frame_encode_deliver (hub_deliver_batch_* when it
+ *      has more) is the frame hub_frame_encode packs (when nothing outside
+ *      the fields the splice writes is set).
  *   6. An event that came off the wire and passes hub_event_validate can be
  *      printed as JSON and read back by hub_event_from_json unchanged (the
  *      events of Publish, Deliver, PolicyQuery and NotificationList).
@@ -65,6 +66,40 @@ static void s_redact_raw(const ProtobufCMessageDescriptor *desc, const uint8_t *
     hub_buf_fini(&twice);
 }
 
+/* Rule 5 for a batched Deliver (notification and more, each with an
+ * event, nothing the splice does not write): hub_deliver_batch_* packs
+ * what hub_frame_encode packs. */
+static void s_check_batch(Hub__Frame *frame)
+{
+    Hub__Deliver *d = frame->deliver;
+    size_t count = 1 + d->n_more;
+    if (frame->has_corr || frame->base.n_unknown_fields || d->base.n_unknown_fields || count > 64)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        const Hub__Notification *n = i == 0 ? d->notification : d->more[i - 1];
+        if (!n->event || n->base.n_unknown_fields)
+            return;
+    }
+    hub_buf_t whole = HUB_BUF_INIT, body = HUB_BUF_INIT, event = HUB_BUF_INIT, batched = HUB_BUF_INIT;
+    int rc = hub_frame_encode(frame, &whole);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        Hub__Notification *n = i == 0 ? d->notification : d->more[i - 1];
+        Hub__Event *ev = n->event;
+        rc = hub_message_pack(&ev->base, &event);
+        n->event = NULL;
+        if (rc == 0)
+            rc = hub_deliver_batch_add(&body, i, n, event.len ? event.data : (const uint8_t *)"", event.len);
+        n->event = ev;
+    }
+    if (rc == 0 && hub_deliver_batch_frame(d->name, &body, &batched) == 0)
+        FUZZ_CHECK(batched.len == whole.len && memcmp(batched.data, whole.data, whole.len) == 0,
+                   "hub_deliver_batch_* packs what hub_frame_encode packs");
+    hub_buf_fini(&whole);
+    hub_buf_fini(&body);
+    hub_buf_fini(&event);
+    hub_buf_fini(&batched);
+}
+
 /* Checks rule 5 for a Deliver frame whose notification carries an event. */
 static void s_check_deliver(Hub__Frame *frame)
 {
@@ -109,7 +144,7 @@ static void s_check_deliver(Hub__Frame *frame)
     /* The splice packs the frame the ordinary encoder packs. It writes only
      * version, deliver.name and deliver.notification, with the event last. */
     if (!frame->has_corr && frame->base.n_unknown_fields == 0 && d->base.n_unknown_fields == 0 &&
-        n->base.n_unknown_fields == 0 && hub_frame_encode(frame, &whole) == 0) {
+        n->base.n_unknown_fields == 0 && d->n_more == 0 && hub_frame_encode(frame, &whole) == 0) {
         n->event = NULL;
         /* an empty event packs to no bytes (and no buffer): still an event */
         const uint8_t *bytes = packed.len ? packed.data : (const uint8_t *)"";
@@ -119,6 +154,7 @@ static void s_check_deliver(Hub__Frame *frame)
             FUZZ_CHECK(spliced.len == whole.len && memcmp(spliced.data, whole.data, whole.len) == 0,
                        "hub_frame_encode_deliver packs what hub_frame_encode packs");
     }
+    s_check_batch(frame);
 done:
     hub_buf_fini(&packed);
     hub_buf_fini(&out);

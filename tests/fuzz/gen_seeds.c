@@ -127,6 +127,8 @@ int main(int argc, char **argv)
     sub.start_seq = 7;
     sub.has_credit = 1;
     sub.credit = 100;
+    sub.has_batch = 1;
+    sub.batch = 128;
     f = (Hub__Frame)HUB__FRAME__INIT;
     f.body_case = HUB__FRAME__BODY_SUBSCRIBE;
     f.subscribe = &sub;
@@ -173,6 +175,13 @@ int main(int argc, char **argv)
     d.name = "";
     if (hub_frame_encode(&f, &b) == 0)
         s_write(dir, "deliver_tap.bin", b.data, b.len);
+    /* a batch: the same notification twice more */
+    Hub__Notification *more[] = {&n, &n};
+    d.name = "finance";
+    d.n_more = 2;
+    d.more = more;
+    if (hub_frame_encode(&f, &b) == 0)
+        s_write(dir, "deliver_batch.bin", b.data, b.len);
     hub_buf_fini(&b);
 
     Hub__Ref r1 = HUB__REF__INIT, r2 = HUB__REF__INIT, *refs[] = {&r1, &r2};

@@ -497,6 +497,64 @@ static void test_deliver_splice_equals_encode(void)
     s_check_splice("engineering", &ev);
 }
 
+/* A batched Deliver (hub_deliver_batch_*) is what protobuf-c packs for the
+ * same frame with notification and more set, and decodes back in order. */
+static void test_deliver_batch_equals_encode(void)
+{
+    Hub__Event ev = HUB__EVENT__INIT;
+    ev.id = "ev-1";
+    ev.type = "bug_report";
+    hub_buf_t packed = HUB_BUF_INIT, body = HUB_BUF_INIT, batched = HUB_BUF_INIT, normal = HUB_BUF_INIT;
+    CHECK_INT(hub_message_pack(&ev.base, &packed), 0);
+    enum { N = 3 };
+    Hub__Notification n[N];
+    for (size_t i = 0; i < N; i++) {
+        s_notification(&n[i]);
+        n[i].seq = 300 + i;
+        CHECK_INT(hub_deliver_batch_add(&body, i, &n[i], packed.data, packed.len), 0);
+    }
+    size_t one = body.len / N;
+    CHECK_INT(hub_deliver_batch_add(&body, 0, &n[0], packed.data, packed.len), 0); /* index 0 starts again */
+    CHECK_INT(body.len, one);
+    for (size_t i = 1; i < N; i++)
+        CHECK_INT(hub_deliver_batch_add(&body, i, &n[i], packed.data, packed.len), 0);
+    CHECK_INT(hub_deliver_batch_frame("engineering", &body, &batched), 0);
+
+    Hub__Notification *more[N - 1];
+    for (size_t i = 0; i < N; i++) {
+        n[i].event = &ev;
+        if (i > 0)
+            more[i - 1] = &n[i];
+    }
+    Hub__Deliver d = HUB__DELIVER__INIT;
+    d.name = "engineering";
+    d.notification = &n[0];
+    d.n_more = N - 1;
+    d.more = more;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_DELIVER;
+    f.deliver = &d;
+    CHECK_INT(hub_frame_encode(&f, &normal), 0);
+    CHECK(batched.len == normal.len && memcmp(batched.data, normal.data, normal.len) == 0);
+
+    char err[HUB_ERR_LEN];
+    Hub__Frame *got = NULL;
+    CHECK_INT(hub_frame_decode(batched.data, batched.len, 0, &got, err), 0);
+    if (got) {
+        CHECK_INT(got->deliver->notification->seq, 300);
+        CHECK_INT(got->deliver->n_more, N - 1);
+        for (size_t i = 0; i + 1 < N && i < got->deliver->n_more; i++) {
+            CHECK_INT(got->deliver->more[i]->seq, 301 + i);
+            CHECK_STR(got->deliver->more[i]->event->id, "ev-1");
+        }
+    }
+    hub_frame_free(&got);
+    hub_buf_fini(&packed);
+    hub_buf_fini(&body);
+    hub_buf_fini(&batched);
+    hub_buf_fini(&normal);
+}
+
 static void test_deliver_splice_tap_name(void)
 {
     Hub__Event ev = HUB__EVENT__INIT;
@@ -680,6 +738,7 @@ static const check_case_t cases[] = {
     {"decode rejections", test_decode_rejections},
     {"free accepts NULL", test_free_null},
     {"deliver splice equals encode", test_deliver_splice_equals_encode},
+    {"deliver batch equals encode", test_deliver_batch_equals_encode},
     {"deliver splice, tap name", test_deliver_splice_tap_name},
     {"deliver splice, no name", test_deliver_splice_no_name},
     {"deliver splice, no event", test_deliver_splice_no_event},

@@ -24,6 +24,7 @@ typedef struct {
     char topic[256][32];
     int has_body[256];
     size_t n;
+    size_t frames;   /* Deliver frames sent */
     int fail_with; /* 0, or the code every send returns */
 } s_wire_t;
 
@@ -38,8 +39,10 @@ static int s_send(const uint8_t *rid, size_t rid_len, const uint8_t *frame, size
     if (!f)
         return 0;
     CHECK_INT(f->body_case, HUB__FRAME__BODY_DELIVER);
-    if (f->body_case == HUB__FRAME__BODY_DELIVER && wire->n < 256) {
-        const Hub__Notification *n = f->deliver->notification;
+    if (f->body_case == HUB__FRAME__BODY_DELIVER)
+        wire->frames++;
+    for (size_t i = 0; f->body_case == HUB__FRAME__BODY_DELIVER && i <= f->deliver->n_more && wire->n < 256; i++) {
+        const Hub__Notification *n = i == 0 ? f->deliver->notification : f->deliver->more[i - 1];
         wire->seq[wire->n] = n->seq;
         wire->slot[wire->n] = n->slot;
         wire->attempt[wire->n] = n->attempt;
@@ -379,6 +382,57 @@ static void test_failed_batch_gives_state_back(void)
     s_close(&store);
 }
 
+/* A session that asked for batches gets what one scan finds in frames of
+ * at most its batch, in order; a batch its queue refuses is owed whole and
+ * sent again one by one. */
+static void test_batched_frames(void)
+{
+    hub_store_t *store = s_open();
+    const char *topics[] = {"finance.billing_flag"};
+    s_publish(store, 10, topics, 1);
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN] = "";
+    hub_delivery_t *d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
+    Hub__Subscribe req = HUB__SUBSCRIBE__INIT;
+    char *patterns[] = {"finance.*"};
+    req.name = "finance";
+    req.n_topics = 1;
+    req.topics = patterns;
+    req.has_start = 1;
+    req.start = HUB__START__START_EARLIEST;
+    req.has_credit = 1;
+    req.credit = 100;
+    req.has_batch = 1;
+    req.batch = 4;
+    Hub__Subscribed reply = HUB__SUBSCRIBED__INIT;
+    CHECK_INT(hub_delivery_subscribe(d, (const uint8_t *)"c1", 2, &req, 0, &reply, err), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.frames, 3); /* 4 + 4 + 2 */
+    CHECK_INT(wire.n, 10);
+    for (size_t i = 0; i < wire.n; i++) {
+        CHECK_INT(wire.seq[i], i + 1);
+        CHECK_INT(wire.attempt[i], 1);
+    }
+    for (uint64_t seq = 1; seq <= 10; seq++)
+        s_ack(d, "finance", seq, 0);
+
+    /* the session's queue is full: the batch is owed, then resent singly */
+    s_publish(store, 3, topics, 1);
+    wire.fail_with = -EAGAIN;
+    hub_delivery_pump(d, 0);
+    wire.fail_with = 0;
+    size_t before = wire.frames;
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.frames - before, 3);
+    CHECK_INT(wire.n, 13);
+    for (size_t i = 10; i < 13 && i < wire.n; i++) {
+        CHECK_INT(wire.seq[i], i + 1);
+        CHECK_INT(wire.attempt[i], 2);
+    }
+    hub_delivery_destroy(&d);
+    s_close(&store);
+}
+
 static void test_start_positions(void)
 {
     hub_store_t *store = s_open();
@@ -573,6 +627,7 @@ static const check_case_t cases[] = {
     {"redelivery then dead letter", test_redelivery_then_dead_letter},
     {"nack", test_nack},
     {"a failed batch gives state back", test_failed_batch_gives_state_back},
+    {"batched frames", test_batched_frames},
     {"start positions", test_start_positions},
     {"resume after disconnect", test_resume_after_disconnect},
     {"silent session is taken for gone", test_silent_session_is_taken_for_gone},

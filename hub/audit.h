@@ -25,6 +25,12 @@
  *      deleting or reordering any row breaks the chain from there on.
  *   3. The chain cannot tell that rows were cut off the end: the hub logs
  *      the head (id and hash) at start and stop, for comparison.
+ *   4. An event's routing is one "routed" row (more only when its
+ *      notifications do not fit one detail): department NULL, detail
+ *      {"notifications":[{"slot","department","route","topic","reason",
+ *      "respond_by"}...]}. Logs written before hold one routed row per
+ *      notification, with its department and those members in detail;
+ *      readers (hubctl history, the console's case board) take both.
  */
 #ifndef HUB_AUDIT_H_INCLUDED
 #define HUB_AUDIT_H_INCLUDED
@@ -90,7 +96,8 @@ typedef struct {
     const char *event_id;   /* rows about this event; range rows as for case_id */
     const char *actor;      /* rows written for this client identity ("hubd": the hub itself) */
     const char *action;     /* rows of this action */
-    const char *department; /* rows about this department (or subscriber) */
+    const char *department; /* rows about this department (or subscriber); a routed row when one of
+                               its notifications is */
     int has_since;          /* since_ms is set */
     int64_t since_ms;       /* rows at or after */
     int has_until;          /* until_ms is set */

@@ -845,9 +845,47 @@ static Hub__Routing s_route(hub_broker_t *self, const Hub__Event *ev, int64_t no
     return routing;
 }
 
+/* The notifications of one "routed" audit row, as a JSON array being
+ * built: rows are cut where the next one would not fit a detail. */
+typedef struct {
+    char text[HUB_DETAIL_LEN - 64];
+    size_t len;                  /* bytes used, without the closing bracket */
+    size_t count;
+} s_routed_t;
+
+static void s_routed_flush(hub_broker_t *self, int entry, const Hub__Event *ev, s_routed_t *r)
+{
+    if (r->count == 0)
+        return;
+    r->text[r->len] = ']';
+    r->text[r->len + 1] = '\0';
+    hub_detail_t d;
+    hub_detail_init(&d);
+    hub_detail_raw(&d, "notifications", r->text);
+    s_audit(self, entry, self->audit_actor, "routed", ev->id, ev->case_id, NULL, 0, 0, &d);
+    r->len = 0;
+    r->count = 0;
+}
+
+/* Adds one notification (a JSON object) to the row being built. */
+static void s_routed_add(hub_broker_t *self, int entry, const Hub__Event *ev, s_routed_t *r, const char *object)
+{
+    size_t len = strlen(object);
+    if (r->count > 0 && r->len + 1 + len + 2 > sizeof r->text)
+        s_routed_flush(self, entry, ev, r);
+    if (r->len + 1 + len + 2 > sizeof r->text)
+        return; /* names longer than a policy allows; the notification is still in the event's routing */
+    r->text[r->len++] = r->count ? ',' : '[';
+    memcpy(r->text + r->len, object, len);
+    r->len += len;
+    r->count++;
+}
+
 /* Journals what storing entry (the batch's event ev with its routing)
- * means: received, responded for a response, one routed row and, where the
- * route has a deadline, one deadline per notification. */
+ * means: received, responded for a response, one routed row listing its
+ * notifications (more when they do not fit one) and, where the route has
+ * a deadline, one deadline per notification. One routed row per event, not
+ * per notification: audit rows are most of what a commit writes. */
 static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *ev, const Hub__Routing *routing,
                               int64_t now)
 {
@@ -868,23 +906,36 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
         hub_detail_str(&d, "note", ev->note);
         s_audit(self, entry, self->audit_actor, "responded", ev->id, ev->case_id, ev->source, 0, 0, &d);
     }
+    s_routed_t routed;
+    routed.len = routed.count = 0;
     for (size_t i = 0; i < routing->n_routes; i++) {
         const Hub__Route *r = routing->routes[i];
         char respond_by[HUB_TIME_LEN];
-        hub_detail_init(&d);
-        hub_detail_int(&d, "slot", (int64_t)i);
-        hub_detail_str(&d, "route", r->name);
-        hub_detail_str(&d, "topic", r->topic);
-        hub_detail_str(&d, "reason", r->reason);
         if (r->has_respond_by_ms) {
             hub_time_format(r->respond_by_ms, respond_by);
-            hub_detail_str(&d, "respond_by", respond_by);
-            if (hub_journal_deadline(self->b->journal, entry, (uint32_t)i, r->department, ev->case_id, r->name, now,
-                                     r->respond_by_ms) != 0)
+            if (hub_journal_deadline(self->b->journal, entry, (uint32_t)i, r->department, ev->case_id, r->name,
+                                     now, r->respond_by_ms) != 0)
                 hub_error("deadline of %s for %s lost: out of memory", ev->id, r->department);
         }
-        s_audit(self, entry, self->audit_actor, "routed", ev->id, ev->case_id, r->department, 0, 0, &d);
+        /* a reason too long for a row is left out (the route names it) */
+        for (int with_reason = 1; with_reason >= 0; with_reason--) {
+            hub_detail_t n;
+            hub_detail_init(&n);
+            hub_detail_int(&n, "slot", (int64_t)i);
+            hub_detail_str(&n, "department", r->department);
+            hub_detail_str(&n, "route", r->name);
+            hub_detail_str(&n, "topic", r->topic);
+            if (with_reason)
+                hub_detail_str(&n, "reason", r->reason);
+            if (r->has_respond_by_ms)
+                hub_detail_str(&n, "respond_by", respond_by);
+            if (strlen(hub_detail_text(&n)) + 2 < sizeof routed.text || !with_reason) {
+                s_routed_add(self, entry, ev, &routed, hub_detail_text(&n));
+                break;
+            }
+        }
     }
+    s_routed_flush(self, entry, ev, &routed);
 }
 
 /* Validates a publish and adds it to the batch, or answers it with an

@@ -113,9 +113,15 @@ static void s_row(s_board_t *b, const json_t *row)
     const json_t *detail = json_object_get(row, "detail");
     json_int_t seq = s_int(row, "seq");
     if (strcmp(action, "routed") == 0) {
-        s_col_t *c = s_col(b, department, 1);
-        if (c)
-            s_notified(b, c, seq, detail);
+        /* one row lists the event's notifications; a log written before
+         * has one row per notification, with its department */
+        const json_t *list = json_object_get(detail, "notifications");
+        for (size_t i = 0; i < (json_is_array(list) ? json_array_size(list) : 1); i++) {
+            const json_t *n = json_is_array(list) ? json_array_get(list, i) : detail;
+            s_col_t *c = s_col(b, json_is_array(list) ? s_str(n, "department") : department, 1);
+            if (c)
+                s_notified(b, c, seq, n);
+        }
     }
     else if (strcmp(action, "delivered") == 0 || strcmp(action, "acked") == 0) {
         s_range(b, department, seq, s_int(row, "seq_to"));

@@ -23,7 +23,7 @@
 #include "clock.h"
 #include "dbfile.h"
 
-#define S_LINE_LEN 2048 /* bytes of one described row (cut beyond) */
+#define S_LINE_LEN 16384 /* bytes of one described row, a routed row's lines together (cut beyond) */
 #define S_MAX_SEQS 4096 /* case sequence numbers listed per range row at most */
 
 static void s_help(void)
@@ -132,8 +132,22 @@ static void s_add_covered(s_out_t *out, const int64_t *seqs, size_t nseqs, int64
         s_add(out, "seq %" PRId64, from);
 }
 
-/* Describes row for people (after its time and action). */
-static void s_describe(const hub_audit_row_t *row, const int64_t *seqs, size_t nseqs, s_out_t *out)
+/* One notification of a routed row: its department and its members
+ * (slot, route, topic, respond_by). */
+static void s_describe_routed(s_out_t *out, const char *dept, const json_t *n, int64_t seq)
+{
+    char a[256], b[256], c[256], d[256];
+    s_add(out, "%-18s %s (route %s, seq %" PRId64 " slot %s)", dept, s_member(n, "topic", a, sizeof a),
+          s_member(n, "route", b, sizeof b), seq, s_member(n, "slot", c, sizeof c));
+    if (json_object_get(n, "respond_by"))
+        s_add(out, ", respond by %s", s_member_time(n, "respond_by", d, sizeof d));
+}
+
+/* Describes row for people (after its time and action). A routed row
+ * lists its notifications one per line, each after again (the time and
+ * action of the next line). */
+static void s_describe(const hub_audit_row_t *row, const int64_t *seqs, size_t nseqs, const char *again,
+                       s_out_t *out)
 {
     const char *action = row->action;
     const char *event_id = hubctl_or_dash(row->event_id);
@@ -156,10 +170,15 @@ static void s_describe(const hub_audit_row_t *row, const int64_t *seqs, size_t n
         s_add(out, "event %s: %s: %s", event_id, s_member(detail, "code", a, sizeof a),
               s_member(detail, "reason", b, sizeof b));
     } else if (strcmp(action, "routed") == 0) {
-        s_add(out, "%-18s %s (route %s, seq %" PRId64 " slot %s)", dept, s_member(detail, "topic", a, sizeof a),
-              s_member(detail, "route", b, sizeof b), seq, s_member(detail, "slot", c, sizeof c));
-        if (json_object_get(detail, "respond_by"))
-            s_add(out, ", respond by %s", s_member_time(detail, "respond_by", d, sizeof d));
+        const json_t *list = json_object_get(detail, "notifications");
+        if (!json_is_array(list)) /* a log written before: one row per notification */
+            s_describe_routed(out, dept, detail, seq);
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            const json_t *n = json_array_get(list, i);
+            if (i > 0)
+                s_add(out, "%s", again);
+            s_describe_routed(out, hubctl_or_dash(json_string_value(json_object_get(n, "department"))), n, seq);
+        }
     } else if (strcmp(action, "delivered") == 0 || strcmp(action, "acked") == 0) {
         s_add(out, "%-18s ", dept);
         s_add_covered(out, seqs, nseqs, seq, seq_to);
@@ -436,7 +455,9 @@ int hubctl_cmd_history(hubctl_t *g, int argc, char **argv)
         char when[HUB_TIME_LEN];
         hubctl_format_time(row.at_ms, when, sizeof when);
         s_out_t line = {.len = 0};
-        s_describe(&row, seqs, nseqs, &line);
+        char again[HUB_TIME_LEN + 32];
+        snprintf(again, sizeof again, "\n%s  %-13s ", when, hubctl_or_dash(row.action));
+        s_describe(&row, seqs, nseqs, again, &line);
         printf("%s  %-13s %s\n", when, hubctl_or_dash(row.action), line.text);
         free(detail);
     }

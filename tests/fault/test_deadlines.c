@@ -98,7 +98,7 @@ static int64_t s_due_ms(harness_t *h, const char *case_id)
     const char *filters[] = {"--case", case_id, "--action", "routed", NULL};
     json_t *rows = harness_audit(h, filters);
     const json_t *r = rows ? harness_audit_find(rows, "routed", "engineering") : NULL;
-    int64_t due = r ? s_time_ms(s_str(json_object_get(r, "detail"), "respond_by")) : -1;
+    int64_t due = r ? s_time_ms(s_str(harness_audit_about(r, "engineering"), "respond_by")) : -1;
     json_decref(rows);
     return due;
 }

@@ -1188,11 +1188,27 @@ json_t *harness_audit(harness_t *self, const char *const *filters)
 }
 
 /* 1 when row has action and (department NULL or) department. */
+const json_t *harness_audit_about(const json_t *row, const char *department)
+{
+    const char *d = json_string_value(json_object_get(row, "department"));
+    const json_t *detail = json_object_get(row, "detail");
+    if (d && strcmp(d, department) == 0)
+        return detail;
+    const json_t *list = json_object_get(detail, "notifications");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *n = json_array_get(list, i);
+        const char *nd = json_string_value(json_object_get(n, "department"));
+        if (nd && strcmp(nd, department) == 0)
+            return n;
+    }
+    return NULL;
+}
+
+/* 1 when row is of action and about department (NULL: any). */
 static int s_audit_match(const json_t *row, const char *action, const char *department)
 {
     const char *a = json_string_value(json_object_get(row, "action"));
-    const char *d = json_string_value(json_object_get(row, "department"));
-    return a && strcmp(a, action) == 0 && (!department || (d && strcmp(d, department) == 0));
+    return a && strcmp(a, action) == 0 && (!department || harness_audit_about(row, department));
 }
 
 size_t harness_audit_count(const json_t *rows, const char *action, const char *department)

@@ -249,7 +249,7 @@ static void test_met_and_breached(void)
     CHECK_STR(s_str(br, "event_id"), "sla-b");
     CHECK_INT(s_int(br, "seq"), b.seq);
     CHECK_STR(s_str(s_detail(br), "route"), "defect");
-    CHECK_STR(s_str(s_detail(br), "due"), s_str(s_detail(routed), "respond_by"));
+    CHECK_STR(s_str(s_detail(br), "due"), s_str(harness_audit_about(routed, "engineering"), "respond_by"));
     CHECK(s_int(s_detail(br), "late_ms") >= 0);
     CHECK(s_int(br, "at_ms") >= s_int(routed, "at_ms") + S_WITHIN_MS);
     CHECK_STR(s_str(esc, "event_id"), "sla-b");
@@ -418,7 +418,7 @@ static void test_history(void)
             break;
         const json_t *r = json_array_get(hist, (size_t)i);
         if (want[k].department)
-            CHECK_STR(s_str(r, "department"), want[k].department);
+            CHECK(harness_audit_about(r, want[k].department) != NULL);
         at = i + 1;
     }
     const json_t *responded = harness_audit_find(hist, "responded", "engineering");

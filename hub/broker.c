@@ -6,7 +6,8 @@
  *   poll (router, signal pipe, the store's writer; timeout: 0 when
  *         delivery has more to send, else until the next tick)
  *   -> end the batch the writer had, if it is written (s_commit_end): acks
- *      (or error frames) to its publishers, then the tap
+ *      (or error frames) to its publishers, the tap, and delivery of what
+ *      it committed
  *   -> drain the router: every frame waiting, until the batch being filled
  *      holds max_batch publishes; publishes are decoded, validated and
  *      routed into the batch, other frames are answered or applied to
@@ -2172,8 +2173,11 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
                     s_reload(self);
             }
         }
-        if (self->flight)
-            s_commit_end(self, 0);
+        /* what was just committed goes out before anything new is read,
+         * so that a subscriber gets it before whatever its answers cause
+         * (a nack's redelivery comes after the later ones it had) */
+        if (self->flight && s_commit_end(self, 0) != -EAGAIN)
+            hub_delivery_pump(self->delivery, hub_mono_ms());
         full = self->b->npublishes >= self->cfg.max_batch || s_drain(self);
         now = hub_mono_ms();
         if (now >= next_tick) {

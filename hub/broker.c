@@ -97,6 +97,7 @@ typedef struct {
     size_t routing_off, routing_len; /* packed hub.Routing */
     uint32_t nroutes;            /* notifications made of it */
     int is_dead;                 /* 1: made by the hub (dead letter, escalation), nobody to acknowledge */
+    int batch_acks;              /* 1: its publisher takes PublishAcks frames */
     size_t responder_off;        /* a response: the answering department; SIZE_MAX otherwise */
     size_t actor_off;            /* who published it ("hubd" for the hub's own) */
 } s_entry_t;
@@ -197,6 +198,10 @@ struct hub_broker {
     s_rate_t *rates;             /* S_RATE_SLOTS, with limits.max_publish_rate */
     uint64_t throttled;          /* publishes refused for the rate */
     hub_store_cursor_t *cursors;     /* HUB_MAX_SUBSCRIBERS of them */
+    uint32_t *ack_order;         /* s_ack_batched: entries by publisher */
+    Hub__PublishAck *acks;       /* ... their acks */
+    Hub__PublishAck **ack_ptrs;
+    size_t acks_cap;
 
     /* scratch, reused */
     hub_buf_t out;               /* frames we send */
@@ -709,6 +714,9 @@ void hub_broker_destroy(hub_broker_t **self_p)
     for (int i = 0; i < 2; i++)
         s_batch_fini(&self->batches[i]);
     free(self->cursors);
+    free(self->ack_order);
+    free(self->acks);
+    free(self->ack_ptrs);
     free(self->matches);
     free(self->routes);
     free(self->route_ptrs);
@@ -1046,6 +1054,8 @@ static void s_on_publish(hub_broker_t *self, const uint8_t *rid, size_t rid_len,
     Hub__Routing routing = s_route(self, ev, now);
     rc = s_batch_add(self, rid, rid_len, corr, ev->id, ev->type, ev->case_id, self->event_buf.data,
                      self->event_buf.len, &routing);
+    if (rc == 0)
+        self->b->entries[self->b->nentries - 1].batch_acks = pub->has_batch_acks && pub->batch_acks;
     if (rc != 0) {
         snprintf(err, sizeof err, "out of memory");
         goto refuse;
@@ -1368,6 +1378,94 @@ static void s_answer_actions(hub_broker_t *self, const s_batch_t *b, int rc, con
     }
 }
 
+/* The ack of b's committed entry i. */
+static void s_ack_of(const s_batch_t *b, size_t i, Hub__PublishAck *ack)
+{
+    const hub_store_event_t *ev = &b->store_events[i];
+    hub__publish_ack__init(ack);
+    ack->id = (char *)ev->id;
+    ack->has_seq = 1;
+    ack->seq = ev->seq;
+    ack->has_duplicate = 1;
+    ack->duplicate = ev->duplicate != 0;
+    ack->has_notifications = 1;
+    ack->notifications = b->entries[i].nroutes;
+}
+
+/* qsort order of entry indices: by publisher (routing id), then index. */
+static const s_batch_t *s_sorting;
+
+static int s_by_publisher(const void *pa, const void *pb)
+{
+    const s_entry_t *a = &s_sorting->entries[*(const uint32_t *)pa];
+    const s_entry_t *b = &s_sorting->entries[*(const uint32_t *)pb];
+    if (a->rid_len != b->rid_len)
+        return a->rid_len < b->rid_len ? -1 : 1;
+    int c = memcmp(s_sorting->arena.data + a->rid_off, s_sorting->arena.data + b->rid_off, a->rid_len);
+    if (c != 0)
+        return c;
+    return *(const uint32_t *)pa < *(const uint32_t *)pb ? -1 : 1;
+}
+
+#define S_ACKS_PER_FRAME 1024 /* acks in one PublishAcks frame at most */
+
+/* Acknowledges the committed publishes of b whose publishers take
+ * PublishAcks: one frame per publisher (of up to S_ACKS_PER_FRAME), in
+ * the order of its publishes. */
+static void s_ack_batched(hub_broker_t *self, s_batch_t *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->nentries; i++)
+        n += !b->entries[i].is_dead && b->entries[i].batch_acks;
+    if (n == 0)
+        return;
+    if (n > self->acks_cap) {
+        uint32_t *order = realloc(self->ack_order, n * sizeof *order);
+        Hub__PublishAck *acks = order ? realloc(self->acks, n * sizeof *acks) : NULL;
+        Hub__PublishAck **ptrs = acks ? realloc(self->ack_ptrs, n * sizeof *ptrs) : NULL;
+        if (order)
+            self->ack_order = order;
+        if (acks)
+            self->acks = acks;
+        if (ptrs)
+            self->ack_ptrs = ptrs;
+        if (!ptrs) {
+            /* no room to batch them: one frame each, as to any client */
+            for (size_t i = 0; i < b->nentries; i++)
+                b->entries[i].batch_acks = 0;
+            return;
+        }
+        self->acks_cap = n;
+    }
+    n = 0;
+    for (size_t i = 0; i < b->nentries; i++)
+        if (!b->entries[i].is_dead && b->entries[i].batch_acks)
+            self->ack_order[n++] = (uint32_t)i;
+    s_sorting = b;
+    qsort(self->ack_order, n, sizeof *self->ack_order, s_by_publisher);
+    s_sorting = NULL;
+    for (size_t from = 0, to; from < n; from = to) {
+        const s_entry_t *first = &b->entries[self->ack_order[from]];
+        const uint8_t *rid = b->arena.data + first->rid_off;
+        for (to = from; to < n && to - from < S_ACKS_PER_FRAME; to++) {
+            const s_entry_t *e = &b->entries[self->ack_order[to]];
+            if (e->rid_len != first->rid_len || memcmp(b->arena.data + e->rid_off, rid, e->rid_len) != 0)
+                break;
+            s_ack_of(b, self->ack_order[to], &self->acks[to]);
+            self->acks[to].has_corr = 1;
+            self->acks[to].corr = e->corr;
+            self->ack_ptrs[to] = &self->acks[to];
+        }
+        Hub__PublishAcks batch = HUB__PUBLISH_ACKS__INIT;
+        batch.n_acks = to - from;
+        batch.acks = &self->ack_ptrs[from];
+        Hub__Frame frame = HUB__FRAME__INIT;
+        frame.body_case = HUB__FRAME__BODY_PUBLISH_ACKS;
+        frame.publish_acks = &batch;
+        s_reply(self, rid, first->rid_len, &frame);
+    }
+}
+
 /* Hands the batch being filled, with the subscriber state delivery has
  * waiting, to the store's writer; the other batch fills meanwhile.
  * Nothing may be under way. */
@@ -1431,9 +1529,11 @@ static int s_commit_end(hub_broker_t *self, int wait)
          * publishers are told to retry */
         hub_error("commit of %zu events failed: %s", b->nentries, err);
     }
+    if (rc == 0)
+        s_ack_batched(self, b);
     for (size_t i = 0; i < b->nentries; i++) {
         const s_entry_t *e = &b->entries[i];
-        if (e->is_dead)
+        if (e->is_dead || (rc == 0 && e->batch_acks))
             continue;
         const hub_store_event_t *ev = &b->store_events[i];
         const uint8_t *rid = b->arena.data + e->rid_off;
@@ -1441,14 +1541,8 @@ static int s_commit_end(hub_broker_t *self, int wait)
             s_reply_error(self, rid, e->rid_len, e->corr, rc, err, ev->id);
             continue;
         }
-        Hub__PublishAck ack = HUB__PUBLISH_ACK__INIT;
-        ack.id = (char *)ev->id;
-        ack.has_seq = 1;
-        ack.seq = ev->seq;
-        ack.has_duplicate = 1;
-        ack.duplicate = ev->duplicate != 0;
-        ack.has_notifications = 1;
-        ack.notifications = e->nroutes;
+        Hub__PublishAck ack;
+        s_ack_of(b, i, &ack);
         Hub__Frame frame = HUB__FRAME__INIT;
         frame.has_corr = 1;
         frame.corr = e->corr;

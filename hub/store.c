@@ -1023,10 +1023,6 @@ static void s_settle(hub_store_t *self)
             pthread_cond_wait(&self->w.cond, &self->w.lock);
         pthread_mutex_unlock(&self->w.lock);
     }
-    uint64_t count;
-    if (read(self->w.done_fd, &count, sizeof count) < 0) {
-        /* nothing to read: the count was taken already */
-    }
     if (self->w.rc == 0)
         s_apply(self, self->pending);
     self->settled = 1;
@@ -1080,6 +1076,12 @@ int hub_store_commit_end(hub_store_t *self, int wait, char err[HUB_ERR_LEN])
     }
     s_settle(self);
     self->pending = NULL;
+    /* done_fd stays readable from the write to here, even when a reading
+     * settled the batch before: the caller polls it to come and end it */
+    uint64_t count;
+    if (read(self->w.done_fd, &count, sizeof count) < 0) {
+        /* nothing to read: cannot be, the writer wrote before done */
+    }
     if (self->w.rc != 0)
         snprintf(err, HUB_ERR_LEN, "%s", self->w.err);
     return self->w.rc;

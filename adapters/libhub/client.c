@@ -315,6 +315,12 @@ static void s_handle(hub_client_t *self, const void *data, size_t len, int64_t n
         if (frame->publish_ack)
             hub_publish_on_ack(self, corr, frame->publish_ack);
         break;
+    case HUB__FRAME__BODY_PUBLISH_ACKS:
+        for (size_t i = 0; frame->publish_acks && i < frame->publish_acks->n_acks; i++) {
+            const Hub__PublishAck *ack = frame->publish_acks->acks[i];
+            hub_publish_on_ack(self, ack->has_corr ? ack->corr : 0, ack);
+        }
+        break;
     case HUB__FRAME__BODY_SUBSCRIBED:
         if (frame->subscribed)
             hub_subscribe_on_subscribed(self, corr, frame->subscribed);

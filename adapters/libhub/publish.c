@@ -183,6 +183,8 @@ static int s_prepare(hub_client_t *self, Hub__Event *ev, int sync, hub_pending_e
         return -HUB_EINVALID;
     }
     Hub__Publish publish = HUB__PUBLISH__INIT;
+    publish.has_batch_acks = 1; /* acks of one commit come in one frame */
+    publish.batch_acks = 1;
     publish.event = ev;
     if (self->user[0])
         publish.on_behalf_of = self->user;

@@ -115,6 +115,27 @@ int main(int argc, char **argv)
     f.body_case = HUB__FRAME__BODY_PUBLISH_ACK;
     f.publish_ack = &pa;
     s_frame(dir, "publish_ack.bin", &f);
+    /* the acks of one commit for a client that asked: a publish with
+     * batch_acks, then what comes back */
+    pub.has_batch_acks = 1;
+    pub.batch_acks = 1;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_PUBLISH;
+    f.publish = &pub;
+    s_frame(dir, "publish_batch_acks.bin", &f);
+    Hub__PublishAck pb = pa;
+    pa.has_corr = pb.has_corr = 1;
+    pa.corr = 1;
+    pb.corr = 2;
+    pb.seq = 1043;
+    Hub__PublishAck *pas[] = {&pa, &pb};
+    Hub__PublishAcks acks = HUB__PUBLISH_ACKS__INIT;
+    acks.n_acks = 2;
+    acks.acks = pas;
+    f = (Hub__Frame)HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_PUBLISH_ACKS;
+    f.publish_acks = &acks;
+    s_frame(dir, "publish_acks.bin", &f);
 
     char *topics[] = {"engineering.*", "finance.billing_flag"};
     Hub__Subscribe sub = HUB__SUBSCRIBE__INIT;

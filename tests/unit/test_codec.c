@@ -103,6 +103,25 @@ static void test_round_trip_publish_ack(void)
     s_round_trip(&f, "publish_ack");
 }
 
+static void test_round_trip_publish_acks(void)
+{
+    Hub__PublishAck a = HUB__PUBLISH_ACK__INIT, b = HUB__PUBLISH_ACK__INIT;
+    a.has_corr = b.has_corr = 1;
+    a.corr = 7;
+    b.corr = 8;
+    a.has_seq = b.has_seq = 1;
+    a.seq = 42;
+    b.seq = 43;
+    Hub__PublishAck *acks[] = {&a, &b};
+    Hub__PublishAcks batch = HUB__PUBLISH_ACKS__INIT;
+    batch.n_acks = 2;
+    batch.acks = acks;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_PUBLISH_ACKS;
+    f.publish_acks = &batch;
+    s_round_trip(&f, "publish_acks");
+}
+
 static void test_round_trip_subscribe(void)
 {
     char *topics[] = {"engineering.*", "finance.billing_flag"};
@@ -723,6 +742,7 @@ static const check_case_t cases[] = {
     {"round trip welcome", test_round_trip_welcome},
     {"round trip publish", test_round_trip_publish},
     {"round trip publish_ack", test_round_trip_publish_ack},
+    {"round trip publish_acks", test_round_trip_publish_acks},
     {"round trip subscribe", test_round_trip_subscribe},
     {"round trip subscribed", test_round_trip_subscribed},
     {"round trip deliver", test_round_trip_deliver},

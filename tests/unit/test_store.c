@@ -182,6 +182,8 @@ static void test_commit_under_way(void)
     CHECK_INT(hub_store_cursors(store, s_count_cursor, &got), 0);
     CHECK_INT(got.position, 2);
     CHECK_STR(got.topics, "ok");
+    struct pollfd ready = {hub_store_commit_fd(store), POLLIN, 0};
+    CHECK_INT(poll(&ready, 1, 0), 1); /* still says "come and end it" */
     CHECK_INT(hub_store_commit_end(store, 0, err), 0); /* written by now */
     CHECK_INT(hub_store_committing(store), 0);
     CHECK_INT(b[0].seq, 3);

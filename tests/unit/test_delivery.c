@@ -123,10 +123,13 @@ static void s_publish(hub_store_t *store, size_t n, const char *const *topics, s
 
 static const hub_delivery_opts_t s_opts = {1000, 3, 100, 1000, 2, NULL};
 
-static int s_subscribe(hub_delivery_t *d, const char *rid, const char *name, const char *topic, Hub__Start start,
-                       uint64_t start_seq, uint32_t credit)
+/* A subscribe that asks for batch notifications per Deliver frame. */
+static int s_subscribe_batch(hub_delivery_t *d, const char *rid, const char *name, const char *topic,
+                             Hub__Start start, uint64_t start_seq, uint32_t credit, uint32_t batch)
 {
     Hub__Subscribe req = HUB__SUBSCRIBE__INIT;
+    req.has_batch = batch > 0;
+    req.batch = batch;
     char *topics[] = {(char *)topic};
     req.name = (char *)name;
     req.n_topics = 1;
@@ -140,6 +143,12 @@ static int s_subscribe(hub_delivery_t *d, const char *rid, const char *name, con
     Hub__Subscribed reply = HUB__SUBSCRIBED__INIT;
     char err[HUB_ERR_LEN] = "";
     return hub_delivery_subscribe(d, (const uint8_t *)rid, strlen(rid), &req, 0, &reply, err);
+}
+
+static int s_subscribe(hub_delivery_t *d, const char *rid, const char *name, const char *topic, Hub__Start start,
+                       uint64_t start_seq, uint32_t credit)
+{
+    return s_subscribe_batch(d, rid, name, topic, start, start_seq, credit, 0);
 }
 
 static void s_ack(hub_delivery_t *d, const char *name, uint64_t seq, uint32_t slot)
@@ -393,19 +402,7 @@ static void test_batched_frames(void)
     s_wire_t wire = {0};
     char err[HUB_ERR_LEN] = "";
     hub_delivery_t *d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
-    Hub__Subscribe req = HUB__SUBSCRIBE__INIT;
-    char *patterns[] = {"finance.*"};
-    req.name = "finance";
-    req.n_topics = 1;
-    req.topics = patterns;
-    req.has_start = 1;
-    req.start = HUB__START__START_EARLIEST;
-    req.has_credit = 1;
-    req.credit = 100;
-    req.has_batch = 1;
-    req.batch = 4;
-    Hub__Subscribed reply = HUB__SUBSCRIBED__INIT;
-    CHECK_INT(hub_delivery_subscribe(d, (const uint8_t *)"c1", 2, &req, 0, &reply, err), 0);
+    CHECK_INT(s_subscribe_batch(d, "c1", "finance", "finance.*", HUB__START__START_EARLIEST, 0, 100, 4), 0);
     hub_delivery_pump(d, 0);
     CHECK_INT(wire.frames, 3); /* 4 + 4 + 2 */
     CHECK_INT(wire.n, 10);

@@ -13,9 +13,9 @@
  *      routed into the batch, other frames are answered or applied to
  *      delivery at once
  *   -> if the writer is free, hand it the batch (s_commit_begin): its
- *      events, dead letters and subscriber positions go into one
- *      transaction on the writer's thread, while this one fills the other
- *      batch and delivers
+ *      events, and every 200 ms delivery's positions, dead letters and
+ *      delivered/acked ranges, go into one transaction on the writer's
+ *      thread, while this one fills the other batch and delivers
  *   -> delivery: what credit allows, to every connected subscriber, of
  *      what is committed
  *
@@ -79,7 +79,7 @@
 #define S_AUDIT_MAX_REPLY HUB_READER_MAX_REPLY /* bytes of a reply at most (what libhub takes in one frame) */
 #define S_AUDIT_FRAME_SLACK 64                  /* bytes of a reply frame besides its items, at most */
 #define S_TICK_MS 100            /* ack timeouts are checked this often */
-#define S_CURSOR_FLUSH_MS 200    /* positions alone are written at most this often */
+#define S_CURSOR_FLUSH_MS 200    /* delivery's state (positions, ranges, dead letters) is written this often */
 #define S_LOCAL "local"          /* the actor of every client without security */
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define S_MAX_KEYS 4096          /* client keys in keys.clients */
@@ -150,6 +150,7 @@ typedef struct {
     hub_store_dead_t *store_deads;                /* filled from deads at commit */
     hub_store_dead_action_t *store_actions;       /* filled from actions at commit */
     hub_store_batch_t store;     /* what the store writes: points into the above */
+    int with_delivery;           /* 1: it holds what hub_delivery_collect returned */
     int64_t began_us;            /* monotonic time it went to the writer */
 } s_batch_t;
 
@@ -183,7 +184,7 @@ struct hub_broker {
     char instance[HUB_ID_LEN];   /* changes at every start */
     char describe[1024];         /* hub_broker_describe */
     int64_t started_ms;          /* wall clock at start */
-    int64_t last_flush_ms;       /* monotonic time of the last commit */
+    int64_t last_flush_ms;       /* monotonic time delivery's state last went into a batch */
     uint64_t rejected;           /* frames refused since start */
     hub_metrics_t *metrics;      /* counters and histograms since start */
     s_batch_t batches[2];
@@ -1466,18 +1467,26 @@ static void s_ack_batched(hub_broker_t *self, s_batch_t *b)
     }
 }
 
-/* Hands the batch being filled, with the subscriber state delivery has
- * waiting, to the store's writer; the other batch fills meanwhile.
+/* Hands the batch being filled to the store's writer; the other batch
+ * fills meanwhile. With with_delivery, the batch also takes the state
+ * delivery has waiting (positions, dead letters, the ranges of what was
+ * delivered and acknowledged): every S_CURSOR_FLUSH_MS, not with every
+ * batch, since at a low rate those rows would outnumber the events'.
  * Nothing may be under way. */
-static void s_commit_begin(hub_broker_t *self)
+static void s_commit_begin(hub_broker_t *self, int with_delivery)
 {
-    const hub_dead_letter_t *dead = NULL;
-    size_t ndead = 0;
-    size_t ncursors = hub_delivery_collect(self->delivery, self->cursors, HUB_MAX_SUBSCRIBERS, &dead, &ndead);
-    s_add_dead_letters(self, dead, ndead);
-    hub_delivery_ranges(self->delivery, s_audit_range, self);
+    size_t ncursors = 0;
+    if (with_delivery) {
+        const hub_dead_letter_t *dead = NULL;
+        size_t ndead = 0;
+        ncursors = hub_delivery_collect(self->delivery, self->cursors, HUB_MAX_SUBSCRIBERS, &dead, &ndead);
+        s_add_dead_letters(self, dead, ndead);
+        hub_delivery_ranges(self->delivery, s_audit_range, self);
+        self->last_flush_ms = hub_mono_ms();
+    }
 
     s_batch_t *b = self->b;
+    b->with_delivery = with_delivery;
     int64_t now = hub_now_ms();
     for (size_t i = 0; i < b->nentries; i++) {
         const s_entry_t *e = &b->entries[i];
@@ -1517,10 +1526,10 @@ static int s_commit_end(hub_broker_t *self, int wait)
         return rc;
     int64_t took_us = hub_mono_us() - b->began_us;
     self->flight = NULL;
-    self->last_flush_ms = hub_mono_ms();
     hub_journal_reset(b->journal);
     s_bumps_done(self, b, rc == 0);
-    hub_delivery_committed(self->delivery, rc == 0);
+    if (b->with_delivery)
+        hub_delivery_committed(self->delivery, rc == 0);
     if (rc == 0) {
         hub_metrics_observe(self->metrics, HUB_HISTOGRAM_COMMIT_BATCH_EVENTS, (double)b->nentries);
         hub_metrics_observe(self->metrics, HUB_HISTOGRAM_COMMIT_SECONDS, (double)took_us / 1e6);
@@ -1568,7 +1577,7 @@ static int s_commit(hub_broker_t *self)
 {
     if (self->flight)
         s_commit_end(self, 1);
-    s_commit_begin(self);
+    s_commit_begin(self, 1);
     return s_commit_end(self, 1);
 }
 
@@ -2279,11 +2288,11 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
             s_check_deadlines(self);
             next_tick = now + S_TICK_MS;
         }
-        int flush_positions = hub_delivery_dirty(self->delivery) &&
-                              (stop || now - self->last_flush_ms >= S_CURSOR_FLUSH_MS);
+        int flush_delivery = hub_delivery_dirty(self->delivery) &&
+                             (stop || now - self->last_flush_ms >= S_CURSOR_FLUSH_MS);
         if (!self->flight && (self->b->nentries > 0 || self->b->nactions > 0 ||
-                              hub_journal_pending(self->b->journal) || flush_positions))
-            s_commit_begin(self);
+                              hub_journal_pending(self->b->journal) || flush_delivery))
+            s_commit_begin(self, flush_delivery);
         more = hub_delivery_pump(self->delivery, now);
     }
     if (self->flight)

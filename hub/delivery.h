@@ -14,8 +14,9 @@
  *      it at once).
  *   4. The position only moves past a notification once it is acknowledged or
  *      its dead letter is in the same commit as the move.
- *   5. A subscriber's position and dead letters reach the store through the
- *      broker's next batch (hub_delivery_collect / hub_delivery_committed);
+ *   5. A subscriber's position and dead letters reach the store through a
+ *      batch of the broker (hub_delivery_collect / hub_delivery_committed;
+ *      the broker takes them every 200 ms);
  *      after a crash the subscriber resumes from the stored position, so a
  *      notification may come twice, never not at all.
  *   6. A session that asked for batches (Subscribe.batch, at most

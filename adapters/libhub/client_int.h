@@ -56,6 +56,7 @@
 #define HUB_CLIENT_MAX_MSG (16 << 20)   /* ZMQ_MAXMSGSIZE: bytes in one frame */
 #define HUB_CLIENT_HWM 10000            /* ZMQ_SNDHWM and ZMQ_RCVHWM */
 #define HUB_ACK_BATCH 256               /* refs in one Ack frame at most */
+#define HUB_ACK_DELAY_MS 50             /* an ack is kept this long at most while more notifications wait */
 #define HUB_DEFAULT_WINDOW 1000         /* pipelined publishes pending at once */
 #define HUB_DEFAULT_CREDIT 100          /* credit asked when the caller says 0 */
 #define HUB_CLIENT_BATCH 128            /* notifications per Deliver frame asked for (Subscribe.batch) */
@@ -137,6 +138,7 @@ struct hub_client {
     hub_ref_t *acks;                  /* refs to acknowledge, not yet sent */
     size_t n_acks;                    /* entries in acks */
     size_t acks_cap;                  /* capacity of acks */
+    int64_t acks_since_ms;            /* monotonic time the oldest kept ack was kept */
     hub_dedup_t dedup;                /* refs handed to the application */
     hub_dedup_t acked;                /* refs the application acknowledged */
 

@@ -222,9 +222,10 @@ HUB_EXPORT int hub_receive(hub_client_t *self, hub_notification_t **out, int tim
 
 /* Acknowledges a notification: the hub will not send it again. Returns 0 or
  * a negative code. Does not wait for the hub. While more notifications wait
- * in the client, acks are batched and leave with the next call; the ack of
- * the last one waiting leaves at once (and, best effort, any kept at
- * hub_client_destroy). */
+ * in the client, acks are kept and leave together, with the call of
+ * hub_receive that finds 256 of them kept or the oldest 50 ms old; the
+ * ack of the last one waiting leaves at once with those kept (and, best
+ * effort, any kept at hub_client_destroy). */
 HUB_EXPORT int hub_ack(hub_client_t *self, const hub_notification_t *n);
 
 /* Refuses a notification: the hub redelivers it later, or dead-letters it at

@@ -223,7 +223,8 @@ static int s_keep_ack(hub_client_t *self, uint64_t seq, uint32_t slot)
     }
     self->acks[self->n_acks].seq = seq;
     self->acks[self->n_acks].slot = slot;
-    self->n_acks++;
+    if (self->n_acks++ == 0)
+        self->acks_since_ms = hub_mono_ms();
     return 0;
 }
 
@@ -338,7 +339,12 @@ int hub_receive(hub_client_t *self, hub_notification_t **out, int timeout_ms)
     *out = NULL;
     if (self->sub_state == HUB_SUB_NONE)
         return -EINVAL;
-    hub_subscribe_flush_acks(self);
+    /* while notifications of the same frames wait here, their acks go
+     * together (one Ack frame, not one per receive), but none is kept
+     * long: the hub's ack timeout runs meanwhile */
+    if (self->q_len == 0 || self->n_acks >= HUB_ACK_BATCH ||
+        (self->n_acks > 0 && hub_mono_ms() - self->acks_since_ms >= HUB_ACK_DELAY_MS))
+        hub_subscribe_flush_acks(self);
     int64_t deadline = hub_client_deadline(self, timeout_ms);
     for (int stepped = 0;; stepped = 1) {
         while (self->q_len > 0) {

@@ -154,6 +154,13 @@ typedef struct {
     int64_t began_us;            /* monotonic time it went to the writer */
 } s_batch_t;
 
+/* A committed publish of a batch, keyed by its publisher for grouping. */
+typedef struct {
+    const uint8_t *rid;          /* the publisher's routing id (in the batch's arena) */
+    size_t rid_len;
+    uint32_t entry;              /* its entry in the batch */
+} s_ack_key_t;
+
 #define S_RATE_SLOTS 1024       /* clients whose publish rate is tracked at once */
 
 /* A client's publish allowance (limits.max_publish_rate): a token bucket
@@ -199,7 +206,7 @@ struct hub_broker {
     s_rate_t *rates;             /* S_RATE_SLOTS, with limits.max_publish_rate */
     uint64_t throttled;          /* publishes refused for the rate */
     hub_store_cursor_t *cursors;     /* HUB_MAX_SUBSCRIBERS of them */
-    uint32_t *ack_order;         /* s_ack_batched: entries by publisher */
+    s_ack_key_t *ack_keys;       /* s_ack_batched: the committed publishes by publisher */
     Hub__PublishAck *acks;       /* ... their acks */
     Hub__PublishAck **ack_ptrs;
     size_t acks_cap;
@@ -715,7 +722,7 @@ void hub_broker_destroy(hub_broker_t **self_p)
     for (int i = 0; i < 2; i++)
         s_batch_fini(&self->batches[i]);
     free(self->cursors);
-    free(self->ack_order);
+    free(self->ack_keys);
     free(self->acks);
     free(self->ack_ptrs);
     free(self->matches);
@@ -1393,19 +1400,16 @@ static void s_ack_of(const s_batch_t *b, size_t i, Hub__PublishAck *ack)
     ack->notifications = b->entries[i].nroutes;
 }
 
-/* qsort order of entry indices: by publisher (routing id), then index. */
-static const s_batch_t *s_sorting;
-
+/* qsort order: by publisher (routing id), then by entry. */
 static int s_by_publisher(const void *pa, const void *pb)
 {
-    const s_entry_t *a = &s_sorting->entries[*(const uint32_t *)pa];
-    const s_entry_t *b = &s_sorting->entries[*(const uint32_t *)pb];
+    const s_ack_key_t *a = pa, *b = pb;
     if (a->rid_len != b->rid_len)
         return a->rid_len < b->rid_len ? -1 : 1;
-    int c = memcmp(s_sorting->arena.data + a->rid_off, s_sorting->arena.data + b->rid_off, a->rid_len);
+    int c = memcmp(a->rid, b->rid, a->rid_len);
     if (c != 0)
         return c;
-    return *(const uint32_t *)pa < *(const uint32_t *)pb ? -1 : 1;
+    return a->entry < b->entry ? -1 : 1;
 }
 
 #define S_ACKS_PER_FRAME 1024 /* acks in one PublishAcks frame at most */
@@ -1421,11 +1425,11 @@ static void s_ack_batched(hub_broker_t *self, s_batch_t *b)
     if (n == 0)
         return;
     if (n > self->acks_cap) {
-        uint32_t *order = realloc(self->ack_order, n * sizeof *order);
-        Hub__PublishAck *acks = order ? realloc(self->acks, n * sizeof *acks) : NULL;
+        s_ack_key_t *keys = realloc(self->ack_keys, n * sizeof *keys);
+        Hub__PublishAck *acks = keys ? realloc(self->acks, n * sizeof *acks) : NULL;
         Hub__PublishAck **ptrs = acks ? realloc(self->ack_ptrs, n * sizeof *ptrs) : NULL;
-        if (order)
-            self->ack_order = order;
+        if (keys)
+            self->ack_keys = keys;
         if (acks)
             self->acks = acks;
         if (ptrs)
@@ -1439,22 +1443,21 @@ static void s_ack_batched(hub_broker_t *self, s_batch_t *b)
         self->acks_cap = n;
     }
     n = 0;
-    for (size_t i = 0; i < b->nentries; i++)
-        if (!b->entries[i].is_dead && b->entries[i].batch_acks)
-            self->ack_order[n++] = (uint32_t)i;
-    s_sorting = b;
-    qsort(self->ack_order, n, sizeof *self->ack_order, s_by_publisher);
-    s_sorting = NULL;
+    for (size_t i = 0; i < b->nentries; i++) {
+        const s_entry_t *e = &b->entries[i];
+        if (!e->is_dead && e->batch_acks)
+            self->ack_keys[n++] = (s_ack_key_t){b->arena.data + e->rid_off, e->rid_len, (uint32_t)i};
+    }
+    qsort(self->ack_keys, n, sizeof *self->ack_keys, s_by_publisher);
     for (size_t from = 0, to; from < n; from = to) {
-        const s_entry_t *first = &b->entries[self->ack_order[from]];
-        const uint8_t *rid = b->arena.data + first->rid_off;
+        const s_ack_key_t *first = &self->ack_keys[from];
         for (to = from; to < n && to - from < S_ACKS_PER_FRAME; to++) {
-            const s_entry_t *e = &b->entries[self->ack_order[to]];
-            if (e->rid_len != first->rid_len || memcmp(b->arena.data + e->rid_off, rid, e->rid_len) != 0)
+            const s_ack_key_t *k = &self->ack_keys[to];
+            if (k->rid_len != first->rid_len || memcmp(k->rid, first->rid, k->rid_len) != 0)
                 break;
-            s_ack_of(b, self->ack_order[to], &self->acks[to]);
+            s_ack_of(b, k->entry, &self->acks[to]);
             self->acks[to].has_corr = 1;
-            self->acks[to].corr = e->corr;
+            self->acks[to].corr = b->entries[k->entry].corr;
             self->ack_ptrs[to] = &self->acks[to];
         }
         Hub__PublishAcks batch = HUB__PUBLISH_ACKS__INIT;
@@ -1463,7 +1466,7 @@ static void s_ack_batched(hub_broker_t *self, s_batch_t *b)
         Hub__Frame frame = HUB__FRAME__INIT;
         frame.body_case = HUB__FRAME__BODY_PUBLISH_ACKS;
         frame.publish_acks = &batch;
-        s_reply(self, rid, first->rid_len, &frame);
+        s_reply(self, first->rid, first->rid_len, &frame);
     }
 }
 
@@ -1569,6 +1572,12 @@ static int s_commit_end(hub_broker_t *self, int wait)
     b->nactions = 0;
     hub_buf_reset(&b->arena);
     return rc;
+}
+
+/* 1 when the batch being filled holds something to write. */
+static int s_batch_waiting(const hub_broker_t *self)
+{
+    return self->b->nentries > 0 || self->b->nactions > 0 || hub_journal_pending(self->b->journal);
 }
 
 /* Commits the batch being filled and waits for it (what was under way
@@ -2290,15 +2299,13 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
         }
         int flush_delivery = hub_delivery_dirty(self->delivery) &&
                              (stop || now - self->last_flush_ms >= S_CURSOR_FLUSH_MS);
-        if (!self->flight && (self->b->nentries > 0 || self->b->nactions > 0 ||
-                              hub_journal_pending(self->b->journal) || flush_delivery))
+        if (!self->flight && (s_batch_waiting(self) || flush_delivery))
             s_commit_begin(self, flush_delivery);
         more = hub_delivery_pump(self->delivery, now);
     }
     if (self->flight)
         s_commit_end(self, 1);
-    if (self->b->nentries > 0 || self->b->nactions > 0 || hub_journal_pending(self->b->journal) ||
-        hub_delivery_dirty(self->delivery))
+    if (s_batch_waiting(self) || hub_delivery_dirty(self->delivery))
         s_commit(self);
     rows = hub_store_audit_head(self->store, &head);
     hub_info("stopped: last seq %llu, %llu commits; audit log %lld rows, head %s",

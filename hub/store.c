@@ -983,6 +983,15 @@ static void s_apply(hub_store_t *self, const hub_store_batch_t *batch)
         self->next_due_ms = self->w.next_due_ms;
 }
 
+/* Says on done_fd that the batch handed over is written. */
+static void s_say_written(hub_store_t *self)
+{
+    uint64_t one = 1;
+    if (write(self->w.done_fd, &one, sizeof one) < 0) {
+        /* the counter is full only if nobody ever reads it */
+    }
+}
+
 /* The writer thread: writes each batch handed over, then says so on
  * done_fd. */
 static void *s_writer(void *arg)
@@ -1002,10 +1011,7 @@ static void *s_writer(void *arg)
         self->w.batch = NULL;
         self->w.done = 1;
         pthread_cond_broadcast(&self->w.cond);
-        uint64_t one = 1;
-        if (write(self->w.done_fd, &one, sizeof one) < 0) {
-            /* the counter is full only if nobody ever reads it */
-        }
+        s_say_written(self);
     }
     pthread_mutex_unlock(&self->w.lock);
     return NULL;
@@ -1037,10 +1043,7 @@ int hub_store_commit_begin(hub_store_t *self, hub_store_batch_t *batch)
     if (!self->w.running) {
         self->w.rc = s_write(self, batch, self->w.err);
         self->w.done = 1;
-        uint64_t one = 1;
-        if (write(self->w.done_fd, &one, sizeof one) < 0) {
-            /* see s_writer */
-        }
+        s_say_written(self);
         return 0;
     }
     pthread_mutex_lock(&self->w.lock);

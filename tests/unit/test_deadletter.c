@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "storedir.h"
 #include "codec.h"
 #include "deadletter.h"
 #include "store.h"
@@ -85,13 +86,7 @@ static hub_store_t *s_open(void)
 
 static void s_remove_dir(void)
 {
-    const char *names[] = {"hub.db", "hub.db-wal", "hub.db-shm", "hubd.lock"};
-    char path[512];
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "%s/%s", s_dir, names[i]);
-        unlink(path);
-    }
-    rmdir(s_dir);
+    storedir_remove(s_dir);
 }
 
 /* Stores a dead letter of subscriber for (orig_seq, 0), as the broker

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "storedir.h"
 #include "codec.h"
 #include "query.h"
 #include "store.h"
@@ -34,13 +35,7 @@ static hub_store_t *s_open(void)
 static void s_close(hub_store_t **store)
 {
     hub_store_destroy(store);
-    const char *names[] = {"hub.db", "hub.db-wal", "hub.db-shm", "hubd.lock"};
-    char path[512];
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "%s/%s", s_dir, names[i]);
-        unlink(path);
-    }
-    rmdir(s_dir);
+    storedir_remove(s_dir);
 }
 
 /* Stores one event of type on case_id from source, routed to department

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "storedir.h"
 #include "store.h"
 
 static char s_dir[256];
@@ -26,13 +27,7 @@ static void s_fresh_dir(void)
 
 static void s_remove_dir(void)
 {
-    const char *names[] = {"hub.db", "hub.db-wal", "hub.db-shm", "hubd.lock"};
-    char path[512];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", s_dir, names[i]);
-        unlink(path);
-    }
-    rmdir(s_dir);
+    storedir_remove(s_dir);
 }
 
 /* An event with the given id; event and routing bytes are arbitrary. */
@@ -293,12 +288,7 @@ static void test_directory_rules(void)
     CHECK(hub_store_open("", err) == NULL);
     CHECK_HAS(err, "empty");
     unlink(path);
-    const char *names[] = {"hub.db", "hub.db-wal", "hub.db-shm", "hubd.lock"};
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "%s/%s", sub, names[i]);
-        unlink(path);
-    }
-    rmdir(sub);
+    storedir_remove(sub);
     s_remove_dir();
 }
 

@@ -15,7 +15,10 @@
  * stay short and no tombstones build up. Each table slot keeps its ref's
  * hash beside the ring index, so that probing and deleting compare and
  * move table slots without reading the ring (a subscriber adds to two such
- * sets per notification, and the ring is a megabyte). Internal to libhub.
+ * sets per notification, and the ring is a megabyte). Eight neighbouring
+ * sequence numbers share a cache line of the table, so that the rising
+ * refs a subscriber sees mostly touch lines already cached. Internal to
+ * libhub.
  */
 #ifndef HUB_DEDUP_H_INCLUDED
 #define HUB_DEDUP_H_INCLUDED

@@ -147,6 +147,27 @@ static void test_dedup_capacity(void)
     hub_dedup_fini(&d);
 }
 
+/* A subscriber's refs: rising, dense seqs of one slot. The hash keeps
+ * neighbouring seqs together; the runs of occupied table slots (what a
+ * probe or a deletion walks) must stay short all the same. */
+static void test_dedup_dense_runs(void)
+{
+    hub_dedup_t d;
+    CHECK_INT(hub_dedup_init(&d, HUB_DEDUP_CAPACITY), 0);
+    for (uint64_t stride = 1; stride <= 4; stride++) {
+        for (uint64_t s = 1; s <= 2 * HUB_DEDUP_CAPACITY; s++)
+            hub_dedup_add(&d, stride * 1000000 + s * stride, 2);
+        size_t run = 0, longest = 0;
+        for (size_t i = 0; i <= 2 * d.mask + 1; i++) { /* twice round: a run may wrap */
+            run = d.table[i & d.mask].index ? run + 1 : 0;
+            longest = run > longest ? run : longest;
+        }
+        CHECK(longest < 1024);
+        CHECK(hub_dedup_contains(&d, stride * 1000000 + 2 * HUB_DEDUP_CAPACITY * stride, 2));
+    }
+    hub_dedup_fini(&d);
+}
+
 /* Random adds and removes over few refs (many collisions, many
  * backward shifts) against a plain model of the three rules. */
 static void test_dedup_model(void)
@@ -1417,6 +1438,7 @@ static const check_case_t cases[] = {
     {"dedup: add and contains", test_dedup_add_contains},
     {"dedup: rule 2, a ref is in once", test_dedup_add_twice},
     {"dedup: rule 1, full set forgets the oldest", test_dedup_fifo},
+    {"dedup: dense refs keep probe runs short", test_dedup_dense_runs},
     {"dedup: rule 3, removal and dead slots", test_dedup_remove},
     {"dedup: limits and zeroed sets", test_dedup_limits},
     {"dedup: exact capacity over dense seqs", test_dedup_capacity},

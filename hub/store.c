@@ -72,6 +72,7 @@ typedef struct {
     uint64_t last_seq;        /* (writer) highest seq the commit stored */
     int64_t next_due_ms;      /* (writer) earliest open deadline after breaches */
     int done_fd;              /* eventfd: readable once a batch is written */
+    int wal_frames;           /* (writer) the WAL's length after the last commit */
     int sync_ready;           /* 1: lock and cond are initialised */
 } s_writer_t;
 
@@ -334,26 +335,66 @@ static int s_load_heads(hub_store_t *self, char err[HUB_ERR_LEN])
                                               -HUB_ESTORE);
 }
 
-#define S_CHECKPOINT_MS 250 /* how often the WAL is copied into the database */
+#define S_CHECKPOINT_MS 250      /* how often the WAL is copied into the database */
+#define S_CHECKPOINT_BUSY_MS 20  /* ... while the last pass found frames to copy */
+#define S_WAL_RESTART_FRAMES 4096 /* a WAL this long (16 MiB of 4 KiB pages) is finished and rewound */
+#define S_WAL_LIMIT "67108864" /* bytes: a rewound WAL longer than this (64 MiB) is cut back to it */
 
 /* The checkpointer: its own connection copies committed WAL frames into
- * the database every S_CHECKPOINT_MS (PASSIVE: it never waits for the
- * writer, nor makes it wait), so that the broker loop's commits never pay
- * for a checkpoint. It talks to nobody: it stops when the pipe speaks. */
+ * the database (PASSIVE: it never waits for the writer, nor makes it
+ * wait), so that commits seldom pay for a checkpoint. It passes every
+ * S_CHECKPOINT_MS, or sooner while it keeps finding frames. Its
+ * connection reads the schema first: until a connection has read the
+ * database it does not know the WAL, and its checkpoints copy nothing.
+ * It talks to nobody: it stops when the pipe speaks. */
 static void *s_checkpointer(void *arg)
 {
     hub_store_t *self = arg;
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(self->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(self->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {
+        hub_error("store: the checkpointer cannot read %s: %s; commits checkpoint instead", self->path,
+                  db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return NULL;
     }
     sqlite3_busy_timeout(db, 50);
     struct pollfd pfd = {self->stop_pipe[0], POLLIN, 0};
-    while (poll(&pfd, 1, S_CHECKPOINT_MS) == 0 || (pfd.revents == 0))
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    int wait_ms = S_CHECKPOINT_MS, copied = 0;
+    while (poll(&pfd, 1, wait_ms) == 0 || (pfd.revents == 0)) {
+        int log = 0, done = 0;
+        if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK)
+            done = copied;
+        wait_ms = done > copied ? S_CHECKPOINT_BUSY_MS : S_CHECKPOINT_MS;
+        copied = done;
+    }
     sqlite3_close(db);
     return NULL;
+}
+
+/* The WAL's length in frames after each commit (SQLite calls this in the
+ * committing thread, the writer). */
+static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    ((hub_store_t *)arg)->w.wal_frames = frames;
+    return SQLITE_OK;
+}
+
+/* Before a transaction (writer): a WAL of S_WAL_RESTART_FRAMES or more is
+ * checkpointed to its end, so that the transaction begins by rewinding it
+ * and its file stops growing. The checkpointer has copied most of it
+ * already; this copies what came since. Rewinding waits until no reader
+ * uses the WAL; until then it is tried again before each transaction. */
+static void s_wal_rewind(hub_store_t *self)
+{
+    if (self->w.wal_frames < S_WAL_RESTART_FRAMES)
+        return;
+    int log = 0, done = 0;
+    if (sqlite3_wal_checkpoint_v2(self->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK &&
+        log == done)
+        self->w.wal_frames = 0; /* the next commit says the truth again */
 }
 
 /* Starts the checkpointer and turns off checkpoints in the writer's own
@@ -366,7 +407,9 @@ static void s_start_checkpointer(hub_store_t *self)
     if (pthread_create(&self->checkpointer, NULL, s_checkpointer, self) != 0)
         return;
     self->checkpointing = 1;
+    /* after the pragma, which sets a hook of its own */
     sqlite3_exec(self->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
+    sqlite3_wal_hook(self->db, s_wal_hook, self);
 }
 
 /* Opens rdb, the loop's read-only connection for delivery's reads, so
@@ -467,7 +510,8 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
     }
     sqlite3_extended_result_codes(self->db, 1);
     if (s_exec(self, "PRAGMA journal_mode=WAL", err) != 0 || s_exec(self, "PRAGMA synchronous=FULL", err) != 0 ||
-        s_exec(self, "PRAGMA temp_store=MEMORY", err) != 0 || s_exec(self, "PRAGMA cache_size=-8192", err) != 0)
+        s_exec(self, "PRAGMA temp_store=MEMORY", err) != 0 || s_exec(self, "PRAGMA cache_size=-8192", err) != 0 ||
+        s_exec(self, "PRAGMA journal_size_limit=" S_WAL_LIMIT, err) != 0)
         goto fail;
 
     sqlite3_stmt *ver = NULL;
@@ -849,6 +893,8 @@ static int s_write(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR
     int64_t audit_id = self->audit_id;
     char audit_hash[HUB_SHA256_HEX_LEN];
     memcpy(audit_hash, self->audit_hash, sizeof audit_hash);
+    if (self->checkpointing)
+        s_wal_rewind(self);
     int rc = s_step_done(self, self->begin);
     if (rc != SQLITE_OK)
         return s_fail(self, rc, "beginning a transaction", err);

@@ -34,6 +34,10 @@
  *      waits for the batch under way to be written, so that it sees it.
  *      Only the batch's events and seqs change while it is under way;
  *      last_seq, the tail cache and next_due move when it ends.
+ *  11. The WAL stays bounded under load that never pauses: a checkpointer
+ *      thread copies committed pages into the database file as they come,
+ *      and a WAL past 16 MiB is finished and rewound before the next
+ *      transaction (cut back to 64 MiB when a burst made it longer).
  */
 #ifndef HUB_STORE_H_INCLUDED
 #define HUB_STORE_H_INCLUDED

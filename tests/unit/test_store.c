@@ -319,6 +319,49 @@ static void test_many_rows_evict_cache(void)
     s_remove_dir();
 }
 
+/* Bytes of the file dir/name, or -1. */
+static long long s_file_size(const char *name)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", s_dir, name);
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* While the store is open, committed pages reach the database file, and a
+ * WAL past 16 MiB is rewound rather than left to grow with every commit. */
+static void test_wal_is_copied_and_rewound(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    enum { BATCHES = 80, PER = 100, SIZE = 4000 }; /* 32 MB of events */
+    uint8_t *blob = calloc(1, SIZE);
+    hub_store_event_t evs[PER];
+    char ids[PER][32];
+    long long wal_max = 0;
+    for (int b = 0; b < BATCHES && blob; b++) {
+        for (int i = 0; i < PER; i++) {
+            snprintf(ids[i], sizeof ids[i], "w%d-%d", b, i);
+            blob[0] = (uint8_t)i;
+            evs[i] = s_event(ids[i], NULL);
+            evs[i].event = blob;
+            evs[i].event_len = SIZE;
+        }
+        CHECK_INT(hub_store_commit(store, evs, PER, NULL, 0, err), 0);
+        long long wal = s_file_size("hub.db-wal");
+        wal_max = wal > wal_max ? wal : wal_max;
+    }
+    CHECK_INT(hub_store_last_seq(store), BATCHES * PER);
+    CHECK(wal_max > 16 * 1024 * 1024);       /* it did pass the mark */
+    CHECK(wal_max < 24 * 1024 * 1024);       /* and went no further */
+    CHECK(s_file_size("hub.db") > 8 * 1024 * 1024); /* copied while open */
+    free(blob);
+    hub_store_destroy(&store);
+    s_remove_dir();
+}
+
 static const check_case_t cases[] = {
     {"group commit assigns contiguous seqs", test_group_commit_assigns_contiguous_seqs},
     {"duplicate id keeps original seq", test_duplicate_id_keeps_original_seq},
@@ -327,6 +370,7 @@ static const check_case_t cases[] = {
     {"data directory rules", test_directory_rules},
     {"many rows evict the cache", test_many_rows_evict_cache},
     {"a commit under way", test_commit_under_way},
+    {"the WAL is copied and rewound", test_wal_is_copied_and_rewound},
     {NULL, NULL},
 };
 

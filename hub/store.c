@@ -28,6 +28,7 @@
 #include <string.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -86,6 +87,7 @@ struct hub_store {
     char path[1100];          /* the database file */
     pthread_t checkpointer;   /* copies the WAL into the database, off the broker loop */
     int checkpointing;        /* 1: the thread runs */
+    atomic_int ckpt_done;     /* WAL frames its last pass had copied */
     int stop_pipe[2];         /* a byte (or the close) on [1] stops it */
     uint64_t last_seq;        /* highest committed seq */
     uint64_t commits;         /* successful commits since open */
@@ -335,25 +337,28 @@ static int s_load_heads(hub_store_t *self, char err[HUB_ERR_LEN])
                                               -HUB_ESTORE);
 }
 
-#define S_CHECKPOINT_MS 250      /* how often the WAL is copied into the database */
-#define S_CHECKPOINT_BUSY_MS 20  /* ... while the last pass found frames to copy */
+#define S_CHECKPOINT_MS 250       /* how often the WAL is copied into the database */
+#define S_CHECKPOINT_BUSY_MS 5    /* ... while the last pass found frames to copy */
 #define S_WAL_RESTART_FRAMES 4096 /* a WAL this long (16 MiB of 4 KiB pages) is finished and rewound */
-#define S_WAL_LIMIT "67108864" /* bytes: a rewound WAL longer than this (64 MiB) is cut back to it */
+#define S_WAL_REWIND_SLACK 256    /* ... by the writer once the checkpointer is this close behind */
+#define S_WAL_FORCE_FRAMES (4 * S_WAL_RESTART_FRAMES) /* ... or however far behind, past this */
+#define S_WAL_LIMIT "67108864"    /* bytes: a rewound WAL longer than this (64 MiB) is cut back to it */
 
 /* The checkpointer: its own connection copies committed WAL frames into
  * the database (PASSIVE: it never waits for the writer, nor makes it
  * wait), so that commits seldom pay for a checkpoint. It passes every
- * S_CHECKPOINT_MS, or sooner while it keeps finding frames. Its
- * connection reads the schema first: until a connection has read the
- * database it does not know the WAL, and its checkpoints copy nothing.
- * It talks to nobody: it stops when the pipe speaks. */
+ * S_CHECKPOINT_MS, or soon again while it keeps finding frames, and says
+ * how far it got (ckpt_done). Its connection reads the schema first:
+ * until a connection has read the database it does not know the WAL, and
+ * its checkpoints copy nothing. It talks to nobody else: it stops when
+ * the pipe speaks. */
 static void *s_checkpointer(void *arg)
 {
     hub_store_t *self = arg;
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(self->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
         sqlite3_exec(db, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {
-        hub_error("store: the checkpointer cannot read %s: %s; commits checkpoint instead", self->path,
+        hub_error("store: the checkpointer cannot read %s: %s; the writer checkpoints alone", self->path,
                   db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return NULL;
@@ -365,6 +370,8 @@ static void *s_checkpointer(void *arg)
         int log = 0, done = 0;
         if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK)
             done = copied;
+        else
+            atomic_store(&self->ckpt_done, done);
         wait_ms = done > copied ? S_CHECKPOINT_BUSY_MS : S_CHECKPOINT_MS;
         copied = done;
     }
@@ -384,12 +391,16 @@ static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 
 /* Before a transaction (writer): a WAL of S_WAL_RESTART_FRAMES or more is
  * checkpointed to its end, so that the transaction begins by rewinding it
- * and its file stops growing. The checkpointer has copied most of it
- * already; this copies what came since. Rewinding waits until no reader
- * uses the WAL; until then it is tried again before each transaction. */
+ * and its file stops growing. That waits until the checkpointer is close
+ * behind, so that what is left to copy here (holding up this commit) is
+ * little; past S_WAL_FORCE_FRAMES it is done anyway. Rewinding also needs
+ * that no reader uses the WAL; until then it is tried again before each
+ * transaction. */
 static void s_wal_rewind(hub_store_t *self)
 {
-    if (self->w.wal_frames < S_WAL_RESTART_FRAMES)
+    int frames = self->w.wal_frames;
+    if (frames < S_WAL_RESTART_FRAMES ||
+        (frames - atomic_load(&self->ckpt_done) > S_WAL_REWIND_SLACK && frames < S_WAL_FORCE_FRAMES))
         return;
     int log = 0, done = 0;
     if (sqlite3_wal_checkpoint_v2(self->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK &&

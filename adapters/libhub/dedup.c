@@ -93,13 +93,13 @@ int hub_dedup_contains(const hub_dedup_t *self, uint64_t seq, uint32_t slot)
     return self->table[s_find_slot(self, seq, slot, s_hash_ref(seq, slot))].index != 0;
 }
 
-void hub_dedup_add(hub_dedup_t *self, uint64_t seq, uint32_t slot)
+int hub_dedup_add(hub_dedup_t *self, uint64_t seq, uint32_t slot)
 {
     if (!self->table)
-        return;
+        return 1;
     uint32_t hash = s_hash_ref(seq, slot);
     if (self->table[s_find_slot(self, seq, slot, hash)].index != 0)
-        return;
+        return 0;
     hub_dedup_entry_t *e = &self->ring[self->head];
     if (self->used == self->capacity && e->live) {
         size_t old = s_find_slot(self, e->seq, e->slot, s_hash_ref(e->seq, e->slot));
@@ -117,6 +117,7 @@ void hub_dedup_add(hub_dedup_t *self, uint64_t seq, uint32_t slot)
     self->head = (self->head + 1) % self->capacity;
     if (self->used < self->capacity)
         self->used++;
+    return 1;
 }
 
 void hub_dedup_remove(hub_dedup_t *self, uint64_t seq, uint32_t slot)

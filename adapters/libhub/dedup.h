@@ -59,8 +59,9 @@ void hub_dedup_fini(hub_dedup_t *self);
 /* 1 when (seq, slot) is in the set, else 0. */
 int hub_dedup_contains(const hub_dedup_t *self, uint64_t seq, uint32_t slot);
 
-/* Adds (seq, slot), forgetting the oldest ref when full. Never fails. */
-void hub_dedup_add(hub_dedup_t *self, uint64_t seq, uint32_t slot);
+/* Adds (seq, slot), forgetting the oldest ref when full. Never fails.
+ * Returns 1 when it was not in the set, 0 when it was (nothing changes). */
+int hub_dedup_add(hub_dedup_t *self, uint64_t seq, uint32_t slot);
 
 /* Forgets (seq, slot) if it is there. */
 void hub_dedup_remove(hub_dedup_t *self, uint64_t seq, uint32_t slot);

@@ -345,7 +345,7 @@ int hub_receive(hub_client_t *self, hub_notification_t **out, int timeout_ms)
     if (self->q_len == 0 || self->n_acks >= HUB_ACK_BATCH ||
         (self->n_acks > 0 && hub_mono_ms() - self->acks_since_ms >= HUB_ACK_DELAY_MS))
         hub_subscribe_flush_acks(self);
-    int64_t deadline = hub_client_deadline(self, timeout_ms);
+    int64_t deadline = 0; /* set when the queue first runs dry: a queued notification needs no clock */
     for (int stepped = 0;; stepped = 1) {
         while (self->q_len > 0) {
             hub_notification_t *n = self->queue[self->q_head];
@@ -353,8 +353,7 @@ int hub_receive(hub_client_t *self, hub_notification_t **out, int timeout_ms)
             self->q_len--;
             uint64_t seq = hub_notification_seq(n);
             uint32_t slot = hub_notification_slot(n);
-            if (!hub_dedup_contains(&self->dedup, seq, slot)) {
-                hub_dedup_add(&self->dedup, seq, slot);
+            if (hub_dedup_add(&self->dedup, seq, slot)) {
                 *out = n;
                 return 1;
             }
@@ -368,7 +367,9 @@ int hub_receive(hub_client_t *self, hub_notification_t **out, int timeout_ms)
         int rc = hub_client_refused(self, NULL);
         if (rc < 0)
             return rc;
-        if (stepped && hub_mono_ms() >= deadline)
+        if (!stepped)
+            deadline = hub_client_deadline(self, timeout_ms);
+        else if (hub_mono_ms() >= deadline)
             return 0;
         rc = hub_client_step(self, deadline);
         if (rc < 0)

@@ -338,9 +338,9 @@ static int s_load_heads(hub_store_t *self, char err[HUB_ERR_LEN])
 }
 
 #define S_CHECKPOINT_MS 250       /* how often the WAL is copied into the database */
-#define S_CHECKPOINT_BUSY_MS 5    /* ... while the last pass found frames to copy */
+#define S_CHECKPOINT_BUSY_MS 50   /* ... while the last pass found frames to copy */
 #define S_WAL_RESTART_FRAMES 4096 /* a WAL this long (16 MiB of 4 KiB pages) is finished and rewound */
-#define S_WAL_REWIND_SLACK 256    /* ... by the writer once the checkpointer is this close behind */
+#define S_WAL_REWIND_SLACK 2048   /* ... by the writer once the checkpointer is this close behind */
 #define S_WAL_FORCE_FRAMES (4 * S_WAL_RESTART_FRAMES) /* ... or however far behind, past this */
 #define S_WAL_LIMIT "67108864"    /* bytes: a rewound WAL longer than this (64 MiB) is cut back to it */
 

@@ -36,10 +36,10 @@
  *      last_seq, the tail cache and next_due move when it ends.
  *  11. The WAL stays bounded under load that never pauses: a checkpointer
  *      thread copies committed pages into the database file as they come,
- *      and a WAL past 16 MiB is finished and rewound before the next
- *      transaction once the checkpointer is close behind (past 64 MiB,
- *      however far behind it is); a WAL a burst made longer than 64 MiB is
- *      cut back to that.
+ *      and a WAL past 64 MiB is finished and rewound before the next
+ *      transaction once the checkpointer is close behind (past 256 MiB,
+ *      however far behind it is); a WAL a burst made longer than 128 MiB
+ *      is cut back to that.
  */
 #ifndef HUB_STORE_H_INCLUDED
 #define HUB_STORE_H_INCLUDED

@@ -33,7 +33,10 @@
  *      only what was committed and ended); every other reading first
  *      waits for the batch under way to be written, so that it sees it.
  *      Only the batch's events and seqs change while it is under way;
- *      last_seq, the tail cache and next_due move when it ends.
+ *      last_seq, the tail cache and next_due move when it ends. A batch of
+ *      a few events (a low rate) is written by hub_store_commit_begin
+ *      itself: handing it to the thread and back costs two wake-ups, more
+ *      than the overlap saves. Either way the caller ends it the same way.
  *  11. The WAL stays bounded under load that never pauses: a checkpointer
  *      thread copies committed pages into the database file as they come,
  *      and a WAL past 64 MiB is finished and rewound before the next
@@ -233,9 +236,10 @@ int hub_store_commit(hub_store_t *self, hub_store_event_t *events, size_t nevent
  * hub_store_commit_begin has not been ended. */
 int hub_store_commit_batch(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR_LEN]);
 
-/* Hands batch to the writer (rule 10) and returns at once. batch and all
- * it points at must stay as they are until hub_store_commit_end returns.
- * Returns 0, or -EBUSY when a batch is under way. */
+/* Hands batch to the writer (rule 10) and returns at once; a batch of a
+ * few events it writes itself before returning. batch and all it points at
+ * must stay as they are until hub_store_commit_end returns. Returns 0, or
+ * -EBUSY when a batch is under way. */
 int hub_store_commit_begin(hub_store_t *self, hub_store_batch_t *batch);
 
 /* 1 between hub_store_commit_begin and hub_store_commit_end. */

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,6 +363,7 @@ static void *s_checkpointer(void *arg)
         hub_error("store: the checkpointer cannot read %s: %s; the writer checkpoints alone", self->path,
                   db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
+        atomic_store(&self->ckpt_done, INT_MAX); /* never "behind": the writer copies at each mark */
         return NULL;
     }
     sqlite3_busy_timeout(db, 50);

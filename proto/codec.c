@@ -326,7 +326,8 @@ static void s_put_notification(hub_buf_t *out, uint32_t field, Hub__Notification
 }
 
 /* Appends the frame's head and the Deliver's name to out, which has room:
- * what comes before a Deliver's notifications (body_len bytes of them). */
+ * what comes before a Deliver's notifications. deliver_len is the whole
+ * Deliver's length, name included (from s_deliver_frame_len). */
 static void s_put_deliver_head(hub_buf_t *out, const char *name, size_t deliver_len)
 {
     hub_buf_append_varint(out, S_TAG_VARINT(S_FRAME_VERSION));

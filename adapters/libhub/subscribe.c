@@ -192,16 +192,17 @@ void hub_subscribe_on_deliver(hub_client_t *self, Hub__Frame **frame_p)
 {
     const Hub__Deliver *deliver = (*frame_p)->deliver;
     size_t count = deliver ? 1 + deliver->n_more : 0;
-    if (!deliver || !deliver->notification || !self->sub_name || !deliver->name
-        || strcmp(deliver->name, self->sub_name) != 0 || s_queue_reserve(self, count) < 0) {
-        /* not for us, or no room: the hub redelivers what is not acked */
+    if (!deliver || !deliver->notification || count > HUB_CLIENT_BATCH_MAX || !self->sub_name ||
+        !deliver->name || strcmp(deliver->name, self->sub_name) != 0 || s_queue_reserve(self, count) < 0) {
+        /* not for us, more than we take, or no room: the hub redelivers
+         * what is not acked */
         self->frames_dropped++;
         return;
     }
     /* the notifications of one frame share it: wrapped into the queue's
      * free slots, which need not be contiguous, through a small array */
     hub_notification_t *batch[HUB_CLIENT_BATCH_MAX];
-    if (count > HUB_CLIENT_BATCH_MAX || hub_notification_wrap(frame_p, batch, count) != 0) {
+    if (hub_notification_wrap(frame_p, batch, count) != 0) {
         self->frames_dropped++;
         return;
     }

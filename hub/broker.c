@@ -6,8 +6,11 @@
  *   poll (router, signal pipe, the store's writer; timeout: 0 when
  *         delivery has more to send, else until the next tick)
  *   -> end the batch the writer had, if it is written (s_commit_end): acks
- *      (or error frames) to its publishers, the tap, and delivery of what
- *      it committed
+ *      (or error frames) to its publishers and the tap; then hand the
+ *      writer the batch filled meanwhile, unless it is a few events the
+ *      store would write on this thread (s_commit_next), so that the
+ *      writer does not wait for the rest of the turn; then delivery of
+ *      what was committed
  *   -> drain the router: every frame waiting, until the batch being filled
  *      holds max_batch publishes; publishes are decoded, validated and
  *      routed into the batch, other frames are answered or applied to
@@ -1580,6 +1583,17 @@ static int s_batch_waiting(const hub_broker_t *self)
     return self->b->nentries > 0 || self->b->nactions > 0 || hub_journal_pending(self->b->journal);
 }
 
+/* Hands the writer the batch being filled if nothing is under way and it
+ * holds something to write, or delivery's state is due (every
+ * S_CURSOR_FLUSH_MS, and when stopping). */
+static void s_commit_next(hub_broker_t *self, int64_t now, int stop)
+{
+    int flush_delivery =
+        hub_delivery_dirty(self->delivery) && (stop || now - self->last_flush_ms >= S_CURSOR_FLUSH_MS);
+    if (!self->flight && (s_batch_waiting(self) || flush_delivery))
+        s_commit_begin(self, flush_delivery);
+}
+
 /* Commits the batch being filled and waits for it (what was under way
  * first). Returns 0 or the store's error. */
 static int s_commit(hub_broker_t *self)
@@ -2288,8 +2302,15 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
         /* what was just committed goes out before anything new is read,
          * so that a subscriber gets it before whatever its answers cause
          * (a nack's redelivery comes after the later ones it had) */
-        if (self->flight && s_commit_end(self, 0) != -EAGAIN)
+        if (self->flight && s_commit_end(self, 0) != -EAGAIN) {
+            /* the writer is free: what it would write on its thread goes to
+             * it now, not after this turn's delivery and reading (it would
+             * wait for them idle); a few events it would write here, which
+             * would hold back the delivery of what was just committed */
+            if (self->b->nentries > HUB_STORE_INLINE_EVENTS)
+                s_commit_next(self, now, stop);
             hub_delivery_pump(self->delivery, hub_mono_ms());
+        }
         full = self->b->npublishes >= self->cfg.max_batch || s_drain(self);
         now = hub_mono_ms();
         if (now >= next_tick) {
@@ -2297,10 +2318,7 @@ int hub_broker_run(hub_broker_t *self, int signal_fd)
             s_check_deadlines(self);
             next_tick = now + S_TICK_MS;
         }
-        int flush_delivery = hub_delivery_dirty(self->delivery) &&
-                             (stop || now - self->last_flush_ms >= S_CURSOR_FLUSH_MS);
-        if (!self->flight && (s_batch_waiting(self) || flush_delivery))
-            s_commit_begin(self, flush_delivery);
+        s_commit_next(self, now, stop);
         more = hub_delivery_pump(self->delivery, now);
     }
     if (self->flight)

@@ -338,7 +338,6 @@ static int s_load_heads(hub_store_t *self, char err[HUB_ERR_LEN])
                                               -HUB_ESTORE);
 }
 
-#define S_INLINE_EVENTS 4          /* a batch of at most this many events is written by the caller */
 #define S_CHECKPOINT_MS 250        /* how often the WAL is copied into the database */
 #define S_CHECKPOINT_BUSY_MS 50    /* ... while the last pass found frames to copy */
 #define S_WAL_RESTART_FRAMES 16384 /* a WAL this long (64 MiB of 4 KiB pages) is finished and rewound */
@@ -1103,7 +1102,7 @@ int hub_store_commit_begin(hub_store_t *self, hub_store_batch_t *batch)
         return -EBUSY;
     self->pending = batch;
     self->settled = 0;
-    if (!self->w.running || batch->nevents <= S_INLINE_EVENTS) {
+    if (!self->w.running || batch->nevents <= HUB_STORE_INLINE_EVENTS) {
         /* the writer is idle (one batch at a time), so db is free here */
         int rc = s_write(self, batch, self->w.err);
         if (self->w.running)

@@ -236,8 +236,12 @@ int hub_store_commit(hub_store_t *self, hub_store_event_t *events, size_t nevent
  * hub_store_commit_begin has not been ended. */
 int hub_store_commit_batch(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR_LEN]);
 
-/* Hands batch to the writer (rule 10) and returns at once; a batch of a
- * few events it writes itself before returning. batch and all it points at
+/* A batch of at most this many events is written by hub_store_commit_begin
+ * itself (rule 10), when it is called. */
+#define HUB_STORE_INLINE_EVENTS 4
+
+/* Hands batch to the writer (rule 10) and returns at once; a batch of
+ * HUB_STORE_INLINE_EVENTS or fewer it writes itself before returning. batch and all it points at
  * must stay as they are until hub_store_commit_end returns. Returns 0, or
  * -EBUSY when a batch is under way. */
 int hub_store_commit_begin(hub_store_t *self, hub_store_batch_t *batch);

@@ -72,6 +72,12 @@ def span(values):
     return (min(values), max(values)) if values else (None, None)
 
 
+def ratio(values, anchor):
+    """ " (N x)": Switchboard's median against the anchor's, when both are there."""
+    m = med(values)
+    return f" ({m / anchor:.2f} x)" if m is not None and anchor else ""
+
+
 def fmt(v, unit=""):
     if v is None:
         return "-"
@@ -121,11 +127,11 @@ def main(d):
     ev = hub_fig("throughput", "events/s")
     sketch = med(anchor_fig("tput-tcp-FULL", "hub_pub_ack", "rate"))
     bound = max(100000.0, 0.8 * sketch) if sketch else None
-    judge("events/s acked after commit, 4 departments", ev, "", f"hub_sketch {fmt(sketch)}",
+    judge("events/s acked after commit, 4 departments", ev, "", f"hub_sketch {fmt(sketch)}{ratio(ev, sketch)}",
           ">= 100,000 and >= 0.8 x hub_sketch", bound)
     dl = hub_fig("throughput", "deliveries/s")
     js = med(anchor_fig("", "nats_consume", "total_rate"))
-    judge("acknowledged deliveries/s", dl, "", f"JetStream 4 consumers {fmt(js)}", ">= 2 x JetStream",
+    judge("acknowledged deliveries/s", dl, "", f"JetStream 4 consumers {fmt(js)}{ratio(dl, js)}", ">= 2 x JetStream",
           2 * js if js else None)
 
     # latency (pub->sub at 5,000/s)

@@ -17,8 +17,9 @@
 # line of JSON. Without the anchors (anchors.sh skips) the figures are
 # printed and the ratio targets say "not measured".
 #
-# Exit: 0 when every figure was measured and judged (met or not), 1 when
-# one is missing or a run failed, 77 (skipped) without python3.
+# Exit: 0 when every figure was measured and judged (met or not; without
+# any anchors, every figure but the ratios), 1 when one is missing or a run
+# failed, 77 (skipped) without python3.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)

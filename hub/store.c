@@ -75,6 +75,9 @@ typedef struct {
     int64_t next_due_ms;      /* (writer) earliest open deadline after breaches */
     int done_fd;              /* eventfd: readable once a batch is written */
     int wal_frames;           /* (writer) the WAL's length after the last commit */
+    int wal_restart;          /* frames (of this database's pages) in S_WAL_RESTART_BYTES */
+    int wal_slack;            /* ... in S_WAL_REWIND_SLACK_BYTES */
+    int wal_force;            /* ... in S_WAL_FORCE_BYTES */
     int sync_ready;           /* 1: lock and cond are initialised */
 } s_writer_t;
 
@@ -340,9 +343,10 @@ static int s_load_heads(hub_store_t *self, char err[HUB_ERR_LEN])
 
 #define S_CHECKPOINT_MS 250        /* how often the WAL is copied into the database */
 #define S_CHECKPOINT_BUSY_MS 50    /* ... while the last pass found frames to copy */
-#define S_WAL_RESTART_FRAMES 16384 /* a WAL this long (64 MiB of 4 KiB pages) is finished and rewound */
-#define S_WAL_REWIND_SLACK 2048    /* ... by the writer once the checkpointer is this close behind */
-#define S_WAL_FORCE_FRAMES (4 * S_WAL_RESTART_FRAMES) /* ... or however far behind, past this */
+#define S_PAGE_SIZE "8192"         /* bytes per page of a new database (an existing one keeps its own) */
+#define S_WAL_RESTART_BYTES (64 << 20) /* a WAL this long is finished and rewound */
+#define S_WAL_REWIND_SLACK_BYTES (8 << 20) /* ... by the writer once the checkpointer is this close behind */
+#define S_WAL_FORCE_BYTES (4 * S_WAL_RESTART_BYTES) /* ... or however far behind, past this */
 #define S_WAL_LIMIT "134217728"    /* bytes: a rewound WAL longer than this (128 MiB) is cut back to it */
 
 /* The checkpointer: its own connection copies committed WAL frames into
@@ -391,11 +395,11 @@ static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-/* Before a transaction (writer): a WAL of S_WAL_RESTART_FRAMES or more is
+/* Before a transaction (writer): a WAL of S_WAL_RESTART_BYTES or more is
  * checkpointed to its end, so that the transaction begins by rewinding it
  * and its file stops growing. That waits until the checkpointer is close
  * behind, so that what is left to copy here is little; past
- * S_WAL_FORCE_FRAMES it is done anyway. Even a little costs this commit
+ * S_WAL_FORCE_BYTES it is done anyway. Even a little costs this commit
  * two flushes (the WAL's and the database's, 3 to 5 ms here), which is
  * why the mark is high: at 5,000 events/s a 16 MiB mark put one such
  * commit in every 1,500 events and showed in p99. Rewinding also needs
@@ -404,8 +408,8 @@ static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 static void s_wal_rewind(hub_store_t *self)
 {
     int frames = self->w.wal_frames;
-    if (frames < S_WAL_RESTART_FRAMES ||
-        (frames - atomic_load(&self->ckpt_done) > S_WAL_REWIND_SLACK && frames < S_WAL_FORCE_FRAMES))
+    if (frames < self->w.wal_restart ||
+        (frames - atomic_load(&self->ckpt_done) > self->w.wal_slack && frames < self->w.wal_force))
         return;
     int log = 0, done = 0;
     if (sqlite3_wal_checkpoint_v2(self->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK &&
@@ -418,6 +422,15 @@ static void s_wal_rewind(hub_store_t *self)
  * in the commits, as by default. */
 static void s_start_checkpointer(hub_store_t *self)
 {
+    int page = 4096;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_int(st, 0) > 0)
+        page = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    self->w.wal_restart = S_WAL_RESTART_BYTES / page;
+    self->w.wal_slack = S_WAL_REWIND_SLACK_BYTES / page;
+    self->w.wal_force = S_WAL_FORCE_BYTES / page;
     if (pipe2(self->stop_pipe, O_CLOEXEC) != 0)
         return;
     if (pthread_create(&self->checkpointer, NULL, s_checkpointer, self) != 0)
@@ -525,7 +538,9 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
         goto fail;
     }
     sqlite3_extended_result_codes(self->db, 1);
-    if (s_exec(self, "PRAGMA journal_mode=WAL", err) != 0 || s_exec(self, "PRAGMA synchronous=FULL", err) != 0 ||
+    /* the page size first: it takes only on a database not yet written */
+    if (s_exec(self, "PRAGMA page_size=" S_PAGE_SIZE, err) != 0 || s_exec(self, "PRAGMA journal_mode=WAL", err) != 0 ||
+        s_exec(self, "PRAGMA synchronous=FULL", err) != 0 ||
         s_exec(self, "PRAGMA temp_store=MEMORY", err) != 0 || s_exec(self, "PRAGMA cache_size=-8192", err) != 0 ||
         s_exec(self, "PRAGMA journal_size_limit=" S_WAL_LIMIT, err) != 0)
         goto fail;

@@ -3,7 +3,9 @@
  * data directory's rules, on a real SQLite file in a temporary directory.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,6 +405,64 @@ static void test_wal_is_copied_and_rewound(void)
     s_remove_dir();
 }
 
+/* The page size of s_dir's hub.db, read with a connection of its own (-1
+ * when it cannot be read). */
+static int s_page_size(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/hub.db", s_dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int size = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        size = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return size;
+}
+
+/* Rule 12: a new database gets 8 KiB pages; one an earlier hubd made with
+ * SQLite's 4 KiB keeps them, and takes commits and reopens as before. */
+static void test_page_size(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    hub_store_event_t ev = s_event("a", NULL);
+    CHECK_INT(hub_store_commit(store, &ev, 1, NULL, 0, err), 0);
+    hub_store_destroy(&store);
+    CHECK_INT(s_page_size(), 8192);
+    s_remove_dir();
+
+    s_fresh_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/hub.db", s_dir);
+    int fd = open(path, O_CREAT | O_WRONLY, 0600);
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    sqlite3 *db = NULL;
+    CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(db, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE earlier(x);", NULL, NULL,
+                           NULL),
+              SQLITE_OK);
+    sqlite3_close(db);
+    store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    hub_store_event_t evs[2] = {s_event("b", NULL), s_event("c", NULL)};
+    CHECK_INT(hub_store_commit(store, evs, 2, NULL, 0, err), 0);
+    CHECK_INT(evs[1].seq, 2);
+    hub_store_destroy(&store);
+    CHECK_INT(s_page_size(), 4096);
+    store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    CHECK_INT(hub_store_last_seq(store), 2);
+    hub_store_destroy(&store);
+    s_remove_dir();
+}
+
 static const check_case_t cases[] = {
     {"group commit assigns contiguous seqs", test_group_commit_assigns_contiguous_seqs},
     {"duplicate id keeps original seq", test_duplicate_id_keeps_original_seq},
@@ -412,6 +472,7 @@ static const check_case_t cases[] = {
     {"many rows evict the cache", test_many_rows_evict_cache},
     {"a commit under way", test_commit_under_way},
     {"the WAL is copied and rewound", test_wal_is_copied_and_rewound},
+    {"new databases get 8 KiB pages, earlier ones keep theirs", test_page_size},
     {NULL, NULL},
 };
 

@@ -46,14 +46,16 @@ echo "# sitting: $reps rep(s), $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loada
 rc=0
 for rep in $(seq 1 "$reps"); do
     echo "## rep $rep: hub-bench throughput, latency ($(date +%T))"
-    "$bench" --only throughput,latency | tee "$out/hub-$rep.json" || rc=1
+    "$bench" --only throughput,latency | tee "$out/hub-$rep.json"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
     echo "## rep $rep: anchors nats hub ($(date +%T))"
     ANCHORS_WORK=$out/anchors-$rep REPS=1 "$here/anchors.sh" nats hub
     arc=$?
     [ $arc -ne 0 ] && [ $arc -ne 77 ] && rc=1
 done
 echo "## hub-bench catch-up, memory, scaling, $reps run(s) ($(date +%T))"
-"$bench" --only catchup,memory,scaling --runs "$reps" | tee "$out/rest.json" || rc=1
+"$bench" --only catchup,memory,scaling --runs "$reps" | tee "$out/rest.json"
+[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 echo "## verdict ($(date +%T))"
 python3 "$here/verdict.py" "$out" || rc=1
 exit $rc

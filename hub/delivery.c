@@ -386,21 +386,29 @@ typedef struct {
 static void s_dead_letter(hub_delivery_t *self, s_sub_t *sub, s_flight_t *e, const char *reason);
 
 /* Row visitor of a scan: sends every wanted slot from scan_slot on. The
- * stored routing is read in place, one route at a time (no allocation):
- * only the topic of a route the subscriber does not want, all of one it
- * does (every subscriber visits every row). */
+ * stored routing is read in place, in one pass over its routes (no
+ * allocation): only the topic of a route the subscriber does not want,
+ * all of one it does (every subscriber visits every row). */
 static int s_scan_row(const hub_store_row_t *row, void *arg)
 {
     s_scan_t *ctx = arg;
     s_sub_t *sub = ctx->sub;
     char scratch[S_SCRATCH], received_at[HUB_TIME_LEN] = "", topic[HUB_TOPIC_LEN];
     hub_route_view_t route;
-    for (uint32_t slot = sub->scan_slot;; slot++) {
+    hub_route_bytes_t bytes = {NULL, 0};
+    size_t pos = 0;
+    int found = 1;
+    for (uint32_t slot = 0; slot < sub->scan_slot && found == 1; slot++) /* slots sent before */
+        found = hub_routing_next(row->routing, row->routing_len, &pos, &bytes);
+    for (uint32_t slot = sub->scan_slot; found != 0; slot++) {
         const char *what = topic;
         int whole = 0;
-        int found = hub_routing_topic(row->routing, row->routing_len, slot, topic, sizeof topic);
+        if (found > 0)
+            found = hub_routing_next(row->routing, row->routing_len, &pos, &bytes);
+        if (found > 0)
+            found = hub_route_topic(&bytes, topic, sizeof topic);
         if (found == -HUB_ETOOLARGE) { /* longer than a policy's topics: read the route whole */
-            found = hub_routing_route(row->routing, row->routing_len, slot, &route, scratch, sizeof scratch);
+            found = hub_route_read(&bytes, &route, scratch, sizeof scratch);
             what = route.topic;
             whole = 1;
         }
@@ -411,7 +419,7 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
             continue;
         }
         if (found > 0 && !whole)
-            found = hub_routing_route(row->routing, row->routing_len, slot, &route, scratch, sizeof scratch);
+            found = hub_route_read(&bytes, &route, scratch, sizeof scratch);
         if (found <= 0) {
             hub_error("event %llu slot %u: stored routing cannot be read (%s); skipping it for %s",
                       (unsigned long long)row->seq, slot, hub_strerror(found ? found : -HUB_EMALFORMED),

@@ -548,11 +548,11 @@ static int s_read_route(const uint8_t *p, const uint8_t *end, hub_route_view_t *
 
 /* Finds route number slot of a packed hub.Routing: 1 and its bytes in
  * [*route_p, *end_p), 0 when there is no such slot, or -HUB_EMALFORMED. */
-static int s_find_route(const uint8_t *packed, size_t len, uint32_t slot, const uint8_t **route_p,
-                        const uint8_t **end_p)
+int hub_routing_next(const uint8_t *packed, size_t len, size_t *pos, hub_route_bytes_t *route)
 {
-    const uint8_t *p = packed, *end = packed + len;
-    uint32_t index = 0;
+    if (*pos > len)
+        return -HUB_EMALFORMED;
+    const uint8_t *p = packed + *pos, *end = packed + len;
     while (p < end) {
         uint64_t key, n;
         if (s_varint(&p, end, &key) < 0 || (key >> 3) == 0)
@@ -564,24 +564,20 @@ static int s_find_route(const uint8_t *packed, size_t len, uint32_t slot, const 
         }
         if (s_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p))
             return -HUB_EMALFORMED;
-        if (index++ == slot) {
-            *route_p = p;
-            *end_p = p + n;
-            return 1;
-        }
-        p += n;
+        route->data = p;
+        route->len = (size_t)n;
+        *pos = (size_t)(p + n - packed);
+        return 1;
     }
+    *pos = len;
     return 0;
 }
 
-int hub_routing_topic(const uint8_t *packed, size_t len, uint32_t slot, char *topic, size_t cap)
+int hub_route_topic(const hub_route_bytes_t *route, char *topic, size_t cap)
 {
-    const uint8_t *p, *end;
-    int found = s_find_route(packed, len, slot, &p, &end);
-    if (found != 1)
-        return found;
     if (cap == 0)
         return -HUB_ETOOLARGE;
+    const uint8_t *p = route->data, *end = route->data + route->len;
     topic[0] = '\0';
     while (p < end) {
         uint64_t key, n;
@@ -603,12 +599,35 @@ int hub_routing_topic(const uint8_t *packed, size_t len, uint32_t slot, char *to
     return 1;
 }
 
-int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
-                      size_t scratch_len)
+int hub_route_read(const hub_route_bytes_t *route, hub_route_view_t *out, char *scratch, size_t scratch_len)
 {
     if (scratch_len == 0)
         return -HUB_ETOOLARGE;
-    const uint8_t *p, *end;
-    int found = s_find_route(packed, len, slot, &p, &end);
-    return found == 1 ? s_read_route(p, end, out, scratch, scratch_len) : found;
+    return s_read_route(route->data, route->data + route->len, out, scratch, scratch_len);
+}
+
+/* Finds route number slot of a packed hub.Routing. */
+static int s_find_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_bytes_t *route)
+{
+    size_t pos = 0;
+    int found;
+    uint32_t index = 0;
+    while ((found = hub_routing_next(packed, len, &pos, route)) == 1 && index++ != slot)
+        ;
+    return found;
+}
+
+int hub_routing_topic(const uint8_t *packed, size_t len, uint32_t slot, char *topic, size_t cap)
+{
+    hub_route_bytes_t route;
+    int found = s_find_route(packed, len, slot, &route);
+    return found == 1 ? hub_route_topic(&route, topic, cap) : found;
+}
+
+int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
+                      size_t scratch_len)
+{
+    hub_route_bytes_t route;
+    int found = s_find_route(packed, len, slot, &route);
+    return found == 1 ? hub_route_read(&route, out, scratch, scratch_len) : found;
 }

@@ -109,6 +109,25 @@ int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_rout
  * bytes are not a Routing, -HUB_ETOOLARGE when the topic does not fit. */
 int hub_routing_topic(const uint8_t *packed, size_t len, uint32_t slot, char *topic, size_t cap);
 
+/* The bytes of one route of a packed hub.Routing (inside it), as
+ * hub_routing_next finds them. */
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+} hub_route_bytes_t;
+
+/* Walks the routes of a packed hub.Routing in slot order without
+ * allocating: *pos is where the walk stands (0 to begin). Returns 1 with
+ * the next route in *route, 0 after the last, -HUB_EMALFORMED. Reading
+ * every slot of a routing so is one pass over it, where hub_routing_topic
+ * and hub_routing_route start again from the first route for each slot. */
+int hub_routing_next(const uint8_t *packed, size_t len, size_t *pos, hub_route_bytes_t *route);
+
+/* hub_routing_topic and hub_routing_route for a route hub_routing_next
+ * found; same results, without the search for the slot. */
+int hub_route_topic(const hub_route_bytes_t *route, char *topic, size_t cap);
+int hub_route_read(const hub_route_bytes_t *route, hub_route_view_t *out, char *scratch, size_t scratch_len);
+
 /* Fills the notification of slot of stored event seq (without its event
  * and attempt) from its route: what a department receives, and what the
  * tap shows. Strings point into route and into respond_by, which gets the

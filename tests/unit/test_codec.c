@@ -728,6 +728,29 @@ static void test_routing_route_reads_what_was_packed(void)
     CHECK_INT(hub_routing_topic(buf.data, buf.len, 0, topic, 8), -HUB_ETOOLARGE);
     CHECK_INT(hub_routing_topic(buf.data, buf.len - 3, 2, topic, sizeof topic), -HUB_EMALFORMED);
     CHECK_INT(hub_routing_topic(junk, sizeof junk, 0, topic, sizeof topic), -HUB_EMALFORMED);
+    /* walked in one pass (as delivery reads a row), the same routes */
+    size_t pos = 0;
+    hub_route_bytes_t rb;
+    char other[32];
+    for (uint32_t slot = 0; slot < 3; slot++) {
+        CHECK_INT(hub_routing_next(buf.data, buf.len, &pos, &rb), 1);
+        CHECK_INT(hub_route_topic(&rb, topic, sizeof topic), 1);
+        CHECK_INT(hub_routing_topic(buf.data, buf.len, slot, other, sizeof other), 1);
+        CHECK_STR(topic, other);
+        CHECK_INT(hub_route_read(&rb, &v, scratch, sizeof scratch), 1);
+        CHECK_STR(v.topic, other);
+    }
+    CHECK_STR(v.topic, "sales.followup");
+    CHECK_INT(hub_routing_next(buf.data, buf.len, &pos, &rb), 0);
+    CHECK_INT(pos, buf.len);
+    pos = 0;
+    CHECK_INT(hub_routing_next(buf.data, buf.len, &pos, &rb), 1);
+    CHECK_INT(hub_route_topic(&rb, topic, 8), -HUB_ETOOLARGE);
+    CHECK_INT(hub_route_read(&rb, &v, scratch, 8), -HUB_ETOOLARGE);
+    pos = 0;
+    CHECK_INT(hub_routing_next(junk, sizeof junk, &pos, &rb), -HUB_EMALFORMED);
+    pos = buf.len + 1;
+    CHECK_INT(hub_routing_next(buf.data, buf.len, &pos, &rb), -HUB_EMALFORMED);
     r[1].topic = NULL; /* a route without a topic reads as "" */
     CHECK_INT(hub_message_pack(&routing.base, &buf), 0);
     CHECK_INT(hub_routing_topic(buf.data, buf.len, 1, topic, sizeof topic), 1);

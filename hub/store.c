@@ -336,9 +336,11 @@ static int s_load_heads(hub_store_t *self, char err[HUB_ERR_LEN])
         snprintf(err, HUB_ERR_LEN, "store: reading the audit log: %s", sqlite3_errmsg(self->db));
         return -HUB_ESTORE;
     }
-    return s_read_next_due(self, &self->next_due_ms) == 0 ? 0 : (snprintf(err, HUB_ERR_LEN, "store: reading deadlines: %s",
-                                                       sqlite3_errmsg(self->db)),
-                                              -HUB_ESTORE);
+    if (s_read_next_due(self, &self->next_due_ms) != 0) {
+        snprintf(err, HUB_ERR_LEN, "store: reading deadlines: %s", sqlite3_errmsg(self->db));
+        return -HUB_ESTORE;
+    }
+    return 0;
 }
 
 #define S_CHECKPOINT_MS 250        /* how often the WAL is copied into the database */
@@ -424,8 +426,8 @@ static void s_start_checkpointer(hub_store_t *self)
 {
     int page = 4096;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_int(st, 0) > 0)
+    if (sqlite3_prepare_v2(self->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0)
         page = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     self->w.wal_restart = S_WAL_RESTART_BYTES / page;

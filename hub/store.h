@@ -247,9 +247,10 @@ int hub_store_commit_batch(hub_store_t *self, hub_store_batch_t *batch, char err
 #define HUB_STORE_INLINE_EVENTS 4
 
 /* Hands batch to the writer (rule 10) and returns at once; a batch of
- * HUB_STORE_INLINE_EVENTS or fewer it writes itself before returning. batch and all it points at
- * must stay as they are until hub_store_commit_end returns. Returns 0, or
- * -EBUSY when a batch is under way. */
+ * HUB_STORE_INLINE_EVENTS or fewer it writes itself before returning.
+ * batch and all it points at must stay as they are until
+ * hub_store_commit_end returns. Returns 0, or -EBUSY when a batch is under
+ * way. */
 int hub_store_commit_begin(hub_store_t *self, hub_store_batch_t *batch);
 
 /* 1 between hub_store_commit_begin and hub_store_commit_end. */

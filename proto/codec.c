@@ -546,8 +546,6 @@ static int s_read_route(const uint8_t *p, const uint8_t *end, hub_route_view_t *
     return 1;
 }
 
-/* Finds route number slot of a packed hub.Routing: 1 and its bytes in
- * [*route_p, *end_p), 0 when there is no such slot, or -HUB_EMALFORMED. */
 int hub_routing_next(const uint8_t *packed, size_t len, size_t *pos, hub_route_bytes_t *route)
 {
     if (*pos > len)

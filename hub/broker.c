@@ -1301,8 +1301,11 @@ static void s_tap(hub_broker_t *self, const hub_store_event_t *ev)
     char received_at[HUB_TIME_LEN], respond_by[HUB_TIME_LEN], scratch[4096];
     hub_time_format(ev->received_ms, received_at);
     hub_route_view_t route;
-    for (uint32_t slot = 0;
-         hub_routing_route(ev->routing, ev->routing_len, slot, &route, scratch, sizeof scratch) == 1; slot++) {
+    hub_route_bytes_t bytes;
+    size_t pos = 0;
+    for (uint32_t slot = 0; hub_routing_next(ev->routing, ev->routing_len, &pos, &bytes) == 1 &&
+                            hub_route_read(&bytes, &route, scratch, sizeof scratch) == 1;
+         slot++) {
         Hub__Notification n;
         hub_notification_from_route(&n, &route, ev->seq, slot, ev->id, received_at, respond_by);
         if (hub_frame_encode_deliver("", &n, ev->event, ev->event_len, &self->out) != 0)

@@ -353,9 +353,12 @@ static int s_visit(const hub_store_record_t *rec, void *arg)
         (!q->case_id || strcmp(q->case_id, rec->row.case_id) == 0)) {
         char scratch[S_SCRATCH];
         hub_route_view_t route;
+        hub_route_bytes_t bytes;
+        size_t pos = 0;
         for (uint32_t slot = 0;; slot++) {
-            int found = hub_routing_route(rec->row.routing, rec->row.routing_len, slot, &route, scratch,
-                                          sizeof scratch);
+            int found = hub_routing_next(rec->row.routing, rec->row.routing_len, &pos, &bytes);
+            if (found > 0)
+                found = hub_route_read(&bytes, &route, scratch, sizeof scratch);
             if (found == 0)
                 break;
             if (found < 0) {

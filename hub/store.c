@@ -168,6 +168,18 @@ static const char *s_schema =
     "  redrive_seq INTEGER);"
     "CREATE INDEX IF NOT EXISTS dead_letters_open ON dead_letters(subscriber) WHERE state = 'open';";
 
+/* The integer a PRAGMA reading (sql) answers, or fallback when it cannot
+ * be read. */
+static int s_pragma_int(sqlite3 *db, const char *sql, int fallback)
+{
+    sqlite3_stmt *st = NULL;
+    int value = fallback;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        value = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return value;
+}
+
 static int s_prepare(hub_store_t *self, sqlite3_stmt **st, const char *sql, char err[HUB_ERR_LEN])
 {
     if (sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
@@ -424,12 +436,9 @@ static void s_wal_rewind(hub_store_t *self)
  * in the commits, as by default. */
 static void s_start_checkpointer(hub_store_t *self)
 {
-    int page = 4096;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0)
-        page = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    int page = s_pragma_int(self->db, "PRAGMA page_size", 4096);
+    if (page <= 0)
+        page = 4096;
     self->w.wal_restart = S_WAL_RESTART_BYTES / page;
     self->w.wal_slack = S_WAL_REWIND_SLACK_BYTES / page;
     self->w.wal_force = S_WAL_FORCE_BYTES / page;
@@ -547,12 +556,7 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
         s_exec(self, "PRAGMA journal_size_limit=" S_WAL_LIMIT, err) != 0)
         goto fail;
 
-    sqlite3_stmt *ver = NULL;
-    int version = 0;
-    if (sqlite3_prepare_v2(self->db, "PRAGMA user_version", -1, &ver, NULL) == SQLITE_OK &&
-        sqlite3_step(ver) == SQLITE_ROW)
-        version = sqlite3_column_int(ver, 0);
-    sqlite3_finalize(ver);
+    int version = s_pragma_int(self->db, "PRAGMA user_version", 0);
     if (version > HUB_SCHEMA_VERSION) {
         snprintf(err, HUB_ERR_LEN, "database %s has schema %d, newer than this hubd (%d): upgrade hubd", path,
                  version, HUB_SCHEMA_VERSION);

@@ -327,13 +327,19 @@ static void test_many_rows_evict_cache(void)
     s_remove_dir();
 }
 
-/* Bytes of the file dir/name, or -1. */
+/* The path of the file name in the test's data directory. */
+static const char *s_path(const char *name, char path[512])
+{
+    snprintf(path, 512, "%s/%s", s_dir, name);
+    return path;
+}
+
+/* Bytes of the file name in the data directory, or -1. */
 static long long s_file_size(const char *name)
 {
     char path[512];
     struct stat st;
-    snprintf(path, sizeof path, "%s/%s", s_dir, name);
-    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+    return stat(s_path(name, path), &st) == 0 ? (long long)st.st_size : -1;
 }
 
 /* The WAL header's checkpoint sequence number (bytes 12-15, big-endian):
@@ -342,8 +348,7 @@ static long long s_wal_rewinds(void)
 {
     char path[512];
     uint8_t hdr[32];
-    snprintf(path, sizeof path, "%s/hub.db-wal", s_dir);
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = fopen(s_path("hub.db-wal", path), "rb");
     long long seq = -1;
     if (fp && fread(hdr, 1, sizeof hdr, fp) == sizeof hdr)
         seq = (long long)hdr[12] << 24 | hdr[13] << 16 | hdr[14] << 8 | hdr[15];
@@ -410,11 +415,10 @@ static void test_wal_is_copied_and_rewound(void)
 static int s_page_size(void)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/hub.db", s_dir);
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int size = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+    if (sqlite3_open_v2(s_path("hub.db", path), &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
         sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         size = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
@@ -438,8 +442,7 @@ static void test_page_size(void)
 
     s_fresh_dir();
     char path[512];
-    snprintf(path, sizeof path, "%s/hub.db", s_dir);
-    int fd = open(path, O_CREAT | O_WRONLY, 0600);
+    int fd = open(s_path("hub.db", path), O_CREAT | O_WRONLY, 0600);
     CHECK(fd >= 0);
     if (fd >= 0)
         close(fd);

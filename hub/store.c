@@ -39,6 +39,7 @@
 #include "codec.h"
 #include "deadletter.h"
 #include "log.h"
+#include "walbuf.h"
 
 #define HUB_SCHEMA_VERSION 3
 #define HUB_TAIL_ROWS 65536                /* rows the tail cache holds at most (power of 2) */
@@ -543,7 +544,10 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
         goto fail;
     }
     close(fd);
-    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    /* the writing connection writes a commit's WAL frames in one call
+     * (walbuf.h); without that VFS it writes them as SQLite does */
+    const char *vfs = hub_walbuf_register() == 0 ? HUB_WALBUF_VFS : NULL;
+    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, vfs) != SQLITE_OK) {
         snprintf(err, HUB_ERR_LEN, "cannot open database %s: %s", path,
                  self->db ? sqlite3_errmsg(self->db) : "out of memory");
         goto fail;

@@ -49,6 +49,9 @@
  *      per event under load, measured side by side). At a low rate, where
  *      a commit of a few events writes whole pages, it writes about a
  *      third more bytes.
+ *  13. The writing connection goes through walbuf (walbuf.h): a commit's
+ *      WAL frames reach the file in one write, before SQLite publishes
+ *      them, rather than in two writes per page.
  */
 #ifndef HUB_STORE_H_INCLUDED
 #define HUB_STORE_H_INCLUDED

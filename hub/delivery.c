@@ -711,16 +711,26 @@ int hub_delivery_subscribe(hub_delivery_t *self, const uint8_t *rid, size_t rid_
     return 0;
 }
 
+/* The entry in flight for (seq, slot), or NULL. The ring is in the order
+ * the scan added entries, which is (seq, slot) order (a new start empties
+ * it), freed holes included: a binary search, since an Ack frame names up
+ * to a few hundred refs and a search from the head for each costs their
+ * square. */
 static s_flight_t *s_find_entry(s_sub_t *sub, uint64_t seq, uint32_t slot)
 {
-    for (size_t i = 0; i < sub->count; i++) {
-        s_flight_t *e = s_at(sub, i);
-        if (e->state != S_FREE && e->seq == seq && e->slot == slot)
-            return e;
-        if (e->seq > seq)
-            break;
+    size_t lo = 0, hi = sub->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const s_flight_t *e = s_at(sub, mid);
+        if (e->seq < seq || (e->seq == seq && e->slot < slot))
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return NULL;
+    if (lo == sub->count)
+        return NULL;
+    s_flight_t *e = s_at(sub, lo);
+    return e->state != S_FREE && e->seq == seq && e->slot == slot ? e : NULL;
 }
 
 int hub_delivery_ack(hub_delivery_t *self, const Hub__Ack *ack)

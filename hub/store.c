@@ -515,8 +515,20 @@ static void s_stop_writer(hub_store_t *self)
     self->w.done_fd = -1;
 }
 
+/* SQLite's process-wide settings, made before it first initializes (a
+ * setting made later is refused, and the default stays): no count of the
+ * memory it holds, which would take one global mutex per allocation, and
+ * this build of SQLite allocates for every row it writes or reads. */
+static pthread_once_t s_sqlite_once = PTHREAD_ONCE_INIT;
+
+static void s_sqlite_setup(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
 {
+    pthread_once(&s_sqlite_once, s_sqlite_setup);
     hub_store_t *self = calloc(1, sizeof *self);
     if (!self) {
         snprintf(err, HUB_ERR_LEN, "store: out of memory");

@@ -240,6 +240,52 @@ static void test_ack_out_of_order_moves_position_when_contiguous(void)
     s_close(&store);
 }
 
+/* Acks named in one frame in any order, several slots per event, with
+ * refs that are not in flight among them. */
+static void s_ack_refs(hub_delivery_t *d, const char *name, const uint64_t (*refs)[2], size_t n)
+{
+    Hub__Ref ref[16];
+    Hub__Ref *ptrs[16];
+    for (size_t i = 0; i < n; i++) {
+        ref[i] = (Hub__Ref)HUB__REF__INIT;
+        ref[i].has_seq = ref[i].has_slot = 1;
+        ref[i].seq = refs[i][0];
+        ref[i].slot = (uint32_t)refs[i][1];
+        ptrs[i] = &ref[i];
+    }
+    Hub__Ack ack = HUB__ACK__INIT;
+    ack.name = (char *)name;
+    ack.n_refs = n;
+    ack.refs = ptrs;
+    CHECK_INT(hub_delivery_ack(d, &ack), 0);
+}
+
+static void test_ack_frame_in_any_order(void)
+{
+    hub_store_t *store = s_open();
+    const char *topics[] = {"sales.a", "sales.b"};
+    s_publish(store, 6, topics, 2);
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN];
+    hub_delivery_t *d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
+    CHECK_INT(s_subscribe(d, "c1", "sales", "sales.*", HUB__START__START_EARLIEST, 0, 10), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 10); /* seqs 1-5, two slots each */
+    static const uint64_t first[][2] = {{3, 1}, {1, 0}, {2, 1}, {9, 0}, {1, 1}, {3, 0},
+                                        {2, 0}, {2, 7}, {5, 1}, {1, 0}};
+    s_ack_refs(d, "sales", first, sizeof first / sizeof first[0]);
+    CHECK_INT(s_position(d, "sales"), 3); /* 4 is still open */
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 12); /* seven acked, two left to send */
+    CHECK_INT(wire.seq[10], 6);
+    CHECK_INT(wire.seq[11], 6);
+    static const uint64_t rest[][2] = {{6, 1}, {4, 1}, {5, 0}, {6, 0}, {4, 0}};
+    s_ack_refs(d, "sales", rest, sizeof rest / sizeof rest[0]);
+    CHECK_INT(s_position(d, "sales"), 6);
+    hub_delivery_destroy(&d);
+    s_close(&store);
+}
+
 static void test_redelivery_then_dead_letter(void)
 {
     hub_store_t *store = s_open();
@@ -616,6 +662,7 @@ static const check_case_t cases[] = {
     {"topic patterns", test_topic_patterns},
     {"credit bounds in flight", test_credit_bounds_in_flight},
     {"acks out of order", test_ack_out_of_order_moves_position_when_contiguous},
+    {"one ack frame in any order, several slots, unknown refs", test_ack_frame_in_any_order},
     {"redelivery then dead letter", test_redelivery_then_dead_letter},
     {"nack", test_nack},
     {"a failed batch gives state back", test_failed_batch_gives_state_back},

@@ -428,6 +428,24 @@ static int s_page_size(void)
 
 /* Rule 12: a new database gets 8 KiB pages; one an earlier hubd made with
  * SQLite's 4 KiB keeps them, and takes commits and reopens as before. */
+static void test_no_memory_count(void)
+{
+    /* the store turns SQLite's memory count off before SQLite starts (the
+     * first store this process opened did): with it on, every allocation
+     * takes one process-wide mutex */
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    hub_store_event_t ev = s_event("a", NULL);
+    CHECK_INT(hub_store_commit(store, &ev, 1, NULL, 0, err), 0);
+    sqlite3_int64 used = -1, peak = -1;
+    CHECK_INT(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &used, &peak, 0), SQLITE_OK);
+    CHECK_INT(used, 0);
+    hub_store_destroy(&store);
+    s_remove_dir();
+}
+
 static void test_page_size(void)
 {
     s_fresh_dir();
@@ -476,6 +494,7 @@ static const check_case_t cases[] = {
     {"a commit under way", test_commit_under_way},
     {"the WAL is copied and rewound", test_wal_is_copied_and_rewound},
     {"new databases get 8 KiB pages, earlier ones keep theirs", test_page_size},
+    {"SQLite keeps no count of its memory (no process-wide mutex per allocation)", test_no_memory_count},
     {NULL, NULL},
 };
 

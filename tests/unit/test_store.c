@@ -357,22 +357,35 @@ static long long s_wal_rewinds(void)
     return seq;
 }
 
+/* 1 when the WAL's first frame carries the salts of its header: the log
+ * has been written again from its start since it was last rewound. */
+static int s_wal_starts_anew(void)
+{
+    char path[512];
+    uint8_t hdr[32 + 24];
+    FILE *fp = fopen(s_path("hub.db-wal", path), "rb");
+    int anew = fp && fread(hdr, 1, sizeof hdr, fp) == sizeof hdr && memcmp(hdr + 16, hdr + 32 + 8, 8) == 0;
+    if (fp)
+        fclose(fp);
+    return anew;
+}
+
 /* While the store is open, committed pages reach the database file, and a
  * WAL past 64 MiB is rewound (once the checkpointer is close behind)
- * rather than left to grow with every commit. */
+ * rather than left to grow with every commit: after the rewind, commits
+ * write the file again from its start. */
 static void test_wal_is_copied_and_rewound(void)
 {
     s_fresh_dir();
     char err[HUB_ERR_LEN] = "";
     hub_store_t *store = hub_store_open(s_dir, err);
     CHECK(store != NULL);
-    enum { BATCHES = 180, PER = 100, SIZE = 4000 }; /* 72 MB of events */
+    enum { BATCHES = 180, PER = 100, SIZE = 4000, AFTER = 10 }; /* 72 MB of events */
     uint8_t *blob = calloc(1, SIZE);
     hub_store_event_t evs[PER];
     char ids[PER][32];
-    long long first = -1;
-    int b = 0;
-    for (; b < BATCHES && blob; b++) {
+    long long first = -1, at_rewind = -1, wal_max = 0;
+    for (int b = 0; b < BATCHES && blob; b++) {
         for (int i = 0; i < PER; i++) {
             snprintf(ids[i], sizeof ids[i], "w%d-%d", b, i);
             blob[0] = (uint8_t)i;
@@ -380,29 +393,40 @@ static void test_wal_is_copied_and_rewound(void)
             evs[i].event = blob;
             evs[i].event_len = SIZE;
         }
+        long long size = s_file_size("hub.db-wal");
         CHECK_INT(hub_store_commit(store, evs, PER, NULL, 0, err), 0);
         if (first < 0)
             first = s_wal_rewinds();
+        else if (at_rewind < 0 && s_wal_rewinds() != first)
+            at_rewind = size; /* its length before the commit that rewound it */
+        if (s_file_size("hub.db-wal") > wal_max)
+            wal_max = s_file_size("hub.db-wal");
     }
-    long long wal_max = s_file_size("hub.db-wal");
     CHECK(wal_max > 64 * 1024 * 1024); /* it did pass the mark */
-    /* small commits go on until the WAL is rewound */
+    /* small commits until it is rewound (the checkpointer may still be
+     * more than the slack behind), then AFTER more */
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int n = 0, waited_ms = 0;
-    long long before = wal_max; /* the WAL's size before the commit that rewound it */
-    while (s_wal_rewinds() == first && waited_ms < 20000) {
-        before = s_file_size("hub.db-wal");
+    int n = 0, after = 0, waited_ms = 0;
+    while (after < AFTER && waited_ms < 20000) {
+        long long size = s_file_size("hub.db-wal");
         char id[32];
         snprintf(id, sizeof id, "small-%d", n++);
         hub_store_event_t ev = s_event(id, NULL);
         CHECK_INT(hub_store_commit(store, &ev, 1, NULL, 0, err), 0);
+        if (at_rewind >= 0)
+            after++;
+        else if (s_wal_rewinds() != first)
+            at_rewind = size;
         clock_gettime(CLOCK_MONOTONIC, &now);
         waited_ms = (int)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
     }
-    printf("the WAL reached %lld bytes and was rewound after %d more commits (%d ms)\n", wal_max, n, waited_ms);
-    CHECK(s_wal_rewinds() != first);
-    CHECK(s_file_size("hub.db-wal") <= before);     /* the file is reused, not grown */
+    printf("the large commits left the WAL at %lld bytes; it was rewound at %lld (%d small commits, %d ms)\n",
+           wal_max, at_rewind, n, waited_ms);
+    CHECK(at_rewind > 0);
+    CHECK_INT(after, AFTER);
+    CHECK(s_wal_starts_anew());                       /* written again from its start */
+    CHECK(s_file_size("hub.db-wal") <= at_rewind);   /* the file is reused, not grown */
     CHECK(s_file_size("hub.db") > 32 * 1024 * 1024); /* copied while open */
     CHECK_INT(hub_store_last_seq(store), BATCHES * PER + n);
     free(blob);

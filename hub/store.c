@@ -410,21 +410,28 @@ static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-/* Before a transaction (writer): a WAL of S_WAL_RESTART_BYTES or more is
+/* Before a transaction: a WAL of S_WAL_RESTART_BYTES or more is
  * checkpointed to its end, so that the transaction begins by rewinding it
  * and its file stops growing. That waits until the checkpointer is close
  * behind, so that what is left to copy here is little; past
  * S_WAL_FORCE_BYTES it is done anyway. Even a little costs this commit
- * two flushes (the WAL's and the database's, 3 to 5 ms here), which is
- * why the mark is high: at 5,000 events/s a 16 MiB mark put one such
- * commit in every 1,500 events and showed in p99. Rewinding also needs
- * that no reader uses the WAL; until then it is tried again before each
- * transaction. */
-static void s_wal_rewind(hub_store_t *self)
+ * two flushes (the WAL's and the database's: 1 to 7 ms here, CPU waits
+ * included), which is why the mark is high (at 5,000 events/s a 16 MiB
+ * mark put one such commit in every 1,500 events and showed in p99), and
+ * why such a transaction is always the writer's (s_rewind_due), never the
+ * caller's. Rewinding also needs that no reader uses the WAL; until then
+ * it is tried again before each transaction. */
+static int s_rewind_due(hub_store_t *self)
 {
     int frames = self->w.wal_frames;
-    if (frames < self->w.wal_restart ||
-        (frames - atomic_load(&self->ckpt_done) > self->w.wal_slack && frames < self->w.wal_force))
+    if (!self->checkpointing || frames < self->w.wal_restart)
+        return 0;
+    return frames - atomic_load(&self->ckpt_done) <= self->w.wal_slack || frames >= self->w.wal_force;
+}
+
+static void s_wal_rewind(hub_store_t *self)
+{
+    if (!s_rewind_due(self))
         return;
     int log = 0, done = 0;
     if (sqlite3_wal_checkpoint_v2(self->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK &&
@@ -946,8 +953,7 @@ static int s_write(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR
     int64_t audit_id = self->audit_id;
     char audit_hash[HUB_SHA256_HEX_LEN];
     memcpy(audit_hash, self->audit_hash, sizeof audit_hash);
-    if (self->checkpointing)
-        s_wal_rewind(self);
+    s_wal_rewind(self);
     int rc = s_step_done(self, self->begin);
     if (rc != SQLITE_OK)
         return s_fail(self, rc, "beginning a transaction", err);
@@ -1139,7 +1145,10 @@ int hub_store_commit_begin(hub_store_t *self, hub_store_batch_t *batch)
         return -EBUSY;
     self->pending = batch;
     self->settled = 0;
-    if (!self->w.running || batch->nevents <= HUB_STORE_INLINE_EVENTS) {
+    /* rule 10: a few events are written here, unless the transaction
+     * would begin by rewinding the WAL: that copy and its two flushes go
+     * to the writer, so that the caller's loop does not wait for them */
+    if (!self->w.running || (batch->nevents <= HUB_STORE_INLINE_EVENTS && !s_rewind_due(self))) {
         /* the writer is idle (one batch at a time), so db is free here */
         int rc = s_write(self, batch, self->w.err);
         if (self->w.running)

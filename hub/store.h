@@ -36,7 +36,9 @@
  *      last_seq, the tail cache and next_due move when it ends. A batch of
  *      a few events (a low rate) is written by hub_store_commit_begin
  *      itself: handing it to the thread and back costs two wake-ups, more
- *      than the overlap saves. Either way the caller ends it the same way.
+ *      than the overlap saves; but not one that would begin by rewinding
+ *      the WAL (rule 11), whose copy and flushes stay off the caller's
+ *      thread. Either way the caller ends it the same way.
  *  11. The WAL stays bounded under load that never pauses: a checkpointer
  *      thread copies committed pages into the database file as they come,
  *      and a WAL past 64 MiB is finished and rewound before the next

@@ -450,19 +450,25 @@ static int s_page_size(void)
     return size;
 }
 
-/* Rule 12: a new database gets 8 KiB pages; one an earlier hubd made with
- * SQLite's 4 KiB keeps them, and takes commits and reopens as before. */
-static void test_no_memory_count(void)
+/* A store on a fresh s_dir that has committed one event, "a". */
+static hub_store_t *s_store_with_one(void)
 {
-    /* the store turns SQLite's memory count off before SQLite starts (the
-     * first store this process opened did): with it on, every allocation
-     * takes one process-wide mutex */
     s_fresh_dir();
     char err[HUB_ERR_LEN] = "";
     hub_store_t *store = hub_store_open(s_dir, err);
     CHECK(store != NULL);
     hub_store_event_t ev = s_event("a", NULL);
-    CHECK_INT(hub_store_commit(store, &ev, 1, NULL, 0, err), 0);
+    if (store)
+        CHECK_INT(hub_store_commit(store, &ev, 1, NULL, 0, err), 0);
+    return store;
+}
+
+static void test_no_memory_count(void)
+{
+    /* the store turns SQLite's memory count off before SQLite starts (the
+     * first store this process opened did): with it on, every allocation
+     * takes one process-wide mutex */
+    hub_store_t *store = s_store_with_one();
     sqlite3_int64 used = -1, peak = -1;
     CHECK_INT(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &used, &peak, 0), SQLITE_OK);
     CHECK_INT(used, 0);
@@ -470,14 +476,12 @@ static void test_no_memory_count(void)
     s_remove_dir();
 }
 
+/* Rule 12: a new database gets 8 KiB pages; one an earlier hubd made with
+ * SQLite's 4 KiB keeps them, and takes commits and reopens as before. */
 static void test_page_size(void)
 {
-    s_fresh_dir();
     char err[HUB_ERR_LEN] = "";
-    hub_store_t *store = hub_store_open(s_dir, err);
-    CHECK(store != NULL);
-    hub_store_event_t ev = s_event("a", NULL);
-    CHECK_INT(hub_store_commit(store, &ev, 1, NULL, 0, err), 0);
+    hub_store_t *store = s_store_with_one();
     hub_store_destroy(&store);
     CHECK_INT(s_page_size(), 8192);
     s_remove_dir();

@@ -43,7 +43,12 @@
 
 #define HUB_SCHEMA_VERSION 3
 #define HUB_TAIL_ROWS 65536                /* rows the tail cache holds at most (power of 2) */
-#define HUB_TAIL_BYTES (24u * 1024 * 1024) /* bytes it holds at most (hubd stays under 64 MiB) */
+/* bytes the tail cache holds at most: some 24,000 rows of 300-byte events,
+ * half a second at full rate, far more than a subscriber that keeps up
+ * is behind (its credit). 24 MiB made no difference to throughput and
+ * cost 8 MiB of peak RSS (54 -> 46 MiB with a 1,000,000 backlog, 61 ->
+ * 50 MiB while catching up); the limit is 64 MiB. */
+#define HUB_TAIL_BYTES (16u * 1024 * 1024)
 
 /* One cached row: a single allocation holding id, case id, event, routing. */
 typedef struct {

@@ -9,7 +9,7 @@
  *
  * Bounds: the bad frames store nothing (or next to nothing), so hubd may
  * grow by FRAMES_RSS_KB at most. The publish flood stores 50,000 events: the
- * store keeps a tail cache of recent rows (up to 32 MiB by design) and
+ * store keeps a tail cache of recent rows (up to 16 MiB by design) and
  * SQLite a page cache (8 MiB), and the replies nobody reads wait in
  * ZeroMQ's queue up to its high-water mark; hence PUBLISH_RSS_KB.
  */

@@ -1,6 +1,6 @@
 /*
- * ident - UUIDv4 (RFC 9562 section 5.4) from the kernel's random source,
- * and the user names of on_behalf_of.
+ * ident - UUIDv7 (RFC 9562 section 5.7): the time, then bits from the
+ * kernel's random source; and the user names of on_behalf_of.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -98,9 +98,18 @@ static void s_take_random(uint8_t *buf, size_t len)
 void hub_id_generate(char out[HUB_ID_LEN])
 {
     uint8_t b[16];
-    s_take_random(b, sizeof b);
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    /* the millisecond's fraction in 12 bits (RFC 9562 section 6.2, method
+     * 3), so that ids made in the same millisecond mostly sort in order too */
+    uint32_t frac = (uint32_t)(((uint64_t)(now.tv_nsec % 1000000) << 12) / 1000000);
+    for (int i = 0; i < 6; i++)
+        b[i] = (uint8_t)(ms >> (40 - 8 * i)); /* 48 bits, big-endian */
+    b[6] = (uint8_t)(0x70 | (frac >> 8));      /* version 7 */
+    b[7] = (uint8_t)(frac & 0xff);
+    s_take_random(b + 8, 8);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10; 62 random bits */
 
     char hex[33];
     hub_hex(b, sizeof b, hex);

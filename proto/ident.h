@@ -1,19 +1,25 @@
 /*
- * ident - random identifiers (UUID version 4) for event ids and hub
- * instances; and the names of the people a client acts for.
+ * ident - identifiers for event ids and hub instances (UUID version 7:
+ * the time, then random bits); and the names of the people a client acts
+ * for.
  */
 #ifndef HUB_IDENT_H_INCLUDED
 #define HUB_IDENT_H_INCLUDED
 
 #include <stddef.h>
 
-#define HUB_ID_LEN 37 /* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" and its NUL */
+#define HUB_ID_LEN 37 /* "xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx" and its NUL */
 
-/* Writes a new random UUIDv4 in lower-case hex to out. Reads getrandom(2),
- * falling back to /dev/urandom; can block only at early boot, until the
- * kernel's pool is seeded. Cannot fail: if neither source answers it mixes
- * the clocks, the pid and a counter through SHA-256, which is unique but
- * not secret. */
+/* Writes a new UUIDv7 in lower-case hex to out: 48 bits of the Unix time
+ * in milliseconds, 12 bits of the millisecond's fraction, 62 random bits.
+ * Ids made later sort after earlier ones (to the clock's precision), so
+ * that the store's index of event ids grows at its end rather than at a
+ * random place per event: random ids made each commit touch a page of the
+ * index per event. They are unique, not secret, and say when they were
+ * made. The random bits come from getrandom(2), falling back to
+ * /dev/urandom; can block only at early boot, until the kernel's pool is
+ * seeded. Cannot fail: if neither source answers it mixes the clocks, the
+ * pid and a counter through SHA-256. */
 void hub_id_generate(char out[HUB_ID_LEN]);
 
 /* Fills out with len bytes of the kernel's randomness: getrandom(2), or

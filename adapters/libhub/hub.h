@@ -137,7 +137,8 @@ typedef struct {
 
 /* Publishes one event given as JSON text (see README "Events") and waits
  * until the hub acknowledges that it is stored, resending on reconnection.
- * An event without "id" gets a generated one first, so a retry is stored once.
+ * An event without "id" gets a generated one first (a UUIDv7, which sorts by
+ * the time it was made), so a retry is stored once.
  * Returns 0 and fills res; -HUB_EMALFORMED when the text is not JSON;
  * -HUB_EINVALID with err naming the field when the JSON or the hub refuses
  * the event (ids are at most 127 bytes); another -HUB_E code with the hub's

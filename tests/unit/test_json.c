@@ -428,7 +428,15 @@ static void test_validate_wire_events(void)
     Hub__Event ok = HUB__EVENT__INIT, subject = HUB__EVENT__INIT, customer = HUB__EVENT__INIT,
                tags = HUB__EVENT__INIT, value = HUB__EVENT__INIT, key = HUB__EVENT__INIT,
                severity = HUB__EVENT__INIT, status = HUB__EVENT__INIT, no_type = HUB__EVENT__INIT,
-               bad_time = HUB__EVENT__INIT;
+               bad_time = HUB__EVENT__INIT, long_ok = HUB__EVENT__INIT, long_bad = HUB__EVENT__INIT,
+               long_cut = HUB__EVENT__INIT, long_surrogate = HUB__EVENT__INIT;
+    /* ASCII runs longer than eight bytes (read eight at a time) around
+     * sequences that cross those eight-byte steps */
+    long_ok.type = long_bad.type = long_cut.type = long_surrogate.type = "bug_report";
+    long_ok.body = "abcdefg\xc3\xa9hijklmnopq\xf0\x9f\x98\x80rstuvwxyz0123456789\xe2\x82\xac";
+    long_bad.body = "abcdefghij\xffklmnopqrstuvwxyz"; /* inside the second eight-byte step */
+    long_cut.body = "abcdefghijklmno\xe2\x82";
+    long_surrogate.body = "abcdefgh\xed\xa0\x80" "abcdefgh";
     ok.type = "bug_report";
     ok.subject = "caf\xc3\xa9 \xf0\x9f\x98\x80";
     subject.type = "bug_report";
@@ -454,6 +462,10 @@ static void test_validate_wire_events(void)
     bad_time.occurred_at = "2026-11-23 10:00";
     const s_wire_t cases[] = {
         {"valid", &ok, ""},
+        {"valid: long ASCII runs around multi-byte text", &long_ok, ""},
+        {"bad UTF-8 after a long ASCII run", &long_bad, "body: not valid UTF-8"},
+        {"a sequence cut off after a long ASCII run", &long_cut, "body: not valid UTF-8"},
+        {"a surrogate between long ASCII runs", &long_surrogate, "body: not valid UTF-8"},
         {"bad UTF-8 subject", &subject, "subject: not valid UTF-8"},
         {"bad UTF-8 customer.name", &customer, "customer.name: not valid UTF-8"},
         {"bad UTF-8 tag", &tags, "tags[1]: not valid UTF-8"},

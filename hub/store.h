@@ -40,11 +40,14 @@
  *      the WAL (rule 11), whose copy and flushes stay off the caller's
  *      thread. Either way the caller ends it the same way.
  *  11. The WAL stays bounded under load that never pauses: a checkpointer
- *      thread copies committed pages into the database file as they come,
- *      and a WAL past 64 MiB is finished and rewound before the next
- *      transaction once the checkpointer is close behind (past 256 MiB,
- *      however far behind it is); a WAL a burst made longer than 128 MiB
- *      is cut back to that.
+ *      thread copies committed pages into the database file as they come.
+ *      Past 64 MiB it goes round without pausing until it has copied the
+ *      whole WAL, and the next transaction then starts the WAL again by
+ *      itself, with no copy or flush of its own. A WAL that reaches 96
+ *      MiB without that is finished and rewound by the writer before its
+ *      next transaction, once the checkpointer is close behind (past 256
+ *      MiB, however far behind it is); a WAL a burst made longer than 128
+ *      MiB is cut back to that.
  *  12. A new database gets 8 KiB pages; one created before keeps its own.
  *      A batch then writes half as many WAL frames, and the writer and the
  *      checkpointer make half as many system calls for them (8% less CPU

@@ -615,13 +615,6 @@ static int s_find_route(const uint8_t *packed, size_t len, uint32_t slot, hub_ro
     return found;
 }
 
-int hub_routing_topic(const uint8_t *packed, size_t len, uint32_t slot, char *topic, size_t cap)
-{
-    hub_route_bytes_t route;
-    int found = s_find_route(packed, len, slot, &route);
-    return found == 1 ? hub_route_topic(&route, topic, cap) : found;
-}
-
 int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
                       size_t scratch_len)
 {

@@ -102,13 +102,6 @@ typedef struct {
 int hub_routing_route(const uint8_t *packed, size_t len, uint32_t slot, hub_route_view_t *out, char *scratch,
                       size_t scratch_len);
 
-/* Reads only the topic of route number slot of a packed hub.Routing into
- * topic (cap bytes, NUL-terminated; "" when the route has none): what a
- * subscriber's patterns are matched against, without the rest of the route.
- * Returns 1, 0 when the routing has no such slot, -HUB_EMALFORMED when the
- * bytes are not a Routing, -HUB_ETOOLARGE when the topic does not fit. */
-int hub_routing_topic(const uint8_t *packed, size_t len, uint32_t slot, char *topic, size_t cap);
-
 /* The bytes of one route of a packed hub.Routing (inside it), as
  * hub_routing_next finds them. */
 typedef struct {
@@ -119,13 +112,19 @@ typedef struct {
 /* Walks the routes of a packed hub.Routing in slot order without
  * allocating: *pos is where the walk stands (0 to begin). Returns 1 with
  * the next route in *route, 0 after the last, -HUB_EMALFORMED. Reading
- * every slot of a routing so is one pass over it, where hub_routing_topic
- * and hub_routing_route start again from the first route for each slot. */
+ * every slot of a routing so is one pass over it, where hub_routing_route
+ * starts again from the first route for each slot. */
 int hub_routing_next(const uint8_t *packed, size_t len, size_t *pos, hub_route_bytes_t *route);
 
-/* hub_routing_topic and hub_routing_route for a route hub_routing_next
- * found; same results, without the search for the slot. */
+/* Reads only the topic of a route hub_routing_next found into topic (cap
+ * bytes, NUL-terminated; "" when the route has none): what a subscriber's
+ * patterns are matched against, without the rest of the route. Returns 1,
+ * -HUB_EMALFORMED when the bytes are not a Route, -HUB_ETOOLARGE when the
+ * topic does not fit. */
 int hub_route_topic(const hub_route_bytes_t *route, char *topic, size_t cap);
+
+/* hub_routing_route for a route hub_routing_next found; same results,
+ * without the search for the slot. */
 int hub_route_read(const hub_route_bytes_t *route, hub_route_view_t *out, char *scratch, size_t scratch_len);
 
 /* Fills the notification of slot of stored event seq (without its event

@@ -399,8 +399,9 @@ static void test_wal_is_copied_and_rewound(void)
             first = s_wal_rewinds();
         else if (at_rewind < 0 && s_wal_rewinds() != first)
             at_rewind = size; /* its length before the commit that rewound it */
-        if (s_file_size("hub.db-wal") > wal_max)
-            wal_max = s_file_size("hub.db-wal");
+        size = s_file_size("hub.db-wal");
+        if (size > wal_max)
+            wal_max = size;
     }
     CHECK(wal_max > 64 * 1024 * 1024); /* it did pass the mark */
     /* small commits until it is rewound (the checkpointer may still be

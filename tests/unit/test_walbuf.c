@@ -6,14 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
+#include "storedir.h"
 #include "walbuf.h"
 
 static char s_dir[64];
 static char s_db[128];
 
+/* The database is named as the store names its own, so that
+ * storedir_remove takes it and its -wal and -shm files away. */
 static void s_setup(void)
 {
     snprintf(s_dir, sizeof s_dir, "/tmp/walbuf-XXXXXX");
@@ -21,18 +23,12 @@ static void s_setup(void)
         perror("mkdtemp");
         exit(2);
     }
-    snprintf(s_db, sizeof s_db, "%s/t.db", s_dir);
+    snprintf(s_db, sizeof s_db, "%s/hub.db", s_dir);
 }
 
 static void s_teardown(void)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    char path[160];
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        snprintf(path, sizeof path, "%s%s", s_db, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(s_dir);
+    storedir_remove(s_dir);
 }
 
 static int s_exec(sqlite3 *db, const char *sql)

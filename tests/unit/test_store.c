@@ -370,10 +370,14 @@ static int s_wal_starts_anew(void)
     return anew;
 }
 
-/* While the store is open, committed pages reach the database file, and a
- * WAL past 64 MiB is rewound (once the checkpointer is close behind)
- * rather than left to grow with every commit: after the rewind, commits
- * write the file again from its start. */
+/* While the store is open, committed pages reach the database file, and
+ * the WAL is rewound rather than left to grow with every commit: after
+ * the rewind, commits write the file again from its start. Where it is
+ * rewound depends on the machine: past 64 MiB the store sees to it (rule
+ * 11), but whenever the checkpointer has copied all of it between two
+ * commits (a slow machine, a sanitizer's build), SQLite starts it again
+ * at the next one, mark or no mark. So the case checks that it was
+ * rewound and reused, not where. */
 static void test_wal_is_copied_and_rewound(void)
 {
     s_fresh_dir();
@@ -403,7 +407,6 @@ static void test_wal_is_copied_and_rewound(void)
         if (size > wal_max)
             wal_max = size;
     }
-    CHECK(wal_max > 64 * 1024 * 1024); /* it did pass the mark */
     /* small commits until it is rewound (the checkpointer may still be
      * more than the slack behind), then AFTER more */
     struct timespec t0, now;
@@ -422,8 +425,9 @@ static void test_wal_is_copied_and_rewound(void)
         clock_gettime(CLOCK_MONOTONIC, &now);
         waited_ms = (int)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
     }
-    printf("the large commits left the WAL at %lld bytes; it was rewound at %lld (%d small commits, %d ms)\n",
-           wal_max, at_rewind, n, waited_ms);
+    printf("the WAL reached %lld bytes in the large commits (the mark is %d); it was rewound at %lld (%d small "
+           "commits, %d ms)\n",
+           wal_max, 64 * 1024 * 1024, at_rewind, n, waited_ms);
     CHECK(at_rewind > 0);
     CHECK_INT(after, AFTER);
     CHECK(s_wal_starts_anew());                       /* written again from its start */

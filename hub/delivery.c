@@ -91,6 +91,8 @@ struct hub_delivery {
     hub_buf_t batch_body;      /* the notifications of the batched frame being built */
     hub_buf_t redacted;        /* reused for redacted events */
     uint64_t delivered;
+    int64_t time_ms;           /* the time time_text holds, formatted */
+    char time_text[HUB_TIME_LEN]; /* "" until the first */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -103,6 +105,17 @@ static void s_range_add(s_sub_t *sub, hub_range_kind_t kind, uint64_t seq)
     if (r->count == 0 || seq > r->hi)
         r->hi = seq;
     r->count++;
+}
+
+/* The time a row was received, as notifications carry it: a batch's rows
+ * share one, and every subscriber sends each row. */
+static const char *s_received_at(hub_delivery_t *self, int64_t ms)
+{
+    if (!*self->time_text || self->time_ms != ms) {
+        hub_time_format(ms, self->time_text);
+        self->time_ms = ms;
+    }
+    return self->time_text;
 }
 
 static int s_sub_wants(const s_sub_t *sub, const char *topic)
@@ -393,7 +406,7 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
 {
     s_scan_t *ctx = arg;
     s_sub_t *sub = ctx->sub;
-    char scratch[S_SCRATCH], received_at[HUB_TIME_LEN] = "", topic[HUB_TOPIC_LEN];
+    char scratch[S_SCRATCH], topic[HUB_TOPIC_LEN];
     hub_route_view_t route;
     hub_route_bytes_t bytes = {NULL, 0};
     size_t pos = 0;
@@ -430,9 +443,7 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
             ctx->blocked = 1;
             break;
         }
-        if (!*received_at)
-            hub_time_format(row->received_ms, received_at);
-        int rc = s_send_slot(ctx->self, sub, row, received_at, &route, slot, 1, 1);
+        int rc = s_send_slot(ctx->self, sub, row, s_received_at(ctx->self, row->received_ms), &route, slot, 1, 1);
         if (rc == -EHOSTUNREACH || rc == -EAGAIN) {
             ctx->blocked = 1;
             break;
@@ -467,14 +478,14 @@ static int s_resend_row(const hub_store_row_t *row, void *arg)
 {
     s_scan_t *ctx = arg;
     s_flight_t *e = ctx->entry;
-    char scratch[S_SCRATCH], received_at[HUB_TIME_LEN];
+    char scratch[S_SCRATCH];
     hub_route_view_t route;
     if (hub_routing_route(row->routing, row->routing_len, e->slot, &route, scratch, sizeof scratch) != 1) {
         ctx->rc = -HUB_EMALFORMED;
         return 1;
     }
-    hub_time_format(row->received_ms, received_at);
-    ctx->rc = s_send_slot(ctx->self, ctx->sub, row, received_at, &route, e->slot, e->attempt + 1, 0);
+    ctx->rc = s_send_slot(ctx->self, ctx->sub, row, s_received_at(ctx->self, row->received_ms), &route, e->slot,
+                          e->attempt + 1, 0);
     return 1;
 }
 

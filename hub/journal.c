@@ -42,8 +42,15 @@ void hub_detail_init(hub_detail_t *d)
     d->len = 1;
 }
 
+/* 1 for a byte that goes into a JSON string as it is. */
+static inline int s_plain(unsigned char c)
+{
+    return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f;
+}
+
 /* Writes s as a JSON string (quotes included) to out, at most cap bytes.
- * Returns the bytes written, or 0 when it does not fit. */
+ * Returns the bytes written, or 0 when it does not fit. Runs of plain
+ * bytes are copied whole: most values have nothing to escape. */
 static size_t s_escape(char *out, size_t cap, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -51,24 +58,33 @@ static size_t s_escape(char *out, size_t cap, const char *s)
     if (cap < 2)
         return 0;
     out[o++] = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned char c = *p;
-        size_t need = c == '"' || c == '\\' ? 2 : c < 0x20 || c == 0x7f ? 6 : 1;
-        if (o + need + 1 > cap) /* and the closing quote */
+    const unsigned char *p = (const unsigned char *)s;
+    for (;;) {
+        const unsigned char *run = p;
+        while (s_plain(*p))
+            p++;
+        size_t n = (size_t)(p - run);
+        if (o + n + 1 > cap) /* and the closing quote */
             return 0;
+        memcpy(out + o, run, n);
+        o += n;
+        unsigned char c = *p;
+        if (!c)
+            break;
+        size_t need = c == '"' || c == '\\' ? 2 : 6;
+        if (o + need + 1 > cap)
+            return 0;
+        out[o++] = '\\';
         if (need == 2) {
-            out[o++] = '\\';
             out[o++] = (char)c;
-        } else if (need == 6) {
-            out[o++] = '\\';
+        } else {
             out[o++] = 'u';
             out[o++] = '0';
             out[o++] = '0';
             out[o++] = hex[c >> 4];
             out[o++] = hex[c & 15];
-        } else {
-            out[o++] = (char)c;
         }
+        p++;
     }
     out[o++] = '"';
     return o;

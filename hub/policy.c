@@ -184,6 +184,17 @@ static void s_text_init(s_text_t *self, char *buf, size_t cap)
     buf[0] = '\0';
 }
 
+/* Ends a text that something did not fit with "..." on a UTF-8 character
+ * boundary; later appends are ignored. */
+static void s_text_cut(s_text_t *self)
+{
+    size_t at = self->cap > 4 ? self->cap - 4 : 0;
+    while (at > 0 && ((unsigned char)self->buf[at] & 0xC0) == 0x80)
+        at--;
+    snprintf(self->buf + at, self->cap - at, "%s", "...");
+    self->len = self->cap - 1; /* full: nothing more goes in */
+}
+
 /* Appends formatted text; when it does not fit, ends buf with "..." on a
  * UTF-8 character boundary, and ignores later appends. */
 static void s_text_add(s_text_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -201,11 +212,31 @@ static void s_text_add(s_text_t *self, const char *fmt, ...)
         self->len += (size_t)n;
         return;
     }
-    size_t at = self->cap > 4 ? self->cap - 4 : 0;
-    while (at > 0 && ((unsigned char)self->buf[at] & 0xC0) == 0x80)
-        at--;
-    snprintf(self->buf + at, self->cap - at, "%s", "...");
-    self->len = self->cap - 1; /* full: nothing more goes in */
+    s_text_cut(self);
+}
+
+/* Appends each of the strings given, up to a NULL, as s_text_add would
+ * append them formatted with "%s": the same text, without the formatting,
+ * which routing every event paid for each term that matched. */
+static void s_text_put(s_text_t *self, ...)
+{
+    va_list ap;
+    va_start(ap, self);
+    for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *)) {
+        if (self->len + 1 >= self->cap)
+            break;
+        size_t n = strlen(s), room = self->cap - self->len;
+        if (n < room) {
+            memcpy(self->buf + self->len, s, n + 1);
+            self->len += n;
+            continue;
+        }
+        memcpy(self->buf + self->len, s, room - 1);
+        self->buf[self->cap - 1] = '\0';
+        s_text_cut(self);
+        break;
+    }
+    va_end(ap);
 }
 
 /* ------------------------------------------------------------------ names */
@@ -798,7 +829,7 @@ static int s_eval(const s_match_t *match, const Hub__Event *ev, s_text_t *reason
                     s_text_add(why, "%s: the match inside holds (%s)", term->written, inner_buf);
                 return 0;
             }
-            s_text_add(reason, "%s%s", reason->len ? ", " : "", term->written);
+            s_text_put(reason, reason->len ? ", " : "", term->written, (const char *)NULL);
             continue;
         }
         char seen_buf[S_WHY_LEN / 2];
@@ -807,7 +838,7 @@ static int s_eval(const s_match_t *match, const Hub__Event *ev, s_text_t *reason
         s_probe_t probe = {.term = term, .seen = why ? &seen : NULL};
         hub_path_values(&ev->base, &term->path, s_probe_value, &probe);
         if (probe.matched) {
-            s_text_add(reason, "%s%s=%s", reason->len ? ", " : "", term->text, probe.matched);
+            s_text_put(reason, reason->len ? ", " : "", term->text, "=", probe.matched, (const char *)NULL);
             continue;
         }
         if (why) {

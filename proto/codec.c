@@ -20,6 +20,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,58 @@ static void s_chunks_free(s_chunk_t *c)
         free(c);
         c = next;
     }
+}
+
+/* Each thread keeps the first chunk of the last frame it freed, up to
+ * S_SPARE_MAX bytes, for the next frame it decodes. Freed, a Deliver
+ * frame's chunk (twice its 50 KiB or so) went back to the system at the
+ * top of the heap, and the next frame's copy faulted its pages in again:
+ * a subscriber did that for every frame. The spare goes when its thread
+ * ends (the key's destructor). */
+#define S_SPARE_MAX (1024 * 1024)
+
+static pthread_key_t s_spare_key;
+static pthread_once_t s_spare_once = PTHREAD_ONCE_INIT;
+static int s_spare_ok;
+
+static void s_spare_destroy(void *spare)
+{
+    free(spare);
+}
+
+static void s_spare_init(void)
+{
+    s_spare_ok = pthread_key_create(&s_spare_key, s_spare_destroy) == 0;
+}
+
+/* A first chunk of at least size bytes: the thread's spare when it is
+ * large enough, else a new one. */
+static s_chunk_t *s_chunk_take(size_t size)
+{
+    pthread_once(&s_spare_once, s_spare_init);
+    s_chunk_t *spare = s_spare_ok ? pthread_getspecific(s_spare_key) : NULL;
+    if (!spare || spare->size < size)
+        return s_chunk_new(size);
+    pthread_setspecific(s_spare_key, NULL);
+    spare->next = NULL;
+    spare->used = 0;
+    return spare;
+}
+
+/* Frees a frame's chunks, keeping the first (c) as the thread's spare
+ * when it is larger than the one kept and not over S_SPARE_MAX. */
+static void s_chunks_release(s_chunk_t *c)
+{
+    s_chunks_free(c->next);
+    c->next = NULL;
+    pthread_once(&s_spare_once, s_spare_init);
+    s_chunk_t *spare = s_spare_ok ? pthread_getspecific(s_spare_key) : NULL;
+    if (!s_spare_ok || c->size > S_SPARE_MAX || (spare && spare->size >= c->size) ||
+        pthread_setspecific(s_spare_key, c) != 0) {
+        free(c);
+        return;
+    }
+    free(spare);
 }
 
 static void *s_alloc(void *data, size_t size)
@@ -166,7 +219,7 @@ int hub_frame_decode(const void *data, size_t len, size_t max_len, Hub__Frame **
     }
     /* the first chunk holds the frame and, mostly, all of it: the pieces
      * of a frame take about twice its bytes */
-    s_arena_t arena = {s_chunk_new(len * 2 + S_CHUNK_MIN), 0};
+    s_arena_t arena = {s_chunk_take(len * 2 + S_CHUNK_MIN), 0};
     if (!arena.chunks) {
         snprintf(err, HUB_ERR_LEN, "out of memory decoding a frame of %zu bytes", len);
         return -ENOMEM;
@@ -232,7 +285,7 @@ void hub_frame_free(Hub__Frame **frame_p)
 {
     if (!frame_p || !*frame_p)
         return;
-    s_chunks_free(s_frame_chunk(*frame_p));
+    s_chunks_release(s_frame_chunk(*frame_p));
     *frame_p = NULL;
 }
 

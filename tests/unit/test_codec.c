@@ -4,6 +4,7 @@
  * from a packed event is the frame the normal path packs.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,6 +237,90 @@ static void test_round_trip_many_refs(void)
     hub_buf_fini(&out);
     free(items);
     free(refs);
+}
+
+/* An Ack frame of n refs (seq base + i), packed into out. */
+static void s_pack_refs(size_t n, uint64_t base, hub_buf_t *out)
+{
+    Hub__Ref *items = calloc(n, sizeof *items);
+    Hub__Ref **refs = calloc(n, sizeof *refs);
+    CHECK(items && refs);
+    for (size_t i = 0; items && refs && i < n; i++) {
+        hub__ref__init(&items[i]);
+        items[i].has_seq = 1;
+        items[i].seq = base + i;
+        refs[i] = &items[i];
+    }
+    Hub__Ack a = HUB__ACK__INIT;
+    a.name = "finance";
+    a.n_refs = items && refs ? n : 0;
+    a.refs = refs;
+    Hub__Frame f = HUB__FRAME__INIT;
+    f.body_case = HUB__FRAME__BODY_ACK;
+    f.ack = &a;
+    CHECK_INT(hub_frame_encode(&f, out), 0);
+    free(items);
+    free(refs);
+}
+
+/* 1 when frame is the Ack s_pack_refs made of n refs from base. */
+static int s_refs_are(const Hub__Frame *frame, size_t n, uint64_t base)
+{
+    if (!frame || frame->body_case != HUB__FRAME__BODY_ACK || frame->ack->n_refs != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (frame->ack->refs[i]->seq != base + i)
+            return 0;
+    return strcmp(frame->ack->name, "finance") == 0;
+}
+
+static void *s_decode_in_thread(void *arg)
+{
+    hub_buf_t *packed = arg;
+    char err[HUB_ERR_LEN] = "";
+    Hub__Frame *f = NULL;
+    int ok = hub_frame_decode(packed->data, packed->len, 0, &f, err) == 0 && s_refs_are(f, 3000, 1);
+    hub_frame_free(&f); /* its chunk stays with the thread, freed when the thread ends */
+    return ok ? packed : NULL;
+}
+
+/* A thread keeps the memory of the last frame it freed for the next one:
+ * frames decoded after, smaller or larger, and two alive at once, each
+ * keep their own content; a thread that ends frees what it kept (the
+ * sanitizer's leak check sees it otherwise). */
+static void test_decode_reuses_memory(void)
+{
+    hub_buf_t big = HUB_BUF_INIT, small = HUB_BUF_INIT, bigger = HUB_BUF_INIT;
+    char err[HUB_ERR_LEN] = "";
+    s_pack_refs(3000, 1, &big);
+    s_pack_refs(2, 500, &small);
+    s_pack_refs(9000, 7, &bigger);
+    Hub__Frame *a = NULL, *b = NULL, *c = NULL;
+    CHECK_INT(hub_frame_decode(big.data, big.len, 0, &a, err), 0);
+    CHECK(s_refs_are(a, 3000, 1));
+    hub_frame_free(&a);
+    CHECK_INT(hub_frame_decode(small.data, small.len, 0, &b, err), 0);
+    CHECK_INT(hub_frame_decode(big.data, big.len, 0, &a, err), 0);
+    CHECK_INT(hub_frame_decode(bigger.data, bigger.len, 0, &c, err), 0);
+    CHECK(s_refs_are(b, 2, 500));
+    CHECK(s_refs_are(a, 3000, 1));
+    CHECK(s_refs_are(c, 9000, 7));
+    hub_frame_free(&a);
+    hub_frame_free(&c);
+    CHECK(s_refs_are(b, 2, 500));
+    hub_frame_free(&b);
+    CHECK_INT(hub_frame_decode(big.data, big.len, 0, &a, err), 0);
+    CHECK(s_refs_are(a, 3000, 1));
+    hub_frame_free(&a);
+
+    pthread_t t;
+    void *ret = NULL;
+    CHECK_INT(pthread_create(&t, NULL, s_decode_in_thread, &big), 0);
+    CHECK_INT(pthread_join(t, &ret), 0);
+    CHECK(ret == &big);
+    hub_buf_fini(&big);
+    hub_buf_fini(&small);
+    hub_buf_fini(&bigger);
 }
 
 static void test_round_trip_nack(void)
@@ -767,6 +852,7 @@ static const check_case_t cases[] = {
     {"round trip deliver", test_round_trip_deliver},
     {"round trip ack", test_round_trip_ack},
     {"round trip ack of many refs", test_round_trip_many_refs},
+    {"decode reuses memory", test_decode_reuses_memory},
     {"round trip nack", test_round_trip_nack},
     {"round trip error", test_round_trip_error},
     {"round trip heartbeat", test_round_trip_heartbeat},

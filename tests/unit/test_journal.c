@@ -37,6 +37,13 @@ static void test_detail_escapes(void)
     hub_detail_init(&d);
     hub_detail_str(&d, "say \"hi\"", "back\\slash\ttab\x7f");
     CHECK_STR(hub_detail_text(&d), "{\"say \\\"hi\\\"\":\"back\\\\slash\\u0009tab\\u007f\"}");
+    /* escapes first, last and side by side; bytes above 0x7f go as they are */
+    hub_detail_init(&d);
+    hub_detail_str(&d, "k", "\"caf\xc3\xa9\n\x1f\\");
+    CHECK_STR(hub_detail_text(&d), "{\"k\":\"\\\"caf\xc3\xa9\\u000a\\u001f\\\\\"}");
+    hub_detail_init(&d);
+    hub_detail_str(&d, "empty", "");
+    CHECK_STR(hub_detail_text(&d), "{\"empty\":\"\"}");
 }
 
 /* Exactly as much as fits is taken; one byte more and the pair is left

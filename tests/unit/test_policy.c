@@ -358,6 +358,10 @@ static void test_reason_cut(void)
     size_t len = strlen(reason);
     CHECK_INT(len, HUB_REASON_LEN - 1);
     CHECK(len >= 3 && strcmp(reason + len - 3, "...") == 0);
+    /* what comes before the cut is the reason as far as it went */
+    char whole[1024];
+    snprintf(whole, sizeof whole, "type=%s, source=%s, subject=%s, product=%s", value, value, value, value);
+    CHECK(strncmp(reason, whole, len - 3) == 0);
     hub_policy_destroy(&p);
 }
 

@@ -82,6 +82,8 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void s_compress_shani(uint32_
     state1 = _mm_blend_epi16(state1, tmp, 0xF0);                                            /* CDGH */
     const __m128i abef = state0, cdgh = state1;
     __m128i w[4];
+    /* unrolled, w stays in registers rather than on the stack */
+#pragma GCC unroll 16
     for (int g = 0; g < 16; g++) {
         if (g < 4) {
             w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 16 * g)), byteswap);

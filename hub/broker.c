@@ -817,7 +817,7 @@ static int s_batch_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
     e->actor_off = rid ? s_arena_put(self, self->audit_actor, strlen(self->audit_actor), 1)
                        : s_arena_put(self, "hubd", 4, 1);
     if (e->actor_off == SIZE_MAX || e->rid_off == SIZE_MAX || e->id_off == SIZE_MAX || e->type_off == SIZE_MAX ||
-        e->case_off == SIZE_MAX || e->event_off == SIZE_MAX || hub_message_pack(&routing->base, &self->packed) != 0)
+        e->case_off == SIZE_MAX || e->event_off == SIZE_MAX || hub_routing_pack(routing, &self->packed) != 0)
         goto nomem;
     e->routing_len = self->packed.len;
     e->routing_off = s_arena_put(self, self->packed.data, self->packed.len, 0);

@@ -300,6 +300,101 @@ int hub_message_pack(const ProtobufCMessage *msg, hub_buf_t *out)
     return 0;
 }
 
+/* Route's field numbers (hub.proto). */
+enum { S_ROUTE_TOPIC = 1, S_ROUTE_NAME, S_ROUTE_DEPARTMENT, S_ROUTE_KIND, S_ROUTE_REASON, S_ROUTE_FIELDS,
+       S_ROUTE_RESPOND_BY };
+#define S_ROUTING_ROUTES 1 /* Routing.routes */
+
+/* Writes value as a varint at p; returns its bytes. */
+static size_t s_varint_put(uint8_t *p, uint64_t value)
+{
+    size_t n = 0;
+    while (value >= 0x80) {
+        p[n++] = (uint8_t)(value | 0x80);
+        value >>= 7;
+    }
+    p[n++] = (uint8_t)value;
+    return n;
+}
+
+/* Bytes of a string field (tag, length, text) of len bytes. */
+static size_t s_string_size(size_t len)
+{
+    return 1 + hub_varint_size(len) + len;
+}
+
+/* Writes a string field of len bytes at p; returns its bytes. */
+static size_t s_put_string(uint8_t *p, unsigned field, const char *text, size_t len)
+{
+    size_t n = 0;
+    p[n++] = (uint8_t)S_TAG_LEN(field);
+    n += s_varint_put(p + n, len);
+    memcpy(p + n, text, len);
+    return n + len;
+}
+
+/* A route's five strings (topic, name, department, kind, reason), with
+ * their lengths: NULL ones protobuf-c leaves out of a proto2 message. */
+typedef struct {
+    const char *text[5];
+    size_t len[5];
+    size_t body; /* bytes of the Route message */
+} s_route_bytes_t;
+
+static void s_route_measure(const Hub__Route *r, s_route_bytes_t *b)
+{
+    const char *text[5] = {r->topic, r->name, r->department, r->kind, r->reason};
+    b->body = 0;
+    for (int i = 0; i < 5; i++) {
+        b->text[i] = text[i];
+        b->len[i] = text[i] ? strlen(text[i]) : 0;
+        if (text[i])
+            b->body += s_string_size(b->len[i]);
+    }
+    for (size_t f = 0; f < r->n_fields; f++)
+        b->body += s_string_size(strlen(r->fields[f]));
+    if (r->has_respond_by_ms)
+        b->body += 1 + hub_varint_size((uint64_t)r->respond_by_ms);
+}
+
+int hub_routing_pack(const Hub__Routing *routing, hub_buf_t *out)
+{
+    s_route_bytes_t bytes[16];
+    size_t total = 0;
+    for (size_t i = 0; i < routing->n_routes; i++) {
+        const Hub__Route *r = routing->routes[i];
+        int plain = !routing->base.n_unknown_fields && !r->base.n_unknown_fields;
+        for (size_t f = 0; plain && f < r->n_fields; f++)
+            plain = r->fields[f] != NULL;
+        if (!plain || routing->n_routes > sizeof bytes / sizeof bytes[0])
+            return hub_message_pack(&routing->base, out); /* protobuf-c keeps unknown fields as they came */
+        s_route_measure(r, &bytes[i]);
+        total += 1 + hub_varint_size(bytes[i].body) + bytes[i].body;
+    }
+    hub_buf_reset(out);
+    int rc = hub_buf_reserve(out, total);
+    if (rc < 0)
+        return rc;
+    uint8_t *p = out->data;
+    for (size_t i = 0; i < routing->n_routes; i++) {
+        const Hub__Route *r = routing->routes[i];
+        const s_route_bytes_t *b = &bytes[i];
+        *p++ = (uint8_t)S_TAG_LEN(S_ROUTING_ROUTES);
+        p += s_varint_put(p, b->body);
+        for (int k = 0; k < 5; k++)
+            if (b->text[k])
+                p += s_put_string(p, S_ROUTE_TOPIC + (unsigned)k, b->text[k], b->len[k]);
+        for (size_t f = 0; f < r->n_fields; f++)
+            p += s_put_string(p, S_ROUTE_FIELDS, r->fields[f], strlen(r->fields[f]));
+        if (r->has_respond_by_ms) {
+            *p++ = (uint8_t)S_TAG_VARINT(S_ROUTE_RESPOND_BY);
+            p += s_varint_put(p, (uint64_t)r->respond_by_ms);
+        }
+    }
+    out->len = (size_t)(p - out->data);
+    return 0;
+}
+
 int hub_frame_encode(Hub__Frame *frame, hub_buf_t *out)
 {
     frame->has_version = 1;

@@ -73,6 +73,12 @@ int hub_deliver_batch_frame(const char *name, const hub_buf_t *body, hub_buf_t *
 /* Packs any message into out (reset first). Returns 0 or -ENOMEM. */
 int hub_message_pack(const ProtobufCMessage *msg, hub_buf_t *out);
 
+/* Packs a routing into out (reset first): the bytes hub_message_pack
+ * makes of it, by hand (the hub packs one per event, and protobuf-c's
+ * generic packing walks every field's descriptor twice). Returns 0 or
+ * -ENOMEM. */
+int hub_routing_pack(const Hub__Routing *routing, hub_buf_t *out);
+
 /* Short name of the frame's body ("publish", "ack", ...; "none"). */
 const char *hub_frame_kind(const Hub__Frame *frame);
 

@@ -323,6 +323,64 @@ static void test_decode_reuses_memory(void)
     hub_buf_fini(&bigger);
 }
 
+/* hub_routing_pack writes what protobuf-c writes, byte for byte: strings
+ * set, empty or left out, lengths of one and two bytes, redaction fields,
+ * deadlines (negative too), no routes, many routes. */
+static void test_routing_pack_equals_protobuf(void)
+{
+    char long_reason[300];
+    memset(long_reason, 'r', sizeof long_reason - 1);
+    long_reason[sizeof long_reason - 1] = '\0';
+    char *fields[] = {"case_id", "", "customer.name"};
+    Hub__Route routes[6];
+    Hub__Route *ptrs[6];
+    for (size_t i = 0; i < 6; i++) {
+        hub__route__init(&routes[i]);
+        ptrs[i] = &routes[i];
+    }
+    routes[0].topic = "engineering.defect";
+    routes[0].name = "defect";
+    routes[0].department = "engineering";
+    routes[0].kind = "defect";
+    routes[0].reason = "type=bug_report";
+    routes[1].topic = "finance.billing_flag";
+    routes[1].reason = long_reason;
+    routes[1].has_respond_by_ms = 1;
+    routes[1].respond_by_ms = 1795673654514LL;
+    routes[2].topic = "";
+    routes[2].name = "";
+    routes[2].n_fields = 3;
+    routes[2].fields = fields;
+    routes[3].has_respond_by_ms = 1;
+    routes[3].respond_by_ms = -5;
+    routes[4].department = "sales";
+    routes[4].has_respond_by_ms = 1;
+    routes[4].respond_by_ms = 0;
+    /* routes[5]: nothing set */
+    hub_buf_t mine = HUB_BUF_INIT, theirs = HUB_BUF_INIT;
+    for (size_t n = 0; n <= 6; n++) {
+        Hub__Routing routing = HUB__ROUTING__INIT;
+        routing.n_routes = n;
+        routing.routes = ptrs;
+        CHECK_INT(hub_routing_pack(&routing, &mine), 0);
+        CHECK_INT(hub_message_pack(&routing.base, &theirs), 0);
+        CHECK_INT(mine.len, theirs.len);
+        CHECK(mine.len == theirs.len && memcmp(mine.data, theirs.data, mine.len) == 0);
+    }
+    /* more routes than it measures on the stack: protobuf-c packs them */
+    Hub__Route *many[40];
+    for (size_t i = 0; i < 40; i++)
+        many[i] = &routes[i % 6];
+    Hub__Routing routing = HUB__ROUTING__INIT;
+    routing.n_routes = 40;
+    routing.routes = many;
+    CHECK_INT(hub_routing_pack(&routing, &mine), 0);
+    CHECK_INT(hub_message_pack(&routing.base, &theirs), 0);
+    CHECK(mine.len == theirs.len && memcmp(mine.data, theirs.data, mine.len) == 0);
+    hub_buf_fini(&mine);
+    hub_buf_fini(&theirs);
+}
+
 static void test_round_trip_nack(void)
 {
     Hub__Ref r = HUB__REF__INIT;
@@ -853,6 +911,7 @@ static const check_case_t cases[] = {
     {"round trip ack", test_round_trip_ack},
     {"round trip ack of many refs", test_round_trip_many_refs},
     {"decode reuses memory", test_decode_reuses_memory},
+    {"routing pack equals protobuf-c", test_routing_pack_equals_protobuf},
     {"round trip nack", test_round_trip_nack},
     {"round trip error", test_round_trip_error},
     {"round trip heartbeat", test_round_trip_heartbeat},

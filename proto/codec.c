@@ -450,9 +450,78 @@ int hub_frame_encode_error(uint64_t corr, int rc, const char *err, const char *i
 
 /* Bytes of notification n with its event spliced in, without the field
  * tag and length that put it in a Deliver. */
+/* Notification's fields up to its event (hub.proto): varints 1, 2 and 9,
+ * strings 3 to 8, 10 and 11. */
+enum { S_NOTE_SEQ = 1, S_NOTE_SLOT, S_NOTE_TOPIC, S_NOTE_ROUTE, S_NOTE_REASON, S_NOTE_DEPARTMENT, S_NOTE_KIND,
+       S_NOTE_RESPOND_BY, S_NOTE_ATTEMPT, S_NOTE_EVENT_ID, S_NOTE_RECEIVED_AT };
+
+/* The strings of a notification, in field order, with their numbers. */
+static size_t s_note_strings(const Hub__Notification *n, const char *text[8], unsigned field[8])
+{
+    const char *all[8] = {n->topic, n->route, n->reason, n->department, n->kind, n->respond_by, n->event_id,
+                          n->received_at};
+    static const unsigned numbers[8] = {S_NOTE_TOPIC,      S_NOTE_ROUTE,    S_NOTE_REASON,   S_NOTE_DEPARTMENT,
+                                        S_NOTE_KIND,       S_NOTE_RESPOND_BY, S_NOTE_EVENT_ID, S_NOTE_RECEIVED_AT};
+    memcpy(text, all, sizeof all);
+    memcpy(field, numbers, sizeof numbers);
+    return 8;
+}
+
+/* Bytes of n packed without its event: what protobuf-c packs of it, by
+ * hand (every delivery packs one, and protobuf-c walks the descriptor of
+ * each field twice). A notification with unknown fields is left to
+ * protobuf-c. */
+static size_t s_note_size(const Hub__Notification *n)
+{
+    if (n->base.n_unknown_fields)
+        return protobuf_c_message_get_packed_size(&n->base);
+    const char *text[8];
+    unsigned field[8];
+    size_t count = s_note_strings(n, text, field), len = 0;
+    for (size_t i = 0; i < count; i++)
+        if (text[i])
+            len += s_string_size(strlen(text[i]));
+    if (n->has_seq)
+        len += 1 + hub_varint_size(n->seq);
+    if (n->has_slot)
+        len += 1 + hub_varint_size(n->slot);
+    if (n->has_attempt)
+        len += 1 + hub_varint_size(n->attempt);
+    return len;
+}
+
+/* Writes n without its event at p (s_note_size bytes); returns them. */
+static size_t s_note_pack(const Hub__Notification *n, uint8_t *p)
+{
+    if (n->base.n_unknown_fields)
+        return protobuf_c_message_pack(&n->base, p);
+    const char *text[8];
+    unsigned field[8];
+    size_t count = s_note_strings(n, text, field), at = 0, i = 0;
+    if (n->has_seq) {
+        p[at++] = (uint8_t)S_TAG_VARINT(S_NOTE_SEQ);
+        at += s_varint_put(p + at, n->seq);
+    }
+    if (n->has_slot) {
+        p[at++] = (uint8_t)S_TAG_VARINT(S_NOTE_SLOT);
+        at += s_varint_put(p + at, n->slot);
+    }
+    for (; i < count && field[i] < S_NOTE_ATTEMPT; i++)
+        if (text[i])
+            at += s_put_string(p + at, field[i], text[i], strlen(text[i]));
+    if (n->has_attempt) {
+        p[at++] = (uint8_t)S_TAG_VARINT(S_NOTE_ATTEMPT);
+        at += s_varint_put(p + at, n->attempt);
+    }
+    for (; i < count; i++)
+        if (text[i])
+            at += s_put_string(p + at, field[i], text[i], strlen(text[i]));
+    return at;
+}
+
 static size_t s_notification_len(Hub__Notification *n, const uint8_t *event, size_t event_len)
 {
-    size_t len = protobuf_c_message_get_packed_size(&n->base);
+    size_t len = s_note_size(n);
     if (event)
         len += hub_varint_size(S_TAG_LEN(S_NOTIFICATION_EVENT)) + hub_varint_size(event_len) + event_len;
     return len;
@@ -465,7 +534,7 @@ static void s_put_notification(hub_buf_t *out, uint32_t field, Hub__Notification
 {
     hub_buf_append_varint(out, S_TAG_LEN(field));
     hub_buf_append_varint(out, len);
-    out->len += protobuf_c_message_pack(&n->base, out->data + out->len);
+    out->len += s_note_pack(n, out->data + out->len);
     if (event) {
         hub_buf_append_varint(out, S_TAG_LEN(S_NOTIFICATION_EVENT));
         hub_buf_append_varint(out, event_len);

@@ -659,6 +659,45 @@ static void test_deliver_splice_equals_encode(void)
     s_check_splice("engineering", &ev);
 }
 
+/* Every notification, whichever of its fields are set (all 2^11 ways,
+ * with values of one and several varint bytes, and empty strings), is
+ * packed into a Deliver as protobuf-c packs it. */
+static void test_deliver_fields_equal_encode(void)
+{
+    hub_buf_t spliced = HUB_BUF_INIT, normal = HUB_BUF_INIT;
+    int same = 0;
+    for (unsigned mask = 0; mask < (1u << 11); mask++) {
+        Hub__Notification n = HUB__NOTIFICATION__INIT;
+        int big = mask & 1;
+        n.has_seq = (mask >> 0) & 1;
+        n.seq = big ? 1ULL << 40 : 5;
+        n.has_slot = (mask >> 1) & 1;
+        n.slot = big ? 300 : 0;
+        n.topic = (mask >> 2) & 1 ? "engineering.defect" : NULL;
+        n.route = (mask >> 3) & 1 ? "" : NULL;
+        n.reason = (mask >> 4) & 1 ? "type=bug_report" : NULL;
+        n.department = (mask >> 5) & 1 ? "engineering" : NULL;
+        n.kind = (mask >> 6) & 1 ? "defect" : NULL;
+        n.respond_by = (mask >> 7) & 1 ? "2026-11-23T14:00:00.000Z" : NULL;
+        n.has_attempt = (mask >> 8) & 1;
+        n.attempt = big ? 200 : 1;
+        n.event_id = (mask >> 9) & 1 ? "ev-1" : NULL;
+        n.received_at = (mask >> 10) & 1 ? "2026-11-23T10:00:00.000Z" : NULL;
+        CHECK_INT(hub_frame_encode_deliver("sales", &n, NULL, 0, &spliced), 0);
+        Hub__Deliver d = HUB__DELIVER__INIT;
+        d.name = "sales";
+        d.notification = &n;
+        Hub__Frame f = HUB__FRAME__INIT;
+        f.body_case = HUB__FRAME__BODY_DELIVER;
+        f.deliver = &d;
+        CHECK_INT(hub_frame_encode(&f, &normal), 0);
+        same += spliced.len == normal.len && memcmp(spliced.data, normal.data, normal.len) == 0;
+    }
+    CHECK_INT(same, 1 << 11);
+    hub_buf_fini(&spliced);
+    hub_buf_fini(&normal);
+}
+
 /* A batched Deliver (hub_deliver_batch_*) is what protobuf-c packs for the
  * same frame with notification and more set, and decodes back in order. */
 static void test_deliver_batch_equals_encode(void)
@@ -923,6 +962,7 @@ static const check_case_t cases[] = {
     {"free accepts NULL", test_free_null},
     {"deliver splice equals encode", test_deliver_splice_equals_encode},
     {"deliver batch equals encode", test_deliver_batch_equals_encode},
+    {"deliver fields equal encode", test_deliver_fields_equal_encode},
     {"deliver splice, tap name", test_deliver_splice_tap_name},
     {"deliver splice, no name", test_deliver_splice_no_name},
     {"deliver splice, no event", test_deliver_splice_no_event},

@@ -221,6 +221,8 @@ struct hub_broker {
     hub_buf_t packed;            /* one packed routing */
     hub_buf_t event_buf;         /* one packed event */
     hub_match_t *matches;        /* HUB_MAX_ROUTES */
+    char **notices;              /* per route of the policy: its routed members (s_notice_members) */
+    size_t nnotices;
     Hub__Route *routes;          /* HUB_MAX_ROUTES */
     Hub__Route **route_ptrs;     /* HUB_MAX_ROUTES */
 };
@@ -704,6 +706,16 @@ static void s_batch_fini(s_batch_t *b)
     hub_buf_fini(&b->arena);
 }
 
+/* Forgets the routed members made for the routes of the policy. */
+static void s_notices_drop(hub_broker_t *self)
+{
+    for (size_t i = 0; i < self->nnotices; i++)
+        free(self->notices[i]);
+    free(self->notices);
+    self->notices = NULL;
+    self->nnotices = 0;
+}
+
 void hub_broker_destroy(hub_broker_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -731,6 +743,7 @@ void hub_broker_destroy(hub_broker_t **self_p)
     free(self->ack_sorted);
     free(self->acks);
     free(self->ack_ptrs);
+    s_notices_drop(self);
     free(self->matches);
     free(self->routes);
     free(self->route_ptrs);
@@ -868,6 +881,34 @@ static Hub__Routing s_route(hub_broker_t *self, const Hub__Event *ev, int64_t no
     return routing;
 }
 
+/* The members "department", "route" and "topic" of a notification in a
+ * routed row, as JSON text: the same for every event the route matches,
+ * so made once per route of the running policy, rather than escaped anew
+ * for each notification of each event. NULL when out of memory (the
+ * caller then writes them itself). */
+static const char *s_notice_members(hub_broker_t *self, const hub_match_t *m)
+{
+    if (!self->notices) {
+        size_t n = hub_policy_route_count(self->policy);
+        self->notices = calloc(n ? n : 1, sizeof *self->notices);
+        if (!self->notices)
+            return NULL;
+        self->nnotices = n;
+    }
+    if (m->index >= self->nnotices)
+        return NULL;
+    if (!self->notices[m->index]) {
+        hub_detail_t d;
+        hub_detail_init(&d);
+        hub_detail_str(&d, "department", m->department);
+        hub_detail_str(&d, "route", m->route);
+        hub_detail_str(&d, "topic", m->topic);
+        const char *text = hub_detail_text(&d);
+        self->notices[m->index] = strndup(text + 1, strlen(text) - 2); /* without the braces */
+    }
+    return self->notices[m->index];
+}
+
 /* The notifications of one "routed" audit row, as a JSON array being
  * built: rows are cut where the next one would not fit a detail. */
 typedef struct {
@@ -941,13 +982,18 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
                 hub_error("deadline of %s for %s lost: out of memory", ev->id, r->department);
         }
         /* a reason too long for a row is left out (the route names it) */
+        const char *members = s_notice_members(self, &self->matches[i]);
         for (int with_reason = 1; with_reason >= 0; with_reason--) {
             hub_detail_t n;
             hub_detail_init(&n);
             hub_detail_int(&n, "slot", (int64_t)i);
-            hub_detail_str(&n, "department", r->department);
-            hub_detail_str(&n, "route", r->name);
-            hub_detail_str(&n, "topic", r->topic);
+            if (members) {
+                hub_detail_members(&n, members);
+            } else {
+                hub_detail_str(&n, "department", r->department);
+                hub_detail_str(&n, "route", r->name);
+                hub_detail_str(&n, "topic", r->topic);
+            }
             if (with_reason)
                 hub_detail_str(&n, "reason", r->reason);
             if (r->has_respond_by_ms)
@@ -2291,6 +2337,7 @@ static void s_reload(hub_broker_t *self)
         return;
     }
     /* nothing kept in a batch points into the policy: its journal and arena hold copies */
+    s_notices_drop(self);
     hub_policy_destroy(&self->policy);
     self->policy = policy;
     s_audit_policy(self);

@@ -142,6 +142,22 @@ void hub_detail_raw(hub_detail_t *d, const char *key, const char *json)
         s_detail_put(d, key, json, 0);
 }
 
+void hub_detail_members(hub_detail_t *d, const char *members)
+{
+    size_t len = strlen(members);
+    size_t cap = sizeof d->text - d->len - 2; /* room for "}" and the NUL */
+    size_t comma = d->len > 1;
+    if (len == 0 || comma + len > cap)
+        return;
+    char *out = d->text + d->len;
+    if (comma)
+        *out++ = ',';
+    memcpy(out, members, len);
+    d->len += comma + len;
+    d->text[d->len] = '}';
+    d->text[d->len + 1] = '\0';
+}
+
 const char *hub_detail_text(hub_detail_t *d)
 {
     return d->text;

@@ -36,6 +36,10 @@ void hub_detail_str(hub_detail_t *d, const char *key, const char *value);
 void hub_detail_int(hub_detail_t *d, const char *key, int64_t value);
 /* Adds "key":json, json being already valid JSON text. */
 void hub_detail_raw(hub_detail_t *d, const char *key, const char *json);
+/* Adds members as they are: the text between the braces of another
+ * detail ("" adds nothing). Made once, members can go into many details
+ * without their keys and values being escaped again. */
+void hub_detail_members(hub_detail_t *d, const char *members);
 /* The JSON text (owned by d). */
 const char *hub_detail_text(hub_detail_t *d);
 

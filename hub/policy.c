@@ -867,6 +867,7 @@ size_t hub_policy_route(const hub_policy_t *self, const Hub__Event *ev, hub_matc
         s_text_init(&reason, m->reason, sizeof m->reason);
         if (!s_eval(route->match, ev, &reason, NULL))
             continue;
+        m->index = i;
         m->route = route->name;
         m->department = route->department;
         m->kind = route->kind;

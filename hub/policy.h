@@ -41,6 +41,7 @@ typedef struct hub_policy hub_policy_t;
 /* One route's notification for one event. Pointers point into the policy
  * and stay valid while it lives. */
 typedef struct {
+    size_t index;                 /* the route's place in the policy, 0 to hub_policy_route_count - 1 */
     const char *route;            /* route name */
     const char *department;       /* notify */
     const char *kind;

@@ -64,6 +64,26 @@ static void s_next_topic(hub_client_t *c, char *topic, size_t cap, uint64_t *seq
     harness_got_free(got, n);
 }
 
+/* The routed row of event id names one notification, for department by
+ * route to topic. */
+static void s_check_routed(harness_t *h, const char *id, const char *department, const char *route,
+                           const char *topic)
+{
+    const char *filters[] = {"--event", id, NULL};
+    json_t *rows = harness_audit(h, filters);
+    CHECK(rows != NULL);
+    CHECK_INT(harness_audit_count(rows, "routed", NULL), 1);
+    json_t *row = rows ? harness_audit_find(rows, "routed", department) : NULL;
+    const json_t *n = row ? harness_audit_about(row, department) : NULL;
+    CHECK(n != NULL);
+    if (n) {
+        CHECK_STR(json_string_value(json_object_get(n, "route")), route);
+        CHECK_STR(json_string_value(json_object_get(n, "topic")), topic);
+        CHECK_INT(json_integer_value(json_object_get(n, "slot")), 0);
+    }
+    json_decref(rows);
+}
+
 static void test_reload(void)
 {
     harness_opts_t o = {.policy_text = s_policy_v1};
@@ -139,6 +159,11 @@ static void test_reload(void)
     s_next_topic(alpha, topic, sizeof topic, &got_seq);
     CHECK_STR(topic, "alpha.pong");
     CHECK_INT(got_seq, res.seq);
+
+    /* the audit names each event's routing by the policy that routed it */
+    s_check_routed(h, "p-1", "alpha", "pings", "alpha.ping");
+    s_check_routed(h, "p-2", "beta", "pings", "beta.ping");
+    s_check_routed(h, "q-1", "alpha", "pongs", "alpha.pong");
 
     /* alpha saw exactly p-1 and q-1 */
     CHECK(harness_wait_sub(h, alpha, "alpha", "position", res.seq, 5000));

@@ -311,9 +311,9 @@ void hub_delivery_destroy(hub_delivery_t **self_p)
 
 /* Sends a frame to sub's session. Returns 0, -EHOSTUNREACH (then the
  * session is taken for gone), -EAGAIN or -errno. */
-static int s_send(hub_delivery_t *self, s_sub_t *sub, const hub_buf_t *frame)
+static int s_send(hub_delivery_t *self, s_sub_t *sub, const uint8_t *frame, size_t len)
 {
-    int rc = self->send(sub->rid, sub->rid_len, frame->data, frame->len, self->send_arg);
+    int rc = self->send(sub->rid, sub->rid_len, frame, len, self->send_arg);
     if (rc == -EHOSTUNREACH) {
         hub_info("subscriber %s: client gone; waiting for it to come back", sub->name);
         sub->connected = 0;
@@ -332,9 +332,11 @@ static int s_flush_batch(hub_delivery_t *self, s_sub_t *sub)
         return 0;
     size_t from = sub->batch_from;
     sub->batch_n = 0;
-    int rc = hub_deliver_batch_frame(sub->name, &self->batch_body, &self->frame);
+    const uint8_t *frame;
+    size_t len;
+    int rc = hub_deliver_batch_seal(sub->name, &self->batch_body, &frame, &len);
     if (rc == 0)
-        rc = s_send(self, sub, &self->frame);
+        rc = s_send(self, sub, frame, len);
     if (rc != 0 && rc != -EHOSTUNREACH) {
         hub_debug("subscriber %s: batch not sent (%s); owed", sub->name, hub_strerror(rc));
         for (size_t i = from; i < sub->count; i++)
@@ -384,7 +386,7 @@ static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t
     int rc = hub_frame_encode_deliver(sub->name, &n, event, event_len, &self->frame);
     if (rc != 0)
         return rc;
-    return s_send(self, sub, &self->frame);
+    return s_send(self, sub, self->frame.data, self->frame.len);
 }
 
 typedef struct {

@@ -542,21 +542,25 @@ static void s_put_notification(hub_buf_t *out, uint32_t field, Hub__Notification
     }
 }
 
-/* Appends the frame's head and the Deliver's name to out, which has room:
- * what comes before a Deliver's notifications. deliver_len is the whole
- * Deliver's length, name included (from s_deliver_frame_len). */
+/* Writes the frame's head and the Deliver's name at p: what comes before a
+ * Deliver's notifications. deliver_len is the whole Deliver's length, name
+ * included (from s_deliver_frame_len). Returns the bytes written. */
+static size_t s_write_deliver_head(uint8_t *p, const char *name, size_t deliver_len)
+{
+    size_t n = 0;
+    n += s_varint_put(p + n, S_TAG_VARINT(S_FRAME_VERSION));
+    n += s_varint_put(p + n, HUB_PROTOCOL_VERSION);
+    n += s_varint_put(p + n, S_TAG_LEN(S_FRAME_DELIVER));
+    n += s_varint_put(p + n, deliver_len);
+    if (name)
+        n += s_put_string(p + n, S_DELIVER_NAME, name, strlen(name));
+    return n;
+}
+
+/* Appends the same to out, which has room for it. */
 static void s_put_deliver_head(hub_buf_t *out, const char *name, size_t deliver_len)
 {
-    hub_buf_append_varint(out, S_TAG_VARINT(S_FRAME_VERSION));
-    hub_buf_append_varint(out, HUB_PROTOCOL_VERSION);
-    hub_buf_append_varint(out, S_TAG_LEN(S_FRAME_DELIVER));
-    hub_buf_append_varint(out, deliver_len);
-    if (name) {
-        size_t name_len = strlen(name);
-        hub_buf_append_varint(out, S_TAG_LEN(S_DELIVER_NAME));
-        hub_buf_append_varint(out, name_len);
-        hub_buf_append(out, name, name_len);
-    }
+    out->len += s_write_deliver_head(out->data + out->len, name, deliver_len);
 }
 
 /* Bytes of a Deliver frame with name and body_len bytes of notifications,
@@ -594,30 +598,45 @@ int hub_frame_encode_deliver(const char *name, Hub__Notification *n, const uint8
     return 0;
 }
 
+/* Room kept in front of a batch's notifications for the frame's head: the
+ * version, the Deliver's tag and length, and a subscriber name of up to
+ * 63 bytes fit in it. */
+#define S_HEAD_ROOM 96
+
 int hub_deliver_batch_add(hub_buf_t *body, size_t index, Hub__Notification *n, const uint8_t *event,
                           size_t event_len)
 {
     assert(n->event == NULL);
-    if (index == 0)
-        hub_buf_reset(body);
     uint32_t field = index == 0 ? S_DELIVER_NOTIFICATION : S_DELIVER_MORE;
     size_t len = s_notification_len(n, event, event_len);
-    int rc = hub_buf_reserve(body, hub_varint_size(S_TAG_LEN(field)) + hub_varint_size(len) + len);
+    size_t need = hub_varint_size(S_TAG_LEN(field)) + hub_varint_size(len) + len;
+    if (index == 0)
+        hub_buf_reset(body);
+    int rc = hub_buf_reserve(body, index == 0 ? S_HEAD_ROOM + need : need);
     if (rc < 0)
         return rc;
+    if (index == 0)
+        body->len = S_HEAD_ROOM;
     s_put_notification(body, field, n, len, event, event_len);
     return 0;
 }
 
-int hub_deliver_batch_frame(const char *name, const hub_buf_t *body, hub_buf_t *out)
+int hub_deliver_batch_seal(const char *name, hub_buf_t *body, const uint8_t **frame, size_t *len)
 {
-    hub_buf_reset(out);
-    size_t deliver_len;
-    int rc = hub_buf_reserve(out, s_deliver_frame_len(name, body->len, &deliver_len));
-    if (rc < 0)
-        return rc;
-    s_put_deliver_head(out, name, deliver_len);
-    hub_buf_append(out, body->data, body->len);
+    size_t notes = body->len - S_HEAD_ROOM, deliver_len;
+    size_t head = s_deliver_frame_len(name, notes, &deliver_len) - notes;
+    if (head > S_HEAD_ROOM) {
+        /* a name longer than the room allows: move the notifications up */
+        int rc = hub_buf_reserve(body, head - S_HEAD_ROOM);
+        if (rc < 0)
+            return rc;
+        memmove(body->data + head, body->data + S_HEAD_ROOM, notes);
+        body->len = head + notes;
+    }
+    size_t at = (head > S_HEAD_ROOM ? head : S_HEAD_ROOM) - head;
+    s_write_deliver_head(body->data + at, name, deliver_len);
+    *frame = body->data + at;
+    *len = head + notes;
     return 0;
 }
 

@@ -59,16 +59,18 @@ int hub_frame_encode_deliver(const char *name, Hub__Notification *n, const uint8
 
 /* A Deliver frame of several notifications (Deliver.notification, then
  * Deliver.more), built one notification at a time into body: index 0
- * starts it (body is reset), the next ones follow in order. event as for
- * hub_frame_encode_deliver. Returns 0 or -ENOMEM (body then holds what it
- * held before). */
+ * starts it (body is reset, with room kept in front for the frame's head),
+ * the next ones follow in order. event as for hub_frame_encode_deliver.
+ * Returns 0 or -ENOMEM (body then holds what it held before). */
 int hub_deliver_batch_add(hub_buf_t *body, size_t index, Hub__Notification *n, const uint8_t *event,
                           size_t event_len);
 
-/* Packs the Deliver frame of the notifications in body (as
- * hub_deliver_batch_add built it) for subscriber name into out (reset
- * first). Returns 0 or -ENOMEM. */
-int hub_deliver_batch_frame(const char *name, const hub_buf_t *body, hub_buf_t *out);
+/* Finishes the Deliver frame of the notifications in body (as
+ * hub_deliver_batch_add built it) for subscriber name: its head goes into
+ * the room kept in front of them, and *frame, *len say where the frame is
+ * in body (no copy of the notifications). Returns 0 or -ENOMEM. The body
+ * is sealed once; the next notification starts it again. */
+int hub_deliver_batch_seal(const char *name, hub_buf_t *body, const uint8_t **frame, size_t *len);
 
 /* Packs any message into out (reset first). Returns 0 or -ENOMEM. */
 int hub_message_pack(const ProtobufCMessage *msg, hub_buf_t *out);

@@ -12,6 +12,9 @@
  *      bytes, an enum set to its zero value counting as unset, as JSON
  *      leaves it out) and prints the same text.
  *   5. Its packed bytes redact cleanly and what is kept unpacks.
+ *   6. Whatever path reads it (the flat reader, the fast jansson values,
+ *      jansson itself), the answer is jansson's: the same code, the same
+ *      message, the same event.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -93,6 +96,32 @@ static void s_check_redact(const hub_buf_t *packed)
     hub_buf_fini(&out);
 }
 
+/* Contract 6: reads data with jansson and compares with rc, err, ev. */
+static void s_check_jansson(const uint8_t *data, size_t size, int rc, const char *err, const Hub__Event *ev)
+{
+    json_error_t jerr;
+    json_t *value = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!value) {
+        FUZZ_CHECK(rc == -HUB_EMALFORMED || rc == -ENOMEM, "what jansson cannot read is malformed");
+        return;
+    }
+    char err2[HUB_ERR_LEN] = "";
+    Hub__Event *ev2 = NULL;
+    int rc2 = hub_event_from_json_value(value, &ev2, err2);
+    json_decref(value);
+    if (rc2 != -ENOMEM && rc != -ENOMEM) {
+        FUZZ_CHECK(rc == rc2, "the text is read as jansson reads it");
+        if (rc < 0 && rc == rc2)
+            FUZZ_CHECK(strcmp(err, err2) == 0, "a refusal says what jansson's reading says");
+        hub_buf_t a = HUB_BUF_INIT, b = HUB_BUF_INIT;
+        if (ev && ev2 && s_pack(ev, &a) == 0 && s_pack(ev2, &b) == 0)
+            FUZZ_CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0, "the same event as jansson's reading");
+        hub_buf_fini(&a);
+        hub_buf_fini(&b);
+    }
+    hub__event__free_unpacked(ev2, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[HUB_ERR_LEN] = "";
@@ -102,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(rc == 0 || rc == -HUB_EMALFORMED || rc == -HUB_EINVALID || rc == -ENOMEM,
                "hub_event_from_json returns a documented code");
     FUZZ_CHECK((rc == 0) == (ev != NULL), "*event_p is set exactly on success");
+    s_check_jansson(data, size, rc, err, rc == 0 ? ev : NULL);
     if (rc < 0) {
         FUZZ_CHECK(fuzz_err_ok(err, sizeof err), "a refused event has a reason");
         return 0;

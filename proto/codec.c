@@ -372,6 +372,8 @@ int hub_routing_pack(const Hub__Routing *routing, hub_buf_t *out)
         total += 1 + hub_varint_size(bytes[i].body) + bytes[i].body;
     }
     hub_buf_reset(out);
+    if (total == 0)
+        return 0; /* no routes: no bytes */
     int rc = hub_buf_reserve(out, total);
     if (rc < 0)
         return rc;

@@ -38,7 +38,8 @@
  * Output: each figure as a row "PHASE METRIC VALUE [target ...]" (with
  * several runs "PHASE METRIC MEDIAN (min MIN, max MAX, K runs) [target
  * ...]", K being the runs that produced it), then one last line of JSON
- * with every figure (medians) and "runs": N. The program does not judge the
+ * with every figure (medians), "runs": N and, with several runs, "spans":
+ * each figure's [min, max]. The program does not judge the
  * targets; it prints them beside the figures. Exit 0 when every phase ran,
  * 1 when one could not (the reason is printed, with the tail of hubd's
  * log), 2 for usage errors, 77 when there is no hubd to run.
@@ -1463,14 +1464,11 @@ static void s_json_escape(FILE *out, const char *s)
     }
 }
 
-/* The last line: every figure (the median of its runs), grouped by phase,
- * as one JSON object. */
-static void s_print_json(const char *status, const char *failed_phases)
+/* Every figure as a JSON object grouped by phase: the median of its runs,
+ * or with spans its [min, max]. */
+static void s_print_figures(int spans)
 {
-    printf("{\"bench\":\"hub-bench\",\"status\":\"%s\",\"failed\":\"%s\",\"quick\":%s,\"transport\":\"%s\","
-           "\"tap\":%s,\"publishers\":%d,\"cpus\":%ld,\"runs\":%d,\"figures\":{",
-           status, failed_phases, s_opt.quick ? "true" : "false", s_opt.ipc ? "ipc" : "tcp",
-           s_opt.tap ? "true" : "false", s_opt.publishers, sysconf(_SC_NPROCESSORS_ONLN), s_opt.runs);
+    printf("{");
     const char *phase = NULL;  /* of the last figure printed */
     for (size_t i = 0; i < s_nrows; i++) {
         if (s_rows[i].n == 0)
@@ -1482,10 +1480,30 @@ static void s_print_json(const char *status, const char *failed_phases)
             printf(",");
         printf("\"");
         s_json_escape(stdout, s_rows[i].metric);
-        printf("\":%.*f", s_rows[i].decimals, med);
+        if (spans)
+            printf("\":[%.*f,%.*f]", s_rows[i].decimals, lo, s_rows[i].decimals, hi);
+        else
+            printf("\":%.*f", s_rows[i].decimals, med);
         phase = s_rows[i].phase;
     }
-    printf("%s}}\n", phase ? "}" : "");
+    printf("%s}", phase ? "}" : "");
+}
+
+/* The last line: every figure (the median of its runs), grouped by phase,
+ * as one JSON object; with several runs, "spans" gives each one's [min,
+ * max] the same way. */
+static void s_print_json(const char *status, const char *failed_phases)
+{
+    printf("{\"bench\":\"hub-bench\",\"status\":\"%s\",\"failed\":\"%s\",\"quick\":%s,\"transport\":\"%s\","
+           "\"tap\":%s,\"publishers\":%d,\"cpus\":%ld,\"runs\":%d,\"figures\":",
+           status, failed_phases, s_opt.quick ? "true" : "false", s_opt.ipc ? "ipc" : "tcp",
+           s_opt.tap ? "true" : "false", s_opt.publishers, sysconf(_SC_NPROCESSORS_ONLN), s_opt.runs);
+    s_print_figures(0);
+    if (s_opt.runs > 1) {
+        printf(",\"spans\":");
+        s_print_figures(1);
+    }
+    printf("}\n");
     fflush(stdout);
 }
 

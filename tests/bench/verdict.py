@@ -108,21 +108,21 @@ def main(d):
         return [v * scale if v is not None else None for v in vals]
 
     def rest_fig(phase, metric):
+        """([median], (min, max) or None): with --runs N, hub-bench gives each figure's span in "spans"."""
         v = rest.get("figures", {}).get(phase, {}).get(metric)
-        if isinstance(v, dict):  # --runs N: {"median": .., "min": .., "max": ..}
-            v = v.get("median")
-        return v
+        sp = rest.get("spans", {}).get(phase, {}).get(metric)
+        return [v], (tuple(sp) if isinstance(sp, list) and len(sp) == 2 else None)
 
-    rows = []  # (figure, values, unit, anchor text, target text, met, missed_by)
+    rows = []  # (figure, values, unit, anchor text, target text, met, missed_by, (min, max) or None)
 
-    def judge(figure, values, unit, anchor_text, target_text, bound, higher_better=True):
+    def judge(figure, values, unit, anchor_text, target_text, bound, higher_better=True, spread=None):
         m = med(values)
         if m is None or bound is None:
-            rows.append((figure, values, unit, anchor_text, target_text, None, None))
+            rows.append((figure, values, unit, anchor_text, target_text, None, None, spread))
             return
         met = m >= bound if higher_better else m <= bound
         by = None if met else (bound / m if higher_better else m / bound)
-        rows.append((figure, values, unit, anchor_text, target_text, met, by))
+        rows.append((figure, values, unit, anchor_text, target_text, met, by, spread))
 
     # throughput
     ev = hub_fig("throughput", "events/s")
@@ -141,29 +141,31 @@ def main(d):
     sk_lat = [med(anchor_fig("lat5000-tcp-FULL", "hub_lat_pub_to_sub", k, 1e-3))
               for k in ("p50_us", "p99_us", "p999_us")]
     rows.append(("pub->sub p50 at 5,000/s", hub_fig("latency", "pub->sub_p50_ms"), "ms",
-                 f"JetStream {fmt(js_lat[0], 'ms')}, hub_sketch {fmt(sk_lat[0], 'ms')}", "", None, None))
+                 f"JetStream {fmt(js_lat[0], 'ms')}, hub_sketch {fmt(sk_lat[0], 'ms')}", "", None, None, None))
     judge("pub->sub p99 at 5,000/s", hub_fig("latency", "pub->sub_p99_ms"), "ms",
           f"JetStream {fmt(js_lat[1], 'ms')}, hub_sketch {fmt(sk_lat[1], 'ms')}", "<= 2 ms", 2.0, False)
     judge("pub->sub p99.9 at 5,000/s", hub_fig("latency", "pub->sub_p99.9_ms"), "ms",
           f"JetStream {fmt(js_lat[2], 'ms')}, hub_sketch {fmt(sk_lat[2], 'ms')}", "<= 5 ms", 5.0, False)
 
     # catch-up and memory (hub-bench --runs N: medians already)
-    judge("catch-up from disk, notifications/s", [rest_fig("catchup", "notifications/s")], "", "",
-          ">= 300,000", 300000.0)
-    judge("peak RSS, 1M backlog", [rest_fig("memory", "hwm_backlog_1000000_MiB")], "MiB", "", "<= 64 MiB", 64.0,
-          False)
-    judge("peak RSS growth, 100k -> 1M backlog", [rest_fig("memory", "hwm_growth_ratio")], "x", "",
-          f"<= {FLAT_RATIO} (flat)", FLAT_RATIO, False)
+    values, spread = rest_fig("catchup", "notifications/s")
+    judge("catch-up from disk, notifications/s", values, "", "", ">= 300,000", 300000.0, spread=spread)
+    values, spread = rest_fig("memory", "hwm_backlog_1000000_MiB")
+    judge("peak RSS, 1M backlog", values, "MiB", "", "<= 64 MiB", 64.0, False, spread)
+    values, spread = rest_fig("memory", "hwm_growth_ratio")
+    judge("peak RSS growth, 100k -> 1M backlog", values, "x", "", f"<= {FLAT_RATIO} (flat)", FLAT_RATIO, False,
+          spread)
 
     print(f"# sitting: {len(hub)} rep(s) of hub-bench throughput+latency, {len(anchors)} of the anchors")
     print("| figure | Switchboard, median (min-max) | anchor, same sitting | target | verdict |")
     print("|---|---|---|---|---|")
     out = []
     complete = True
-    for figure, values, unit, anchor_text, target_text, met, by in rows:
-        lo, hi = span(values)
+    for figure, values, unit, anchor_text, target_text, met, by, spread in rows:
+        lo, hi = spread if spread else span(values)
         m = med(values)
-        shown = fmt(m, unit) + (f" ({fmt(lo, unit)} - {fmt(hi, unit)})" if len(values) > 1 and lo is not None else "")
+        ranged = (len(values) > 1 or spread) and lo is not None and hi is not None
+        shown = fmt(m, unit) + (f" ({fmt(lo, unit)} - {fmt(hi, unit)})" if ranged else "")
         if target_text and met is None:
             verdict = "not measured"
             # a missing figure of Switchboard's, or of anchors that ran, is a failure;

@@ -139,8 +139,7 @@ struct hub_client {
     size_t n_acks;                    /* entries in acks */
     size_t acks_cap;                  /* capacity of acks */
     int64_t acks_since_ms;            /* monotonic time the oldest kept ack was kept */
-    hub_dedup_t dedup;                /* refs handed to the application */
-    hub_dedup_t acked;                /* refs the application acknowledged */
+    hub_dedup_t dedup;                /* refs handed to the application, marked once acknowledged */
 
     /* the admin request waiting (hub_status, hub_audit_query, hub_notification_query, ...: one at a time) */
     uint64_t status_corr;             /* the request waiting for its reply; 0: none */

@@ -110,6 +110,7 @@ int hub_dedup_add(hub_dedup_t *self, uint64_t seq, uint32_t slot)
     e->seq = seq;
     e->slot = slot;
     e->live = 1;
+    e->marked = 0;
     size_t at = s_find_slot(self, seq, slot, hash); /* the deletion may have moved the empty slot */
     self->table[at].index = (uint32_t)(self->head + 1);
     self->table[at].hash = hash;
@@ -130,4 +131,23 @@ void hub_dedup_remove(hub_dedup_t *self, uint64_t seq, uint32_t slot)
     self->ring[self->table[i].index - 1].live = 0;
     s_delete_slot(self, i);
     self->count--;
+}
+
+int hub_dedup_mark(hub_dedup_t *self, uint64_t seq, uint32_t slot)
+{
+    if (!self->table)
+        return 0;
+    size_t i = s_find_slot(self, seq, slot, s_hash_ref(seq, slot));
+    if (self->table[i].index == 0)
+        return 0;
+    self->ring[self->table[i].index - 1].marked = 1;
+    return 1;
+}
+
+int hub_dedup_marked(const hub_dedup_t *self, uint64_t seq, uint32_t slot)
+{
+    if (!self->table)
+        return 0;
+    size_t i = s_find_slot(self, seq, slot, s_hash_ref(seq, slot));
+    return self->table[i].index != 0 && self->ring[self->table[i].index - 1].marked;
 }

@@ -9,6 +9,9 @@
  *   2. A ref is in the set at most once: adding a member changes nothing.
  *   3. Removing a ref (a nack: the application wants it again) makes room
  *      only when the FIFO reaches its slot; until then the slot is dead.
+ *   4. A ref can be marked (the application acknowledged it); the mark
+ *      lives and goes with the ref: adding it again keeps it, removing it
+ *      or forgetting it drops it.
  *
  * Open addressing with linear probing and backward-shift deletion over a
  * table of twice the capacity (rounded up to a power of two), so lookups
@@ -17,8 +20,10 @@
  * move table slots without reading the ring (a subscriber adds to two such
  * sets per notification, and the ring is a megabyte). Eight neighbouring
  * sequence numbers share a cache line of the table, so that the rising
- * refs a subscriber sees mostly touch lines already cached. Internal to
- * libhub.
+ * refs a subscriber sees mostly touch lines already cached. What the
+ * application acknowledged is a mark on the same entry (rule 4), not a
+ * second set: an ack finds the line its receive just touched. Internal
+ * to libhub.
  */
 #ifndef HUB_DEDUP_H_INCLUDED
 #define HUB_DEDUP_H_INCLUDED
@@ -31,7 +36,8 @@
 typedef struct {
     uint64_t seq; /* the event's sequence number */
     uint32_t slot; /* which of its notifications */
-    int live;     /* 0: removed or never used */
+    uint16_t live;  /* 0: removed or never used */
+    uint16_t marked; /* rule 4 */
 } hub_dedup_entry_t;
 
 typedef struct {
@@ -65,5 +71,11 @@ int hub_dedup_add(hub_dedup_t *self, uint64_t seq, uint32_t slot);
 
 /* Forgets (seq, slot) if it is there. */
 void hub_dedup_remove(hub_dedup_t *self, uint64_t seq, uint32_t slot);
+
+/* Marks (seq, slot) if it is there (rule 4). Returns 1 when it was there. */
+int hub_dedup_mark(hub_dedup_t *self, uint64_t seq, uint32_t slot);
+
+/* 1 when (seq, slot) is there and marked, else 0. */
+int hub_dedup_marked(const hub_dedup_t *self, uint64_t seq, uint32_t slot);
 
 #endif

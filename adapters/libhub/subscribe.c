@@ -33,10 +33,7 @@
 
 int hub_subscribe_init(hub_client_t *self)
 {
-    int rc = hub_dedup_init(&self->dedup, HUB_DEDUP_CAPACITY);
-    if (rc == 0)
-        rc = hub_dedup_init(&self->acked, HUB_DEDUP_CAPACITY);
-    return rc;
+    return hub_dedup_init(&self->dedup, HUB_DEDUP_CAPACITY);
 }
 
 static void s_free_params(hub_client_t *self)
@@ -65,7 +62,6 @@ void hub_subscribe_fini(hub_client_t *self)
     self->n_acks = self->acks_cap = 0;
     s_free_params(self);
     hub_dedup_fini(&self->dedup);
-    hub_dedup_fini(&self->acked);
     self->sub_state = HUB_SUB_NONE;
 }
 
@@ -359,7 +355,7 @@ int hub_receive(hub_client_t *self, hub_notification_t **out, int timeout_ms)
                 return 1;
             }
             /* rule 3: a duplicate */
-            if (hub_dedup_contains(&self->acked, seq, slot))
+            if (hub_dedup_marked(&self->dedup, seq, slot))
                 (void)s_keep_ack(self, seq, slot);
             hub_notification_destroy(&n);
         }
@@ -389,7 +385,7 @@ int hub_ack(hub_client_t *self, const hub_notification_t *n)
     int rc = s_keep_ack(self, seq, slot);
     if (rc < 0)
         return rc;
-    hub_dedup_add(&self->acked, seq, slot);
+    hub_dedup_mark(&self->dedup, seq, slot); /* rule 3, for a duplicate of it */
     /* With nothing more queued the application is about to wait, or to do
      * something else for a while: an ack kept until its next call could
      * outlive the hub's ack timeout, so it goes now. */

@@ -102,6 +102,35 @@ static void test_dedup_remove(void)
     hub_dedup_fini(&d);
 }
 
+/* Rule 4: the mark lives and goes with its ref. */
+static void test_dedup_mark(void)
+{
+    hub_dedup_t d;
+    CHECK_INT(hub_dedup_init(&d, 2), 0);
+    CHECK_INT(hub_dedup_mark(&d, 1, 0), 0); /* not there: nothing to mark */
+    CHECK_INT(hub_dedup_marked(&d, 1, 0), 0);
+    hub_dedup_add(&d, 1, 0);
+    CHECK_INT(hub_dedup_marked(&d, 1, 0), 0);
+    CHECK_INT(hub_dedup_mark(&d, 1, 0), 1);
+    CHECK_INT(hub_dedup_marked(&d, 1, 0), 1);
+    CHECK_INT(hub_dedup_marked(&d, 1, 1), 0); /* another slot */
+    hub_dedup_add(&d, 1, 0); /* already there: the mark stays */
+    CHECK_INT(hub_dedup_marked(&d, 1, 0), 1);
+    hub_dedup_remove(&d, 1, 0); /* removed: the mark goes */
+    hub_dedup_add(&d, 1, 0);
+    CHECK_INT(hub_dedup_marked(&d, 1, 0), 0);
+    hub_dedup_mark(&d, 1, 0);
+    hub_dedup_add(&d, 2, 0);
+    hub_dedup_add(&d, 3, 0); /* forgets 1 (FIFO), and its mark */
+    CHECK_INT(hub_dedup_marked(&d, 1, 0), 0);
+    hub_dedup_add(&d, 1, 0);
+    CHECK_INT(hub_dedup_marked(&d, 1, 0), 0);
+    hub_dedup_fini(&d);
+    memset(&d, 0, sizeof d); /* a zeroed set marks nothing */
+    CHECK_INT(hub_dedup_mark(&d, 1, 0), 0);
+    CHECK_INT(hub_dedup_marked(&d, 1, 0), 0);
+}
+
 static void test_dedup_limits(void)
 {
     hub_dedup_t d;
@@ -1440,6 +1469,7 @@ static const check_case_t cases[] = {
     {"dedup: rule 1, full set forgets the oldest", test_dedup_fifo},
     {"dedup: dense refs keep probe runs short", test_dedup_dense_runs},
     {"dedup: rule 3, removal and dead slots", test_dedup_remove},
+    {"dedup: rule 4, marks", test_dedup_mark},
     {"dedup: limits and zeroed sets", test_dedup_limits},
     {"dedup: exact capacity over dense seqs", test_dedup_capacity},
     {"dedup: random ops against a model", test_dedup_model},

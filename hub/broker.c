@@ -60,6 +60,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "ackorder.h"
 #include "buf.h"
 #include "clock.h"
 #include "codec.h"
@@ -157,14 +158,6 @@ typedef struct {
     int64_t began_us;            /* monotonic time it went to the writer */
 } s_batch_t;
 
-/* A committed publish of a batch, keyed by its publisher for grouping. */
-typedef struct {
-    const uint8_t *rid;          /* the publisher's routing id (in the batch's arena) */
-    size_t rid_len;
-    uint32_t entry;              /* its entry in the batch */
-    uint32_t group;              /* its publisher's, in order of first ack (s_group_by_publisher) */
-} s_ack_key_t;
-
 #define S_RATE_SLOTS 1024       /* clients whose publish rate is tracked at once */
 
 /* A client's publish allowance (limits.max_publish_rate): a token bucket
@@ -210,8 +203,8 @@ struct hub_broker {
     s_rate_t *rates;             /* S_RATE_SLOTS, with limits.max_publish_rate */
     uint64_t throttled;          /* publishes refused for the rate */
     hub_store_cursor_t *cursors;     /* HUB_MAX_SUBSCRIBERS of them */
-    s_ack_key_t *ack_keys;       /* s_ack_batched: the committed publishes */
-    s_ack_key_t *ack_sorted;     /* ... by publisher */
+    hub_ack_key_t *ack_keys;       /* s_ack_batched: the committed publishes */
+    hub_ack_key_t *ack_sorted;     /* ... by publisher */
     Hub__PublishAck *acks;       /* ... their acks */
     Hub__PublishAck **ack_ptrs;
     size_t acks_cap;
@@ -1455,62 +1448,6 @@ static void s_ack_of(const s_batch_t *b, size_t i, Hub__PublishAck *ack)
     ack->notifications = b->entries[i].nroutes;
 }
 
-#define S_ACK_GROUPS 64 /* publishes of more publishers than this in one batch are sorted */
-
-static int s_same_publisher(const s_ack_key_t *a, const s_ack_key_t *b)
-{
-    return a->rid_len == b->rid_len && memcmp(a->rid, b->rid, a->rid_len) == 0;
-}
-
-/* Puts keys into out by publisher, each publisher's in entry order, the
- * publishers in the order of their first publish: a count per publisher
- * and one pass, where sorting a commit's thousand keys with qsort was 6%
- * of the loop. Returns 0, or -1 when the keys are of more than
- * S_ACK_GROUPS publishers (out is then untouched). */
-static int s_group_by_publisher(s_ack_key_t *keys, s_ack_key_t *out, size_t n)
-{
-    const s_ack_key_t *first[S_ACK_GROUPS];
-    size_t count[S_ACK_GROUPS], ngroups = 0;
-    uint32_t last = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (ngroups == 0 || !s_same_publisher(&keys[i], first[last])) {
-            uint32_t g = 0;
-            while (g < ngroups && !s_same_publisher(&keys[i], first[g]))
-                g++;
-            if (g == ngroups) {
-                if (ngroups == S_ACK_GROUPS)
-                    return -1;
-                first[ngroups] = &keys[i];
-                count[ngroups++] = 0;
-            }
-            last = g;
-        }
-        keys[i].group = last;
-        count[last]++;
-    }
-    size_t at = 0;
-    for (size_t g = 0; g < ngroups; g++) {
-        size_t c = count[g];
-        count[g] = at; /* where the group starts */
-        at += c;
-    }
-    for (size_t i = 0; i < n; i++)
-        out[count[keys[i].group]++] = keys[i];
-    return 0;
-}
-
-/* qsort order: by publisher (routing id), then by entry. */
-static int s_by_publisher(const void *pa, const void *pb)
-{
-    const s_ack_key_t *a = pa, *b = pb;
-    if (a->rid_len != b->rid_len)
-        return a->rid_len < b->rid_len ? -1 : 1;
-    int c = memcmp(a->rid, b->rid, a->rid_len);
-    if (c != 0)
-        return c;
-    return a->entry < b->entry ? -1 : 1;
-}
-
 #define S_ACKS_PER_FRAME 1024 /* acks in one PublishAcks frame at most */
 
 /* Acknowledges the committed publishes of b whose publishers take
@@ -1524,8 +1461,8 @@ static void s_ack_batched(hub_broker_t *self, s_batch_t *b)
     if (n == 0)
         return;
     if (n > self->acks_cap) {
-        s_ack_key_t *keys = realloc(self->ack_keys, n * sizeof *keys);
-        s_ack_key_t *sorted = keys ? realloc(self->ack_sorted, n * sizeof *sorted) : NULL;
+        hub_ack_key_t *keys = realloc(self->ack_keys, n * sizeof *keys);
+        hub_ack_key_t *sorted = keys ? realloc(self->ack_sorted, n * sizeof *sorted) : NULL;
         Hub__PublishAck *acks = sorted ? realloc(self->acks, n * sizeof *acks) : NULL;
         Hub__PublishAck **ptrs = acks ? realloc(self->ack_ptrs, n * sizeof *ptrs) : NULL;
         if (keys)
@@ -1548,18 +1485,14 @@ static void s_ack_batched(hub_broker_t *self, s_batch_t *b)
     for (size_t i = 0; i < b->nentries; i++) {
         const s_entry_t *e = &b->entries[i];
         if (!e->is_dead && e->batch_acks)
-            self->ack_keys[n++] = (s_ack_key_t){b->arena.data + e->rid_off, e->rid_len, (uint32_t)i, 0};
+            self->ack_keys[n++] = (hub_ack_key_t){b->arena.data + e->rid_off, e->rid_len, (uint32_t)i, 0};
     }
-    const s_ack_key_t *keys = self->ack_sorted;
-    if (s_group_by_publisher(self->ack_keys, self->ack_sorted, n) != 0) {
-        qsort(self->ack_keys, n, sizeof *self->ack_keys, s_by_publisher);
-        keys = self->ack_keys;
-    }
+    const hub_ack_key_t *keys = hub_ack_order(self->ack_keys, self->ack_sorted, n);
     for (size_t from = 0, to; from < n; from = to) {
-        const s_ack_key_t *first = &keys[from];
+        const hub_ack_key_t *first = &keys[from];
         for (to = from; to < n && to - from < S_ACKS_PER_FRAME; to++) {
-            const s_ack_key_t *k = &keys[to];
-            if (!s_same_publisher(k, first))
+            const hub_ack_key_t *k = &keys[to];
+            if (!hub_ack_same_publisher(k, first))
                 break;
             s_ack_of(b, k->entry, &self->acks[to]);
             self->acks[to].has_corr = 1;

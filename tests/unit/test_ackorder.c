@@ -28,6 +28,19 @@ static void s_keys(hub_ack_key_t *keys, size_t n, size_t npub)
     }
 }
 
+/* How many publishers the n keys are of. */
+static size_t s_publishers(const hub_ack_key_t *keys, size_t n)
+{
+    size_t publishers = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < i && !hub_ack_same_publisher(&keys[j], &keys[i]))
+            j++;
+        publishers += j == i;
+    }
+    return publishers;
+}
+
 /* Checks rules 1 and 2 of got (the ordered keys) against given (the keys
  * as given). */
 static void s_check(const hub_ack_key_t *given, const hub_ack_key_t *got, size_t n, int sorted)
@@ -54,15 +67,7 @@ static void s_check(const hub_ack_key_t *given, const hub_ack_key_t *got, size_t
         CHECK_INT(seen[i], 1); /* every key once */
     CHECK_INT(bad_order, 0);
     CHECK_INT(bad_publishers, 0);
-    /* rule 1: one run per publisher */
-    size_t publishers = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = 0;
-        while (j < i && !hub_ack_same_publisher(&given[j], &given[i]))
-            j++;
-        publishers += j == i;
-    }
-    CHECK_INT(runs, publishers);
+    CHECK_INT(runs, s_publishers(given, n)); /* rule 1: one run per publisher */
     if (!sorted) {
         /* rule 2: the runs in the order of their publishers' first keys */
         size_t previous = 0, out_of_order = 0;
@@ -85,14 +90,7 @@ static void s_case(size_t npub, size_t n)
     s_keys(keys, n, npub);
     memcpy(given, keys, n * sizeof *keys);
     const hub_ack_key_t *got = hub_ack_order(keys, scratch, n);
-    size_t publishers = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = 0;
-        while (j < i && !hub_ack_same_publisher(&given[j], &given[i]))
-            j++;
-        publishers += j == i;
-    }
-    int sorted = publishers > HUB_ACKORDER_GROUPS;
+    int sorted = s_publishers(given, n) > HUB_ACKORDER_GROUPS;
     CHECK(got == (sorted ? keys : scratch));
     s_check(given, got, n, sorted);
 }

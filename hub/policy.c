@@ -215,28 +215,34 @@ static void s_text_add(s_text_t *self, const char *fmt, ...)
     s_text_cut(self);
 }
 
-/* Appends each of the strings given, up to a NULL, as s_text_add would
- * append them formatted with "%s": the same text, without the formatting,
- * which routing every event paid for each term that matched. */
+/* Appends the strings given, up to a NULL, as s_text_add would append
+ * them formatted with "%s%s...": the same text, without the formatting,
+ * which routing every event paid for each term that matched. As there,
+ * they go in whole or the text is cut, even when the cut falls between
+ * two of them. */
 static void s_text_put(s_text_t *self, ...)
 {
+    if (self->len + 1 >= self->cap)
+        return;
     va_list ap;
+    size_t total = 0;
+    va_start(ap, self);
+    for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *))
+        total += strlen(s);
+    va_end(ap);
+    int fits = total < self->cap - self->len;
     va_start(ap, self);
     for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *)) {
-        if (self->len + 1 >= self->cap)
-            break;
-        size_t n = strlen(s), room = self->cap - self->len;
-        if (n < room) {
-            memcpy(self->buf + self->len, s, n + 1);
-            self->len += n;
-            continue;
-        }
-        memcpy(self->buf + self->len, s, room - 1);
-        self->buf[self->cap - 1] = '\0';
-        s_text_cut(self);
-        break;
+        size_t n = strlen(s), room = self->cap - 1 - self->len;
+        if (n > room)
+            n = room;
+        memcpy(self->buf + self->len, s, n);
+        self->len += n;
     }
     va_end(ap);
+    self->buf[self->len] = '\0';
+    if (!fits)
+        s_text_cut(self);
 }
 
 /* ------------------------------------------------------------------ names */

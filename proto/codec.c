@@ -625,6 +625,8 @@ int hub_deliver_batch_add(hub_buf_t *body, size_t index, Hub__Notification *n, c
 
 int hub_deliver_batch_seal(const char *name, hub_buf_t *body, const uint8_t **frame, size_t *len)
 {
+    if (body->len <= S_HEAD_ROOM)
+        return -EINVAL; /* nothing added: no frame to seal */
     size_t notes = body->len - S_HEAD_ROOM, deliver_len;
     size_t head = s_deliver_frame_len(name, notes, &deliver_len) - notes;
     if (head > S_HEAD_ROOM) {

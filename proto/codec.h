@@ -68,8 +68,9 @@ int hub_deliver_batch_add(hub_buf_t *body, size_t index, Hub__Notification *n, c
 /* Finishes the Deliver frame of the notifications in body (as
  * hub_deliver_batch_add built it) for subscriber name: its head goes into
  * the room kept in front of them, and *frame, *len say where the frame is
- * in body (no copy of the notifications). Returns 0 or -ENOMEM. The body
- * is sealed once; the next notification starts it again. */
+ * in body (no copy of the notifications). Returns 0, -ENOMEM, or -EINVAL
+ * when body holds no notification. The body is sealed once; the next
+ * notification starts it again. */
 int hub_deliver_batch_seal(const char *name, hub_buf_t *body, const uint8_t **frame, size_t *len);
 
 /* Packs any message into out (reset first). Returns 0 or -ENOMEM. */

@@ -781,6 +781,12 @@ static void test_deliver_batch_equals_encode(void)
     s_check_batch("engineering");
     s_check_batch(long_name);
     s_check_batch(NULL);
+    /* nothing added: nothing to seal */
+    hub_buf_t empty = HUB_BUF_INIT;
+    const uint8_t *frame = NULL;
+    size_t len = 0;
+    CHECK_INT(hub_deliver_batch_seal("engineering", &empty, &frame, &len), -EINVAL);
+    hub_buf_fini(&empty);
 }
 
 static void test_deliver_splice_tap_name(void)

@@ -365,6 +365,26 @@ static void test_reason_cut(void)
     hub_policy_destroy(&p);
 }
 
+/* A reason that fills its room exactly before a term's value is cut with
+ * "..." all the same: the term does not fit whole. */
+static void test_reason_cut_between_pieces(void)
+{
+    /* "type=" and 241 bytes, then ", source=" end at byte 255 of 256 */
+    char value[242], match[512];
+    memset(value, 'a', sizeof value - 1);
+    value[sizeof value - 1] = '\0';
+    snprintf(match, sizeof match, "{ type: %s, source: bbb }", value);
+    hub_policy_t *p = s_one_route(match);
+    s_event_t e;
+    s_event(&e, value, NULL, NULL);
+    e.ev.source = "bbb";
+    const char *reason = s_reason(p, &e.ev);
+    size_t len = strlen(reason);
+    CHECK_INT(len, HUB_REASON_LEN - 1);
+    CHECK(len >= 3 && strcmp(reason + len - 3, "...") == 0);
+    hub_policy_destroy(&p);
+}
+
 /* --------------------------------------------------------------- explain */
 
 typedef struct {
@@ -800,6 +820,7 @@ static const check_case_t cases[] = {
     {"route: several matches, in policy order, at most max", test_several_matches_in_order},
     {"route: fields, respond_within, escalate_to", test_fields_and_deadline},
     {"route: reason cut to HUB_REASON_LEN", test_reason_cut},
+    {"route: reason cut between two pieces of a term", test_reason_cut_between_pieces},
     {"sha256 and the text", test_sha256},
     {"explain: why each route matched or not", test_explain},
     {"the sample deploy/policy.yaml", test_sample_policy},

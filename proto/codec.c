@@ -55,6 +55,7 @@
 typedef struct s_chunk {
     struct s_chunk *next; /* older chunks of the same frame */
     size_t size, used;    /* bytes of data, bytes given out */
+    pthread_t owner;      /* a frame's first chunk: the thread that decoded it */
     max_align_t data[];   /* the frame comes first */
 } s_chunk_t;
 
@@ -86,12 +87,14 @@ static void s_chunks_free(s_chunk_t *c)
     }
 }
 
-/* Each thread keeps the first chunk of the last frame it freed, up to
- * S_SPARE_MAX bytes, for the next frame it decodes. Freed, a Deliver
- * frame's chunk (twice its 50 KiB or so) went back to the system at the
- * top of the heap, and the next frame's copy faulted its pages in again:
- * a subscriber did that for every frame. The spare goes when its thread
- * ends (the key's destructor). */
+/* Each thread keeps the first chunk of the last frame it decoded and
+ * freed itself, up to S_SPARE_MAX bytes, for the next frame it decodes.
+ * Freed, a Deliver frame's chunk (twice its 50 KiB or so) went back to the
+ * system at the top of the heap, and the next frame's copy faulted its
+ * pages in again: a subscriber did that for every frame. A frame freed by
+ * another thread than the one that decoded it (an application destroying
+ * notifications elsewhere) is freed: that thread may never decode. The
+ * spare goes when its thread ends (the key's destructor). */
 #define S_SPARE_MAX (1024 * 1024)
 
 static pthread_key_t s_spare_key;
@@ -114,8 +117,12 @@ static s_chunk_t *s_chunk_take(size_t size)
 {
     pthread_once(&s_spare_once, s_spare_init);
     s_chunk_t *spare = s_spare_ok ? pthread_getspecific(s_spare_key) : NULL;
-    if (!spare || spare->size < size)
-        return s_chunk_new(size);
+    if (!spare || spare->size < size) {
+        s_chunk_t *c = s_chunk_new(size);
+        if (c)
+            c->owner = pthread_self();
+        return c;
+    }
     pthread_setspecific(s_spare_key, NULL);
     spare->next = NULL;
     spare->used = 0;
@@ -123,11 +130,16 @@ static s_chunk_t *s_chunk_take(size_t size)
 }
 
 /* Frees a frame's chunks, keeping the first (c) as the thread's spare
- * when it is larger than the one kept and not over S_SPARE_MAX. */
+ * when this thread decoded it, it is larger than the one kept and not over
+ * S_SPARE_MAX. */
 static void s_chunks_release(s_chunk_t *c)
 {
     s_chunks_free(c->next);
     c->next = NULL;
+    if (!pthread_equal(c->owner, pthread_self())) {
+        free(c);
+        return;
+    }
     pthread_once(&s_spare_once, s_spare_init);
     s_chunk_t *spare = s_spare_ok ? pthread_getspecific(s_spare_key) : NULL;
     if (!s_spare_ok || c->size > S_SPARE_MAX || (spare && spare->size >= c->size) ||

@@ -291,6 +291,13 @@ static int s_refs_are(const Hub__Frame *frame, size_t n, uint64_t base)
     return strcmp(frame->ack->name, "finance") == 0;
 }
 
+static void *s_free_in_thread(void *arg)
+{
+    Hub__Frame *f = arg;
+    hub_frame_free(&f); /* decoded by another thread: freed, not kept */
+    return NULL;
+}
+
 static void *s_decode_in_thread(void *arg)
 {
     hub_buf_t *packed = arg;
@@ -335,6 +342,15 @@ static void test_decode_reuses_memory(void)
     CHECK_INT(pthread_create(&t, NULL, s_decode_in_thread, &big), 0);
     CHECK_INT(pthread_join(t, &ret), 0);
     CHECK(ret == &big);
+    /* a frame decoded here and freed by another thread */
+    CHECK_INT(hub_frame_decode(bigger.data, bigger.len, 0, &c, err), 0);
+    CHECK(s_refs_are(c, 9000, 7));
+    CHECK_INT(pthread_create(&t, NULL, s_free_in_thread, c), 0);
+    CHECK_INT(pthread_join(t, NULL), 0);
+    c = NULL;
+    CHECK_INT(hub_frame_decode(big.data, big.len, 0, &a, err), 0);
+    CHECK(s_refs_are(a, 3000, 1));
+    hub_frame_free(&a);
     hub_buf_fini(&big);
     hub_buf_fini(&small);
     hub_buf_fini(&bigger);

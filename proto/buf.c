@@ -73,16 +73,21 @@ size_t hub_varint_size(uint64_t value)
     return n;
 }
 
+size_t hub_varint_put(uint8_t *p, uint64_t value)
+{
+    size_t n = 0;
+    while (value >= 0x80) {
+        p[n++] = (uint8_t)(value | 0x80);
+        value >>= 7;
+    }
+    p[n++] = (uint8_t)value;
+    return n;
+}
+
 int hub_buf_append_varint(hub_buf_t *self, uint64_t value)
 {
     uint8_t tmp[10];
-    size_t n = 0;
-    do {
-        uint8_t byte = value & 0x7f;
-        value >>= 7;
-        tmp[n++] = byte | (value ? 0x80 : 0);
-    } while (value);
-    return hub_buf_append(self, tmp, n);
+    return hub_buf_append(self, tmp, hub_varint_put(tmp, value));
 }
 
 void hub_buf_reset(hub_buf_t *self)

@@ -33,6 +33,10 @@ const char *hub_i64_text(int64_t value, char out[HUB_I64_TEXT]);
 /* Bytes a protobuf base-128 varint of value takes (1 to 10). */
 size_t hub_varint_size(uint64_t value);
 
+/* Writes a protobuf base-128 varint at p, which has room for
+ * hub_varint_size(value) bytes. Returns the bytes written. */
+size_t hub_varint_put(uint8_t *p, uint64_t value);
+
 /* Appends a protobuf base-128 varint. Returns 0 or -ENOMEM. */
 int hub_buf_append_varint(hub_buf_t *self, uint64_t value);
 

@@ -317,18 +317,6 @@ enum { S_ROUTE_TOPIC = 1, S_ROUTE_NAME, S_ROUTE_DEPARTMENT, S_ROUTE_KIND, S_ROUT
        S_ROUTE_RESPOND_BY };
 #define S_ROUTING_ROUTES 1 /* Routing.routes */
 
-/* Writes value as a varint at p; returns its bytes. */
-static size_t s_varint_put(uint8_t *p, uint64_t value)
-{
-    size_t n = 0;
-    while (value >= 0x80) {
-        p[n++] = (uint8_t)(value | 0x80);
-        value >>= 7;
-    }
-    p[n++] = (uint8_t)value;
-    return n;
-}
-
 /* Bytes of a string field (tag, length, text) of len bytes. */
 static size_t s_string_size(size_t len)
 {
@@ -340,7 +328,7 @@ static size_t s_put_string(uint8_t *p, unsigned field, const char *text, size_t 
 {
     size_t n = 0;
     p[n++] = (uint8_t)S_TAG_LEN(field);
-    n += s_varint_put(p + n, len);
+    n += hub_varint_put(p + n, len);
     memcpy(p + n, text, len);
     return n + len;
 }
@@ -372,14 +360,17 @@ static void s_route_measure(const Hub__Route *r, s_route_bytes_t *b)
 int hub_routing_pack(const Hub__Routing *routing, hub_buf_t *out)
 {
     s_route_bytes_t bytes[16];
+    /* protobuf-c keeps unknown fields as they came */
+    if (routing->base.n_unknown_fields || routing->n_routes > sizeof bytes / sizeof bytes[0])
+        return hub_message_pack(&routing->base, out);
     size_t total = 0;
     for (size_t i = 0; i < routing->n_routes; i++) {
         const Hub__Route *r = routing->routes[i];
-        int plain = !routing->base.n_unknown_fields && !r->base.n_unknown_fields;
+        int plain = !r->base.n_unknown_fields;
         for (size_t f = 0; plain && f < r->n_fields; f++)
             plain = r->fields[f] != NULL;
-        if (!plain || routing->n_routes > sizeof bytes / sizeof bytes[0])
-            return hub_message_pack(&routing->base, out); /* protobuf-c keeps unknown fields as they came */
+        if (!plain)
+            return hub_message_pack(&routing->base, out);
         s_route_measure(r, &bytes[i]);
         total += 1 + hub_varint_size(bytes[i].body) + bytes[i].body;
     }
@@ -394,7 +385,7 @@ int hub_routing_pack(const Hub__Routing *routing, hub_buf_t *out)
         const Hub__Route *r = routing->routes[i];
         const s_route_bytes_t *b = &bytes[i];
         *p++ = (uint8_t)S_TAG_LEN(S_ROUTING_ROUTES);
-        p += s_varint_put(p, b->body);
+        p += hub_varint_put(p, b->body);
         for (int k = 0; k < 5; k++)
             if (b->text[k])
                 p += s_put_string(p, S_ROUTE_TOPIC + (unsigned)k, b->text[k], b->len[k]);
@@ -402,7 +393,7 @@ int hub_routing_pack(const Hub__Routing *routing, hub_buf_t *out)
             p += s_put_string(p, S_ROUTE_FIELDS, r->fields[f], strlen(r->fields[f]));
         if (r->has_respond_by_ms) {
             *p++ = (uint8_t)S_TAG_VARINT(S_ROUTE_RESPOND_BY);
-            p += s_varint_put(p, (uint64_t)r->respond_by_ms);
+            p += hub_varint_put(p, (uint64_t)r->respond_by_ms);
         }
     }
     out->len = (size_t)(p - out->data);
@@ -462,23 +453,24 @@ int hub_frame_encode_error(uint64_t corr, int rc, const char *err, const char *i
     return hub_frame_encode(&frame, out);
 }
 
-/* Bytes of notification n with its event spliced in, without the field
- * tag and length that put it in a Deliver. */
 /* Notification's fields up to its event (hub.proto): varints 1, 2 and 9,
  * strings 3 to 8, 10 and 11. */
 enum { S_NOTE_SEQ = 1, S_NOTE_SLOT, S_NOTE_TOPIC, S_NOTE_ROUTE, S_NOTE_REASON, S_NOTE_DEPARTMENT, S_NOTE_KIND,
        S_NOTE_RESPOND_BY, S_NOTE_ATTEMPT, S_NOTE_EVENT_ID, S_NOTE_RECEIVED_AT };
 
-/* The strings of a notification, in field order, with their numbers. */
-static size_t s_note_strings(const Hub__Notification *n, const char *text[8], unsigned field[8])
+#define S_NOTE_STRINGS 8
+
+/* The field numbers of a notification's strings, in field order. */
+static const unsigned s_note_fields[S_NOTE_STRINGS] = {S_NOTE_TOPIC,      S_NOTE_ROUTE,      S_NOTE_REASON,
+                                                       S_NOTE_DEPARTMENT, S_NOTE_KIND,       S_NOTE_RESPOND_BY,
+                                                       S_NOTE_EVENT_ID,   S_NOTE_RECEIVED_AT};
+
+/* The strings of a notification, in the order of s_note_fields. */
+static void s_note_strings(const Hub__Notification *n, const char *text[S_NOTE_STRINGS])
 {
-    const char *all[8] = {n->topic, n->route, n->reason, n->department, n->kind, n->respond_by, n->event_id,
-                          n->received_at};
-    static const unsigned numbers[8] = {S_NOTE_TOPIC,      S_NOTE_ROUTE,    S_NOTE_REASON,   S_NOTE_DEPARTMENT,
-                                        S_NOTE_KIND,       S_NOTE_RESPOND_BY, S_NOTE_EVENT_ID, S_NOTE_RECEIVED_AT};
+    const char *all[S_NOTE_STRINGS] = {n->topic,      n->route,      n->reason,   n->department,
+                                       n->kind,       n->respond_by, n->event_id, n->received_at};
     memcpy(text, all, sizeof all);
-    memcpy(field, numbers, sizeof numbers);
-    return 8;
 }
 
 /* Bytes of n packed without its event: what protobuf-c packs of it, by
@@ -489,10 +481,10 @@ static size_t s_note_size(const Hub__Notification *n)
 {
     if (n->base.n_unknown_fields)
         return protobuf_c_message_get_packed_size(&n->base);
-    const char *text[8];
-    unsigned field[8];
-    size_t count = s_note_strings(n, text, field), len = 0;
-    for (size_t i = 0; i < count; i++)
+    const char *text[S_NOTE_STRINGS];
+    s_note_strings(n, text);
+    size_t len = 0;
+    for (size_t i = 0; i < S_NOTE_STRINGS; i++)
         if (text[i])
             len += s_string_size(strlen(text[i]));
     if (n->has_seq)
@@ -509,30 +501,32 @@ static size_t s_note_pack(const Hub__Notification *n, uint8_t *p)
 {
     if (n->base.n_unknown_fields)
         return protobuf_c_message_pack(&n->base, p);
-    const char *text[8];
-    unsigned field[8];
-    size_t count = s_note_strings(n, text, field), at = 0, i = 0;
+    const char *text[S_NOTE_STRINGS];
+    s_note_strings(n, text);
+    size_t at = 0, i = 0;
     if (n->has_seq) {
         p[at++] = (uint8_t)S_TAG_VARINT(S_NOTE_SEQ);
-        at += s_varint_put(p + at, n->seq);
+        at += hub_varint_put(p + at, n->seq);
     }
     if (n->has_slot) {
         p[at++] = (uint8_t)S_TAG_VARINT(S_NOTE_SLOT);
-        at += s_varint_put(p + at, n->slot);
+        at += hub_varint_put(p + at, n->slot);
     }
-    for (; i < count && field[i] < S_NOTE_ATTEMPT; i++)
+    for (; i < S_NOTE_STRINGS && s_note_fields[i] < S_NOTE_ATTEMPT; i++)
         if (text[i])
-            at += s_put_string(p + at, field[i], text[i], strlen(text[i]));
+            at += s_put_string(p + at, s_note_fields[i], text[i], strlen(text[i]));
     if (n->has_attempt) {
         p[at++] = (uint8_t)S_TAG_VARINT(S_NOTE_ATTEMPT);
-        at += s_varint_put(p + at, n->attempt);
+        at += hub_varint_put(p + at, n->attempt);
     }
-    for (; i < count; i++)
+    for (; i < S_NOTE_STRINGS; i++)
         if (text[i])
-            at += s_put_string(p + at, field[i], text[i], strlen(text[i]));
+            at += s_put_string(p + at, s_note_fields[i], text[i], strlen(text[i]));
     return at;
 }
 
+/* Bytes of notification n with its event spliced in, without the field
+ * tag and length that put it in a Deliver. */
 static size_t s_notification_len(Hub__Notification *n, const uint8_t *event, size_t event_len)
 {
     size_t len = s_note_size(n);
@@ -562,10 +556,10 @@ static void s_put_notification(hub_buf_t *out, uint32_t field, Hub__Notification
 static size_t s_write_deliver_head(uint8_t *p, const char *name, size_t deliver_len)
 {
     size_t n = 0;
-    n += s_varint_put(p + n, S_TAG_VARINT(S_FRAME_VERSION));
-    n += s_varint_put(p + n, HUB_PROTOCOL_VERSION);
-    n += s_varint_put(p + n, S_TAG_LEN(S_FRAME_DELIVER));
-    n += s_varint_put(p + n, deliver_len);
+    n += hub_varint_put(p + n, S_TAG_VARINT(S_FRAME_VERSION));
+    n += hub_varint_put(p + n, HUB_PROTOCOL_VERSION);
+    n += hub_varint_put(p + n, S_TAG_LEN(S_FRAME_DELIVER));
+    n += hub_varint_put(p + n, deliver_len);
     if (name)
         n += s_put_string(p + n, S_DELIVER_NAME, name, strlen(name));
     return n;

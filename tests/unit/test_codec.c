@@ -358,7 +358,8 @@ static void test_decode_reuses_memory(void)
 
 /* hub_routing_pack writes what protobuf-c writes, byte for byte: strings
  * set, empty or left out, lengths of one and two bytes, redaction fields,
- * deadlines (negative too), no routes, many routes. */
+ * deadlines (negative too), no routes, many routes, a field it does not
+ * know. */
 static void test_routing_pack_equals_protobuf(void)
 {
     char long_reason[300];
@@ -404,6 +405,16 @@ static void test_routing_pack_equals_protobuf(void)
     routing.routes = many;
     CHECK_INT(hub_routing_pack(&routing, &mine), 0);
     CHECK_INT(hub_message_pack(&routing.base, &theirs), 0);
+    CHECK(mine.len == theirs.len && memcmp(mine.data, theirs.data, mine.len) == 0);
+    /* a field it does not know, even beside no routes, is kept as protobuf-c keeps it */
+    uint8_t five = 5;
+    ProtobufCMessageUnknownField unknown = {9, PROTOBUF_C_WIRE_TYPE_VARINT, 1, &five};
+    Hub__Routing odd = HUB__ROUTING__INIT;
+    odd.base.n_unknown_fields = 1;
+    odd.base.unknown_fields = &unknown;
+    CHECK_INT(hub_routing_pack(&odd, &mine), 0);
+    CHECK_INT(hub_message_pack(&odd.base, &theirs), 0);
+    CHECK_INT(mine.len, 2);
     CHECK(mine.len == theirs.len && memcmp(mine.data, theirs.data, mine.len) == 0);
     hub_buf_fini(&mine);
     hub_buf_fini(&theirs);

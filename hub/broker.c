@@ -874,11 +874,19 @@ static Hub__Routing s_route(hub_broker_t *self, const Hub__Event *ev, int64_t no
     return routing;
 }
 
-/* The members "department", "route" and "topic" of a notification in a
- * routed row, as JSON text: the same for every event the route matches,
- * so made once per route of the running policy, rather than escaped anew
- * for each notification of each event. NULL when out of memory (the
- * caller then writes them itself). */
+/* Adds a notification's department, route and topic to a routed row's
+ * detail d. */
+static void s_notice_names(hub_detail_t *d, const char *department, const char *route, const char *topic)
+{
+    hub_detail_str(d, "department", department);
+    hub_detail_str(d, "route", route);
+    hub_detail_str(d, "topic", topic);
+}
+
+/* The members s_notice_names adds for match m, as JSON text: the same for
+ * every event the route matches, so made once per route of the running
+ * policy, rather than escaped anew for each notification of each event.
+ * NULL when out of memory (the caller then adds them itself). */
 static const char *s_notice_members(hub_broker_t *self, const hub_match_t *m)
 {
     if (!self->notices) {
@@ -893,9 +901,7 @@ static const char *s_notice_members(hub_broker_t *self, const hub_match_t *m)
     if (!self->notices[m->index]) {
         hub_detail_t d;
         hub_detail_init(&d);
-        hub_detail_str(&d, "department", m->department);
-        hub_detail_str(&d, "route", m->route);
-        hub_detail_str(&d, "topic", m->topic);
+        s_notice_names(&d, m->department, m->route, m->topic);
         const char *text = hub_detail_text(&d);
         self->notices[m->index] = strndup(text + 1, strlen(text) - 2); /* without the braces */
     }
@@ -980,13 +986,10 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
             hub_detail_t n;
             hub_detail_init(&n);
             hub_detail_int(&n, "slot", (int64_t)i);
-            if (members) {
+            if (members)
                 hub_detail_members(&n, members);
-            } else {
-                hub_detail_str(&n, "department", r->department);
-                hub_detail_str(&n, "route", r->name);
-                hub_detail_str(&n, "topic", r->topic);
-            }
+            else
+                s_notice_names(&n, r->department, r->name, r->topic);
             if (with_reason)
                 hub_detail_str(&n, "reason", r->reason);
             if (r->has_respond_by_ms)

@@ -86,11 +86,18 @@ static void s_delete_slot(hub_dedup_t *self, size_t i)
     self->table[i].index = 0;
 }
 
-int hub_dedup_contains(const hub_dedup_t *self, uint64_t seq, uint32_t slot)
+/* The ring entry of (seq, slot), or NULL when it is not in the set. */
+static hub_dedup_entry_t *s_entry(const hub_dedup_t *self, uint64_t seq, uint32_t slot)
 {
     if (!self->table)
-        return 0;
-    return self->table[s_find_slot(self, seq, slot, s_hash_ref(seq, slot))].index != 0;
+        return NULL;
+    uint32_t index = self->table[s_find_slot(self, seq, slot, s_hash_ref(seq, slot))].index;
+    return index ? &self->ring[index - 1] : NULL;
+}
+
+int hub_dedup_contains(const hub_dedup_t *self, uint64_t seq, uint32_t slot)
+{
+    return s_entry(self, seq, slot) != NULL;
 }
 
 int hub_dedup_add(hub_dedup_t *self, uint64_t seq, uint32_t slot)
@@ -135,19 +142,14 @@ void hub_dedup_remove(hub_dedup_t *self, uint64_t seq, uint32_t slot)
 
 int hub_dedup_mark(hub_dedup_t *self, uint64_t seq, uint32_t slot)
 {
-    if (!self->table)
-        return 0;
-    size_t i = s_find_slot(self, seq, slot, s_hash_ref(seq, slot));
-    if (self->table[i].index == 0)
-        return 0;
-    self->ring[self->table[i].index - 1].marked = 1;
-    return 1;
+    hub_dedup_entry_t *e = s_entry(self, seq, slot);
+    if (e)
+        e->marked = 1;
+    return e != NULL;
 }
 
 int hub_dedup_marked(const hub_dedup_t *self, uint64_t seq, uint32_t slot)
 {
-    if (!self->table)
-        return 0;
-    size_t i = s_find_slot(self, seq, slot, s_hash_ref(seq, slot));
-    return self->table[i].index != 0 && self->ring[self->table[i].index - 1].marked;
+    const hub_dedup_entry_t *e = s_entry(self, seq, slot);
+    return e && e->marked;
 }

@@ -17,8 +17,8 @@
  * table of twice the capacity (rounded up to a power of two), so lookups
  * stay short and no tombstones build up. Each table slot keeps its ref's
  * hash beside the ring index, so that probing and deleting compare and
- * move table slots without reading the ring (a subscriber adds to two such
- * sets per notification, and the ring is a megabyte). Eight neighbouring
+ * move table slots without reading the ring (a subscriber adds every
+ * notification, and the ring is a megabyte). Eight neighbouring
  * sequence numbers share a cache line of the table, so that the rising
  * refs a subscriber sees mostly touch lines already cached. What the
  * application acknowledged is a mark on the same entry (rule 4), not a

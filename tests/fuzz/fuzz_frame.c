@@ -23,9 +23,13 @@
  *      events of Publish, Deliver, PolicyQuery and NotificationList).
  *   7. hub_message_validate, which the hub runs on the admin frames it
  *      reads, returns 0 or -HUB_EINVALID with a reason, on any frame.
+ *   8. hub_unpack_frame (which hub_frame_decode tries first) reads an input
+ *      only when protobuf-c reads it too, to a frame that packs to the same
+ *      bytes as protobuf-c's.
  */
 #include <errno.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +37,7 @@
 #include "fuzz.h"
 #include "json.h"
 #include "redact.h"
+#include "unpack.h"
 
 #define S_SMALL_LIMIT 64        /* a limit most inputs are over */
 #define S_LARGE_LIMIT (1 << 20) /* hub.yaml's default max_frame */
@@ -254,8 +259,58 @@ static void s_check_frame(Hub__Frame *frame)
     }
 }
 
+/* hub_unpack_frame's memory: blocks listed to be freed after. */
+typedef struct s_block {
+    struct s_block *next;
+    max_align_t data[];
+} s_block_t;
+
+static void *s_block_alloc(void *arena, size_t size)
+{
+    s_block_t **head = arena;
+    s_block_t *b = malloc(sizeof *b + size);
+    if (!b)
+        return NULL;
+    b->next = *head;
+    *head = b;
+    return b->data;
+}
+
+static void s_block_keep(void *arena, void *p)
+{
+    (void)arena;
+    (void)p;
+}
+
+/* Rule 8. */
+static void s_check_unpack(const uint8_t *data, size_t size)
+{
+    s_block_t *blocks = NULL;
+    ProtobufCAllocator alloc = {s_block_alloc, s_block_keep, &blocks};
+    Hub__Frame *mine = NULL;
+    int rc = hub_unpack_frame(data, size, &alloc, &mine);
+    FUZZ_CHECK(rc == 1 || rc == 0 || rc == -ENOMEM, "hub_unpack_frame returns a documented code");
+    if (rc == 1) {
+        Hub__Frame *theirs = hub__frame__unpack(NULL, size, data);
+        FUZZ_CHECK(theirs != NULL, "what hub_unpack_frame reads, protobuf-c reads");
+        hub_buf_t a = HUB_BUF_INIT, b = HUB_BUF_INIT;
+        if (hub_message_pack(&mine->base, &a) == 0 && hub_message_pack(&theirs->base, &b) == 0)
+            FUZZ_CHECK(a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0),
+                       "hub_unpack_frame reads what protobuf-c reads");
+        hub_buf_fini(&a);
+        hub_buf_fini(&b);
+        hub__frame__free_unpacked(theirs, NULL);
+    }
+    while (blocks) {
+        s_block_t *next = blocks->next;
+        free(blocks);
+        blocks = next;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    s_check_unpack(data, size);
     char err[HUB_ERR_LEN] = "";
     static Hub__Frame sentinel = HUB__FRAME__INIT;
     Hub__Frame *frame = &sentinel; /* hub_frame_decode must overwrite it */

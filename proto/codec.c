@@ -17,10 +17,11 @@
  *    protobuf-c packs fields in field-number order, the event (field 12)
  *    is the Notification's last field, and a Deliver's notification (2)
  *    comes before the more (3) that follow it.
- * 4. Frames are read by unpack.c first, in one pass; what it declines
- *    protobuf-c reads, from an empty arena, so that every input gets
- *    protobuf-c's answer (unpack.h). protobuf-c took 5,000 instructions
- *    for a notification of a Deliver frame.
+ * 4. Frames are read by unpack.c, and messages written by pack.c, in one
+ *    pass each by their plans (plan.h). What they decline protobuf-c does
+ *    (reading from an empty arena), so that every input and every message
+ *    gets protobuf-c's answer. protobuf-c took 5,000 instructions to read
+ *    a notification of a Deliver frame, and 3,600 to write a Publish.
  */
 #include <assert.h>
 #include <errno.h>
@@ -32,6 +33,7 @@
 
 #include "clock.h"
 #include "codec.h"
+#include "pack.h"
 #include "unpack.h"
 
 /* Wire tags of the fields the splice writes by hand. */
@@ -323,6 +325,9 @@ void hub_frame_free(Hub__Frame **frame_p)
 int hub_message_pack(const ProtobufCMessage *msg, hub_buf_t *out)
 {
     hub_buf_reset(out);
+    int written = hub_pack(msg, out);
+    if (written != 0)
+        return written < 0 ? written : 0;
     size_t size = protobuf_c_message_get_packed_size(msg);
     int rc = hub_buf_reserve(out, size);
     if (rc < 0)

@@ -26,6 +26,9 @@
  *   8. hub_unpack_frame (which hub_frame_decode tries first) reads an input
  *      only when protobuf-c reads it too, to a frame that packs to the same
  *      bytes as protobuf-c's.
+ *   9. hub_pack (which hub_message_pack tries first) writes any frame
+ *      protobuf-c read byte for byte as protobuf-c does, or declines and
+ *      leaves its buffer as it was.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -36,6 +39,7 @@
 #include "codec.h"
 #include "fuzz.h"
 #include "json.h"
+#include "pack.h"
 #include "redact.h"
 #include "unpack.h"
 
@@ -282,6 +286,29 @@ static void s_block_keep(void *arena, void *p)
     (void)p;
 }
 
+/* Rule 9. */
+static void s_check_pack(const ProtobufCMessage *msg)
+{
+    hub_buf_t mine = HUB_BUF_INIT;
+    if (hub_buf_append(&mine, "x", 1) < 0)
+        return;
+    int rc = hub_pack(msg, &mine);
+    FUZZ_CHECK(rc == 1 || rc == 0 || rc == -ENOMEM, "hub_pack returns a documented code");
+    if (rc == 1) {
+        size_t size = protobuf_c_message_get_packed_size(msg);
+        uint8_t *theirs = malloc(size ? size : 1);
+        if (theirs) {
+            FUZZ_CHECK(protobuf_c_message_pack(msg, theirs) == size, "protobuf-c packs what it measured");
+            FUZZ_CHECK(mine.len == size + 1 && memcmp(mine.data + 1, theirs, size) == 0,
+                       "hub_pack writes what protobuf-c writes");
+        }
+        free(theirs);
+    } else {
+        FUZZ_CHECK(mine.len == 1 && mine.data[0] == 'x', "a declined hub_pack leaves its buffer as it was");
+    }
+    hub_buf_fini(&mine);
+}
+
 /* Rule 8. */
 static void s_check_unpack(const uint8_t *data, size_t size)
 {
@@ -290,8 +317,10 @@ static void s_check_unpack(const uint8_t *data, size_t size)
     Hub__Frame *mine = NULL;
     int rc = hub_unpack_frame(data, size, &alloc, &mine);
     FUZZ_CHECK(rc == 1 || rc == 0 || rc == -ENOMEM, "hub_unpack_frame returns a documented code");
+    Hub__Frame *theirs = hub__frame__unpack(NULL, size, data);
+    if (theirs)
+        s_check_pack(&theirs->base);
     if (rc == 1) {
-        Hub__Frame *theirs = hub__frame__unpack(NULL, size, data);
         FUZZ_CHECK(theirs != NULL, "what hub_unpack_frame reads, protobuf-c reads");
         hub_buf_t a = HUB_BUF_INIT, b = HUB_BUF_INIT;
         if (hub_message_pack(&mine->base, &a) == 0 && hub_message_pack(&theirs->base, &b) == 0)
@@ -299,8 +328,9 @@ static void s_check_unpack(const uint8_t *data, size_t size)
                        "hub_unpack_frame reads what protobuf-c reads");
         hub_buf_fini(&a);
         hub_buf_fini(&b);
-        hub__frame__free_unpacked(theirs, NULL);
     }
+    if (theirs)
+        hub__frame__free_unpacked(theirs, NULL);
     while (blocks) {
         s_block_t *next = blocks->next;
         free(blocks);

@@ -1,0 +1,26 @@
+/*
+ * pack - writes a message of any type a Frame can hold in one pass, by
+ * its plan (plan.h), to the bytes protobuf_c_message_pack writes for it.
+ *
+ * protobuf-c measures every message inside another once for each message
+ * around it (an Event in a Publish frame four times) before it writes
+ * anything. This writer leaves one byte for a message's length, writes the
+ * message after it, and moves the message along in the rare case that its
+ * length takes more.
+ *
+ * It declines a message with unknown fields, a field of a kind its plan
+ * does not write, or a NULL item in a repeated field; the caller then asks
+ * protobuf-c.
+ */
+#ifndef HUB_PACK_H_INCLUDED
+#define HUB_PACK_H_INCLUDED
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "buf.h"
+
+/* Appends msg packed to out. Returns 1; 0 when it declines, or -ENOMEM
+ * (out is as it was, in both cases). */
+int hub_pack(const ProtobufCMessage *msg, hub_buf_t *out);
+
+#endif

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "policy.h"
 #include "redact.h"
+#include "rowtopics.h"
 
 enum { S_FREE = 0, S_OWED = 1, S_SENT = 2 };
 
@@ -75,7 +76,12 @@ typedef struct {
     s_range_t c_ranges[3];
     const char *c_gone;
     char c_topics[HUB_MAX_TOPICS * (HUB_MAX_PATTERN + 1)]; /* topics_joined as collected */
+    uint8_t wants[HUB_ROWTOPICS_MAX]; /* by rowtopics' topic number: S_WANTS_... */
 } s_sub_t;
+
+/* Whether a subscriber wants a topic of rowtopics: not yet asked (what a
+ * new subscriber and new patterns start from), no, yes. */
+enum { S_WANTS_UNKNOWN = 0, S_WANTS_NO, S_WANTS_YES };
 
 struct hub_delivery {
     hub_store_t *store;
@@ -90,6 +96,7 @@ struct hub_delivery {
     hub_buf_t frame;           /* reused for every frame */
     hub_buf_t batch_body;      /* the notifications of the batched frame being built */
     hub_buf_t redacted;        /* reused for redacted events */
+    hub_rowtopics_t *rowtopics; /* the topics of recent rows, read once for every subscriber */
     uint64_t delivered;
     int64_t time_ms;           /* the time time_text holds, formatted */
     char time_text[HUB_TIME_LEN]; /* "" until the first */
@@ -160,6 +167,7 @@ static void s_set_topics(s_sub_t *sub, const char *joined)
     snprintf(sub->topics_joined, sizeof sub->topics_joined, "%s", joined);
     snprintf(sub->topics_buf, sizeof sub->topics_buf, "%s", joined);
     sub->ntopics = 0;
+    memset(sub->wants, S_WANTS_UNKNOWN, sizeof sub->wants);
     char *save = NULL;
     for (char *t = strtok_r(sub->topics_buf, " ", &save); t && sub->ntopics < HUB_MAX_TOPICS;
          t = strtok_r(NULL, " ", &save))
@@ -280,6 +288,11 @@ hub_delivery_t *hub_delivery_new(hub_store_t *store, const hub_delivery_opts_t *
 
     self->send = send;
     self->send_arg = send_arg;
+    if (!(self->rowtopics = hub_rowtopics_new())) {
+        snprintf(err, HUB_ERR_LEN, "delivery: out of memory");
+        hub_delivery_destroy(&self);
+        return NULL;
+    }
     if (hub_store_cursors(store, s_load_cursor, self) != 0) {
         snprintf(err, HUB_ERR_LEN, "delivery: cannot load the stored subscribers");
         hub_delivery_destroy(&self);
@@ -303,6 +316,7 @@ void hub_delivery_destroy(hub_delivery_t **self_p)
     hub_buf_fini(&self->frame);
     hub_buf_fini(&self->batch_body);
     hub_buf_fini(&self->redacted);
+    hub_rowtopics_destroy(&self->rowtopics);
     free(self);
     *self_p = NULL;
 }
@@ -400,13 +414,81 @@ typedef struct {
 
 static void s_dead_letter(hub_delivery_t *self, s_sub_t *sub, s_flight_t *e, const char *reason);
 
-/* Row visitor of a scan: sends every wanted slot from scan_slot on. The
- * stored routing is read in place, in one pass over its routes (no
- * allocation): only the topic of a route the subscriber does not want,
- * all of one it does (every subscriber visits every row). */
-static int s_scan_row(const hub_store_row_t *row, void *arg)
+/* Sends slot of row to the scanning subscriber from its route. Returns 0
+ * to go on with the next slot, 1 when the subscriber takes no more now. */
+static int s_scan_send(s_scan_t *ctx, const hub_store_row_t *row, const hub_route_view_t *route, uint32_t slot)
 {
-    s_scan_t *ctx = arg;
+    s_sub_t *sub = ctx->sub;
+    if (sub->live >= sub->credit || sub->count + 1 > sub->cap) {
+        ctx->blocked = 1;
+        return 1;
+    }
+    int rc = s_send_slot(ctx->self, sub, row, s_received_at(ctx->self, row->received_ms), route, slot, 1, 1);
+    if (rc == -EHOSTUNREACH || rc == -EAGAIN) {
+        ctx->blocked = 1;
+        return 1;
+    }
+    sub->scan_slot = slot + 1;
+    s_flight_t *e = s_at(sub, sub->count++);
+    *e = (s_flight_t){row->seq, slot, 1, ctx->now_ms, ctx->now_ms, S_SENT};
+    sub->live++;
+    if (rc != 0) {
+        /* a stored event this route cannot be sent with: not skipped
+         * in silence, but dead-lettered, so that it is seen */
+        char reason[160];
+        snprintf(reason, sizeof reason, "cannot be sent: %s", hub_strerror(rc));
+        hub_error("event %llu slot %u for %s %s", (unsigned long long)row->seq, slot, sub->name, reason);
+        s_dead_letter(ctx->self, sub, e, reason);
+        return 0;
+    }
+    sub->delivered++;
+    hub_metrics_add(ctx->self->opts.metrics, HUB_COUNTER_DELIVERIES, sub->metric_slot, 1);
+    s_range_add(sub, HUB_RANGE_DELIVERED, row->seq);
+    ctx->self->delivered++;
+    return 0;
+}
+
+static void s_unreadable(const hub_store_row_t *row, uint32_t slot, int found, const s_sub_t *sub)
+{
+    hub_error("event %llu slot %u: stored routing cannot be read (%s); skipping it for %s",
+              (unsigned long long)row->seq, slot, hub_strerror(found ? found : -HUB_EMALFORMED), sub->name);
+}
+
+/* Whether sub wants topic number id of rowtopics, asked once. */
+static int s_wants_number(hub_delivery_t *self, s_sub_t *sub, uint16_t id)
+{
+    if (sub->wants[id] == S_WANTS_UNKNOWN) {
+        const char *topic = hub_rowtopics_text(self->rowtopics, id);
+        sub->wants[id] = *topic && s_sub_wants(sub, topic) ? S_WANTS_YES : S_WANTS_NO;
+    }
+    return sub->wants[id] == S_WANTS_YES;
+}
+
+/* s_scan_row for a row whose routes rowtopics keeps. */
+static void s_scan_kept(s_scan_t *ctx, const hub_store_row_t *row, const hub_row_routes_t *routes)
+{
+    s_sub_t *sub = ctx->sub;
+    char scratch[S_SCRATCH];
+    hub_route_view_t route;
+    for (uint32_t slot = sub->scan_slot; slot < routes->n; slot++) {
+        if (!s_wants_number(ctx->self, sub, routes->topic[slot])) {
+            sub->scan_slot = slot + 1;
+            continue;
+        }
+        hub_route_bytes_t bytes = {row->routing + routes->off[slot], routes->len[slot]};
+        int found = hub_route_read(&bytes, &route, scratch, sizeof scratch);
+        if (found <= 0) {
+            s_unreadable(row, slot, found, sub);
+            return;
+        }
+        if (s_scan_send(ctx, row, &route, slot))
+            return;
+    }
+}
+
+/* s_scan_row for any other row: each route's topic read here. */
+static void s_scan_read(s_scan_t *ctx, const hub_store_row_t *row)
+{
     s_sub_t *sub = ctx->sub;
     char scratch[S_SCRATCH], topic[HUB_TOPIC_LEN];
     hub_route_view_t route;
@@ -436,41 +518,29 @@ static int s_scan_row(const hub_store_row_t *row, void *arg)
         if (found > 0 && !whole)
             found = hub_route_read(&bytes, &route, scratch, sizeof scratch);
         if (found <= 0) {
-            hub_error("event %llu slot %u: stored routing cannot be read (%s); skipping it for %s",
-                      (unsigned long long)row->seq, slot, hub_strerror(found ? found : -HUB_EMALFORMED),
-                      sub->name);
+            s_unreadable(row, slot, found, sub);
             break;
         }
-        if (sub->live >= sub->credit || sub->count + 1 > sub->cap) {
-            ctx->blocked = 1;
+        if (s_scan_send(ctx, row, &route, slot))
             break;
-        }
-        int rc = s_send_slot(ctx->self, sub, row, s_received_at(ctx->self, row->received_ms), &route, slot, 1, 1);
-        if (rc == -EHOSTUNREACH || rc == -EAGAIN) {
-            ctx->blocked = 1;
-            break;
-        }
-        sub->scan_slot = slot + 1;
-        s_flight_t *e = s_at(sub, sub->count++);
-        *e = (s_flight_t){row->seq, slot, 1, ctx->now_ms, ctx->now_ms, S_SENT};
-        sub->live++;
-        if (rc != 0) {
-            /* a stored event this route cannot be sent with: not skipped
-             * in silence, but dead-lettered, so that it is seen */
-            char reason[160];
-            snprintf(reason, sizeof reason, "cannot be sent: %s", hub_strerror(rc));
-            hub_error("event %llu slot %u for %s %s", (unsigned long long)row->seq, slot, sub->name, reason);
-            s_dead_letter(ctx->self, sub, e, reason);
-            continue;
-        }
-        sub->delivered++;
-        hub_metrics_add(ctx->self->opts.metrics, HUB_COUNTER_DELIVERIES, sub->metric_slot, 1);
-        s_range_add(sub, HUB_RANGE_DELIVERED, row->seq);
-        ctx->self->delivered++;
     }
+}
+
+/* Row visitor of a scan: sends every wanted slot from scan_slot on. The
+ * stored routing is read in place (no allocation): its routes' topics
+ * once for all subscribers (rowtopics.h), all of a route only for those
+ * that want it. */
+static int s_scan_row(const hub_store_row_t *row, void *arg)
+{
+    s_scan_t *ctx = arg;
+    const hub_row_routes_t *routes = hub_rowtopics_row(ctx->self->rowtopics, row->seq, row->routing, row->routing_len);
+    if (routes)
+        s_scan_kept(ctx, row, routes);
+    else
+        s_scan_read(ctx, row);
     if (!ctx->blocked) {
-        sub->scan_seq = row->seq + 1;
-        sub->scan_slot = 0;
+        ctx->sub->scan_seq = row->seq + 1;
+        ctx->sub->scan_slot = 0;
     }
     return ctx->blocked;
 }

@@ -496,6 +496,36 @@ static void test_start_positions(void)
     s_close(&store);
 }
 
+/* What a subscriber wants of each topic is asked once and kept, until its
+ * patterns change: new patterns are asked again, on rows already seen. */
+static void test_new_patterns_asked_again(void)
+{
+    hub_store_t *store = s_open();
+    const char *topics[] = {"engineering.defect", "sales.followup", "shipping.rma"};
+    s_publish(store, 4, topics, 3);
+    s_wire_t wire = {0};
+    char err[HUB_ERR_LEN];
+    hub_delivery_t *d = hub_delivery_new(store, &s_opts, s_send, &wire, err);
+    CHECK_INT(s_subscribe(d, "c1", "a", "engineering.*", HUB__START__START_EARLIEST, 0, 100), 0);
+    CHECK_INT(s_subscribe(d, "c9", "other", "*", HUB__START__START_EARLIEST, 0, 100), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 4 + 12);
+    size_t eng = 0;
+    for (size_t i = 0; i < wire.n; i++)
+        eng += strcmp(wire.topic[i], "engineering.defect") == 0;
+    CHECK_INT(eng, 4 + 4);
+    wire.n = 0;
+    CHECK_INT(s_subscribe(d, "c2", "a", "sales.*", HUB__START__START_SEQ, 1, 100), 0);
+    hub_delivery_pump(d, 0);
+    CHECK_INT(wire.n, 4);
+    for (size_t i = 0; i < wire.n; i++) {
+        CHECK_STR(wire.topic[i], "sales.followup");
+        CHECK_INT(wire.slot[i], 1);
+    }
+    hub_delivery_destroy(&d);
+    s_close(&store);
+}
+
 static void test_resume_after_disconnect(void)
 {
     hub_store_t *store = s_open();
@@ -668,6 +698,7 @@ static const check_case_t cases[] = {
     {"a failed batch gives state back", test_failed_batch_gives_state_back},
     {"batched frames", test_batched_frames},
     {"start positions", test_start_positions},
+    {"new patterns are asked again", test_new_patterns_asked_again},
     {"resume after disconnect", test_resume_after_disconnect},
     {"silent session is taken for gone", test_silent_session_is_taken_for_gone},
     {"subscribe refusals", test_subscribe_refusals},

@@ -36,6 +36,7 @@
 
 #include "clock.h"
 #include "json.h"
+#include "plain.h"
 
 #define S_PATH_LEN 160  /* room for a field's dotted path in messages */
 #define S_QUOTE_LEN 48  /* bytes of a bad value quoted back in messages */
@@ -938,9 +939,7 @@ static long s_fast_string(s_fast_t *f)
     f->p++;
     for (;;) {
         const char *run = f->p;
-        while (f->p < f->end && *f->p != '"' && *f->p != '\\' && (unsigned char)*f->p >= 0x20 &&
-               (unsigned char)*f->p < 0x80)
-            f->p++;
+        f->p += hub_plain_run(f->p, (size_t)(f->end - f->p));
         size_t len = (size_t)(f->p - run);
         if (n + len + 1 > f->cap)
             return -1;

@@ -163,6 +163,11 @@ const char *hub_detail_text(hub_detail_t *d)
     return d->text;
 }
 
+size_t hub_detail_quote(char *out, size_t cap, const char *s)
+{
+    return s_escape(out, cap, s);
+}
+
 /* ------------------------------------------------------------ journal */
 
 hub_journal_t *hub_journal_new(void)

@@ -42,6 +42,10 @@ void hub_detail_raw(hub_detail_t *d, const char *key, const char *json);
 void hub_detail_members(hub_detail_t *d, const char *members);
 /* The JSON text (owned by d). */
 const char *hub_detail_text(hub_detail_t *d);
+/* Writes s as a JSON string, quotes included, as the details above write
+ * their values: at most cap bytes at out, no NUL. Returns the bytes
+ * written, or 0 when it does not fit. */
+size_t hub_detail_quote(char *out, size_t cap, const char *s);
 
 typedef struct hub_journal hub_journal_t;
 

@@ -1282,6 +1282,14 @@ static int s_validate_fields(s_walk_t *w, const ProtobufCMessage *msg, int depth
         size_t n = f->label == PROTOBUF_C_LABEL_REPEATED ? *(const size_t *)(base + f->quantifier_offset) : 0;
         if (f->label == PROTOBUF_C_LABEL_REPEATED ? n == 0 : !s_field_is_set(msg, f))
             continue; /* nothing to check: the path is not even built */
+        if (f->label != PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_STRING) {
+            /* most fields are strings that pass: checked here first, the
+             * path is built only to name one that does not */
+            const char *text = *(char *const *)(base + f->offset);
+            size_t len = strlen(text);
+            if (len <= (w->max_len ? w->max_len : HUB_MAX_FIELD) && s_utf8_valid(text, len))
+                continue;
+        }
         size_t old = s_path_push(w, f->name, 0);
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             const char *elems = *(char *const *)(base + f->offset);

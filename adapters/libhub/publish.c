@@ -214,7 +214,11 @@ static int s_prepare(hub_client_t *self, Hub__Event *ev, int sync, hub_pending_e
         memcpy(entry->frame, self->out.data, self->out.len);
         entry->frame_len = self->out.len;
         entry->corr = frame.corr;
-        snprintf(entry->id, sizeof entry->id, "%s", ev->id);
+        size_t id_len = strlen(ev->id); /* at most S_MAX_ID, checked above; a copy, not a format */
+        if (id_len >= sizeof entry->id)
+            id_len = sizeof entry->id - 1;
+        memcpy(entry->id, ev->id, id_len);
+        entry->id[id_len] = '\0';
         entry->first_ms = hub_mono_ms();
         entry->sync = sync;
         *entry_p = entry;

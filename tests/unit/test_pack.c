@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "codec.h"
+#include "frames.h"
 #include "pack.h"
 
 /* Packs msg both ways; returns what hub_pack returned. When it wrote the
@@ -37,28 +38,10 @@ static int s_pack_both(const ProtobufCMessage *msg)
 
 static void test_writes_publish(void)
 {
-    Hub__Customer cust = HUB__CUSTOMER__INIT;
-    cust.id = "C-1";
-    cust.tier = "";
-    Hub__Event ev = HUB__EVENT__INIT;
-    char *tags[] = {"export", ""};
-    Hub__Event__AttributesEntry a1 = HUB__EVENT__ATTRIBUTES_ENTRY__INIT, a2 = HUB__EVENT__ATTRIBUTES_ENTRY__INIT;
-    Hub__Event__AttributesEntry *attrs[] = {&a1, &a2};
-    a1.key = "region";
-    a1.value = "eu";
-    a2.key = "plan";
-    ev.id = "ev-1";
-    ev.type = "bug_report";
-    ev.customer = &cust;
-    ev.has_severity = 1;
-    ev.severity = HUB__SEVERITY__SEVERITY_HIGH;
-    ev.n_tags = 2;
-    ev.tags = tags;
-    ev.n_attributes = 2;
-    ev.attributes = attrs;
-    ev.has_status = 1; /* STATUS_UNSPECIFIED: 0, written because it is set */
+    frames_event_t ev;
+    frames_event(&ev);
     Hub__Publish p = HUB__PUBLISH__INIT;
-    p.event = &ev;
+    p.event = &ev.event;
     p.has_batch_acks = 1;
     p.batch_acks = 7; /* any true value is written as 1 */
     Hub__Frame f = HUB__FRAME__INIT;
@@ -68,9 +51,9 @@ static void test_writes_publish(void)
     f.body_case = HUB__FRAME__BODY_PUBLISH;
     f.publish = &p;
     CHECK_INT(s_pack_both(&f.base), 1);
-    ev.severity = (Hub__Severity)-1; /* an int32 below 0: ten bytes */
+    ev.event.severity = (Hub__Severity)-1; /* an int32 below 0: ten bytes */
     CHECK_INT(s_pack_both(&f.base), 1);
-    CHECK_INT(s_pack_both(&ev.base), 1); /* not only frames */
+    CHECK_INT(s_pack_both(&ev.event.base), 1); /* not only frames */
 }
 
 /* Messages longer than a byte's length, and than two bytes': the writer
@@ -100,24 +83,12 @@ static void test_writes_long_messages(void)
 
 static void test_writes_repeated(void)
 {
-    enum { N = 300 };
-    Hub__Ref refs[N], *ptrs[N];
-    for (size_t i = 0; i < N; i++) {
-        hub__ref__init(&refs[i]);
-        refs[i].has_seq = 1;
-        refs[i].seq = (uint64_t)1 << (i % 64);
-        refs[i].has_slot = i % 2;
-        refs[i].slot = (uint32_t)i;
-        ptrs[i] = &refs[i];
-    }
-    Hub__Ack ack = HUB__ACK__INIT;
-    ack.name = "engineering";
-    ack.n_refs = N;
-    ack.refs = ptrs;
+    frames_ack_t ack = {0};
+    CHECK_INT(frames_ack(&ack, 300), 0);
+    if (ack.refs && ack.ptrs)
+        CHECK_INT(s_pack_both(&ack.frame.base), 1);
+    frames_ack_fini(&ack);
     Hub__Frame f = HUB__FRAME__INIT;
-    f.body_case = HUB__FRAME__BODY_ACK;
-    f.ack = &ack;
-    CHECK_INT(s_pack_both(&f.base), 1);
     Hub__Subscribe sub = HUB__SUBSCRIBE__INIT;
     char *topics[] = {"engineering.*", "*"};
     sub.n_topics = 2;

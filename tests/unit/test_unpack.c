@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "codec.h"
+#include "frames.h"
 #include "unpack.h"
 
 /* The reader's memory: blocks listed to be freed at the end. */
@@ -88,40 +89,12 @@ static void s_reads_back(Hub__Frame *frame)
     hub_buf_fini(&out);
 }
 
-static void s_event(Hub__Event *ev, Hub__Customer *cust, char **tags, Hub__Event__AttributesEntry **attrs)
-{
-    cust->id = "C-1";
-    cust->name = "Acme";
-    cust->billing_status = "overdue";
-    ev->id = "ev-1";
-    ev->type = "bug_report";
-    ev->source = "support";
-    ev->case_id = "CASE-9";
-    ev->customer = cust;
-    ev->has_severity = 1;
-    ev->severity = HUB__SEVERITY__SEVERITY_HIGH;
-    ev->subject = "export fails";
-    ev->body = "";
-    ev->n_tags = 2;
-    ev->tags = tags;
-    ev->n_attributes = 2;
-    ev->attributes = attrs;
-    ev->occurred_at = "2026-11-26T08:00:00Z";
-}
-
 static void test_reads_publish(void)
 {
-    Hub__Customer cust = HUB__CUSTOMER__INIT;
-    Hub__Event ev = HUB__EVENT__INIT;
-    char *tags[] = {"export", "csv"};
-    Hub__Event__AttributesEntry a1 = HUB__EVENT__ATTRIBUTES_ENTRY__INIT, a2 = HUB__EVENT__ATTRIBUTES_ENTRY__INIT;
-    Hub__Event__AttributesEntry *attrs[] = {&a1, &a2};
-    a1.key = "region";
-    a1.value = "eu";
-    a2.key = "plan"; /* no value */
-    s_event(&ev, &cust, tags, attrs);
+    frames_event_t ev;
+    frames_event(&ev);
     Hub__Publish p = HUB__PUBLISH__INIT;
-    p.event = &ev;
+    p.event = &ev.event;
     p.on_behalf_of = "alice";
     p.has_batch_acks = 1;
     p.batch_acks = 1;
@@ -135,13 +108,8 @@ static void test_reads_publish(void)
 
 static void test_reads_deliver_batch(void)
 {
-    Hub__Customer cust = HUB__CUSTOMER__INIT;
-    Hub__Event ev = HUB__EVENT__INIT;
-    char *tags[] = {"a", "b"};
-    Hub__Event__AttributesEntry a1 = HUB__EVENT__ATTRIBUTES_ENTRY__INIT, *attrs[] = {&a1, &a1};
-    a1.key = "k";
-    a1.value = "v";
-    s_event(&ev, &cust, tags, attrs);
+    frames_event_t ev;
+    frames_event(&ev);
     enum { N = 40 }; /* more: arrays of 8, 16, 32 and 64 */
     Hub__Notification n[N], *more[N];
     for (size_t i = 0; i < N; i++) {
@@ -156,7 +124,7 @@ static void test_reads_deliver_batch(void)
         n[i].attempt = 1;
         n[i].event_id = "ev-1";
         n[i].received_at = "2026-11-26T08:00:01.000Z";
-        n[i].event = i % 3 ? &ev : NULL;
+        n[i].event = i % 3 ? &ev.event : NULL;
         more[i] = &n[i];
     }
     Hub__Deliver d = HUB__DELIVER__INIT;
@@ -173,17 +141,13 @@ static void test_reads_deliver_batch(void)
 static void test_reads_acks(void)
 {
     enum { N = 1000 };
-    Hub__Ref *refs = calloc(N, sizeof *refs), **ptrs = calloc(N, sizeof *ptrs);
+    frames_ack_t ack = {0};
     Hub__PublishAck *acks = calloc(N, sizeof *acks), **aptrs = calloc(N, sizeof *aptrs);
-    CHECK(refs && ptrs && acks && aptrs);
-    if (!refs || !ptrs || !acks || !aptrs)
+    CHECK(frames_ack(&ack, N) == 0 && acks && aptrs);
+    if (!ack.refs || !ack.ptrs || !acks || !aptrs)
         goto out;
+    s_reads_back(&ack.frame);
     for (size_t i = 0; i < N; i++) {
-        hub__ref__init(&refs[i]);
-        refs[i].has_seq = refs[i].has_slot = 1;
-        refs[i].seq = (uint64_t)1 << (i % 64);
-        refs[i].slot = (uint32_t)i;
-        ptrs[i] = &refs[i];
         hub__publish_ack__init(&acks[i]);
         acks[i].id = "ev";
         acks[i].has_seq = acks[i].has_corr = acks[i].has_duplicate = 1;
@@ -192,23 +156,15 @@ static void test_reads_acks(void)
         acks[i].duplicate = i % 2;
         aptrs[i] = &acks[i];
     }
-    Hub__Ack ack = HUB__ACK__INIT;
-    ack.name = "engineering";
-    ack.n_refs = N;
-    ack.refs = ptrs;
-    Hub__Frame f = HUB__FRAME__INIT;
-    f.body_case = HUB__FRAME__BODY_ACK;
-    f.ack = &ack;
-    s_reads_back(&f);
     Hub__PublishAcks pa = HUB__PUBLISH_ACKS__INIT;
     pa.n_acks = N;
     pa.acks = aptrs;
+    Hub__Frame f = HUB__FRAME__INIT;
     f.body_case = HUB__FRAME__BODY_PUBLISH_ACKS;
     f.publish_acks = &pa;
     s_reads_back(&f);
 out:
-    free(refs);
-    free(ptrs);
+    frames_ack_fini(&ack);
     free(acks);
     free(aptrs);
 }

@@ -14,7 +14,8 @@
  *      event's routing never changes.
  *   2. Rows are kept in a table indexed by seq (the newest of a seq's slot
  *      wins): subscribers scan the same rows at about the same time.
- *   3. A topic keeps its number for the table's life. When HUB_ROWTOPICS_MAX
+ *   3. A topic keeps its number for the table's life (also one numbered
+ *      for a row that then could not be kept). When HUB_ROWTOPICS_MAX
  *      distinct topics have been seen (policies reloaded many times), a row
  *      with a new one is not kept, and its readers read it as before.
  *   4. A row that cannot be kept (more than HUB_ROWTOPICS_ROUTES routes, a

@@ -7,8 +7,9 @@
  *    protobuf-c stores it (strings NUL-terminated copies, messages built
  *    with their init function, has_ flags and oneof cases set), and every
  *    case where protobuf-c does something else (merges a message given
- *    twice, keeps unknown fields, truncates a varint, reads packed arrays)
- *    is declined rather than imitated.
+ *    twice, keeps unknown fields, truncates a varint, refuses a tag or a
+ *    length written in more than five bytes, reads packed arrays) is
+ *    declined rather than imitated.
  * 2. Memory comes from the caller's allocator in blocks and is handed out
  *    from them by a bump: protobuf-c asks the allocator for every string.
  * 3. A repeated field's array grows in place of the one before it, to
@@ -80,6 +81,17 @@ static inline int s_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return s_varint_long(p, end, v);
 }
 
+#define S_HEAD_MAX 5 /* bytes protobuf-c reads of a tag or a length, at most */
+
+/* s_varint for a field's tag or a length: protobuf-c refuses either when
+ * it takes more than S_HEAD_MAX bytes (however small its value), so this
+ * declines those too. */
+static inline int s_head(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    const uint8_t *at = *p;
+    return s_varint(p, end, v) && *p - at <= S_HEAD_MAX;
+}
+
 /* The place for the next item of repeated field s of the message at base
  * (rule 3): NULL when memory runs out. */
 static void **s_push(char *base, const hub_plan_slot_t *s, s_mem_t *m)
@@ -113,7 +125,7 @@ static int s_read(const hub_plan_t *plan, const uint8_t *p, const uint8_t *end, 
     uint64_t seen = 0;
     while (p < end) {
         uint64_t tag, v;
-        if (!s_varint(&p, end, &tag) || (tag >> 3) > HUB_PLAN_MAX_NUMBER)
+        if (!s_head(&p, end, &tag) || (tag >> 3) > HUB_PLAN_MAX_NUMBER)
             return 0;
         const hub_plan_slot_t *s = &plan->slots[tag >> 3];
         if (s->kind == HUB_PLAN_UNKNOWN || s->kind == HUB_PLAN_DECLINE || tag != s->tag)
@@ -130,7 +142,7 @@ static int s_read(const hub_plan_t *plan, const uint8_t *p, const uint8_t *end, 
             slot = base + s->offset;
         }
         if (s->kind == HUB_PLAN_STRING || s->kind == HUB_PLAN_MESSAGE) {
-            if (!s_varint(&p, end, &v) || v > (uint64_t)(end - p))
+            if (!s_head(&p, end, &v) || v > (uint64_t)(end - p))
                 return 0;
             if (s->kind == HUB_PLAN_MESSAGE) {
                 int rc = s_read(s->sub, p, p + v, m, (ProtobufCMessage **)slot, depth + 1);

@@ -4,11 +4,12 @@
  * paths (Publish, Deliver, Ack, PublishAcks) and most others.
  *
  * It reads what the hub's own encoders and libhub write: known fields of
- * the kinds string, message, bool, enum and 32- and 64-bit unsigned and
- * signed integers, each non-repeated field at most once. It declines
- * anything else (an unknown field, a field given twice, a packed or
- * repeated scalar, a value protobuf-c would truncate, bytes that end too
- * soon), and the caller then asks protobuf-c, whose answer stands for
+ * the kinds string, message, bool, enum, 32- and 64-bit unsigned integers
+ * and 64-bit signed ones, each non-repeated field at most once. It
+ * declines anything else (an unknown field, a field given twice, a packed
+ * or repeated scalar, a value protobuf-c would truncate, a tag or length
+ * longer than protobuf-c reads, bytes that end too soon), and the caller
+ * then asks protobuf-c, whose answer stands for
  * every input: what hub_unpack_frame reads is what protobuf_c_message_unpack
  * reads from the same bytes.
  */

@@ -197,6 +197,8 @@ static void test_reads_raw(void)
         {"an empty message", {0x08, 0x01, 0xa2, 0x01, 0x00}, 5},
         {"a string with a NUL in it", {0x08, 0x01, 0x52, 0x04, 0x0a, 0x02, 'a', 0x00}, 8},
         {"a field of a oneof and the fields around it", {0x52, 0x00, 0x08, 0x01, 0x10, 0x07}, 6},
+        {"a tag written in five bytes", {0x88, 0x80, 0x80, 0x80, 0x00, 0x01}, 6},
+        {"a length written in five bytes", {0x08, 0x01, 0x52, 0x83, 0x80, 0x80, 0x80, 0x00, 0x0a, 0x01, 'x'}, 11},
     };
     for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++) {
         check_case = raw[i].what;
@@ -229,6 +231,9 @@ static void test_declines(void)
         {"packed doubles", {0xb2, 0x01, 0x0c, 0x6a, 0x0a, 0x12, 0x08, 0, 0, 0, 0, 0, 0, 0, 0}, 15}, /* Histogram */
         {"a group", {0x0b, 0x0c}, 2},
         {"a tag cut short", {0x08, 0x01, 0x82}, 3},
+        {"a tag written in six bytes (protobuf-c reads five)", {0x88, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01}, 7},
+        {"a length written in six bytes", {0x08, 0x01, 0x52, 0x83, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0a, 0x01, 'x'}, 12},
+        {"a string's length written in six bytes", {0x52, 0x08, 0x0a, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00, 'x'}, 10},
     };
     for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++) {
         check_case = raw[i].what;
@@ -248,6 +253,10 @@ static void test_decode_after_decline(void)
     hub_frame_free(&frame);
     static const uint8_t nested_zero[] = {0x08, 0x01, 0x62, 0x04, 0x0a, 0x02, 0x00, 0x01};
     CHECK_INT(hub_frame_decode(nested_zero, sizeof nested_zero, 0, &frame, err), -HUB_EMALFORMED);
+    CHECK(frame == NULL);
+    /* a length in six bytes: protobuf-c refuses the frame, so does the hub */
+    static const uint8_t long_length[] = {0x08, 0x01, 0x52, 0x83, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0a, 0x01, 'x'};
+    CHECK_INT(hub_frame_decode(long_length, sizeof long_length, 0, &frame, err), -HUB_EMALFORMED);
     CHECK(frame == NULL);
 }
 

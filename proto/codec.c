@@ -453,6 +453,55 @@ Hub__ErrorCode hub_error_code(int rc)
     }
 }
 
+#define S_FRAME_CORR 2 /* Frame.corr */
+#define S_FRAME_ACK 17 /* Frame.ack */
+#define S_ACK_NAME 1   /* Ack.name */
+#define S_ACK_REFS 2   /* Ack.refs */
+#define S_REF_SEQ 1    /* Ref.seq */
+#define S_REF_SLOT 2   /* Ref.slot */
+
+/* Bytes of one Ref's fields (both set). */
+static size_t s_ref_len(const hub_ack_ref_t *r)
+{
+    return 1 + hub_varint_size(r->seq) + 1 + hub_varint_size(r->slot);
+}
+
+int hub_frame_encode_ack(uint64_t corr, const char *name, const hub_ack_ref_t *refs, size_t n, hub_buf_t *out)
+{
+    size_t name_len = name ? strlen(name) : 0;
+    size_t ack_len = name ? s_string_size(name_len) : 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = s_ref_len(&refs[i]);
+        ack_len += 1 + hub_varint_size(len) + len;
+    }
+    size_t total = 1 + hub_varint_size(HUB_PROTOCOL_VERSION) + 1 + hub_varint_size(corr) +
+                   hub_varint_size(S_TAG_LEN(S_FRAME_ACK)) + hub_varint_size(ack_len) + ack_len;
+    hub_buf_reset(out);
+    int rc = hub_buf_reserve(out, total);
+    if (rc < 0)
+        return rc;
+    uint8_t *p = out->data;
+    p += hub_varint_put(p, S_TAG_VARINT(S_FRAME_VERSION));
+    p += hub_varint_put(p, HUB_PROTOCOL_VERSION);
+    p += hub_varint_put(p, S_TAG_VARINT(S_FRAME_CORR));
+    p += hub_varint_put(p, corr);
+    p += hub_varint_put(p, S_TAG_LEN(S_FRAME_ACK));
+    p += hub_varint_put(p, ack_len);
+    if (name)
+        p += s_put_string(p, S_ACK_NAME, name, name_len);
+    for (size_t i = 0; i < n; i++) {
+        p += hub_varint_put(p, S_TAG_LEN(S_ACK_REFS));
+        p += hub_varint_put(p, s_ref_len(&refs[i]));
+        p += hub_varint_put(p, S_TAG_VARINT(S_REF_SEQ));
+        p += hub_varint_put(p, refs[i].seq);
+        p += hub_varint_put(p, S_TAG_VARINT(S_REF_SLOT));
+        p += hub_varint_put(p, refs[i].slot);
+    }
+    out->len = (size_t)(p - out->data);
+    assert(out->len == total);
+    return 0;
+}
+
 int hub_frame_encode_error(uint64_t corr, int rc, const char *err, const char *id, hub_buf_t *out)
 {
     Hub__Error error = HUB__ERROR__INIT;

@@ -49,6 +49,18 @@ Hub__ErrorCode hub_error_code(int rc);
  * a refused publish. Returns 0 or -ENOMEM. */
 int hub_frame_encode_error(uint64_t corr, int rc, const char *err, const char *id, hub_buf_t *out);
 
+/* A notification acknowledged: its event's seq and its slot. */
+typedef struct {
+    uint64_t seq;
+    uint32_t slot;
+} hub_ack_ref_t;
+
+/* Packs an Ack frame of n refs (each with its seq and slot set) for
+ * subscriber name (NULL: none), with corr: the bytes hub_frame_encode
+ * makes of that frame, written by hand (a subscriber acknowledges every
+ * notification). out is reset first. Returns 0 or -ENOMEM. */
+int hub_frame_encode_ack(uint64_t corr, const char *name, const hub_ack_ref_t *refs, size_t n, hub_buf_t *out);
+
 /* Packs a Deliver frame whose notification's event is given already packed
  * (event, event_len: a packed hub.Event, possibly redacted): the bytes are
  * spliced in without unpacking them. event NULL: no event; an empty event

@@ -45,6 +45,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "dedup.h"
 #include "hub.h"
 #include "hub.pb-c.h"
@@ -62,11 +63,6 @@
 #define HUB_CLIENT_BATCH 128            /* notifications per Deliver frame asked for (Subscribe.batch) */
 #define HUB_CLIENT_BATCH_MAX 256        /* ... and taken at most (a frame with more is dropped) */
 #define HUB_INSTANCE_LEN 128            /* bytes kept of the hub's instance */
-
-typedef struct {
-    uint64_t seq;  /* event sequence number */
-    uint32_t slot; /* notification slot */
-} hub_ref_t;
 
 typedef enum {
     HUB_SUB_NONE = 0, /* hub_subscribe not called */
@@ -135,7 +131,7 @@ struct hub_client {
     size_t q_head;                    /* ring index of the oldest */
     size_t q_len;                     /* notifications waiting */
     size_t q_cap;                     /* ring capacity */
-    hub_ref_t *acks;                  /* refs to acknowledge, not yet sent */
+    hub_ack_ref_t *acks;              /* refs to acknowledge, not yet sent */
     size_t n_acks;                    /* entries in acks */
     size_t acks_cap;                  /* capacity of acks */
     int64_t acks_since_ms;            /* monotonic time the oldest kept ack was kept */

@@ -102,30 +102,13 @@ void hub_subscribe_flush_acks(hub_client_t *self)
         s_send_subscribe(self);
     if (self->sub_state != HUB_SUB_SENT && self->sub_state != HUB_SUB_ACTIVE)
         return;
-    Hub__Ref refs[HUB_ACK_BATCH];
-    Hub__Ref *ptrs[HUB_ACK_BATCH];
     size_t done = 0;
     while (done < self->n_acks) {
         size_t n = self->n_acks - done;
         if (n > HUB_ACK_BATCH)
             n = HUB_ACK_BATCH;
-        for (size_t i = 0; i < n; i++) {
-            hub__ref__init(&refs[i]);
-            refs[i].has_seq = refs[i].has_slot = 1;
-            refs[i].seq = self->acks[done + i].seq;
-            refs[i].slot = self->acks[done + i].slot;
-            ptrs[i] = &refs[i];
-        }
-        Hub__Ack ack = HUB__ACK__INIT;
-        ack.name = self->sub_name;
-        ack.n_refs = n;
-        ack.refs = ptrs;
-        Hub__Frame frame = HUB__FRAME__INIT;
-        frame.has_corr = 1;
-        frame.corr = hub_client_corr(self);
-        frame.body_case = HUB__FRAME__BODY_ACK;
-        frame.ack = &ack;
-        if (hub_client_send(self, &frame) < 0)
+        if (hub_frame_encode_ack(hub_client_corr(self), self->sub_name, self->acks + done, n, &self->out) < 0 ||
+            hub_client_send_bytes(self, self->out.data, self->out.len) < 0)
             break; /* kept for the next step */
         done += n;
     }
@@ -212,7 +195,7 @@ static int s_keep_ack(hub_client_t *self, uint64_t seq, uint32_t slot)
 {
     if (self->n_acks == self->acks_cap) {
         size_t cap = self->acks_cap ? self->acks_cap * 2 : HUB_ACK_BATCH;
-        hub_ref_t *acks = realloc(self->acks, cap * sizeof(*acks));
+        hub_ack_ref_t *acks = realloc(self->acks, cap * sizeof(*acks));
         if (!acks)
             return -ENOMEM;
         self->acks = acks;

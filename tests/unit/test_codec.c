@@ -420,6 +420,46 @@ static void test_routing_pack_equals_protobuf(void)
     hub_buf_fini(&theirs);
 }
 
+/* hub_frame_encode_ack writes the bytes hub_frame_encode makes of the same
+ * Ack frame: with and without a name, no refs, seqs and slots of every
+ * varint length (0 and the largest too), a frame's worth of refs. */
+static void test_ack_equals_encode(void)
+{
+    enum { N = 256 };
+    static const uint64_t corrs[] = {0, 1, 300, UINT64_MAX};
+    static const size_t counts[] = {0, 1, 3, N};
+    hub_ack_ref_t mine[N];
+    Hub__Ref refs[N], *ptrs[N];
+    for (size_t i = 0; i < N; i++) {
+        mine[i].seq = i == 1 ? UINT64_MAX : (uint64_t)1 << (i % 64);
+        mine[i].slot = i == 2 ? UINT32_MAX : (uint32_t)(i % 3 == 0 ? 0 : i * 1000);
+        hub__ref__init(&refs[i]);
+        refs[i].has_seq = refs[i].has_slot = 1;
+        refs[i].seq = mine[i].seq;
+        refs[i].slot = mine[i].slot;
+        ptrs[i] = &refs[i];
+    }
+    hub_buf_t a = HUB_BUF_INIT, b = HUB_BUF_INIT;
+    for (size_t c = 0; c < sizeof corrs / sizeof corrs[0]; c++)
+        for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++)
+            for (int named = 0; named <= 1; named++) {
+                Hub__Ack ack = HUB__ACK__INIT;
+                ack.name = named ? "engineering" : NULL;
+                ack.n_refs = counts[k];
+                ack.refs = ptrs;
+                Hub__Frame f = HUB__FRAME__INIT;
+                f.has_corr = 1;
+                f.corr = corrs[c];
+                f.body_case = HUB__FRAME__BODY_ACK;
+                f.ack = &ack;
+                CHECK_INT(hub_frame_encode(&f, &a), 0);
+                CHECK_INT(hub_frame_encode_ack(corrs[c], ack.name, mine, counts[k], &b), 0);
+                CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+            }
+    hub_buf_fini(&a);
+    hub_buf_fini(&b);
+}
+
 static void test_round_trip_nack(void)
 {
     Hub__Ref r = HUB__REF__INIT;
@@ -1007,6 +1047,7 @@ static const check_case_t cases[] = {
     {"round trip ack of many refs", test_round_trip_many_refs},
     {"decode reuses memory", test_decode_reuses_memory},
     {"routing pack equals protobuf-c", test_routing_pack_equals_protobuf},
+    {"ack frame equals encode", test_ack_equals_encode},
     {"round trip nack", test_round_trip_nack},
     {"round trip error", test_round_trip_error},
     {"round trip heartbeat", test_round_trip_heartbeat},

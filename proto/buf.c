@@ -84,6 +84,19 @@ size_t hub_varint_put(uint8_t *p, uint64_t value)
     return n;
 }
 
+size_t hub_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *value)
+{
+    uint64_t v = 0;
+    for (size_t n = 0; n < 10 && p + n < end; n++) {
+        v |= (uint64_t)(p[n] & 0x7f) << (7 * n);
+        if (!(p[n] & 0x80)) {
+            *value = v;
+            return n + 1;
+        }
+    }
+    return 0;
+}
+
 int hub_buf_append_varint(hub_buf_t *self, uint64_t value)
 {
     uint8_t tmp[10];

@@ -37,6 +37,12 @@ size_t hub_varint_size(uint64_t value);
  * hub_varint_size(value) bytes. Returns the bytes written. */
 size_t hub_varint_put(uint8_t *p, uint64_t value);
 
+/* Reads a protobuf base-128 varint at p (before end) into *value: the one
+ * reader of them, as hub_varint_put is the one writer. Returns its bytes
+ * (1 to 10), or 0 when the bytes end first or it runs past ten. Bits of a
+ * tenth byte beyond 64 are dropped, as protobuf-c drops them. */
+size_t hub_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *value);
+
 /* Appends a protobuf base-128 varint. Returns 0 or -ENOMEM. */
 int hub_buf_append_varint(hub_buf_t *self, uint64_t value);
 

@@ -755,19 +755,17 @@ void hub_notification_from_route(Hub__Notification *n, const hub_route_view_t *r
     n->received_at = (char *)received_at;
 }
 
-/* Reads a base-128 varint at *p (below end). Returns 0 or -1. */
+/* Reads a varint at *p (below end), moving *p past it. Returns 0 or -1.
+ * Most are one byte: delivery reads a route's dozen of them per send. */
 static int s_varint(const uint8_t **p, const uint8_t *end, uint64_t *value)
 {
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t byte = *(*p)++;
-        v |= (uint64_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80)) {
-            *value = v;
-            return 0;
-        }
+    if (*p < end && **p < 0x80) {
+        *value = *(*p)++;
+        return 0;
     }
-    return -1;
+    size_t n = hub_varint_get(*p, end, value);
+    *p += n;
+    return n ? 0 : -1;
 }
 
 /* Skips the value of a field of wire type wt at *p. Returns 0 or -1. */

@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "redact.h"
 
-#define S_MAX_VARINT 10            /* bytes of the longest varint */
 #define S_MAX_FIELD_NUMBER 536870911 /* 2^29 - 1 */
 
 enum {
@@ -34,21 +34,13 @@ enum {
     S_WIRE_32BIT = 5,
 };
 
-/* Reads a varint at *pos (< len). Returns 0, or -HUB_EMALFORMED. */
+/* Reads a varint at *pos (< len), moving *pos past it. Returns 0, or
+ * -HUB_EMALFORMED. */
 static int s_read_varint(const uint8_t *data, size_t len, size_t *pos, uint64_t *value_p)
 {
-    uint64_t value = 0;
-    for (int i = 0; i < S_MAX_VARINT; i++) {
-        if (*pos >= len)
-            return -HUB_EMALFORMED;
-        uint8_t byte = data[(*pos)++];
-        value |= (uint64_t)(byte & 0x7f) << (7 * i);
-        if (!(byte & 0x80)) {
-            *value_p = value;
-            return 0;
-        }
-    }
-    return -HUB_EMALFORMED;
+    size_t n = hub_varint_get(data + *pos, data + len, value_p);
+    *pos += n;
+    return n ? 0 : -HUB_EMALFORMED;
 }
 
 /* How keep treats a field: not at all, whole, or only some subfields. */

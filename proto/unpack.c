@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "buf.h"
 #include "plan.h"
 #include "unpack.h"
 
@@ -52,33 +53,20 @@ static void *s_take(s_mem_t *m, size_t size, size_t align)
     return p;
 }
 
-static int s_varint_long(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    const uint8_t *q = *p;
-    uint64_t x = 0;
-    for (unsigned shift = 0; shift < 64 && q < end; shift += 7) {
-        uint8_t b = *q++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            if (shift == 63 && b > 1)
-                return 0; /* beyond 64 bits */
-            *p = q;
-            *v = x;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Reads a varint at *p (before end) into *v. Returns 1, or 0 when the
- * bytes end first or it does not fit in 64 bits. */
+/* Reads a varint at *p (before end) into *v, moving *p past it. Returns
+ * 1, or 0 when the bytes end first or it does not fit in 64 bits (a tenth
+ * byte over 1, whose bits protobuf-c would drop). Most are one byte. */
 static inline int s_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
     if (*p < end && **p < 0x80) {
         *v = *(*p)++;
         return 1;
     }
-    return s_varint_long(p, end, v);
+    size_t n = hub_varint_get(*p, end, v);
+    if (!n || (n == 10 && (*p)[9] > 1))
+        return 0;
+    *p += n;
+    return 1;
 }
 
 #define S_HEAD_MAX 5 /* bytes protobuf-c reads of a tag or a length, at most */

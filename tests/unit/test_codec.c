@@ -460,6 +460,27 @@ static void test_ack_equals_encode(void)
     hub_buf_fini(&b);
 }
 
+/* buf's varint reader takes back what its writer wrote, and refuses what
+ * ends too soon or runs past ten bytes. */
+static void test_varint_read_back(void)
+{
+    static const uint64_t values[] = {0, 1, 127, 128, 16383, 16384, UINT32_MAX, (uint64_t)1 << 63, UINT64_MAX};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        uint8_t b[10];
+        size_t n = hub_varint_put(b, values[i]);
+        uint64_t v = 0;
+        CHECK_INT(hub_varint_get(b, b + n, &v), n);
+        CHECK(v == values[i]);
+        CHECK_INT(hub_varint_get(b, b + n - 1, &v), 0); /* cut short */
+    }
+    static const uint8_t eleven[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    uint64_t v = 0;
+    CHECK_INT(hub_varint_get(eleven, eleven + sizeof eleven, &v), 0);
+    static const uint8_t tenth[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x03};
+    CHECK_INT(hub_varint_get(tenth, tenth + sizeof tenth, &v), 10);
+    CHECK(v == (uint64_t)1 << 63); /* the bit beyond 64 dropped */
+}
+
 static void test_round_trip_nack(void)
 {
     Hub__Ref r = HUB__REF__INIT;
@@ -1048,6 +1069,7 @@ static const check_case_t cases[] = {
     {"decode reuses memory", test_decode_reuses_memory},
     {"routing pack equals protobuf-c", test_routing_pack_equals_protobuf},
     {"ack frame equals encode", test_ack_equals_encode},
+    {"varint read back", test_varint_read_back},
     {"round trip nack", test_round_trip_nack},
     {"round trip error", test_round_trip_error},
     {"round trip heartbeat", test_round_trip_heartbeat},

@@ -11,6 +11,11 @@
  * It declines a message with unknown fields, a field of a kind its plan
  * does not write, or a NULL item in a repeated field; the caller then asks
  * protobuf-c.
+ *
+ * The three messages the hub writes most keep their packers by hand in
+ * codec.c (an event's routing, a delivery's notification, an Ack frame):
+ * a third to eight times cheaper still than this writer's walk of the
+ * plan (a four-route routing: 2,000 instructions against 3,000).
  */
 #ifndef HUB_PACK_H_INCLUDED
 #define HUB_PACK_H_INCLUDED

@@ -49,6 +49,12 @@ typedef struct {
     size_t max_len;        /* validation: bytes of one string at most (0: HUB_MAX_FIELD) */
 } s_walk_t;
 
+/* Bytes one string may have in the walk's validation. */
+static size_t s_max_len(const s_walk_t *w)
+{
+    return w->max_len ? w->max_len : HUB_MAX_FIELD;
+}
+
 /* Appends ".name" (or "name" at the top, or "[index]" when name is NULL)
  * to the path. Returns the old length, for s_path_pop. */
 static size_t s_path_push(s_walk_t *w, const char *name, size_t index)
@@ -1222,7 +1228,7 @@ static int s_validate_value(s_walk_t *w, const ProtobufCFieldDescriptor *f, cons
     if (f->type == PROTOBUF_C_TYPE_STRING) {
         const char *s = *(char *const *)member;
         size_t len = s ? strlen(s) : 0;
-        size_t max = w->max_len ? w->max_len : HUB_MAX_FIELD;
+        size_t max = s_max_len(w);
         if (s && !s_utf8_valid(s, len))
             return s_fail(w, "not valid UTF-8");
         if (len > max)
@@ -1253,7 +1259,7 @@ static int s_validate_map_entry(s_walk_t *w, const ProtobufCMessage *entry, int 
         size_t len = key ? strlen(key) : 0;
         if (key && !s_utf8_valid(key, len))
             return s_fail(w, "a key is not valid UTF-8");
-        size_t max = w->max_len ? w->max_len : HUB_MAX_FIELD;
+        size_t max = s_max_len(w);
         if (len > max)
             return s_fail(w, "a key is longer than %zu bytes (%zu)", max, len);
     }
@@ -1287,7 +1293,7 @@ static int s_validate_fields(s_walk_t *w, const ProtobufCMessage *msg, int depth
              * path is built only to name one that does not */
             const char *text = *(char *const *)(base + f->offset);
             size_t len = strlen(text);
-            if (len <= (w->max_len ? w->max_len : HUB_MAX_FIELD) && s_utf8_valid(text, len))
+            if (len <= s_max_len(w) && s_utf8_valid(text, len))
                 continue;
         }
         size_t old = s_path_push(w, f->name, 0);

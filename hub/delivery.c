@@ -448,6 +448,8 @@ static int s_scan_send(s_scan_t *ctx, const hub_store_row_t *row, const hub_rout
     return 0;
 }
 
+/* Logs that slot of row's stored routing could not be read (found: what
+ * the read returned), for sub, which goes on without it. */
 static void s_unreadable(const hub_store_row_t *row, uint32_t slot, int found, const s_sub_t *sub)
 {
     hub_error("event %llu slot %u: stored routing cannot be read (%s); skipping it for %s",

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "check.h"
 #include "storedir.h"
 #include "store.h"
@@ -514,6 +515,74 @@ static void test_page_size(void)
     s_remove_dir();
 }
 
+/* Rule 7: audit rows of batches of every size form one chain in batch
+ * order; a duplicate event's rows are left out, and a detail that names
+ * another event of the batch gets that event's seq. */
+static void test_audit_rows_chain_across_batches(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    static const size_t sizes[] = {1, 7, 8, 9, 16, 17, 3};
+    int64_t expected = 0;
+    char ids[40][16];
+    char details[40][48];
+    int n_ids = 0;
+    for (size_t b = 0; b < sizeof sizes / sizeof sizes[0]; b++) {
+        /* two events; the second is the first one again (a duplicate) in
+         * every batch after the first */
+        snprintf(ids[n_ids], sizeof ids[0], "ev-%zu", b);
+        hub_store_event_t evs[2] = {s_event(ids[n_ids], "CASE-1"), s_event(b ? "ev-0" : "ev-first", NULL)};
+        n_ids++;
+        hub_store_audit_t audit[20];
+        size_t naudit = sizes[b] + 1;
+        for (size_t i = 0; i < naudit; i++) {
+            snprintf(details[i], sizeof details[0], "{\"batch\":%zu,\"row\":%zu}", b, i);
+            audit[i] = (hub_store_audit_t){
+                .event = i == naudit - 1 ? 1 : 0, /* the last row is about the second event */
+                .row = {.actor = "test", .action = "received", .event_id = ids[n_ids - 1], .detail = details[i]},
+                .ref_event = i == 2 || i == 4 ? 0 : -1,
+                .ref_key = i == 2 || i == 4 ? "ref_seq" : NULL,
+            };
+        }
+        hub_store_batch_t batch = {.events = evs, .nevents = 2, .audit = audit, .naudit = naudit};
+        CHECK_INT(hub_store_commit_batch(store, &batch, err), 0);
+        expected += (int64_t)naudit - (b ? 1 : 0);
+        const char *head = NULL;
+        CHECK_INT(hub_store_audit_head(store, &head), expected);
+    }
+    hub_store_destroy(&store);
+
+    char path[512];
+    sqlite3 *db = NULL;
+    CHECK_INT(sqlite3_open(s_path("hub.db", path), &db), SQLITE_OK);
+    hub_audit_verdict_t v;
+    CHECK_INT(hub_audit_verify(db, &v, err), 0);
+    CHECK_INT(v.rows, expected);
+    /* in batch order, with the seq named where asked */
+    sqlite3_stmt *st = NULL;
+    CHECK_INT(sqlite3_prepare_v2(db, "SELECT detail, seq FROM audit WHERE id = ?1", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_int64(st, 1, 2 + 3); /* batch 0 has 2 rows; batch 1's third */
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0), "{\"batch\":1,\"row\":2,\"ref_seq\":3}");
+    CHECK_INT(sqlite3_column_int64(st, 1), 3);
+    sqlite3_reset(st);
+    /* batches 0 to 4 keep 2 + 7 + 8 + 9 + 16 rows; two of batch 5's
+     * first rows name a seq */
+    for (int row = 2; row <= 4; row += 2) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, 42 + row + 1);
+        CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+        char want[64];
+        snprintf(want, sizeof want, "{\"batch\":5,\"row\":%d,\"ref_seq\":7}", row);
+        CHECK_STR((const char *)sqlite3_column_text(st, 0), want);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    s_remove_dir();
+}
+
 static const check_case_t cases[] = {
     {"group commit assigns contiguous seqs", test_group_commit_assigns_contiguous_seqs},
     {"duplicate id keeps original seq", test_duplicate_id_keeps_original_seq},
@@ -524,6 +593,7 @@ static const check_case_t cases[] = {
     {"a commit under way", test_commit_under_way},
     {"the WAL is copied and rewound", test_wal_is_copied_and_rewound},
     {"new databases get 8 KiB pages, earlier ones keep theirs", test_page_size},
+    {"audit rows chain across batches of every size", test_audit_rows_chain_across_batches},
     {"SQLite keeps no count of its memory (no process-wide mutex per allocation)", test_no_memory_count},
     {NULL, NULL},
 };

@@ -26,7 +26,6 @@ enum { S_FREE = 0, S_OWED = 1, S_SENT = 2 };
 #define HUB_SCAN_ROWS 256 /* rows one scan reads at most */
 #define S_PUMP_ROWS 8192  /* rows one pump reads at most per subscriber and turn */
 #define S_SCRATCH 4096    /* bytes for the strings of one route read */
-#define S_BATCH_BYTES (256u * 1024) /* bytes of notifications in one batched Deliver frame, about */
 
 typedef struct {
     uint64_t seq;
@@ -385,7 +384,7 @@ static int s_send_slot(hub_delivery_t *self, s_sub_t *sub, const hub_store_row_t
     n.has_attempt = 1;
     n.attempt = attempt;
     if (batch && sub->batch > 1) {
-        if (sub->batch_n > 0 && self->batch_body.len >= S_BATCH_BYTES) {
+        if (sub->batch_n > 0 && self->batch_body.len >= HUB_DELIVER_BATCH_BYTES) {
             int rc = s_flush_batch(self, sub);
             if (rc == -EHOSTUNREACH || rc == -EAGAIN)
                 return rc;

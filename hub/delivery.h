@@ -49,6 +49,7 @@
 #define HUB_MAX_SUBSCRIBERS 4096 /* durable subscribers per hub */
 #define HUB_MAX_RID 256          /* bytes of a ZeroMQ routing id */
 #define HUB_MAX_BATCH 256        /* notifications in one Deliver frame (Subscribe.batch) */
+#define HUB_DELIVER_BATCH_BYTES (256u * 1024) /* bytes of notifications in one batched Deliver frame, about */
 
 typedef struct hub_delivery hub_delivery_t;
 

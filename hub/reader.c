@@ -180,6 +180,7 @@ static void s_handle(hub_reader_t *self, zmq_msg_t *rid, zmq_msg_t *req)
 static void *s_run(void *arg)
 {
     hub_reader_t *self = arg;
+    pthread_setname_np(pthread_self(), HUB_THREAD_READER);
     for (;;) {
         zmq_msg_t rid, req;
         zmq_msg_init(&rid);

@@ -387,6 +387,7 @@ static int s_load_heads(hub_store_t *self, char err[HUB_ERR_LEN])
 static void *s_checkpointer(void *arg)
 {
     hub_store_t *self = arg;
+    pthread_setname_np(pthread_self(), HUB_THREAD_CHECKPOINT);
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(self->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
         sqlite3_exec(db, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {
@@ -1133,6 +1134,7 @@ static void s_say_written(hub_store_t *self)
 static void *s_writer(void *arg)
 {
     hub_store_t *self = arg;
+    pthread_setname_np(pthread_self(), HUB_THREAD_WRITER);
     pthread_mutex_lock(&self->w.lock);
     for (;;) {
         while (!self->w.batch && !self->w.stop)

@@ -250,6 +250,10 @@ int hub_store_commit(hub_store_t *self, hub_store_event_t *events, size_t nevent
  * hub_store_commit_begin has not been ended. */
 int hub_store_commit_batch(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR_LEN]);
 
+/* The names the store's threads go by (ps -L, top -H, perf). */
+#define HUB_THREAD_WRITER "hubd-writer"
+#define HUB_THREAD_CHECKPOINT "hubd-checkpoint"
+
 /* A batch of at most this many events is written by hub_store_commit_begin
  * itself (rule 10), when it is called. */
 #define HUB_STORE_INLINE_EVENTS 4

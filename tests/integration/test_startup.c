@@ -4,6 +4,7 @@
  * serves. A refusal is one line "hubd: ..." on stderr and exit 1, and the
  * hubd that was there first keeps serving.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,44 @@ done:
     HARNESS_END(a);
 }
 
+/* Whether one of pid's threads goes by name. */
+static int s_has_thread(pid_t pid, const char *name)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    int found = 0;
+    for (struct dirent *e; d && !found && (e = readdir(d));) {
+        char comm[32] = "";
+        snprintf(path, sizeof path, "/proc/%d/task/%.16s/comm", (int)pid, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f && fgets(comm, sizeof comm, f)) {
+            comm[strcspn(comm, "\n")] = '\0';
+            found = strcmp(comm, name) == 0;
+        }
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* An operator sees what each of hubd's threads does (ps -L, top -H, perf). */
+static void test_thread_names(void)
+{
+    harness_t *h = HARNESS_NEW(NULL);
+    REQUIRE(h && harness_start(h) == 0);
+    pid_t pid = harness_pid(h);
+    CHECK(s_has_thread(pid, "hubd"));
+    CHECK(s_has_thread(pid, "hubd-writer"));
+    CHECK(s_has_thread(pid, "hubd-checkpoint"));
+    CHECK(s_has_thread(pid, "hubd-reader"));
+    CHECK(!s_has_thread(pid, "hubd-nosuch"));
+done:
+    HARNESS_END(h);
+}
+
 int main(void)
 {
     harness_require();
@@ -125,6 +164,7 @@ int main(void)
         {"a bad hub.yaml: exit 1 naming file, line and key", test_bad_config},
         {"a data directory in use: refused, the first hubd serves on", test_data_dir_in_use},
         {"an ipc endpoint in use: refused, the first hubd serves on", test_endpoint_in_use},
+        {"hubd's threads go by what they do", test_thread_names},
         {NULL, NULL},
     };
     return check_run(cases);

@@ -49,6 +49,7 @@
  *
  * hubd is found through --hubd, else $HUBD (meson sets it).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -574,6 +575,72 @@ static double s_proc_cpu_s(pid_t pid)
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* user + system ticks from the text of a /proc .../stat file, or -1. */
+static long s_stat_ticks(const char *path)
+{
+    char buf[1024];
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[got] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long utime = 0, stime = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        return -1;
+    return (long)(utime + stime);
+}
+
+/* Where the CPU went during a load, in ticks: hubd's threads by the names
+ * hubd gives them, this process (the publishers and subscribers, with
+ * their ZeroMQ threads), and the machine's busy and total time. */
+enum { S_CPU_LOOP, S_CPU_WRITER, S_CPU_CHECKPOINT, S_CPU_ZMQ, S_CPU_HUBD_OTHER, S_CPU_CLIENTS, S_CPU_BUSY,
+       S_CPU_TOTAL, S_CPU_KINDS };
+
+static void s_cpu_sample(pid_t hubd, long out[S_CPU_KINDS])
+{
+    memset(out, 0, S_CPU_KINDS * sizeof out[0]);
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)hubd);
+    DIR *d = opendir(path);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char name[32] = "";
+        snprintf(path, sizeof path, "/proc/%d/task/%.16s/comm", (int)hubd, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (fgets(name, sizeof name, f))
+                name[strcspn(name, "\n")] = '\0';
+            fclose(f);
+        }
+        snprintf(path, sizeof path, "/proc/%d/task/%.16s/stat", (int)hubd, e->d_name);
+        long ticks = s_stat_ticks(path);
+        if (ticks < 0)
+            continue;
+        int kind = strcmp(name, "hubd") == 0              ? S_CPU_LOOP
+                   : strcmp(name, "hubd-writer") == 0     ? S_CPU_WRITER
+                   : strcmp(name, "hubd-checkpoint") == 0 ? S_CPU_CHECKPOINT
+                   : strncmp(name, "ZMQbg/IO", 8) == 0    ? S_CPU_ZMQ
+                                                          : S_CPU_HUBD_OTHER;
+        out[kind] += ticks;
+    }
+    if (d)
+        closedir(d);
+    out[S_CPU_CLIENTS] = s_stat_ticks("/proc/self/stat");
+    FILE *f = fopen("/proc/stat", "r");
+    unsigned long long v[8] = {0};
+    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                    &v[6], &v[7]) == 8) {
+        /* user nice system idle iowait irq softirq steal */
+        out[S_CPU_BUSY] = (long)(v[0] + v[1] + v[2] + v[5] + v[6]);
+        out[S_CPU_TOTAL] = (long)(v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7]);
+    }
+    if (f)
+        fclose(f);
+}
+
 /* Asks the hub for its status and returns it parsed (json_decref), or NULL. */
 static json_t *s_status(hub_client_t *c)
 {
@@ -941,6 +1008,7 @@ typedef struct {
     double secs_pub, secs_all;
     uint64_t acked, delivered;
     double hubd_cpu_pct;       /* hubd's CPU time over the load's wall time */
+    long cpu[S_CPU_KINDS];     /* ticks spent during the load (s_cpu_sample) */
     uint64_t late;             /* paced sends more than 1 ms late */
     int64_t *acklat;           /* sorted, nacklat of them (owned) */
     size_t nacklat;
@@ -1025,6 +1093,8 @@ static int s_run_load(s_hub_t *hub, const s_load_t *load, s_result_t *r)
         npub_started++;
     }
     cpu0 = s_proc_cpu_s(hub->pid);
+    long ticks0[S_CPU_KINDS];
+    s_cpu_sample(hub->pid, ticks0);
     t0 = s_now_ns();
     s_gate_open(&gate);
 join:
@@ -1039,6 +1109,9 @@ join:
     if (failed)
         goto out;
     double cpu1 = s_proc_cpu_s(hub->pid);
+    s_cpu_sample(hub->pid, r->cpu);
+    for (int k = 0; k < S_CPU_KINDS; k++)
+        r->cpu[k] -= ticks0[k];
     int64_t t_pub = t0, t_all = t0;
     for (int i = 0; i < npubs; i++) {
         s_pub_arg_t *p = &pubs[i];
@@ -1205,6 +1278,28 @@ static void s_print_context(const char *phase, const s_hub_t *hub, const char *w
     fflush(stdout);
 }
 
+/* Prints where the CPU went during the load, in microseconds of CPU per
+ * event acknowledged: hubd's threads, the benchmark's clients (who share
+ * the cores with it), and the share of the machine that was busy. */
+static void s_cpu_figures(const char *phase, const s_result_t *r)
+{
+    if (r->acked == 0 || r->cpu[S_CPU_TOTAL] <= 0)
+        return;
+    static const char *names[] = {"hubd_loop", "hubd_writer", "hubd_checkpoint", "hubd_zmq", "hubd_other",
+                                  "clients"};
+    double us_per_tick = 1e6 / (double)sysconf(_SC_CLK_TCK);
+    long hubd = 0;
+    for (int k = 0; k <= S_CPU_CLIENTS; k++) {
+        char metric[64];
+        snprintf(metric, sizeof metric, "%s_us/event", names[k]);
+        s_figure(phase, metric, (double)r->cpu[k] * us_per_tick / (double)r->acked, 2, NULL);
+        if (k < S_CPU_CLIENTS)
+            hubd += r->cpu[k];
+    }
+    s_figure(phase, "hubd_us/event", (double)hubd * us_per_tick / (double)r->acked, 2, NULL);
+    s_figure(phase, "machine_busy_pct", 100.0 * (double)r->cpu[S_CPU_BUSY] / (double)r->cpu[S_CPU_TOTAL], 0, NULL);
+}
+
 static int s_phase_throughput(void)
 {
     s_hub_t hub;
@@ -1227,6 +1322,7 @@ static int s_phase_throughput(void)
         s_figure("throughput", "pub->sub_p50_ms", s_pct_ms(r.sublat, r.nsublat, 0.50), 3, NULL);
         s_figure("throughput", "pub->sub_p99_ms", s_pct_ms(r.sublat, r.nsublat, 0.99), 3, NULL);
         s_figure("throughput", "hubd_cpu_pct", r.hubd_cpu_pct, 0, NULL);
+        s_cpu_figures("throughput", &r);
     }
     s_result_free(&r);
     return s_hub_stop(&hub, rc != 0) == 0 ? rc : -1;

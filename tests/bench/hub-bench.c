@@ -14,7 +14,10 @@
  *               departments, 4 durable subscribers (one client and thread
  *               each) acknowledging every notification. Figures: events/s
  *               acknowledged to the publishers after commit; acknowledged
- *               deliveries/s (until every subscriber acked every one).
+ *               deliveries/s (until every subscriber acked every one);
+ *               where the CPU went meanwhile (us per event for each of
+ *               hubd's threads, by name, and for this program's clients;
+ *               the machine's busy share).
  *   latency     5,000 events/s for 10 s, paced on the monotonic clock;
  *               publish->ack and publish->subscriber p50, p99, p99.9. The
  *               send time travels in the event id.

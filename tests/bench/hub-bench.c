@@ -556,29 +556,7 @@ static long s_proc_kb(pid_t pid, const char *field)
     return kb;
 }
 
-/* hubd's user + system CPU time so far, in seconds, or -1. */
-static double s_proc_cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t got = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[got] = '\0';
-    const char *p = strrchr(buf, ')');
-    if (!p)
-        return -1;
-    unsigned long utime = 0, stime = 0;
-    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
-     * majflt cmajflt utime stime */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
-        return -1;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* user + system ticks from the text of a /proc .../stat file, or -1. */
+/* user + system ticks from a /proc .../stat file, or -1. */
 static long s_stat_ticks(const char *path)
 {
     char buf[1024];
@@ -590,9 +568,20 @@ static long s_stat_ticks(const char *path)
     buf[got] = '\0';
     const char *p = strrchr(buf, ')');
     unsigned long utime = 0, stime = 0;
+    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
+     * majflt cmajflt utime stime */
     if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
         return -1;
     return (long)(utime + stime);
+}
+
+/* hubd's user + system CPU time so far, in seconds, or -1. */
+static double s_proc_cpu_s(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    long ticks = s_stat_ticks(path);
+    return ticks < 0 ? -1 : (double)ticks / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* Where the CPU went during a load, in ticks: hubd's threads by the names

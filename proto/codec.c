@@ -546,36 +546,44 @@ static void s_note_strings(const Hub__Notification *n, const char *text[S_NOTE_S
     memcpy(text, all, sizeof all);
 }
 
-/* Bytes of n packed without its event: what protobuf-c packs of it, by
- * hand (every delivery packs one, and protobuf-c walks the descriptor of
- * each field twice). A notification with unknown fields is left to
- * protobuf-c. */
-static size_t s_note_size(const Hub__Notification *n)
+/* A notification measured for packing by hand (every delivery packs one,
+ * and protobuf-c walks the descriptor of each field twice): its strings
+ * with their lengths, so that measuring and writing take each strlen
+ * once. A notification with unknown fields is left to protobuf-c. */
+typedef struct {
+    const char *text[S_NOTE_STRINGS]; /* in the order of s_note_fields */
+    size_t len[S_NOTE_STRINGS];
+    size_t size;                      /* bytes of it packed without its event */
+} s_note_t;
+
+static void s_note_measure(const Hub__Notification *n, s_note_t *m)
 {
-    if (n->base.n_unknown_fields)
-        return protobuf_c_message_get_packed_size(&n->base);
-    const char *text[S_NOTE_STRINGS];
-    s_note_strings(n, text);
-    size_t len = 0;
+    if (n->base.n_unknown_fields) {
+        m->size = protobuf_c_message_get_packed_size(&n->base);
+        return;
+    }
+    s_note_strings(n, m->text);
+    size_t size = 0;
     for (size_t i = 0; i < S_NOTE_STRINGS; i++)
-        if (text[i])
-            len += s_string_size(strlen(text[i]));
+        if (m->text[i]) {
+            m->len[i] = strlen(m->text[i]);
+            size += s_string_size(m->len[i]);
+        }
     if (n->has_seq)
-        len += 1 + hub_varint_size(n->seq);
+        size += 1 + hub_varint_size(n->seq);
     if (n->has_slot)
-        len += 1 + hub_varint_size(n->slot);
+        size += 1 + hub_varint_size(n->slot);
     if (n->has_attempt)
-        len += 1 + hub_varint_size(n->attempt);
-    return len;
+        size += 1 + hub_varint_size(n->attempt);
+    m->size = size;
 }
 
-/* Writes n without its event at p (s_note_size bytes); returns them. */
-static size_t s_note_pack(const Hub__Notification *n, uint8_t *p)
+/* Writes n without its event at p (m->size bytes, m from s_note_measure);
+ * returns them. */
+static size_t s_note_pack(const Hub__Notification *n, const s_note_t *m, uint8_t *p)
 {
     if (n->base.n_unknown_fields)
         return protobuf_c_message_pack(&n->base, p);
-    const char *text[S_NOTE_STRINGS];
-    s_note_strings(n, text);
     size_t at = 0, i = 0;
     if (n->has_seq) {
         p[at++] = (uint8_t)S_TAG_VARINT(S_NOTE_SEQ);
@@ -586,36 +594,36 @@ static size_t s_note_pack(const Hub__Notification *n, uint8_t *p)
         at += hub_varint_put(p + at, n->slot);
     }
     for (; i < S_NOTE_STRINGS && s_note_fields[i] < S_NOTE_ATTEMPT; i++)
-        if (text[i])
-            at += s_put_string(p + at, s_note_fields[i], text[i], strlen(text[i]));
+        if (m->text[i])
+            at += s_put_string(p + at, s_note_fields[i], m->text[i], m->len[i]);
     if (n->has_attempt) {
         p[at++] = (uint8_t)S_TAG_VARINT(S_NOTE_ATTEMPT);
         at += hub_varint_put(p + at, n->attempt);
     }
     for (; i < S_NOTE_STRINGS; i++)
-        if (text[i])
-            at += s_put_string(p + at, s_note_fields[i], text[i], strlen(text[i]));
+        if (m->text[i])
+            at += s_put_string(p + at, s_note_fields[i], m->text[i], m->len[i]);
     return at;
 }
 
-/* Bytes of notification n with its event spliced in, without the field
- * tag and length that put it in a Deliver. */
-static size_t s_notification_len(Hub__Notification *n, const uint8_t *event, size_t event_len)
+/* Bytes of notification n (measured in m) with its event spliced in,
+ * without the field tag and length that put it in a Deliver. */
+static size_t s_notification_len(const s_note_t *m, size_t event_len, int has_event)
 {
-    size_t len = s_note_size(n);
-    if (event)
+    size_t len = m->size;
+    if (has_event)
         len += hub_varint_size(S_TAG_LEN(S_NOTIFICATION_EVENT)) + hub_varint_size(event_len) + event_len;
     return len;
 }
 
 /* Appends field (tag, length, notification with its event) to out, which
  * has room for it (len from s_notification_len). */
-static void s_put_notification(hub_buf_t *out, uint32_t field, Hub__Notification *n, size_t len,
-                               const uint8_t *event, size_t event_len)
+static void s_put_notification(hub_buf_t *out, uint32_t field, const Hub__Notification *n, const s_note_t *m,
+                               size_t len, const uint8_t *event, size_t event_len)
 {
     hub_buf_append_varint(out, S_TAG_LEN(field));
     hub_buf_append_varint(out, len);
-    out->len += s_note_pack(n, out->data + out->len);
+    out->len += s_note_pack(n, m, out->data + out->len);
     if (event) {
         hub_buf_append_varint(out, S_TAG_LEN(S_NOTIFICATION_EVENT));
         hub_buf_append_varint(out, event_len);
@@ -666,7 +674,9 @@ int hub_frame_encode_deliver(const char *name, Hub__Notification *n, const uint8
 
     /* Sizes from the inside out, so that one reservation covers it all and
      * every length prefix is known before its bytes are written. */
-    size_t notification_len = s_notification_len(n, event, event_len);
+    s_note_t m;
+    s_note_measure(n, &m);
+    size_t notification_len = s_notification_len(&m, event_len, event != NULL);
     size_t body_len = hub_varint_size(S_TAG_LEN(S_DELIVER_NOTIFICATION)) + hub_varint_size(notification_len) +
                       notification_len;
     size_t deliver_len;
@@ -675,7 +685,7 @@ int hub_frame_encode_deliver(const char *name, Hub__Notification *n, const uint8
         return rc;
     /* With the room reserved, the appends below cannot fail. */
     s_put_deliver_head(out, name, deliver_len);
-    s_put_notification(out, S_DELIVER_NOTIFICATION, n, notification_len, event, event_len);
+    s_put_notification(out, S_DELIVER_NOTIFICATION, n, &m, notification_len, event, event_len);
     return 0;
 }
 
@@ -689,7 +699,9 @@ int hub_deliver_batch_add(hub_buf_t *body, size_t index, Hub__Notification *n, c
 {
     assert(n->event == NULL);
     uint32_t field = index == 0 ? S_DELIVER_NOTIFICATION : S_DELIVER_MORE;
-    size_t len = s_notification_len(n, event, event_len);
+    s_note_t m;
+    s_note_measure(n, &m);
+    size_t len = s_notification_len(&m, event_len, event != NULL);
     size_t need = hub_varint_size(S_TAG_LEN(field)) + hub_varint_size(len) + len;
     if (index == 0)
         hub_buf_reset(body);
@@ -698,7 +710,7 @@ int hub_deliver_batch_add(hub_buf_t *body, size_t index, Hub__Notification *n, c
         return rc;
     if (index == 0)
         body->len = S_HEAD_ROOM;
-    s_put_notification(body, field, n, len, event, event_len);
+    s_put_notification(body, field, n, &m, len, event, event_len);
     return 0;
 }
 

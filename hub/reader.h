@@ -36,7 +36,7 @@
 #define HUB_READER_DEFAULT_ROWS 1000     /* rows of an AuditQuery that names no limit */
 #define HUB_READER_MAX_ROWS 10000        /* rows of an AuditQuery at most */
 #define HUB_READER_MAX_REPLY (16u << 20) /* bytes of an AuditReply at most (what libhub takes in one frame) */
-#define HUB_THREAD_READER "hubd-reader"      /* the name its thread goes by (ps -L, top -H) */
+#define HUB_THREAD_READER "hubd-reader"  /* the name its thread goes by (ps -L, top -H) */
 
 typedef struct hub_reader hub_reader_t;
 

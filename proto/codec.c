@@ -606,8 +606,9 @@ static size_t s_note_pack(const Hub__Notification *n, const s_note_t *m, uint8_t
     return at;
 }
 
-/* Bytes of notification n (measured in m) with its event spliced in,
- * without the field tag and length that put it in a Deliver. */
+/* Bytes of the notification measured in m with its event (when
+ * has_event) spliced in, without the field tag and length that put it in
+ * a Deliver. */
 static size_t s_notification_len(const s_note_t *m, size_t event_len, int has_event)
 {
     size_t len = m->size;

@@ -587,8 +587,17 @@ static double s_proc_cpu_s(pid_t pid)
 /* Where the CPU went during a load, in ticks: hubd's threads by the names
  * hubd gives them, this process (the publishers and subscribers, with
  * their ZeroMQ threads), and the machine's busy and total time. */
-enum { S_CPU_LOOP, S_CPU_WRITER, S_CPU_CHECKPOINT, S_CPU_ZMQ, S_CPU_HUBD_OTHER, S_CPU_CLIENTS, S_CPU_BUSY,
-       S_CPU_TOTAL, S_CPU_KINDS };
+enum {
+    S_CPU_LOOP,
+    S_CPU_WRITER,
+    S_CPU_CHECKPOINT,
+    S_CPU_ZMQ,
+    S_CPU_HUBD_OTHER,
+    S_CPU_CLIENTS,
+    S_CPU_BUSY,
+    S_CPU_TOTAL,
+    S_CPU_KINDS
+};
 
 static void s_cpu_sample(pid_t hubd, long out[S_CPU_KINDS])
 {
@@ -623,8 +632,8 @@ static void s_cpu_sample(pid_t hubd, long out[S_CPU_KINDS])
     out[S_CPU_CLIENTS] = s_stat_ticks("/proc/self/stat");
     FILE *f = fopen("/proc/stat", "r");
     unsigned long long v[8] = {0};
-    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-                    &v[6], &v[7]) == 8) {
+    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                    &v[7]) == 8) {
         /* user nice system idle iowait irq softirq steal */
         out[S_CPU_BUSY] = (long)(v[0] + v[1] + v[2] + v[5] + v[6]);
         out[S_CPU_TOTAL] = (long)(v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7]);

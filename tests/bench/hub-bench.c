@@ -593,6 +593,7 @@ enum {
     S_CPU_CHECKPOINT,
     S_CPU_ZMQ,
     S_CPU_HUBD_OTHER,
+    S_CPU_HUBD,     /* the whole process, as /proc/PID/stat counts it */
     S_CPU_CLIENTS,
     S_CPU_BUSY,
     S_CPU_TOTAL,
@@ -629,6 +630,8 @@ static void s_cpu_sample(pid_t hubd, long out[S_CPU_KINDS])
     }
     if (d)
         closedir(d);
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)hubd);
+    out[S_CPU_HUBD] = s_stat_ticks(path);
     out[S_CPU_CLIENTS] = s_stat_ticks("/proc/self/stat");
     FILE *f = fopen("/proc/stat", "r");
     unsigned long long v[8] = {0};
@@ -1036,7 +1039,7 @@ static int s_run_load(s_hub_t *hub, const s_load_t *load, s_result_t *r)
     pthread_t *sth = calloc((size_t)load->ndepts, sizeof *sth);
     pthread_t *pth = calloc((size_t)npubs, sizeof *pth);
     int failed = 0, nsub_started = 0, npub_started = 0;
-    double cpu0 = -1;
+    long ticks0[S_CPU_KINDS] = {0};
     int64_t t0 = 0;
     s_gate_t gate;
     s_gate_init(&gate);
@@ -1093,8 +1096,6 @@ static int s_run_load(s_hub_t *hub, const s_load_t *load, s_result_t *r)
         }
         npub_started++;
     }
-    cpu0 = s_proc_cpu_s(hub->pid);
-    long ticks0[S_CPU_KINDS];
     s_cpu_sample(hub->pid, ticks0);
     t0 = s_now_ns();
     s_gate_open(&gate);
@@ -1109,8 +1110,8 @@ join:
         pthread_join(sth[i], NULL);
     if (failed)
         goto out;
-    double cpu1 = s_proc_cpu_s(hub->pid);
     s_cpu_sample(hub->pid, r->cpu);
+    int hubd_known = ticks0[S_CPU_HUBD] >= 0 && r->cpu[S_CPU_HUBD] >= 0;
     for (int k = 0; k < S_CPU_KINDS; k++)
         r->cpu[k] -= ticks0[k];
     int64_t t_pub = t0, t_all = t0;
@@ -1159,7 +1160,8 @@ join:
     r->secs_all = (double)(t_all - t0) / 1e9;
     r->events_per_s = (double)r->acked / r->secs_pub;
     r->deliveries_per_s = (double)r->delivered / r->secs_all;
-    r->hubd_cpu_pct = cpu0 >= 0 && cpu1 >= 0 ? 100.0 * (cpu1 - cpu0) / r->secs_all : -1;
+    r->hubd_cpu_pct =
+        hubd_known ? 100.0 * (double)r->cpu[S_CPU_HUBD] / (double)sysconf(_SC_CLK_TCK) / r->secs_all : -1;
     if (load->latency) {
         r->acklat = malloc((r->nacklat ? r->nacklat : 1) * sizeof *r->acklat);
         r->sublat = malloc((r->nsublat ? r->nsublat : 1) * sizeof *r->sublat);
@@ -1286,17 +1288,17 @@ static void s_cpu_figures(const char *phase, const s_result_t *r)
 {
     if (r->acked == 0 || r->cpu[S_CPU_TOTAL] <= 0)
         return;
-    static const char *names[] = {"hubd_loop", "hubd_writer", "hubd_checkpoint", "hubd_zmq", "hubd_other",
-                                  "clients"};
+    /* hubd's threads, in the order of their kinds, then the rest */
+    static const char *names[] = {"hubd_loop", "hubd_writer", "hubd_checkpoint", "hubd_zmq", "hubd_other"};
     double us_per_tick = 1e6 / (double)sysconf(_SC_CLK_TCK);
     long hubd = 0;
-    for (int k = 0; k <= S_CPU_CLIENTS; k++) {
+    for (int k = S_CPU_LOOP; k <= S_CPU_HUBD_OTHER; k++) {
         char metric[64];
         snprintf(metric, sizeof metric, "%s_us/event", names[k]);
         s_figure(phase, metric, (double)r->cpu[k] * us_per_tick / (double)r->acked, 2, NULL);
-        if (k < S_CPU_CLIENTS)
-            hubd += r->cpu[k];
+        hubd += r->cpu[k];
     }
+    s_figure(phase, "clients_us/event", (double)r->cpu[S_CPU_CLIENTS] * us_per_tick / (double)r->acked, 2, NULL);
     s_figure(phase, "hubd_us/event", (double)hubd * us_per_tick / (double)r->acked, 2, NULL);
     s_figure(phase, "machine_busy_pct", 100.0 * (double)r->cpu[S_CPU_BUSY] / (double)r->cpu[S_CPU_TOTAL], 0, NULL);
 }

@@ -12,7 +12,8 @@
  * Verification reads each stored value with its SQLite type: a value whose
  * type is not the one the hub writes (text where a number belongs, a NUL
  * byte inside text, a seq of 0 rather than NULL) cannot be what was hashed,
- * and counts as altered.
+ * and counts as altered. A hash is read as the 32 bytes the hub writes or
+ * as the 64 hex digits of text that it wrote before.
  *
  * Verification stops at the first row that does not fit: verdict->rows and
  * verdict->head then describe the rows before it, the part of the chain
@@ -45,7 +46,7 @@ const char hub_audit_schema[] = "CREATE TABLE IF NOT EXISTS audit(\n"
                                 "  seq INTEGER,\n"
                                 "  seq_to INTEGER,\n"
                                 "  detail TEXT NOT NULL,\n"
-                                "  hash TEXT NOT NULL);\n"
+                                "  hash BLOB NOT NULL);\n"
                                 /* one small index: every row written costs a b-tree insert
                                  * per index that holds it, several rows per event. A case's
                                  * history starts from the sequence numbers of its received,
@@ -133,6 +134,13 @@ static void s_put_sep(s_sink_t *sink)
 
 void hub_audit_hash(const char *prev_hex, const hub_audit_row_t *row, char out[HUB_SHA256_HEX_LEN])
 {
+    uint8_t digest[HUB_SHA256_LEN];
+    hub_audit_digest(prev_hex, row, digest, out);
+}
+
+void hub_audit_digest(const char *prev_hex, const hub_audit_row_t *row, uint8_t digest[HUB_SHA256_LEN],
+                      char hex[HUB_SHA256_HEX_LEN])
+{
     s_sink_t sink;
     hub_sha256_init(&sink.ctx);
     sink.used = 0;
@@ -160,10 +168,30 @@ void hub_audit_hash(const char *prev_hex, const hub_audit_row_t *row, char out[H
     s_put_sep(&sink);
     s_put_text(&sink, row->detail);
 
-    uint8_t digest[HUB_SHA256_LEN];
     hub_sha256_update(&sink.ctx, sink.buf, sink.used);
     hub_sha256_final(&sink.ctx, digest);
-    hub_hex(digest, sizeof digest, out);
+    if (hex)
+        hub_hex(digest, HUB_SHA256_LEN, hex);
+}
+
+int hub_audit_stored_hash(sqlite3_stmt *stmt, int col, char hex[HUB_SHA256_HEX_LEN])
+{
+    hex[0] = '\0';
+    int type = sqlite3_column_type(stmt, col);
+    if (type == SQLITE_BLOB) {
+        const void *bytes = sqlite3_column_blob(stmt, col);
+        if (sqlite3_column_bytes(stmt, col) != HUB_SHA256_LEN || !bytes)
+            return -1;
+        hub_hex(bytes, HUB_SHA256_LEN, hex);
+        return 0;
+    }
+    if (type != SQLITE_TEXT)
+        return -1;
+    const char *text = (const char *)sqlite3_column_text(stmt, col);
+    if (!text || sqlite3_column_bytes(stmt, col) != HUB_SHA256_HEX_LEN - 1 || strlen(text) != HUB_SHA256_HEX_LEN - 1)
+        return -1;
+    memcpy(hex, text, HUB_SHA256_HEX_LEN);
+    return 0;
 }
 
 /* Column i of the current row as text: 0 and *text_p (NULL for a NULL
@@ -204,14 +232,14 @@ static int s_column_int(sqlite3_stmt *stmt, int i, int is_seq, int64_t *value_p)
 
 /* Reads the current row into row and its stored hash. Returns 0, or -1
  * when a value has a type the hub never writes. */
-static int s_read_row(sqlite3_stmt *stmt, hub_audit_row_t *row, const char **hash_p)
+static int s_read_row(sqlite3_stmt *stmt, hub_audit_row_t *row, char hash[HUB_SHA256_HEX_LEN])
 {
     memset(row, 0, sizeof *row);
     if (s_column_int(stmt, 1, 0, &row->at_ms) != 0 || s_column_text(stmt, 2, 0, &row->actor) != 0 ||
         s_column_text(stmt, 3, 0, &row->action) != 0 || s_column_text(stmt, 4, 1, &row->event_id) != 0 ||
         s_column_text(stmt, 5, 1, &row->case_id) != 0 || s_column_text(stmt, 6, 1, &row->department) != 0 ||
         s_column_int(stmt, 7, 1, &row->seq) != 0 || s_column_int(stmt, 8, 1, &row->seq_to) != 0 ||
-        s_column_text(stmt, 9, 0, &row->detail) != 0 || s_column_text(stmt, 10, 0, hash_p) != 0)
+        s_column_text(stmt, 9, 0, &row->detail) != 0 || hub_audit_stored_hash(stmt, 10, hash) != 0)
         return -1;
     row->id = sqlite3_column_int64(stmt, 0); /* INTEGER PRIMARY KEY: always an integer */
     return 0;
@@ -247,9 +275,8 @@ int hub_audit_verify(sqlite3 *db, hub_audit_verdict_t *verdict, char err[HUB_ERR
             break;
         }
         hub_audit_row_t row;
-        const char *stored = NULL;
-        char computed[HUB_SHA256_HEX_LEN] = "";
-        int readable = s_read_row(stmt, &row, &stored) == 0;
+        char stored[HUB_SHA256_HEX_LEN] = "", computed[HUB_SHA256_HEX_LEN] = "";
+        int readable = s_read_row(stmt, &row, stored) == 0;
         if (readable)
             hub_audit_hash(verdict->head, &row, computed);
         if (!readable || strcmp(stored, computed) != 0) {
@@ -350,8 +377,9 @@ int hub_audit_read(sqlite3 *db, const hub_audit_filter_t *f, hub_audit_row_fn fn
             .seq_to = sqlite3_column_int64(stmt, 8),
             .detail = (const char *)sqlite3_column_text(stmt, 9),
         };
-        const char *hash = (const char *)sqlite3_column_text(stmt, 10);
-        stop = fn(&row, hash, arg);
+        char hash[HUB_SHA256_HEX_LEN];
+        int has_hash = hub_audit_stored_hash(stmt, 10, hash) == 0;
+        stop = fn(&row, has_hash ? hash : NULL, arg);
         if (stop != 0)
             break;
     }

@@ -16,7 +16,8 @@
  *   seq         INTEGER               event sequence number, or first of a range
  *   seq_to      INTEGER               last of a range (= seq for one event)
  *   detail      TEXT NOT NULL         one JSON object, "{}" when nothing more
- *   hash        TEXT NOT NULL         64 hex digits, see hub_audit_hash
+ *   hash        BLOB NOT NULL         the row's SHA-256, 32 bytes (see hub_audit_hash);
+ *                                     rows written before hold it as 64 hex digits (TEXT)
  *
  * Rules
  *   1. Rows are only ever appended; ids are contiguous from 1.
@@ -69,6 +70,17 @@ extern const char hub_audit_schema[];
 /* Computes the hash of row given the previous row's hash (hex; NULL or ""
  * for the first row) into out (64 hex digits and a NUL). Never fails. */
 void hub_audit_hash(const char *prev_hex, const hub_audit_row_t *row, char out[HUB_SHA256_HEX_LEN]);
+
+/* hub_audit_hash as the 32 bytes the table stores, and (when hex is not
+ * NULL) in hex as well: the next row's hash covers the hex. */
+void hub_audit_digest(const char *prev_hex, const hub_audit_row_t *row, uint8_t digest[HUB_SHA256_LEN],
+                      char hex[HUB_SHA256_HEX_LEN]);
+
+/* The hash stored in column col of stmt's current row, in hex: 0, or -1
+ * when the value is neither 32 bytes nor 64 characters of text (hex is
+ * then ""). Text is copied as it is: a hash that is not hex digits then
+ * fails verification like any other altered one. */
+int hub_audit_stored_hash(sqlite3_stmt *stmt, int col, char hex[HUB_SHA256_HEX_LEN]);
 
 /* Result of a verification. */
 typedef struct {

@@ -15,7 +15,8 @@
 #include "audit.h"
 #include "check.h"
 
-#define S_ROWS 20 /* rows in the sample chain */
+#define S_ROWS 20      /* rows in the sample chain */
+#define S_TEXT_ROWS 10 /* its first rows hold their hashes as an earlier hub wrote them: hex text */
 
 static char s_dir[256];    /* temporary directory of this run */
 static char s_master[300]; /* the intact database every case copies */
@@ -55,7 +56,10 @@ static void s_exec(sqlite3 *db, const char *sql)
     sqlite3_free(msg);
 }
 
-/* Appends row to db with its hash over prev; writes the new hash to out. */
+/* Appends row to db with its hash over prev; writes the new hash to out.
+ * Rows up to S_TEXT_ROWS store it as 64 hex digits of text, as hubs before
+ * did; later ones as its 32 bytes, as the store does now: a log that an
+ * upgraded hub carried on. */
 static void s_append(sqlite3 *db, const hub_audit_row_t *row, const char *prev, char out[HUB_SHA256_HEX_LEN])
 {
     hub_audit_hash(prev, row, out);
@@ -77,12 +81,17 @@ static void s_append(sqlite3 *db, const hub_audit_row_t *row, const char *prev, 
     if (row->seq_to)
         sqlite3_bind_int64(stmt, 9, row->seq_to);
     sqlite3_bind_text(stmt, 10, row->detail, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 11, out, -1, SQLITE_STATIC);
+    uint8_t digest[HUB_SHA256_LEN];
+    hub_audit_digest(prev, row, digest, NULL);
+    if (row->id <= S_TEXT_ROWS)
+        sqlite3_bind_text(stmt, 11, out, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_blob(stmt, 11, digest, sizeof digest, SQLITE_STATIC);
     CHECK_INT(sqlite3_step(stmt), SQLITE_DONE);
     sqlite3_finalize(stmt);
 }
 
-/* The stored hash of row id, into out ("" when there is none). */
+/* The stored hash of row id, in hex, into out ("" when there is none). */
 static void s_stored_hash(sqlite3 *db, int64_t id, char out[HUB_SHA256_HEX_LEN])
 {
     sqlite3_stmt *stmt = NULL;
@@ -90,7 +99,7 @@ static void s_stored_hash(sqlite3 *db, int64_t id, char out[HUB_SHA256_HEX_LEN])
     sqlite3_prepare_v2(db, "SELECT hash FROM audit WHERE id = ?", -1, &stmt, NULL);
     sqlite3_bind_int64(stmt, 1, id);
     if (sqlite3_step(stmt) == SQLITE_ROW)
-        snprintf(out, HUB_SHA256_HEX_LEN, "%s", (const char *)sqlite3_column_text(stmt, 0));
+        (void)hub_audit_stored_hash(stmt, 0, out); /* "" when it is neither form */
     sqlite3_finalize(stmt);
 }
 
@@ -349,6 +358,74 @@ static void test_verify_retyped_values(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sqlite3 *db = s_copy();
+        s_exec(db, cases[i].sql);
+        CHECK_INT(sqlite3_changes(db), 1);
+        s_expect_broken(db, cases[i].bad, S_ALTERED);
+        sqlite3_close(db);
+    }
+}
+
+/* Keeps the hash a reading gives for row 12 (a row stored with bytes). */
+static int s_hash_of_12(const hub_audit_row_t *row, const char *hash, void *arg)
+{
+    if (row->id == 12)
+        snprintf(arg, HUB_SHA256_HEX_LEN, "%s", hash ? hash : "(null)");
+    return 0;
+}
+
+/* A hash is stored as 32 bytes, or as the 64 hex digits of text hubs
+ * wrote before; anything else is not what was written */
+static void test_verify_hash_forms(void)
+{
+    sqlite3 *db = s_copy();
+    sqlite3_stmt *st = NULL;
+    CHECK_INT(sqlite3_prepare_v2(db, "SELECT typeof(hash), length(hash) FROM audit WHERE id IN (?1, ?2) ORDER BY id",
+                                 -1, &st, NULL),
+              SQLITE_OK);
+    sqlite3_bind_int(st, 1, S_TEXT_ROWS);
+    sqlite3_bind_int(st, 2, S_TEXT_ROWS + 1);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0), "text");
+    CHECK_INT(sqlite3_column_int(st, 1), 64);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0), "blob");
+    CHECK_INT(sqlite3_column_int(st, 1), 32);
+    sqlite3_finalize(st);
+    /* readers get hex either way */
+    char read[HUB_SHA256_HEX_LEN] = "", expected[HUB_SHA256_HEX_LEN] = "";
+    hub_audit_filter_t all = {.limit = -1};
+    char err[HUB_ERR_LEN] = "";
+    CHECK_INT(hub_audit_read(db, &all, s_hash_of_12, read, err), 0);
+    CHECK_INT(sqlite3_prepare_v2(db, "SELECT lower(hex(hash)) FROM audit WHERE id = 12", -1, &st, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    snprintf(expected, sizeof expected, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    CHECK_INT(strlen(expected), 64);
+    CHECK_STR(read, expected);
+    sqlite3_close(db);
+
+    /* the bytes written out as the text an earlier hub wrote: the same hash */
+    db = s_copy();
+    s_exec(db, "UPDATE audit SET hash = lower(hex(hash)) WHERE id = 15");
+    CHECK_INT(sqlite3_changes(db), 1);
+    hub_audit_verdict_t v;
+    CHECK_INT(hub_audit_verify(db, &v, err), 0);
+    CHECK_INT(v.rows, S_ROWS);
+    sqlite3_close(db);
+
+    static const struct {
+        const char *sql;
+        int64_t bad;
+    } cases[] = {
+        {"UPDATE audit SET hash = substr(hash, 1, 31) WHERE id = 14", 14},
+        {"UPDATE audit SET hash = hash || x'00' WHERE id = 16", 16},
+        {"UPDATE audit SET hash = hex(hash) WHERE id = 17", 17}, /* upper case: not what was written */
+        {"UPDATE audit SET hash = CAST(hash AS BLOB) WHERE id = 3", 3},
+        {"UPDATE audit SET hash = substr(hash, 1, 63) WHERE id = 4", 4},
+        {"UPDATE audit SET hash = 42 WHERE id = 18", 18},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        db = s_copy();
         s_exec(db, cases[i].sql);
         CHECK_INT(sqlite3_changes(db), 1);
         s_expect_broken(db, cases[i].bad, S_ALTERED);
@@ -699,6 +776,7 @@ int main(void)
         {"verify_edited_time", test_verify_edited_time},
         {"verify_null_made_empty", test_verify_null_made_empty},
         {"verify_retyped_values", test_verify_retyped_values},
+        {"verify_hash_forms", test_verify_hash_forms},
         {"verify_deleted_middle", test_verify_deleted_middle},
         {"verify_deleted_first", test_verify_deleted_first},
         {"verify_deleted_and_renumbered", test_verify_deleted_and_renumbered},

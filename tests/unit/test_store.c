@@ -583,6 +583,68 @@ static void test_audit_rows_chain_across_batches(void)
     s_remove_dir();
 }
 
+/* Commits one event with n audit rows about it. */
+static void s_commit_audited(hub_store_t *store, const char *id, size_t n)
+{
+    char err[HUB_ERR_LEN] = "";
+    hub_store_event_t ev = s_event(id, "CASE-9");
+    hub_store_audit_t audit[4];
+    for (size_t i = 0; i < n && i < 4; i++)
+        audit[i] = (hub_store_audit_t){
+            .row = {.actor = "test", .action = "received", .event_id = id, .detail = "{}"}, .ref_event = -1};
+    hub_store_batch_t batch = {.events = &ev, .nevents = 1, .audit = audit, .naudit = n < 4 ? n : 4};
+    CHECK_INT(hub_store_commit_batch(store, &batch, err), 0);
+}
+
+/* The store writes each row's hash as its 32 bytes, and goes on from a log
+ * whose hashes an earlier hub wrote as 64 hex digits of text. */
+static void test_audit_hashes_as_bytes(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "", path[512];
+    hub_store_t *store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    s_commit_audited(store, "ev-a", 3);
+    hub_store_destroy(&store);
+
+    sqlite3 *db = NULL;
+    CHECK_INT(sqlite3_open(s_path("hub.db", path), &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    CHECK_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit WHERE typeof(hash) = 'blob' AND length(hash) = 32",
+                                 -1, &st, NULL),
+              SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(st, 0), 3);
+    sqlite3_finalize(st);
+    /* as an earlier hub left it */
+    CHECK_INT(sqlite3_exec(db, "UPDATE audit SET hash = lower(hex(hash))", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_changes(db), 3);
+    sqlite3_close(db);
+
+    store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    s_commit_audited(store, "ev-b", 2);
+    const char *head = NULL;
+    CHECK_INT(hub_store_audit_head(store, &head), 5);
+    char head_hex[HUB_SHA256_HEX_LEN];
+    snprintf(head_hex, sizeof head_hex, "%s", head);
+    hub_store_destroy(&store);
+
+    CHECK_INT(sqlite3_open(s_path("hub.db", path), &db), SQLITE_OK);
+    hub_audit_verdict_t v;
+    CHECK_INT(hub_audit_verify(db, &v, err), 0);
+    CHECK_INT(v.rows, 5);
+    CHECK_STR(v.head, head_hex);
+    CHECK_INT(sqlite3_prepare_v2(db, "SELECT group_concat(typeof(hash) || length(hash), ' ') FROM audit", -1, &st,
+                                 NULL),
+              SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0), "text64 text64 text64 blob32 blob32");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    s_remove_dir();
+}
+
 static const check_case_t cases[] = {
     {"group commit assigns contiguous seqs", test_group_commit_assigns_contiguous_seqs},
     {"duplicate id keeps original seq", test_duplicate_id_keeps_original_seq},
@@ -594,6 +656,7 @@ static const check_case_t cases[] = {
     {"the WAL is copied and rewound", test_wal_is_copied_and_rewound},
     {"new databases get 8 KiB pages, earlier ones keep theirs", test_page_size},
     {"audit rows chain across batches of every size", test_audit_rows_chain_across_batches},
+    {"audit hashes are stored as bytes, after hex ones of an earlier hub", test_audit_hashes_as_bytes},
     {"SQLite keeps no count of its memory (no process-wide mutex per allocation)", test_no_memory_count},
     {NULL, NULL},
 };

@@ -338,7 +338,7 @@ int hub_message_pack(const ProtobufCMessage *msg, hub_buf_t *out)
 
 /* Route's field numbers (hub.proto). */
 enum { S_ROUTE_TOPIC = 1, S_ROUTE_NAME, S_ROUTE_DEPARTMENT, S_ROUTE_KIND, S_ROUTE_REASON, S_ROUTE_FIELDS,
-       S_ROUTE_RESPOND_BY };
+       S_ROUTE_RESPOND_BY, S_ROUTE_NAMES_IN_TOPIC };
 #define S_ROUTING_ROUTES 1 /* Routing.routes */
 
 /* Bytes of a string field (tag, length, text) of len bytes. */
@@ -362,19 +362,36 @@ static size_t s_put_string(uint8_t *p, unsigned field, const char *text, size_t 
 typedef struct {
     const char *text[5];
     size_t len[5];
-    size_t body; /* bytes of the Route message */
+    int names_in_topic; /* department and kind left out (Route.names_in_topic) */
+    size_t body;        /* bytes of the Route message */
 } s_route_bytes_t;
+
+/* 1 when topic is department "." kind and department holds no dot: the
+ * two can then be read back from the topic alone. */
+static int s_names_in_topic(const s_route_bytes_t *b)
+{
+    const char *topic = b->text[0], *department = b->text[2], *kind = b->text[3];
+    size_t ld = b->len[2], lk = b->len[3];
+    return topic && department && kind && ld && lk && b->len[0] == ld + 1 + lk && !memchr(department, '.', ld) &&
+           memcmp(topic, department, ld) == 0 && topic[ld] == '.' && memcmp(topic + ld + 1, kind, lk) == 0;
+}
 
 static void s_route_measure(const Hub__Route *r, s_route_bytes_t *b)
 {
     const char *text[5] = {r->topic, r->name, r->department, r->kind, r->reason};
-    b->body = 0;
     for (int i = 0; i < 5; i++) {
         b->text[i] = text[i];
         b->len[i] = text[i] ? strlen(text[i]) : 0;
-        if (text[i])
-            b->body += s_string_size(b->len[i]);
     }
+    b->names_in_topic = s_names_in_topic(b);
+    if (b->names_in_topic) {
+        b->text[2] = b->text[3] = NULL;
+        b->len[2] = b->len[3] = 0;
+    }
+    b->body = b->names_in_topic ? 2 : 0;
+    for (int i = 0; i < 5; i++)
+        if (b->text[i])
+            b->body += s_string_size(b->len[i]);
     for (size_t f = 0; f < r->n_fields; f++)
         b->body += s_string_size(strlen(r->fields[f]));
     if (r->has_respond_by_ms)
@@ -390,7 +407,7 @@ int hub_routing_pack(const Hub__Routing *routing, hub_buf_t *out)
     size_t total = 0;
     for (size_t i = 0; i < routing->n_routes; i++) {
         const Hub__Route *r = routing->routes[i];
-        int plain = !r->base.n_unknown_fields;
+        int plain = !r->base.n_unknown_fields && !r->has_names_in_topic;
         for (size_t f = 0; plain && f < r->n_fields; f++)
             plain = r->fields[f] != NULL;
         if (!plain)
@@ -418,6 +435,10 @@ int hub_routing_pack(const Hub__Routing *routing, hub_buf_t *out)
         if (r->has_respond_by_ms) {
             *p++ = (uint8_t)S_TAG_VARINT(S_ROUTE_RESPOND_BY);
             p += hub_varint_put(p, (uint64_t)r->respond_by_ms);
+        }
+        if (b->names_in_topic) {
+            *p++ = (uint8_t)S_TAG_VARINT(S_ROUTE_NAMES_IN_TOPIC);
+            *p++ = 1;
         }
     }
     out->len = (size_t)(p - out->data);
@@ -828,15 +849,19 @@ static int s_read_route(const uint8_t *p, const uint8_t *end, hub_route_view_t *
     out->topic = out->name = out->department = out->kind = out->reason = "";
     out->nfields = 0;
     out->respond_by_ms = 0;
+    int names_in_topic = 0;
     while (p < end) {
         uint64_t key, n;
         if (s_varint(&p, end, &key) < 0 || (key >> 3) == 0)
             return -HUB_EMALFORMED;
         unsigned id = (unsigned)(key >> 3), wt = (unsigned)(key & 7);
-        if (id == 7 && wt == 0) {
+        if ((id == S_ROUTE_RESPOND_BY || id == S_ROUTE_NAMES_IN_TOPIC) && wt == 0) {
             if (s_varint(&p, end, &n) < 0)
                 return -HUB_EMALFORMED;
-            out->respond_by_ms = (int64_t)n;
+            if (id == S_ROUTE_RESPOND_BY)
+                out->respond_by_ms = (int64_t)n;
+            else
+                names_in_topic = n != 0;
             continue;
         }
         if (id < 1 || id > 6 || wt != 2) {
@@ -872,6 +897,16 @@ static int s_read_route(const uint8_t *p, const uint8_t *end, hub_route_view_t *
             out->fields[out->nfields++] = text;
             break;
         }
+    }
+    if (names_in_topic) { /* what the route left out, from its topic */
+        const char *dot = strchr(out->topic, '.');
+        if (!dot)
+            return -HUB_EMALFORMED;
+        size_t ld = (size_t)(dot - out->topic);
+        if (!*out->department && !(out->department = s_copy_str((const uint8_t *)out->topic, ld, scratch, cap, &used)))
+            return -HUB_ETOOLARGE;
+        if (!*out->kind && !(out->kind = s_copy_str((const uint8_t *)dot + 1, strlen(dot + 1), scratch, cap, &used)))
+            return -HUB_ETOOLARGE;
     }
     return 1;
 }

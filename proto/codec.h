@@ -88,10 +88,12 @@ int hub_deliver_batch_seal(const char *name, hub_buf_t *body, const uint8_t **fr
 /* Packs any message into out (reset first). Returns 0 or -ENOMEM. */
 int hub_message_pack(const ProtobufCMessage *msg, hub_buf_t *out);
 
-/* Packs a routing into out (reset first): the bytes hub_message_pack
- * makes of it, by hand (the hub packs one per event, and protobuf-c's
- * generic packing walks every field's descriptor twice). Returns 0 or
- * -ENOMEM. */
+/* Packs a routing into out (reset first), by hand (the hub packs one per
+ * event, and protobuf-c's generic packing walks every field's descriptor
+ * twice): the bytes hub_message_pack makes of it, except that a route
+ * whose topic is its department "." its kind is packed without those two
+ * and with names_in_topic set, which hub_routing_route and hub_route_read
+ * read back whole. Returns 0 or -ENOMEM. */
 int hub_routing_pack(const Hub__Routing *routing, hub_buf_t *out);
 
 /* Short name of the frame's body ("publish", "ack", ...; "none"). */

@@ -1075,6 +1075,14 @@ static void test_routing_route_reads_what_was_packed(void)
     CHECK_INT(hub_routing_route(buf.data, buf.len, 0, &v, scratch, 8), -HUB_ETOOLARGE);
     static const uint8_t junk[] = {0x0f, 0xff, 0xff};
     CHECK_INT(hub_routing_route(junk, sizeof junk, 0, &v, scratch, sizeof scratch), -HUB_EMALFORMED);
+    /* names_in_topic on a topic that is not two halves; and no room for the halves */
+    static const uint8_t no_dot[] = {0x0a, 0x09, 0x0a, 0x05, 's', 'a', 'l', 'e', 's', 0x40, 0x01};
+    CHECK_INT(hub_routing_route(no_dot, sizeof no_dot, 0, &v, scratch, sizeof scratch), -HUB_EMALFORMED);
+    static const uint8_t halves[] = {0x0a, 0x09, 0x0a, 0x05, 's', '.', 'c', 'a', 'l', 0x40, 0x01};
+    CHECK_INT(hub_routing_route(halves, sizeof halves, 0, &v, scratch, sizeof scratch), 1);
+    CHECK_STR(v.department, "s");
+    CHECK_STR(v.kind, "cal");
+    CHECK_INT(hub_routing_route(halves, sizeof halves, 0, &v, scratch, 8), -HUB_ETOOLARGE);
     /* a view read again forgets the fields of the route read before */
     CHECK_INT(hub_routing_route(buf.data, buf.len, 1, &v, scratch, sizeof scratch), 1);
     CHECK_INT(hub_routing_route(buf.data, buf.len, 0, &v, scratch, sizeof scratch), 1);

@@ -342,13 +342,29 @@ static void test_verify_null_made_empty(void)
     sqlite3_close(db);
 }
 
+/* One change made with SQL on a fresh copy, and the row it breaks. */
+typedef struct {
+    const char *sql;
+    int64_t bad;
+} s_tamper_t;
+
+/* Makes each change on a copy of its own; each must break the chain at
+ * its row, as altered. */
+static void s_expect_each_altered(const s_tamper_t *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        sqlite3 *db = s_copy();
+        s_exec(db, cases[i].sql);
+        CHECK_INT(sqlite3_changes(db), 1);
+        s_expect_broken(db, cases[i].bad, S_ALTERED);
+        sqlite3_close(db);
+    }
+}
+
 static void test_verify_retyped_values(void)
 {
     /* values that read back the same as numbers but are not what was hashed */
-    static const struct {
-        const char *sql;
-        int64_t bad;
-    } cases[] = {
+    static const s_tamper_t cases[] = {
         {"UPDATE audit SET seq = '5x' WHERE id = 5", 5},
         {"UPDATE audit SET seq = 0 WHERE id = 6 AND seq IS NULL", 6},
         {"UPDATE audit SET at_ms = CAST(at_ms AS TEXT) || 'x' WHERE id = 3", 3},
@@ -356,13 +372,7 @@ static void test_verify_retyped_values(void)
         {"UPDATE audit SET actor = 'local' || char(0) || 'x' WHERE id = 10", 10},
         {"UPDATE audit SET hash = upper(hash) WHERE id = 9", 9},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sqlite3 *db = s_copy();
-        s_exec(db, cases[i].sql);
-        CHECK_INT(sqlite3_changes(db), 1);
-        s_expect_broken(db, cases[i].bad, S_ALTERED);
-        sqlite3_close(db);
-    }
+    s_expect_each_altered(cases, sizeof cases / sizeof cases[0]);
 }
 
 /* Keeps the hash a reading gives for row 12 (a row stored with bytes). */
@@ -413,10 +423,7 @@ static void test_verify_hash_forms(void)
     CHECK_INT(v.rows, S_ROWS);
     sqlite3_close(db);
 
-    static const struct {
-        const char *sql;
-        int64_t bad;
-    } cases[] = {
+    static const s_tamper_t cases[] = {
         {"UPDATE audit SET hash = substr(hash, 1, 31) WHERE id = 14", 14},
         {"UPDATE audit SET hash = hash || x'00' WHERE id = 16", 16},
         {"UPDATE audit SET hash = hex(hash) WHERE id = 17", 17}, /* upper case: not what was written */
@@ -424,13 +431,7 @@ static void test_verify_hash_forms(void)
         {"UPDATE audit SET hash = substr(hash, 1, 63) WHERE id = 4", 4},
         {"UPDATE audit SET hash = 42 WHERE id = 18", 18},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        db = s_copy();
-        s_exec(db, cases[i].sql);
-        CHECK_INT(sqlite3_changes(db), 1);
-        s_expect_broken(db, cases[i].bad, S_ALTERED);
-        sqlite3_close(db);
-    }
+    s_expect_each_altered(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_verify_deleted_middle(void)

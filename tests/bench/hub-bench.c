@@ -584,8 +584,9 @@ static double s_proc_cpu_s(pid_t pid)
     return ticks < 0 ? -1 : (double)ticks / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Where the CPU went during a load, in ticks: hubd's threads by the names
- * hubd gives them, this process (the publishers and subscribers, with
+/* Where the CPU went during a load, in ticks: hubd's threads (its main
+ * thread, the loop, and the others by the names hubd gives them), this
+ * process (the publishers and subscribers, with
  * their ZeroMQ threads), and the machine's busy and total time. */
 enum {
     S_CPU_LOOP,
@@ -621,11 +622,12 @@ static void s_cpu_sample(pid_t hubd, long out[S_CPU_KINDS])
         long ticks = s_stat_ticks(path);
         if (ticks < 0)
             continue;
-        int kind = strcmp(name, "hubd") == 0              ? S_CPU_LOOP
-                   : strcmp(name, "hubd-writer") == 0     ? S_CPU_WRITER
-                   : strcmp(name, "hubd-checkpoint") == 0 ? S_CPU_CHECKPOINT
-                   : strncmp(name, "ZMQbg/IO", 8) == 0    ? S_CPU_ZMQ
-                                                          : S_CPU_HUBD_OTHER;
+        /* the loop is the main thread, whatever the binary is called */
+        int kind = strtol(e->d_name, NULL, 10) == (long)hubd ? S_CPU_LOOP
+                   : strcmp(name, "hubd-writer") == 0        ? S_CPU_WRITER
+                   : strcmp(name, "hubd-checkpoint") == 0    ? S_CPU_CHECKPOINT
+                   : strncmp(name, "ZMQbg/IO", 8) == 0       ? S_CPU_ZMQ
+                                                             : S_CPU_HUBD_OTHER;
         out[kind] += ticks;
     }
     if (d)

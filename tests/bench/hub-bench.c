@@ -336,6 +336,7 @@ typedef struct {
     char log[S_PATH + 16];     /* hubd's stderr */
     pid_t pid;                 /* running hubd; 0 when none */
     int ndepts;                /* departments in the policy */
+    long long db_bytes;        /* hub.db's size once hubd stopped cleanly (its WAL copied in), else -1 */
 } s_hub_t;
 
 /* The name of department i: the sample's four, then dept05 and on. */
@@ -435,11 +436,13 @@ static int s_hub_alive(s_hub_t *hub)
     return 1;
 }
 
-/* Stops hubd (SIGTERM, then SIGKILL after S_STOP_MS) and removes the
- * directory unless --keep. Returns 0 on a clean stop. */
+/* Stops hubd (SIGTERM, then SIGKILL after S_STOP_MS), notes hub.db's
+ * size and removes the directory unless --keep. Returns 0 on a clean
+ * stop. */
 static int s_hub_stop(s_hub_t *hub, int failed)
 {
     int rc = 0;
+    hub->db_bytes = -1;
     if (hub->pid > 0) {
         kill(hub->pid, SIGTERM);
         int64_t deadline = s_now_ns() + (int64_t)S_STOP_MS * 1000000;
@@ -461,6 +464,11 @@ static int s_hub_stop(s_hub_t *hub, int failed)
     }
     if (failed || rc != 0)
         s_dump_log(hub);
+    char db[S_PATH + 32];
+    struct stat st;
+    snprintf(db, sizeof db, "%s/hub.db", hub->data);
+    if (rc == 0 && hub->data[0] && stat(db, &st) == 0)
+        hub->db_bytes = (long long)st.st_size; /* the last connection to close copied the WAL in */
     if (hub->dir[0]) {
         if (s_opt.keep)
             fprintf(stderr, "hub-bench: kept %s\n", hub->dir);
@@ -1329,8 +1337,13 @@ static int s_phase_throughput(void)
         s_figure("throughput", "hubd_cpu_pct", r.hubd_cpu_pct, 0, NULL);
         s_cpu_figures("throughput", &r);
     }
+    uint64_t stored = r.acked;
     s_result_free(&r);
-    return s_hub_stop(&hub, rc != 0) == 0 ? rc : -1;
+    if (s_hub_stop(&hub, rc != 0) != 0)
+        return -1;
+    if (rc == 0 && hub.db_bytes > 0 && stored > 0) /* what an event costs on disk, all tables and indexes */
+        s_figure("throughput", "db_bytes/event", (double)hub.db_bytes / (double)stored, 0, NULL);
+    return rc;
 }
 
 static int s_phase_latency(void)

@@ -1,9 +1,11 @@
 /*
  * gen_seeds - writes the binary seeds of fuzz_frame: one packed frame of
  * every body kind, filled as the hub and libhub fill them, and a few bad
- * ones (another version, no body, no version, cut short).
+ * ones (another version, no body, no version, cut short); with a second
+ * directory, the seeds of fuzz_routing too: stored routings as the hub
+ * packs them, and a few it never writes.
  *
- *   gen_seeds DIR
+ *   gen_seeds DIR [ROUTING_DIR]
  *
  * The seeds are kept in the source tree; run this again only when
  * proto/hub.proto changes. Exit 0, or 1 when a file cannot be written.
@@ -38,12 +40,51 @@ static void s_frame(const char *dir, const char *name, Hub__Frame *f)
     hub_buf_fini(&b);
 }
 
+/* Packs routes[0..n) as the hub stores them (hub_routing_pack) to name. */
+static void s_routing(const char *dir, const char *name, Hub__Route **routes, size_t n)
+{
+    Hub__Routing routing = HUB__ROUTING__INIT;
+    routing.n_routes = n;
+    routing.routes = routes;
+    hub_buf_t b = HUB_BUF_INIT;
+    if (hub_routing_pack(&routing, &b) == 0)
+        s_write(dir, name, b.data, b.len);
+    hub_buf_fini(&b);
+}
+
+static void s_routing_seeds(const char *dir)
+{
+    char *keep[] = {"case_id", "customer.name", "severity"};
+    Hub__Route r[4];
+    Hub__Route *ptrs[4] = {&r[0], &r[1], &r[2], &r[3]};
+    for (int i = 0; i < 4; i++)
+        hub__route__init(&r[i]);
+    r[0].topic = "engineering.defect", r[0].name = "defects", r[0].department = "engineering";
+    r[0].kind = "defect", r[0].reason = "type=bug_report";
+    r[0].has_respond_by_ms = 1, r[0].respond_by_ms = 1795609800123;
+    r[1].topic = "finance.billing_flag", r[1].name = "overdue", r[1].department = "finance";
+    r[1].kind = "billing_flag", r[1].reason = "customer.billing_status=overdue";
+    r[1].n_fields = 3, r[1].fields = keep;
+    r[2].topic = "deadletter.engineering", r[2].name = "dead-letter", r[2].reason = "max attempts"; /* no names */
+    r[3].topic = "a.b.c", r[3].department = "a.b", r[3].kind = "c"; /* a dot in the department: kept */
+    s_routing(dir, "one_route.bin", ptrs, 1);
+    s_routing(dir, "four_routes.bin", ptrs, 4);
+    s_routing(dir, "none.bin", ptrs, 0);
+    /* what the hub never writes: names_in_topic on a topic without a dot, a route cut short */
+    static const uint8_t no_dot[] = {0x0a, 0x09, 0x0a, 0x05, 's', 'a', 'l', 'e', 's', 0x40, 0x01};
+    static const uint8_t cut[] = {0x0a, 0x20, 0x0a, 0x05, 's', '.', 'c', 'a', 'l'};
+    s_write(dir, "bad_no_dot.bin", no_dot, sizeof no_dot);
+    s_write(dir, "bad_cut.bin", cut, sizeof cut);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: gen_seeds DIR\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: gen_seeds DIR [ROUTING_DIR]\n");
         return 2;
     }
+    if (argc == 3)
+        s_routing_seeds(argv[2]);
     const char *dir = argv[1];
 
     Hub__Customer c = HUB__CUSTOMER__INIT;

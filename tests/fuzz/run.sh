@@ -5,7 +5,7 @@
 #
 # Configures DIR (default build-fuzz) with clang, libFuzzer and the address
 # and undefined sanitizers, builds the targets (frame, event_json, policy,
-# config; all when none are named) and runs each for N seconds: --seconds,
+# config, routing; all when none are named) and runs each for N seconds: --seconds,
 # else $FUZZ_SECONDS, else the build's fuzz_seconds option (60). --jobs runs
 # that many targets at once (default 1).
 #
@@ -38,11 +38,11 @@ while [ $# -gt 0 ]; do
     --merge) merge=1; shift ;;
     -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; usage ;;
-    frame | event_json | policy | config) targets="$targets $1"; shift ;;
+    frame | event_json | policy | config | routing) targets="$targets $1"; shift ;;
     *) echo "run.sh: unknown target $1 (frame, event_json, policy, config)" >&2; exit 2 ;;
     esac
 done
-[ -n "$targets" ] || targets="frame event_json policy config"
+[ -n "$targets" ] || targets="frame event_json policy config routing"
 case $seconds in '' | *[!0-9]*) [ -z "$seconds" ] || usage ;; esac
 case $jobs in '' | *[!0-9]* | 0) usage ;; esac
 

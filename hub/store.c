@@ -41,7 +41,13 @@
 #include "log.h"
 #include "walbuf.h"
 
-#define HUB_SCHEMA_VERSION 3
+/* What a database holds, as PRAGMA user_version; a hubd refuses one newer
+ * than its own (an earlier build cannot read what a later one wrote).
+ *   3: dead letters in a table of their own
+ *   4: audit hashes as 32 bytes, stored routes with names_in_topic (an
+ *      earlier build takes the first for altered rows and reads the second
+ *      without department and kind) */
+#define HUB_SCHEMA_VERSION 4
 #define HUB_TAIL_ROWS 65536                /* rows the tail cache holds at most (power of 2) */
 /* bytes the tail cache holds at most: some 24,000 rows of 300-byte events,
  * half a second at full rate, far more than a subscriber that keeps up
@@ -614,8 +620,10 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
 
     int version = s_pragma_int(self->db, "PRAGMA user_version", 0);
     if (version > HUB_SCHEMA_VERSION) {
-        snprintf(err, HUB_ERR_LEN, "database %s has schema %d, newer than this hubd (%d): upgrade hubd", path,
-                 version, HUB_SCHEMA_VERSION);
+        snprintf(err, HUB_ERR_LEN,
+                 "database %s has schema %d, newer than this hubd (%d): run the hubd that wrote it, or a "
+                 "copy of the database from before that hubd",
+                 path, version, HUB_SCHEMA_VERSION);
         goto fail;
     }
     char set_version[64];

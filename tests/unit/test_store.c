@@ -641,6 +641,24 @@ static void test_audit_hashes_as_bytes(void)
     CHECK_INT(sqlite3_step(st), SQLITE_ROW);
     CHECK_STR((const char *)sqlite3_column_text(st, 0), "text64 text64 text64 blob32 blob32");
     sqlite3_finalize(st);
+    /* marked as this schema, which an earlier hubd refuses to open */
+    CHECK_INT(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(st, 0), 4);
+    sqlite3_finalize(st);
+    /* and one a later hubd marked newer is refused, untouched */
+    CHECK_INT(sqlite3_exec(db, "PRAGMA user_version=5", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(hub_store_open(s_dir, err) == NULL);
+    CHECK_HAS(err, "schema 5, newer than this hubd (4)");
+    CHECK_INT(sqlite3_open(s_path("hub.db", path), &db), SQLITE_OK);
+    CHECK_INT(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM audit), (SELECT user_version FROM pragma_user_version)",
+                                 -1, &st, NULL),
+              SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(st, 0), 5);
+    CHECK_INT(sqlite3_column_int(st, 1), 5);
+    sqlite3_finalize(st);
     sqlite3_close(db);
     s_remove_dir();
 }

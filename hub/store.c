@@ -41,13 +41,6 @@
 #include "log.h"
 #include "walbuf.h"
 
-/* What a database holds, as PRAGMA user_version; a hubd refuses one newer
- * than its own (an earlier build cannot read what a later one wrote).
- *   3: dead letters in a table of their own
- *   4: audit hashes as 32 bytes, stored routes with names_in_topic (an
- *      earlier build takes the first for altered rows and reads the second
- *      without department and kind) */
-#define HUB_SCHEMA_VERSION 4
 #define HUB_TAIL_ROWS 65536                /* rows the tail cache holds at most (power of 2) */
 /* bytes the tail cache holds at most: some 24,000 rows of 300-byte events,
  * half a second at full rate, far more than a subscriber that keeps up

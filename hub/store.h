@@ -67,6 +67,15 @@
 #include "audit.h"
 #include "hub.h"
 
+/* What a database holds, as its PRAGMA user_version: the store marks
+ * every database it opens, and refuses one newer than itself (an earlier
+ * build cannot read what a later one wrote); hubctl refuses it too.
+ *   3: dead letters in a table of their own
+ *   4: audit hashes as 32 bytes, stored routes with names_in_topic (an
+ *      earlier build takes the first for altered rows and reads the second
+ *      without department and kind) */
+#define HUB_SCHEMA_VERSION 4
+
 typedef struct hub_store hub_store_t;
 
 /* One event to store; the store fills seq and duplicate. */

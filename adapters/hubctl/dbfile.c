@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "store.h"
 
 #define S_BUSY_MS 5000 /* how long to wait for a file hubd holds busy */
 
@@ -76,6 +77,18 @@ static int s_has_table(sqlite3 *db, const char *name)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The schema the database is marked with (PRAGMA user_version; 0 when
+ * unmarked or unreadable: the table checks then speak). */
+static int s_schema(sqlite3 *db)
+{
+    sqlite3_stmt *stmt = NULL;
+    int schema = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+        schema = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return schema;
+}
+
 sqlite3 *hubctl_db_open(const hubctl_db_where_t *where, const char *const *tables, char *path, size_t pathlen)
 {
     s_path(where, path, pathlen);
@@ -108,6 +121,13 @@ sqlite3 *hubctl_db_open(const hubctl_db_where_t *where, const char *const *table
         return NULL;
     }
     sqlite3_busy_timeout(db, S_BUSY_MS);
+    int schema = s_schema(db);
+    if (schema > HUB_SCHEMA_VERSION) {
+        hubctl_fail("%s has schema %d, newer than this hubctl reads (%d): use the hubctl of the hubd that wrote it",
+                    path, schema, HUB_SCHEMA_VERSION);
+        sqlite3_close(db);
+        return NULL;
+    }
     for (const char *const *t = tables; *t; t++) {
         int has = s_has_table(db, *t);
         if (has < 0) {

@@ -481,6 +481,15 @@ static void test_verify_copies(void)
     REQUIRE(s_sql(copy, sql, 0) == 0);
     s_verify_broken_at(copy, a);
 
+    /* a database a later hubd marked newer is not read as if it were ours */
+    REQUIRE(s_fresh_copy(h, "newer.db", copy, sizeof copy) != NULL);
+    REQUIRE(s_sql(copy, "PRAGMA user_version=99", 0) == 0);
+    harness_run_t newer = {0};
+    CHECK_INT(harness_hubctl(NULL, NULL, &newer, "audit", "verify", "--db", copy, NULL), 1);
+    CHECK_HAS(newer.err, "has schema 99, newer than this hubctl reads");
+    CHECK(newer.out && strstr(newer.out, "ok:") == NULL);
+    harness_run_free(&newer);
+
     /* the original was left alone */
     snprintf(copy, sizeof copy, "%s/hub.db", harness_data_dir(h));
     CHECK_INT(s_verify_ok(copy), total);

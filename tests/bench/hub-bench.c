@@ -16,8 +16,9 @@
  *               acknowledged to the publishers after commit; acknowledged
  *               deliveries/s (until every subscriber acked every one);
  *               where the CPU went meanwhile (us per event for each of
- *               hubd's threads, by name, and for this program's clients;
- *               the machine's busy share).
+ *               hubd's threads: its main thread, the loop, and the others
+ *               by name; for this program's clients; the machine's busy
+ *               share); hub.db's bytes per event once hubd stopped.
  *   latency     5,000 events/s for 10 s, paced on the monotonic clock;
  *               publish->ack and publish->subscriber p50, p99, p99.9. The
  *               send time travels in the event id.
@@ -594,8 +595,8 @@ static double s_proc_cpu_s(pid_t pid)
 
 /* Where the CPU went during a load, in ticks: hubd's threads (its main
  * thread, the loop, and the others by the names hubd gives them), this
- * process (the publishers and subscribers, with
- * their ZeroMQ threads), and the machine's busy and total time. */
+ * process (the publishers and subscribers, with their ZeroMQ threads),
+ * and the machine's busy and total time. */
 enum {
     S_CPU_LOOP,
     S_CPU_WRITER,

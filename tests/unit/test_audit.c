@@ -62,7 +62,8 @@ static void s_exec(sqlite3 *db, const char *sql)
  * upgraded hub carried on. */
 static void s_append(sqlite3 *db, const hub_audit_row_t *row, const char *prev, char out[HUB_SHA256_HEX_LEN])
 {
-    hub_audit_hash(prev, row, out);
+    uint8_t digest[HUB_SHA256_LEN];
+    hub_audit_digest(prev, row, digest, out);
     sqlite3_stmt *stmt = NULL;
     CHECK_INT(sqlite3_prepare_v2(db,
                                  "INSERT INTO audit(id, at_ms, actor, action, event_id, case_id, department, seq,"
@@ -81,8 +82,6 @@ static void s_append(sqlite3 *db, const hub_audit_row_t *row, const char *prev, 
     if (row->seq_to)
         sqlite3_bind_int64(stmt, 9, row->seq_to);
     sqlite3_bind_text(stmt, 10, row->detail, -1, SQLITE_STATIC);
-    uint8_t digest[HUB_SHA256_LEN];
-    hub_audit_digest(prev, row, digest, NULL);
     if (row->id <= S_TEXT_ROWS)
         sqlite3_bind_text(stmt, 11, out, -1, SQLITE_STATIC);
     else

@@ -583,16 +583,18 @@ static void test_audit_rows_chain_across_batches(void)
     s_remove_dir();
 }
 
-/* Commits one event with n audit rows about it. */
+/* Commits one event with n (at most 4) audit rows about it. */
 static void s_commit_audited(hub_store_t *store, const char *id, size_t n)
 {
     char err[HUB_ERR_LEN] = "";
     hub_store_event_t ev = s_event(id, "CASE-9");
     hub_store_audit_t audit[4];
-    for (size_t i = 0; i < n && i < 4; i++)
+    if (n > 4)
+        n = 4;
+    for (size_t i = 0; i < n; i++)
         audit[i] = (hub_store_audit_t){
             .row = {.actor = "test", .action = "received", .event_id = id, .detail = "{}"}, .ref_event = -1};
-    hub_store_batch_t batch = {.events = &ev, .nevents = 1, .audit = audit, .naudit = n < 4 ? n : 4};
+    hub_store_batch_t batch = {.events = &ev, .nevents = 1, .audit = audit, .naudit = n};
     CHECK_INT(hub_store_commit_batch(store, &batch, err), 0);
 }
 

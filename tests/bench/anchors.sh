@@ -7,6 +7,9 @@
 #                                           (also: fsync mqtt)
 #   REPS=3 tests/bench/anchors.sh           repetitions (default 1)
 #
+# With the hub section, hub_sketch's throughput run goes once more under a
+# CPU count (results/cpu/raw.txt): its CPU per event in all its processes.
+#
 # The anchors live beside the repository, in ../shared/bench-anchors (the
 # sibling directory shared/bench-anchors of the repository root), or where
 # $BENCH_ANCHORS says. They are built and run in a scratch copy, so that the
@@ -77,6 +80,40 @@ echo "# $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | se
 start=$(date +%s)
 (cd "$work" && REPS=${REPS:-1} ./run.sh "${sections[@]}")
 rc=$?
+
+# hub_sketch's throughput run once more, for the CPU it spends per event in
+# all its processes (broker, publisher and 4 subscribers, start-up
+# included), and how much of it in the kernel: hub-bench prints the same of
+# hubd and its clients, and the two side by side say where the events/s
+# part. In results/cpu/raw.txt, as the anchors' own results.
+if [ $rc -eq 0 ] && [[ " ${sections[*]} " == *" hub "* ]]; then
+    mkdir -p "$work/results/cpu"
+    (cd "$work" && python3 - <<'EOF_CPU'
+import resource
+import subprocess
+import sys
+
+cmd = ["timeout", "150", "./hub_sketch", "tput", "tcp", "FULL", "200000", "300", "1000"]
+before = resource.getrusage(resource.RUSAGE_CHILDREN)
+out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+after = resource.getrusage(resource.RUSAGE_CHILDREN)
+acked = 0
+for line in out.splitlines():
+    parts = line.split()
+    if len(parts) > 2 and parts[0] == "RESULT" and parts[1] == "hub_pub_ack":
+        fields = dict(p.partition("=")[::2] for p in parts[2:])
+        acked = int(fields.get("acked", "0") or 0)
+if acked <= 0:
+    print("# hub_sketch cpu: the throughput run gave no result")
+    sys.exit(1)
+user = (after.ru_utime - before.ru_utime) * 1e6 / acked
+kernel = (after.ru_stime - before.ru_stime) * 1e6 / acked
+print("CONTEXT cpu=cpu-tput-tcp-FULL")
+print(f"RESULT hub_sketch_cpu events={acked} us_per_event={user + kernel:.2f} kernel_us_per_event={kernel:.2f}")
+EOF_CPU
+    ) | tee "$work/results/cpu/raw.txt"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+fi
 # keep the results (summary.md, raw.txt), drop the binaries
 (cd "$work" && make -s clean >/dev/null 2>&1)
 echo "# anchors: exit $rc after $(($(date +%s) - start)) s; results in $work/results"

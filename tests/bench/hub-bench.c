@@ -17,7 +17,8 @@
  *               deliveries/s (until every subscriber acked every one);
  *               where the CPU went meanwhile (us per event for each of
  *               hubd's threads: its main thread, the loop, and the others
- *               by name; for this program's clients; the machine's busy
+ *               by name; for this program's clients; how much of hubd's
+ *               and of the clients' was in the kernel; the machine's busy
  *               share); hub.db's bytes per event once hubd stopped.
  *   latency     5,000 events/s for 10 s, paced on the monotonic clock;
  *               publish->ack and publish->subscriber p50, p99, p99.9. The
@@ -565,8 +566,9 @@ static long s_proc_kb(pid_t pid, const char *field)
     return kb;
 }
 
-/* user + system ticks from a /proc .../stat file, or -1. */
-static long s_stat_ticks(const char *path)
+/* user + system ticks from a /proc .../stat file, or -1; the system
+ * (kernel) part of them in *kernel when given. */
+static long s_stat_ticks(const char *path, long *kernel)
 {
     char buf[1024];
     FILE *f = fopen(path, "r");
@@ -581,6 +583,8 @@ static long s_stat_ticks(const char *path)
      * majflt cmajflt utime stime */
     if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
         return -1;
+    if (kernel)
+        *kernel = (long)stime;
     return (long)(utime + stime);
 }
 
@@ -589,7 +593,7 @@ static double s_proc_cpu_s(pid_t pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    long ticks = s_stat_ticks(path);
+    long ticks = s_stat_ticks(path, NULL);
     return ticks < 0 ? -1 : (double)ticks / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -605,6 +609,8 @@ enum {
     S_CPU_HUBD_OTHER,
     S_CPU_HUBD,     /* the whole process, as /proc/PID/stat counts it */
     S_CPU_CLIENTS,
+    S_CPU_HUBD_KERNEL,    /* of S_CPU_HUBD, the time in the kernel */
+    S_CPU_CLIENTS_KERNEL, /* of S_CPU_CLIENTS, the same */
     S_CPU_BUSY,
     S_CPU_TOTAL,
     S_CPU_KINDS
@@ -628,7 +634,7 @@ static void s_cpu_sample(pid_t hubd, long out[S_CPU_KINDS])
             fclose(f);
         }
         snprintf(path, sizeof path, "/proc/%d/task/%.16s/stat", (int)hubd, e->d_name);
-        long ticks = s_stat_ticks(path);
+        long ticks = s_stat_ticks(path, NULL);
         if (ticks < 0)
             continue;
         /* the loop is the main thread, whatever the binary is called */
@@ -642,8 +648,8 @@ static void s_cpu_sample(pid_t hubd, long out[S_CPU_KINDS])
     if (d)
         closedir(d);
     snprintf(path, sizeof path, "/proc/%d/stat", (int)hubd);
-    out[S_CPU_HUBD] = s_stat_ticks(path);
-    out[S_CPU_CLIENTS] = s_stat_ticks("/proc/self/stat");
+    out[S_CPU_HUBD] = s_stat_ticks(path, &out[S_CPU_HUBD_KERNEL]);
+    out[S_CPU_CLIENTS] = s_stat_ticks("/proc/self/stat", &out[S_CPU_CLIENTS_KERNEL]);
     FILE *f = fopen("/proc/stat", "r");
     unsigned long long v[8] = {0};
     if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
@@ -1311,6 +1317,12 @@ static void s_cpu_figures(const char *phase, const s_result_t *r)
     }
     s_figure(phase, "clients_us/event", (double)r->cpu[S_CPU_CLIENTS] * us_per_tick / (double)r->acked, 2, NULL);
     s_figure(phase, "hubd_us/event", (double)hubd * us_per_tick / (double)r->acked, 2, NULL);
+    /* of those, in the kernel: set beside hub_sketch's (anchors.sh), where
+     * the CPU per event differs tells where the events/s do */
+    s_figure(phase, "hubd_kernel_us/event", (double)r->cpu[S_CPU_HUBD_KERNEL] * us_per_tick / (double)r->acked, 2,
+             NULL);
+    s_figure(phase, "clients_kernel_us/event",
+             (double)r->cpu[S_CPU_CLIENTS_KERNEL] * us_per_tick / (double)r->acked, 2, NULL);
     s_figure(phase, "machine_busy_pct", 100.0 * (double)r->cpu[S_CPU_BUSY] / (double)r->cpu[S_CPU_TOTAL], 0, NULL);
 }
 

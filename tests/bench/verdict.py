@@ -5,7 +5,8 @@
 
 DIR holds what sitting.sh gathered:
   hub-N.json         hub-bench's last line (throughput, latency) of rep N
-  anchors-N/         the anchors' scratch directory of rep N (results/*/raw.txt)
+  anchors-N/         the anchors' scratch directory of rep N (results/*/raw.txt;
+                     results/cpu/raw.txt: hub_sketch's CPU per event)
   rest.json          hub-bench's last line for catch-up, memory and scaling
 
 Prints the table of targets: Switchboard's median (min-max) over the reps,
@@ -88,6 +89,8 @@ def fmt(v, unit=""):
         return f"{v:.1f} MiB"
     if unit == "x":
         return f"{v:.2f}"
+    if unit == "us":
+        return f"{v:.1f} us"
     return f"{v:,.0f}"
 
 
@@ -95,9 +98,11 @@ def main(d):
     reps = sorted(glob.glob(os.path.join(d, "hub-*.json")))
     hub = [load_json_line(p) for p in reps]
     hub = [h for h in hub if h and h.get("figures")]
-    anchors = []
-    for raw in sorted(glob.glob(os.path.join(d, "anchors-*", "results", "*", "raw.txt"))):
-        anchors.append(anchor_results(raw))
+    anchors = []  # per rep: the RESULT lines of all its raw.txt files
+    for rep_dir in sorted(glob.glob(os.path.join(d, "anchors-*"))):
+        raws = sorted(glob.glob(os.path.join(rep_dir, "results", "*", "raw.txt")))
+        if raws:
+            anchors.append([r for raw in raws for r in anchor_results(raw)])
     rest = load_json_line(os.path.join(d, "rest.json")) or {}
 
     def hub_fig(phase, metric):
@@ -146,6 +151,19 @@ def main(d):
           f"JetStream {fmt(js_lat[1], 'ms')}, hub_sketch {fmt(sk_lat[1], 'ms')}", "<= 2 ms", 2.0, False)
     judge("pub->sub p99.9 at 5,000/s", hub_fig("latency", "pub->sub_p99.9_ms"), "ms",
           f"JetStream {fmt(js_lat[2], 'ms')}, hub_sketch {fmt(sk_lat[2], 'ms')}", "<= 5 ms", 5.0, False)
+
+    # CPU per event in all processes, and of it in the kernel: beside
+    # hub_sketch's, the reason events/s part (no target)
+    def summed(a, b):
+        return [x + y if x is not None and y is not None else None
+                for x, y in zip(hub_fig("throughput", a), hub_fig("throughput", b))]
+
+    sk_cpu = med(anchor_fig("cpu-tput-tcp-FULL", "hub_sketch_cpu", "us_per_event"))
+    sk_kernel = med(anchor_fig("cpu-tput-tcp-FULL", "hub_sketch_cpu", "kernel_us_per_event"))
+    rows.append(("CPU per event, hubd and its clients", summed("hubd_us/event", "clients_us/event"), "us",
+                 f"hub_sketch {fmt(sk_cpu, 'us')}", "", None, None, None))
+    rows.append(("of it in the kernel", summed("hubd_kernel_us/event", "clients_kernel_us/event"), "us",
+                 f"hub_sketch {fmt(sk_kernel, 'us')}", "", None, None, None))
 
     # catch-up and memory (hub-bench --runs N: medians already)
     values, spread = rest_fig("catchup", "notifications/s")

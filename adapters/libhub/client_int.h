@@ -60,7 +60,7 @@
 #define HUB_ACK_DELAY_MS 50             /* an ack is kept this long at most while more notifications wait */
 #define HUB_DEFAULT_WINDOW 1000         /* pipelined publishes pending at once */
 #define HUB_DEFAULT_CREDIT 100          /* credit asked when the caller says 0 */
-#define HUB_CLIENT_BATCH 128            /* notifications per Deliver frame asked for (Subscribe.batch) */
+#define HUB_CLIENT_BATCH 256            /* notifications per Deliver frame asked for (Subscribe.batch) */
 #define HUB_CLIENT_BATCH_MAX 256        /* ... and taken at most (a frame with more is dropped) */
 #define HUB_INSTANCE_LEN 128            /* bytes kept of the hub's instance */
 

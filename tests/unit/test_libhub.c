@@ -426,7 +426,7 @@ typedef struct {
     size_t raw_len;
     const char *instance;  /* told in Welcome and Heartbeat answers */
     int silent;            /* 1: probes are not answered */
-    uint64_t acked[64][2]; /* (seq, slot) of every ref in Ack frames */
+    uint64_t acked[512][2]; /* (seq, slot) of every ref in Ack frames */
     size_t n_acked;
     size_t ack_frames;     /* Ack frames seen */
 } s_hub_t;
@@ -508,7 +508,7 @@ static void s_note(s_hub_t *h, const Hub__Frame *f)
         s_hub_heartbeat(h, f->corr, h->instance);
     h->ack_frames += f->body_case == HUB__FRAME__BODY_ACK;
     if (f->body_case == HUB__FRAME__BODY_ACK)
-        for (size_t i = 0; i < f->ack->n_refs && h->n_acked < 64; i++) {
+        for (size_t i = 0; i < f->ack->n_refs && h->n_acked < sizeof h->acked / sizeof h->acked[0]; i++) {
             h->acked[h->n_acked][0] = f->ack->refs[i]->seq;
             h->acked[h->n_acked][1] = f->ack->refs[i]->slot;
             h->n_acked++;
@@ -616,8 +616,10 @@ static void s_deliver_n(s_hub_t *h, const char *name, uint64_t seq, uint32_t slo
     Hub__Event ev = HUB__EVENT__INIT;
     ev.type = (char *)"bug_report";
     ev.case_id = (char *)"CASE-7";
-    Hub__Notification n[8], *more[8];
-    for (size_t i = 0; i < count && i < 8; i++) {
+    enum { S_MOST = 256 }; /* the most the hub puts in one frame */
+    static Hub__Notification n[S_MOST];
+    Hub__Notification *more[S_MOST];
+    for (size_t i = 0; i < count && i < S_MOST; i++) {
         hub__notification__init(&n[i]);
         n[i].has_seq = n[i].has_slot = n[i].has_attempt = 1;
         n[i].seq = seq + i;
@@ -632,7 +634,7 @@ static void s_deliver_n(s_hub_t *h, const char *name, uint64_t seq, uint32_t slo
     Hub__Deliver d = HUB__DELIVER__INIT;
     d.name = (char *)name;
     d.notification = &n[0];
-    d.n_more = count > 1 ? (count < 8 ? count : 8) - 1 : 0;
+    d.n_more = count > 1 ? (count < S_MOST ? count : S_MOST) - 1 : 0;
     d.more = &more[1];
     Hub__Frame f = HUB__FRAME__INIT;
     f.body_case = HUB__FRAME__BODY_DELIVER;
@@ -899,6 +901,9 @@ static void s_subscribed(s_hub_t *h, hub_client_t *c)
     Hub__Frame *s = s_expect(h, c, HUB__FRAME__BODY_SUBSCRIBE);
     CHECK(s != NULL);
     CHECK_INT(s ? s->subscribe->credit : 0, HUB_DEFAULT_CREDIT);
+    /* as many notifications a frame as the hub sends at most */
+    CHECK(s && s->subscribe->has_batch);
+    CHECK_INT(s ? s->subscribe->batch : 0, 256);
     Hub__Subscribed ok = HUB__SUBSCRIBED__INIT;
     Hub__Frame f = HUB__FRAME__INIT;
     f.has_corr = 1;
@@ -978,6 +983,30 @@ static void test_client_batch(void)
     s_run(&h, c, 0, 4, 0);
     CHECK_INT(h.n_acked, 4);
     CHECK(h.ack_frames <= 2); /* one, unless the 50 ms limit struck in between */
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+}
+
+/* A frame as full as the hub makes them (256 notifications, the batch
+ * libhub asks for) is taken whole, in order. */
+static void test_client_full_batch(void)
+{
+    s_hub_t h;
+    s_hub_open(&h);
+    hub_client_t *c = s_connect(&h, 1000);
+    s_subscribed(&h, c);
+    s_deliver_n(&h, "eng", 1, 0, 1, 256);
+    hub_notification_t *n = NULL;
+    uint64_t got = 0;
+    while (got < 256 && hub_receive(c, &n, 2000) == 1) {
+        CHECK_INT(hub_notification_seq(n), got + 1);
+        CHECK_INT(hub_ack(c, n), 0);
+        hub_notification_destroy(&n);
+        got++;
+    }
+    CHECK_INT(got, 256);
+    s_run(&h, c, 0, 256, 0);
+    CHECK_INT(h.n_acked, 256);
     hub_client_destroy(&c);
     s_hub_close(&h);
 }
@@ -1484,6 +1513,7 @@ static const check_case_t cases[] = {
     {"client: silent hub means a new socket", test_client_silent_hub},
     {"client: duplicates dropped, re-acked when acked", test_client_duplicates},
     {"client: a batched Deliver frame", test_client_batch},
+    {"client: a Deliver frame of 256 notifications", test_client_full_batch},
     {"client: nack and redelivery", test_client_nack},
     {"client: no hub", test_client_no_hub},
     {"client: hello refused", test_client_hello_refused},

@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
     -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; usage ;;
     frame | event_json | policy | config | routing) targets="$targets $1"; shift ;;
-    *) echo "run.sh: unknown target $1 (frame, event_json, policy, config)" >&2; exit 2 ;;
+    *) echo "run.sh: unknown target $1 (frame, event_json, policy, config, routing)" >&2; exit 2 ;;
     esac
 done
 [ -n "$targets" ] || targets="frame event_json policy config routing"

@@ -1298,31 +1298,34 @@ static void s_print_context(const char *phase, const s_hub_t *hub, const char *w
     fflush(stdout);
 }
 
+/* Microseconds of CPU per event acknowledged in ticks. */
+static double s_us_per_event(const s_result_t *r, long ticks)
+{
+    return (double)ticks * 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)r->acked;
+}
+
 /* Prints where the CPU went during the load, in microseconds of CPU per
- * event acknowledged: hubd's threads, the benchmark's clients (who share
- * the cores with it), and the share of the machine that was busy. */
+ * event acknowledged: hubd's threads, hubd in all (its whole process, the
+ * count its kernel share and hubd_cpu_pct come from too), the benchmark's
+ * clients (who share the cores with it), and the share of the machine that
+ * was busy. */
 static void s_cpu_figures(const char *phase, const s_result_t *r)
 {
     if (r->acked == 0 || r->cpu[S_CPU_TOTAL] <= 0)
         return;
-    /* hubd's threads, in the order of their kinds, then the rest */
+    /* hubd's threads, in the order of their kinds */
     static const char *names[] = {"hubd_loop", "hubd_writer", "hubd_checkpoint", "hubd_zmq", "hubd_other"};
-    double us_per_tick = 1e6 / (double)sysconf(_SC_CLK_TCK);
-    long hubd = 0;
     for (int k = S_CPU_LOOP; k <= S_CPU_HUBD_OTHER; k++) {
         char metric[64];
         snprintf(metric, sizeof metric, "%s_us/event", names[k]);
-        s_figure(phase, metric, (double)r->cpu[k] * us_per_tick / (double)r->acked, 2, NULL);
-        hubd += r->cpu[k];
+        s_figure(phase, metric, s_us_per_event(r, r->cpu[k]), 2, NULL);
     }
-    s_figure(phase, "clients_us/event", (double)r->cpu[S_CPU_CLIENTS] * us_per_tick / (double)r->acked, 2, NULL);
-    s_figure(phase, "hubd_us/event", (double)hubd * us_per_tick / (double)r->acked, 2, NULL);
+    s_figure(phase, "clients_us/event", s_us_per_event(r, r->cpu[S_CPU_CLIENTS]), 2, NULL);
+    s_figure(phase, "hubd_us/event", s_us_per_event(r, r->cpu[S_CPU_HUBD]), 2, NULL);
     /* of those, in the kernel: set beside hub_sketch's (anchors.sh), where
      * the CPU per event differs tells where the events/s do */
-    s_figure(phase, "hubd_kernel_us/event", (double)r->cpu[S_CPU_HUBD_KERNEL] * us_per_tick / (double)r->acked, 2,
-             NULL);
-    s_figure(phase, "clients_kernel_us/event",
-             (double)r->cpu[S_CPU_CLIENTS_KERNEL] * us_per_tick / (double)r->acked, 2, NULL);
+    s_figure(phase, "hubd_kernel_us/event", s_us_per_event(r, r->cpu[S_CPU_HUBD_KERNEL]), 2, NULL);
+    s_figure(phase, "clients_kernel_us/event", s_us_per_event(r, r->cpu[S_CPU_CLIENTS_KERNEL]), 2, NULL);
     s_figure(phase, "machine_busy_pct", 100.0 * (double)r->cpu[S_CPU_BUSY] / (double)r->cpu[S_CPU_TOTAL], 0, NULL);
 }
 

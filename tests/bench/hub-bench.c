@@ -699,6 +699,19 @@ static uint64_t s_sub_field(const json_t *st, const char *name, const char *key)
     return 0;
 }
 
+/* hubd's commits since it started, from its status; 0 when unknown. */
+static uint64_t s_hub_commits(const s_hub_t *hub)
+{
+    char err[HUB_ERR_LEN] = "";
+    hub_options_t o = {.endpoint = hub->endpoint, .client_name = "bench-commits", .timeout_ms = S_CALL_MS};
+    hub_client_t *c = hub_client_new(&o, err);
+    json_t *st = c ? s_status(c) : NULL;
+    uint64_t commits = st ? s_json_u64(json_object_get(st, "commits")) : 0;
+    json_decref(st);
+    hub_client_destroy(&c);
+    return commits;
+}
+
 /* Waits until the hub's position of every one of the first ndepts
  * departments is its last seq and nothing is in flight: every ack reached
  * it. Returns 1, or 0 (with what was seen) at the deadline. */
@@ -1031,6 +1044,7 @@ typedef struct {
     double hubd_cpu_pct;       /* hubd's CPU time over the load's wall time */
     long cpu[S_CPU_KINDS];     /* ticks spent during the load (s_cpu_sample) */
     uint64_t late;             /* paced sends more than 1 ms late */
+    uint64_t commits;          /* hubd's commits from the load's start to its settling */
     int64_t *acklat;           /* sorted, nacklat of them (owned) */
     size_t nacklat;
     int64_t *sublat;           /* sorted, nsublat of them (owned) */
@@ -1058,6 +1072,7 @@ static int s_run_load(s_hub_t *hub, const s_load_t *load, s_result_t *r)
     int failed = 0, nsub_started = 0, npub_started = 0;
     long ticks0[S_CPU_KINDS] = {0};
     int64_t t0 = 0;
+    uint64_t commits0 = 0;
     s_gate_t gate;
     s_gate_init(&gate);
     if (!subs || !pubs || !sth || !pth) {
@@ -1113,6 +1128,7 @@ static int s_run_load(s_hub_t *hub, const s_load_t *load, s_result_t *r)
         }
         npub_started++;
     }
+    commits0 = s_hub_commits(hub);
     s_cpu_sample(hub->pid, ticks0);
     t0 = s_now_ns();
     s_gate_open(&gate);
@@ -1166,6 +1182,8 @@ join:
         failed = 1;
         goto out;
     }
+    uint64_t commits1 = s_hub_commits(hub);
+    r->commits = commits1 > commits0 && commits0 > 0 ? commits1 - commits0 : 0;
     if (t_pub < t0 + 1 || t_all < t0 + 1) {
         fprintf(stderr, "hub-bench: the load took no measurable time\n");
         failed = 1;
@@ -1351,6 +1369,13 @@ static int s_phase_throughput(void)
         s_figure("throughput", "pub->sub_p50_ms", s_pct_ms(r.sublat, r.nsublat, 0.50), 3, NULL);
         s_figure("throughput", "pub->sub_p99_ms", s_pct_ms(r.sublat, r.nsublat, 0.99), 3, NULL);
         s_figure("throughput", "hubd_cpu_pct", r.hubd_cpu_pct, 0, NULL);
+        /* the group commits' size: the benchmark is a closed loop (its
+         * publishers' windows), and its events/s follow how long a commit
+         * takes; every commit counts, delivery's state ones included */
+        if (r.commits > 0) {
+            s_figure("throughput", "commits", (double)r.commits, 0, NULL);
+            s_figure("throughput", "events/commit", (double)r.acked / (double)r.commits, 0, NULL);
+        }
         s_cpu_figures("throughput", &r);
     }
     uint64_t stored = r.acked;

@@ -714,8 +714,10 @@ static uint64_t s_hub_commits(const s_hub_t *hub)
 
 /* Waits until the hub's position of every one of the first ndepts
  * departments is its last seq and nothing is in flight: every ack reached
- * it. Returns 1, or 0 (with what was seen) at the deadline. */
-static int s_wait_settled(const s_hub_t *hub, int ndepts)
+ * it. Returns 1, with hubd's commits since it started in *commits_p when
+ * given (from the same status), or 0 (with what was seen) at the
+ * deadline. */
+static int s_wait_settled(const s_hub_t *hub, int ndepts, uint64_t *commits_p)
 {
     char err[HUB_ERR_LEN] = "", name[32] = "";
     hub_options_t o = {.endpoint = hub->endpoint, .client_name = "bench-status", .timeout_ms = S_CALL_MS};
@@ -734,6 +736,8 @@ static int s_wait_settled(const s_hub_t *hub, int ndepts)
                 flight = s_sub_field(st, name, "in_flight");
                 settled = pos == last && flight == 0;
             }
+            if (settled && commits_p)
+                *commits_p = s_json_u64(json_object_get(st, "commits"));
             json_decref(st);
         }
         if (!settled)
@@ -1178,11 +1182,11 @@ join:
         goto out;
     }
     /* the figures stand only if every ack reached the hub's positions */
-    if (!s_wait_settled(hub, load->ndepts)) {
+    uint64_t commits1 = 0;
+    if (!s_wait_settled(hub, load->ndepts, &commits1)) {
         failed = 1;
         goto out;
     }
-    uint64_t commits1 = s_hub_commits(hub);
     r->commits = commits1 > commits0 && commits0 > 0 ? commits1 - commits0 : 0;
     if (t_pub < t0 + 1 || t_all < t0 + 1) {
         fprintf(stderr, "hub-bench: the load took no measurable time\n");
@@ -1449,7 +1453,7 @@ static int s_phase_catchup(void)
         if (s.rc != 0) {
             fprintf(stderr, "hub-bench: subscriber %s: %s: %s\n", s.name, hub_strerror(s.rc), s.err);
             rc = -1;
-        } else if (!s_wait_settled(&hub, 1)) {
+        } else if (!s_wait_settled(&hub, 1, NULL)) {
             rc = -1;
         } else {
             double secs = (double)(s.t_last - s.t_subscribe) / 1e9;

@@ -11,8 +11,9 @@
 # compared only with anchors measured beside it: each repetition runs
 # hub-bench's throughput and latency phases, then the anchors they are
 # judged against (anchors.sh nats hub: NATS JetStream and hub_sketch, and
-# the CPU hub_sketch spends per event), one after the other. Then catch-up, memory and scaling, judged against fixed
-# targets, run with --runs REPS. verdict.py prints the table of targets
+# the CPU hub_sketch spends per event), one after the other. Then
+# catch-up, memory and scaling, judged against fixed targets, run with
+# --runs REPS. verdict.py prints the table of targets
 # (medians, the anchors beside them, met or missed by how much) and one
 # line of JSON. Without the anchors (anchors.sh skips) the figures are
 # printed and the ratio targets say "not measured".

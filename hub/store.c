@@ -39,6 +39,7 @@
 #include "codec.h"
 #include "deadletter.h"
 #include "log.h"
+#include "rowbatch.h"
 #include "walbuf.h"
 
 #define HUB_TAIL_ROWS 65536                /* rows the tail cache holds at most (power of 2) */
@@ -104,12 +105,14 @@ struct hub_store {
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;
     sqlite3_stmt *rollback;
-    sqlite3_stmt *insert_event;
+    sqlite3_stmt *insert_event;    /* one event: after a duplicate (s_insert_events) */
+    sqlite3_stmt *unwind_events;   /* ... the rows written before it was found */
+    hub_rowbatch_t *event_rows;    /* the events of a batch, several to a statement */
     sqlite3_stmt *find_event;
     sqlite3_stmt *upsert_cursor;
     sqlite3_stmt *scan;
     sqlite3_stmt *get;
-    sqlite3_stmt *insert_audit;
+    hub_rowbatch_t *audit_rows;    /* audit rows, several to a statement */
     sqlite3_stmt *insert_deadline;
     sqlite3_stmt *breach_deadline;
     sqlite3_stmt *meet_deadlines;
@@ -632,16 +635,13 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
                   "INSERT INTO events(seq, id, type, case_id, actor, received_ms, event, routing) "
                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO NOTHING",
                   err) ||
+        s_prepare(self, &self->unwind_events, "DELETE FROM events WHERE seq BETWEEN ?1 AND ?2", err) ||
         s_prepare(self, &self->find_event, "SELECT seq FROM events WHERE id = ?1", err) ||
         s_prepare(self, &self->upsert_cursor,
                   "INSERT INTO subscribers(name, topics, position, dead_letters, updated_ms) "
                   "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO UPDATE SET topics = excluded.topics, "
                   "position = excluded.position, dead_letters = excluded.dead_letters, "
                   "updated_ms = excluded.updated_ms",
-                  err) ||
-        s_prepare(self, &self->insert_audit,
-                  "INSERT INTO audit(id, at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, "
-                  "hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                   err) ||
         s_prepare(self, &self->insert_deadline,
                   "INSERT OR IGNORE INTO deadlines(seq, slot, department, case_id, route, created_ms, due_ms) "
@@ -684,6 +684,16 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
                   "AND (?3 IS NULL OR subscriber = ?3) AND (?4 = 0 OR state = 'open') ORDER BY seq DESC",
                   err))
         goto fail;
+    self->event_rows = hub_rowbatch_new(self->db,
+                                        "INSERT INTO events(seq, id, type, case_id, actor, received_ms, event, routing)",
+                                        " ON CONFLICT(id) DO NOTHING", 8);
+    self->audit_rows = hub_rowbatch_new(
+        self->db, "INSERT INTO audit(id, at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, hash)",
+        "", 11);
+    if (!self->event_rows || !self->audit_rows) {
+        snprintf(err, HUB_ERR_LEN, "store: out of memory");
+        goto fail;
+    }
     if (s_load_heads(self, err) != 0 || s_open_reader(self, err) != 0 || s_start_writer(self, err) != 0)
         goto fail;
     s_start_checkpointer(self);
@@ -727,7 +737,7 @@ void hub_store_destroy(hub_store_t **self_p)
     s_stop_writer(self);
     sqlite3_stmt **stmts[] = {&self->begin,           &self->commit,          &self->rollback,
                               &self->insert_event,    &self->find_event,      &self->upsert_cursor,
-                              &self->scan,            &self->get,             &self->insert_audit,
+                              &self->scan,            &self->get,             &self->unwind_events,
                               &self->insert_deadline, &self->breach_deadline, &self->meet_deadlines,
                               &self->due,             &self->next_due,        &self->scan_back,
                               &self->deadline,        &self->insert_dead,     &self->close_dead,
@@ -736,6 +746,8 @@ void hub_store_destroy(hub_store_t **self_p)
         sqlite3_finalize(*stmts[i]);
         *stmts[i] = NULL;
     }
+    hub_rowbatch_destroy(&self->event_rows);
+    hub_rowbatch_destroy(&self->audit_rows);
     if (self->checkpointing) {
         if (write(self->stop_pipe[1], "x", 1) < 0) {
             /* the thread also stops when the pipe closes */
@@ -846,37 +858,36 @@ static void s_bind_text(sqlite3_stmt *st, int i, const char *text)
 
 /* Appends one row to the audit chain inside the open transaction: sets its
  * id and hash and moves the in-memory head (put back by the caller on
- * rollback). */
+ * rollback). The row goes to audit_rows, written when they are full and
+ * before the commit (s_write): its detail is copied, its other strings
+ * must last until then (the batch's and the journal's do). */
 static int s_audit_append(hub_store_t *self, hub_audit_row_t *row)
 {
     uint8_t digest[HUB_SHA256_LEN];
     char hash[HUB_SHA256_HEX_LEN];
     row->id = self->audit_id + 1;
     hub_audit_digest(self->audit_hash, row, digest, hash);
-    sqlite3_stmt *st = self->insert_audit;
-    sqlite3_bind_int64(st, 1, row->id);
-    sqlite3_bind_int64(st, 2, row->at_ms);
-    s_bind_text(st, 3, row->actor);
-    s_bind_text(st, 4, row->action);
-    s_bind_text(st, 5, row->event_id);
-    s_bind_text(st, 6, row->case_id);
-    s_bind_text(st, 7, row->department);
+    hub_rowbatch_t *rows = self->audit_rows;
+    hub_rowbatch_int(rows, row->id);
+    hub_rowbatch_int(rows, row->at_ms);
+    hub_rowbatch_text(rows, row->actor, -1, 0);
+    hub_rowbatch_text(rows, row->action, -1, 0);
+    hub_rowbatch_text(rows, row->event_id, -1, 0);
+    hub_rowbatch_text(rows, row->case_id, -1, 0);
+    hub_rowbatch_text(rows, row->department, -1, 0);
     if (row->seq)
-        sqlite3_bind_int64(st, 8, row->seq);
+        hub_rowbatch_int(rows, row->seq);
     else
-        sqlite3_bind_null(st, 8);
+        hub_rowbatch_null(rows);
     if (row->seq_to)
-        sqlite3_bind_int64(st, 9, row->seq_to);
+        hub_rowbatch_int(rows, row->seq_to);
     else
-        sqlite3_bind_null(st, 9);
-    s_bind_text(st, 10, row->detail ? row->detail : "{}");
-    sqlite3_bind_blob(st, 11, digest, sizeof digest, SQLITE_STATIC); /* half the bytes of its hex */
-    int rc = s_step_done(self, st);
-    if (rc == SQLITE_OK) {
-        self->audit_id = row->id;
-        memcpy(self->audit_hash, hash, sizeof hash);
-    }
-    return rc;
+        hub_rowbatch_null(rows);
+    hub_rowbatch_text(rows, row->detail ? row->detail : "{}", -1, 1);
+    hub_rowbatch_blob(rows, digest, sizeof digest, 1); /* half the bytes of its hex */
+    self->audit_id = row->id;
+    memcpy(self->audit_hash, hash, sizeof hash);
+    return hub_rowbatch_end(rows) ? hub_rowbatch_flush(rows, NULL) : SQLITE_OK;
 }
 
 /* Rule 8: a response meets the open deadlines of its case for its
@@ -932,7 +943,8 @@ static int s_meet_deadlines(hub_store_t *self, const hub_store_event_t *ev, int6
     return SQLITE_OK;
 }
 
-static int s_insert_events(hub_store_t *self, hub_store_event_t *events, size_t nevents, uint64_t *next_p)
+/* Writes events one statement each, skipping (and marking) duplicates. */
+static int s_insert_each(hub_store_t *self, hub_store_event_t *events, size_t nevents, uint64_t *next_p)
 {
     int rc = SQLITE_OK;
     uint64_t next = *next_p;
@@ -965,6 +977,54 @@ static int s_insert_events(hub_store_t *self, hub_store_event_t *events, size_t 
             rc = found == SQLITE_DONE ? SQLITE_CORRUPT : found;
     }
     *next_p = next;
+    return rc;
+}
+
+/* Writes the n events event_rows holds, the first of them events, as the
+ * seqs from *next_p on. When one was a duplicate (the rows written are
+ * fewer than n), the others have seqs with a gap: those rows are taken
+ * back and the n events written one by one. */
+static int s_flush_events(hub_store_t *self, hub_store_event_t *events, size_t n, uint64_t *next_p)
+{
+    int written = 0;
+    int rc = hub_rowbatch_flush(self->event_rows, &written);
+    if (rc != SQLITE_OK)
+        return rc;
+    if ((size_t)written == n) {
+        for (size_t i = 0; i < n; i++) {
+            events[i].seq = (*next_p)++;
+            events[i].duplicate = 0;
+        }
+        return SQLITE_OK;
+    }
+    sqlite3_bind_int64(self->unwind_events, 1, (sqlite3_int64)*next_p);
+    sqlite3_bind_int64(self->unwind_events, 2, (sqlite3_int64)(*next_p + n - 1));
+    rc = s_step_done(self, self->unwind_events);
+    return rc == SQLITE_OK ? s_insert_each(self, events, n, next_p) : rc;
+}
+
+/* Writes the batch's events, several to a statement: sets each one's seq
+ * (from *next_p on, moved past them) and duplicate. */
+static int s_insert_events(hub_store_t *self, hub_store_event_t *events, size_t nevents, uint64_t *next_p)
+{
+    hub_rowbatch_t *rows = self->event_rows;
+    size_t first = 0; /* the first event in rows */
+    int rc = SQLITE_OK;
+    for (size_t i = 0; i < nevents && rc == SQLITE_OK; i++) {
+        const hub_store_event_t *ev = &events[i];
+        hub_rowbatch_int(rows, (int64_t)(*next_p + (i - first)));
+        hub_rowbatch_text(rows, ev->id, -1, 0);
+        hub_rowbatch_text(rows, ev->type, -1, 0);
+        hub_rowbatch_text(rows, ev->case_id && *ev->case_id ? ev->case_id : NULL, -1, 0);
+        hub_rowbatch_text(rows, ev->actor, -1, 0);
+        hub_rowbatch_int(rows, ev->received_ms);
+        hub_rowbatch_blob(rows, ev->event, ev->event_len, 0);
+        hub_rowbatch_blob(rows, ev->routing, ev->routing_len, 0);
+        if (hub_rowbatch_end(rows) || i + 1 == nevents) {
+            rc = s_flush_events(self, events + first, i + 1 - first, next_p);
+            first = i + 1;
+        }
+    }
     return rc;
 }
 
@@ -1091,8 +1151,12 @@ static int s_write(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR
         if (!batch->events[i].duplicate)
             rc = s_meet_deadlines(self, &batch->events[i], now);
     if (rc == SQLITE_OK)
+        rc = hub_rowbatch_flush(self->audit_rows, NULL);
+    if (rc == SQLITE_OK)
         rc = s_step_done(self, self->commit);
     if (rc != SQLITE_OK) {
+        hub_rowbatch_drop(self->event_rows);
+        hub_rowbatch_drop(self->audit_rows);
         int ret = s_fail(self, rc, "writing a batch", err);
         if (!sqlite3_get_autocommit(self->db))
             s_step_done(self, self->rollback);

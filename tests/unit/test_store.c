@@ -106,6 +106,64 @@ static void test_duplicate_id_keeps_original_seq(void)
     s_remove_dir();
 }
 
+/* A batch larger than one statement's rows, with duplicates of earlier
+ * events and of its own in different statements' rows: the new events
+ * get contiguous seqs in batch order, the duplicates the original's. */
+static void test_duplicates_in_a_large_batch(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    char ids[75][16];
+    hub_store_event_t evs[75];
+    for (int i = 0; i < 5; i++) {
+        snprintf(ids[i], sizeof ids[0], "old-%d", i);
+        evs[i] = s_event(ids[i], NULL);
+    }
+    CHECK_INT(hub_store_commit(store, evs, 5, NULL, 0, err), 0);
+    hub_store_event_t *batch = evs + 5;
+    for (int i = 0; i < 70; i++) {
+        snprintf(ids[5 + i], sizeof ids[0], "new-%d", i);
+        batch[i] = s_event(ids[5 + i], NULL);
+    }
+    batch[3] = s_event("old-2", NULL);   /* stored before, seq 3 */
+    batch[40] = s_event("new-10", NULL); /* this batch's 11th */
+    batch[69] = s_event("new-68", NULL); /* the one just before it */
+    CHECK_INT(hub_store_commit(store, batch, 70, NULL, 0, err), 0);
+    uint64_t next = 6;
+    for (int i = 0; i < 70; i++) {
+        if (i == 3) {
+            CHECK_INT(batch[i].duplicate, 1);
+            CHECK_INT(batch[i].seq, 3);
+        } else if (i == 40) {
+            CHECK_INT(batch[i].duplicate, 1);
+            CHECK_INT(batch[i].seq, batch[10].seq);
+        } else if (i == 69) {
+            CHECK_INT(batch[i].duplicate, 1);
+            CHECK_INT(batch[i].seq, batch[68].seq);
+        } else {
+            CHECK_INT(batch[i].duplicate, 0);
+            CHECK_INT(batch[i].seq, next);
+            next++;
+        }
+    }
+    CHECK_INT(hub_store_last_seq(store), 5 + 67);
+    hub_store_destroy(&store);
+    /* from disk, after a reopen: no gap, each id at its seq */
+    store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    s_rows_t rows = {0};
+    CHECK_INT(hub_store_scan(store, 6, 64, s_collect, &rows), 64);
+    for (size_t i = 0; i < rows.n; i++) {
+        CHECK_INT(rows.seqs[i], 6 + i);
+        int at = (int)i + (i >= 3) + (i >= 39); /* batch index: past the two duplicates before it */
+        CHECK_STR(rows.ids[i], ids[5 + at]);
+    }
+    hub_store_destroy(&store);
+    s_remove_dir();
+}
+
 static int s_count_cursor(const hub_store_cursor_t *c, void *arg)
 {
     hub_store_cursor_t *out = arg;
@@ -524,10 +582,11 @@ static void test_audit_rows_chain_across_batches(void)
     char err[HUB_ERR_LEN] = "";
     hub_store_t *store = hub_store_open(s_dir, err);
     CHECK(store != NULL);
-    static const size_t sizes[] = {1, 7, 8, 9, 16, 17, 3};
+    /* around the 32 rows the store writes with one statement */
+    static const size_t sizes[] = {1, 7, 8, 9, 16, 17, 3, 31, 32, 33, 70};
     int64_t expected = 0;
     char ids[40][16];
-    char details[40][48];
+    char details[80][48];
     int n_ids = 0;
     for (size_t b = 0; b < sizeof sizes / sizeof sizes[0]; b++) {
         /* two events; the second is the first one again (a duplicate) in
@@ -535,7 +594,7 @@ static void test_audit_rows_chain_across_batches(void)
         snprintf(ids[n_ids], sizeof ids[0], "ev-%zu", b);
         hub_store_event_t evs[2] = {s_event(ids[n_ids], "CASE-1"), s_event(b ? "ev-0" : "ev-first", NULL)};
         n_ids++;
-        hub_store_audit_t audit[20];
+        hub_store_audit_t audit[80];
         size_t naudit = sizes[b] + 1;
         for (size_t i = 0; i < naudit; i++) {
             snprintf(details[i], sizeof details[0], "{\"batch\":%zu,\"row\":%zu}", b, i);
@@ -576,6 +635,20 @@ static void test_audit_rows_chain_across_batches(void)
         CHECK_INT(sqlite3_step(st), SQLITE_ROW);
         char want[64];
         snprintf(want, sizeof want, "{\"batch\":5,\"row\":%d,\"ref_seq\":7}", row);
+        CHECK_STR((const char *)sqlite3_column_text(st, 0), want);
+    }
+    /* the last batch's rows, written three statements to a row of 32 and
+     * then 4 + 2: each has its own detail */
+    int64_t last_first = expected - 70 + 1;
+    for (int64_t row = 0; row < 70; row++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, last_first + row);
+        CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+        char want[64];
+        if (row == 2 || row == 4)
+            snprintf(want, sizeof want, "{\"batch\":10,\"row\":%d,\"ref_seq\":%d}", (int)row, 12);
+        else
+            snprintf(want, sizeof want, "{\"batch\":10,\"row\":%d}", (int)row);
         CHECK_STR((const char *)sqlite3_column_text(st, 0), want);
     }
     sqlite3_finalize(st);
@@ -668,6 +741,7 @@ static void test_audit_hashes_as_bytes(void)
 static const check_case_t cases[] = {
     {"group commit assigns contiguous seqs", test_group_commit_assigns_contiguous_seqs},
     {"duplicate id keeps original seq", test_duplicate_id_keeps_original_seq},
+    {"duplicates in a large batch", test_duplicates_in_a_large_batch},
     {"events and positions survive reopen", test_survives_reopen},
     {"scan spans disk and cache", test_scan_spans_disk_and_cache},
     {"data directory rules", test_directory_rules},

@@ -338,7 +338,7 @@ static const char s_query_sql[] =
     "     (SELECT 1 FROM event_seqs WHERE s BETWEEN a.seq AND coalesce(a.seq_to, a.seq))))"
     "   AND (?3 IS NULL OR a.actor = ?3)"
     "   AND (?4 IS NULL OR a.action = ?4)"
-    "   AND (?5 IS NULL OR a.department = ?5 OR (a.action = 'routed' AND a.department IS NULL"
+    "   AND (?5 IS NULL OR a.department = ?5 OR (a.action IN ('received', 'routed') AND a.department IS NULL"
     "     AND instr(a.detail, '\"department\":\"' || ?5 || '\"') > 0))"
     "   AND (?6 IS NULL OR a.at_ms >= ?6)"
     "   AND (?7 IS NULL OR a.at_ms < ?7)"

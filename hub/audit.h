@@ -26,12 +26,18 @@
  *      deleting or reordering any row breaks the chain from there on.
  *   3. The chain cannot tell that rows were cut off the end: the hub logs
  *      the head (id and hash) at start and stop, for comparison.
- *   4. An event's routing is one "routed" row (more only when its
- *      notifications do not fit one detail): department NULL, detail
- *      {"notifications":[{"slot","department","route","topic","reason",
- *      "respond_by"}...]}. Logs written before hold one routed row per
- *      notification, with its department and those members in detail;
- *      readers (hubctl history, the console's case board) take both.
+ *   4. An event's routing is in its "received" row: department NULL,
+ *      detail {"type","source","notifications":[{"slot","department",
+ *      "route","topic","reason","respond_by"}...]}; notifications that do
+ *      not fit that detail go to "routed" rows after it, department NULL,
+ *      detail {"notifications":[...]}. Logs written before hold the count
+ *      in the received row ("notifications":3) and the list in one routed
+ *      row per event, or in one routed row per notification, with its
+ *      department and those members in detail; readers (hubctl history,
+ *      the console's case board, the department filter) take all three.
+ *      An event the hub makes itself (a dead letter, an escalation) has a
+ *      received row with the count, its notification being named by the
+ *      row that made it.
  */
 #ifndef HUB_AUDIT_H_INCLUDED
 #define HUB_AUDIT_H_INCLUDED

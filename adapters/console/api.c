@@ -260,18 +260,29 @@ static int s_case_has_row(cs_api_t *self, const char *case_id, const char *depar
     return found;
 }
 
-/* A department answers only on a case that reached it: routed to it, or
- * told to it as the backup of an escalation. Operators may answer for any
- * department. Returns 0, or -1 with reply set (404 as for a case that
- * does not exist, so that nobody learns of cases that are not theirs). */
+/* Whether case_id reached department: an event of it routed to the
+ * department (named by its received row, or by a routed row: those that
+ * did not fit it, and every log written before), or an escalation told to
+ * it as the backup. 1 yes, 0 no, -1 with reply set. */
+static int s_case_reached(cs_api_t *self, const char *case_id, const char *department, cs_reply_t *reply)
+{
+    static const char *const actions[] = {"received", "routed", "escalated"};
+    int found = 0;
+    for (size_t i = 0; found == 0 && i < sizeof actions / sizeof actions[0]; i++)
+        found = s_case_has_row(self, case_id, department, actions[i], reply);
+    return found;
+}
+
+/* A department answers only on a case that reached it (s_case_reached).
+ * Operators may answer for any department. Returns 0, or -1 with reply
+ * set (404 as for a case that does not exist, so that nobody learns of
+ * cases that are not theirs). */
 static int s_check_reached(cs_api_t *self, const cs_user_t *user, const char *case_id, const char *department,
                            cs_reply_t *reply)
 {
     if (user->operator)
         return 0;
-    int found = s_case_has_row(self, case_id, department, "routed", reply);
-    if (found == 0)
-        found = s_case_has_row(self, case_id, department, "escalated", reply);
+    int found = s_case_reached(self, case_id, department, reply);
     if (found < 0)
         return -1;
     if (found == 0) {
@@ -499,8 +510,7 @@ void cs_api_case(cs_api_t *self, const cs_user_t *user, const cs_request_t *req,
         /* a long case: the rows read may have lost the one that reached the
          * user's department; ask the log itself */
         cs_reply_t probe = {0};
-        involved = s_case_has_row(self, case_id, user->departments[i], "routed", &probe) > 0 ||
-                   s_case_has_row(self, case_id, user->departments[i], "escalated", &probe) > 0;
+        involved = s_case_reached(self, case_id, user->departments[i], &probe) > 0;
         cs_reply_fini(&probe);
     }
     if (!involved) {

@@ -112,10 +112,12 @@ static void s_row(s_board_t *b, const json_t *row)
     const char *department = s_str(row, "department");
     const json_t *detail = json_object_get(row, "detail");
     json_int_t seq = s_int(row, "seq");
-    if (strcmp(action, "routed") == 0) {
-        /* one row lists the event's notifications; a log written before
-         * has one row per notification, with its department */
-        const json_t *list = json_object_get(detail, "notifications");
+    const json_t *list = json_object_get(detail, "notifications");
+    if (strcmp(action, "routed") == 0 || (strcmp(action, "received") == 0 && json_is_array(list))) {
+        /* the received row lists the event's notifications (routed rows
+         * those that do not fit it); a log written before has them in one
+         * routed row, or in one routed row per notification, with its
+         * department */
         for (size_t i = 0; i < (json_is_array(list) ? json_array_size(list) : 1); i++) {
             const json_t *n = json_is_array(list) ? json_array_get(list, i) : detail;
             s_col_t *c = s_col(b, json_is_array(list) ? s_str(n, "department") : department, 1);

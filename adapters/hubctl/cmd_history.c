@@ -145,9 +145,10 @@ static void s_describe_routed(s_out_t *out, const char *dept, const json_t *n, i
 
 /* Describes row for people (after its time and action). A routed row
  * lists its notifications one per line, each after again (the time and
- * action of the next line). */
+ * action of the next line); a received row that lists them puts each on
+ * a line after again_routed (its time, and "routed"). */
 static void s_describe(const hub_audit_row_t *row, const int64_t *seqs, size_t nseqs, const char *again,
-                       s_out_t *out)
+                       const char *again_routed, s_out_t *out)
 {
     const char *action = row->action;
     const char *event_id = hubctl_or_dash(row->event_id);
@@ -162,10 +163,19 @@ static void s_describe(const hub_audit_row_t *row, const int64_t *seqs, size_t n
     if (!action)
         action = "?";
     if (strcmp(action, "received") == 0) {
-        const json_t *count = json_object_get(detail, "notifications");
-        s_add(out, "%s %s (seq %" PRId64 ") from %s, event %s, %s notification%s",
-              s_member(detail, "type", a, sizeof a), case_id, seq, s_member(detail, "source", b, sizeof b), event_id,
-              s_member(detail, "notifications", c, sizeof c), json_integer_value(count) == 1 ? "" : "s");
+        const json_t *list = json_object_get(detail, "notifications");
+        s_add(out, "%s %s (seq %" PRId64 ") from %s, event %s", s_member(detail, "type", a, sizeof a), case_id, seq,
+              s_member(detail, "source", b, sizeof b), event_id);
+        if (!json_is_array(list)) /* the count: a log written before, or an event the hub made */
+            s_add(out, ", %s notification%s", s_member(detail, "notifications", c, sizeof c),
+                  json_integer_value(list) == 1 ? "" : "s");
+        /* its notifications, a line each, as routed rows have them (those
+         * that did not fit follow in routed rows) */
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            const json_t *n = json_array_get(list, i);
+            s_add(out, "%s", again_routed);
+            s_describe_routed(out, hubctl_or_dash(json_string_value(json_object_get(n, "department"))), n, seq);
+        }
     } else if (strcmp(action, "rejected") == 0) {
         s_add(out, "event %s: %s: %s", event_id, s_member(detail, "code", a, sizeof a),
               s_member(detail, "reason", b, sizeof b));
@@ -455,9 +465,10 @@ int hubctl_cmd_history(hubctl_t *g, int argc, char **argv)
         char when[HUB_TIME_LEN];
         hubctl_format_time(row.at_ms, when, sizeof when);
         s_out_t line = {.len = 0};
-        char again[HUB_TIME_LEN + 32];
+        char again[HUB_TIME_LEN + 32], again_routed[HUB_TIME_LEN + 32];
         snprintf(again, sizeof again, "\n%s  %-13s ", when, hubctl_or_dash(row.action));
-        s_describe(&row, seqs, nseqs, again, &line);
+        snprintf(again_routed, sizeof again_routed, "\n%s  %-13s ", when, "routed");
+        s_describe(&row, seqs, nseqs, again, again_routed, &line);
         printf("%s  %-13s %s\n", when, hubctl_or_dash(row.action), line.text);
         free(detail);
     }

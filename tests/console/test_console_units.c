@@ -524,8 +524,45 @@ static void test_caseboard(void)
     json_decref(rows);
 }
 
-/* A routed row as hubd writes it now: one per event, its notifications
- * listed in detail; each department gets its column. */
+/* The received row as hubd writes it now: the event's notifications
+ * listed in its detail, those that do not fit in a routed row after it; an
+ * event the hub made (an escalation) has the count in its received row,
+ * which names no department. Each department gets its column. */
+static void test_caseboard_received_list(void)
+{
+    json_t *rows = s_rows(
+        "[{\"action\":\"received\",\"seq\":3,\"actor\":\"support\",\"detail\":{\"type\":\"bug_report\","
+        "   \"source\":\"support\",\"notifications\":["
+        "   {\"slot\":0,\"department\":\"engineering\",\"route\":\"defect\",\"topic\":\"engineering.defect\","
+        "    \"respond_by\":\"2026-11-25T16:55:50.644Z\"},"
+        "   {\"slot\":1,\"department\":\"finance\",\"route\":\"billing-flag\",\"topic\":\"finance.billing_flag\"}]}},"
+        " {\"action\":\"routed\",\"department\":null,\"seq\":3,\"detail\":{\"notifications\":["
+        "   {\"slot\":2,\"department\":\"sales\",\"route\":\"followup\",\"topic\":\"sales.followup\"}]}},"
+        " {\"action\":\"received\",\"seq\":5,\"actor\":\"hubd\",\"detail\":{\"type\":\"escalation\","
+        "   \"source\":\"hubd\",\"notifications\":1}},"
+        " {\"action\":\"delivered\",\"department\":\"finance\",\"seq\":2,\"seq_to\":4,\"detail\":{\"count\":3}}]");
+    json_t *board = cs_caseboard_build("CASE-7", rows, NULL);
+    CHECK(board != NULL);
+    if (board) {
+        CHECK_INT(json_array_size(json_object_get(board, "departments")), 3);
+        CHECK_STR(s_state(board, "engineering"), "notified");
+        CHECK_STR(json_string_value(json_object_get(s_column(board, "engineering"), "respond_by")),
+                  "2026-11-25T16:55:50.644Z");
+        CHECK_STR(s_state(board, "finance"), "delivered");
+        CHECK_STR(json_string_value(json_object_get(s_column(board, "finance"), "topic")), "finance.billing_flag");
+        CHECK_STR(s_state(board, "sales"), "notified");
+        CHECK_STR(json_string_value(json_object_get(s_column(board, "sales"), "route")), "followup");
+        cs_user_t user = {.name = "fin", .ndepartments = 1};
+        snprintf(user.departments[0], CS_NAME_LEN, "finance");
+        CHECK_INT(cs_caseboard_involves(board, &user), 1);
+    }
+    json_decref(board);
+    json_decref(rows);
+}
+
+/* A routed row as hubd wrote it before its received row listed them: one
+ * per event, its notifications listed in detail (the received row has
+ * their count); each department gets its column. */
 static void test_caseboard_routed_list(void)
 {
     json_t *rows = s_rows(
@@ -627,6 +664,7 @@ int main(void)
         {"sessions", test_sessions},
         {"login limiter", test_limiter},
         {"case board", test_caseboard},
+        {"case board, a received row listing its notifications", test_caseboard_received_list},
         {"case board, a routed row listing its notifications", test_caseboard_routed_list},
         {"metrics text", test_metrics},
         {NULL, NULL},

@@ -91,13 +91,13 @@ static int s_publish(hub_client_t *pub, const char *type, const char *id, const 
     return harness_publish(pub, ev, res);
 }
 
-/* The due time (ms since the epoch) of case_id's deadline, from its routed
- * row's respond_by; -1 when absent. */
+/* The due time (ms since the epoch) of case_id's deadline, from the
+ * respond_by of its received row's notification; -1 when absent. */
 static int64_t s_due_ms(harness_t *h, const char *case_id)
 {
-    const char *filters[] = {"--case", case_id, "--action", "routed", NULL};
+    const char *filters[] = {"--case", case_id, "--action", "received", NULL};
     json_t *rows = harness_audit(h, filters);
-    const json_t *r = rows ? harness_audit_find(rows, "routed", "engineering") : NULL;
+    const json_t *r = rows ? harness_audit_find(rows, "received", "engineering") : NULL;
     int64_t due = r ? s_time_ms(s_str(harness_audit_about(r, "engineering"), "respond_by")) : -1;
     json_decref(rows);
     return due;

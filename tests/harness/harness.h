@@ -298,13 +298,13 @@ const char *harness_data_dir(const harness_t *self);
 json_t *harness_audit(harness_t *self, const char *const *filters);
 
 /* Rows of such an array whose action is 'action' and, when department is
- * not NULL, which are about 'department': its department, or for a routed
- * row one of its notifications'. */
+ * not NULL, which are about 'department': its department, or for a row
+ * that lists notifications (received, routed) one of its notifications'. */
 size_t harness_audit_count(const json_t *rows, const char *action, const char *department);
 
 /* What row says of department: its detail when the row's department is
- * department, the notification of a routed row's detail that names it,
- * else NULL (borrowed from row). */
+ * department, the notification of the row's detail that names it (a
+ * received or routed row's list), else NULL (borrowed from row). */
 const json_t *harness_audit_about(const json_t *row, const char *department);
 
 /* The first such row (borrowed from rows), or NULL. */

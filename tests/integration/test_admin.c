@@ -100,7 +100,7 @@ static void test_on_behalf_of(void)
     const char *by_case[] = {"--case", S_CASE, NULL};
     REQUIRE((rows = harness_audit(h, by_case)) != NULL);
     CHECK_INT(s_rows_by(rows, "received", "alice@local"), 2); /* the bug report and engineering's answer */
-    CHECK_INT(s_rows_by(rows, "routed", "alice@local"), 1); /* one for the bug report's three notifications */
+    CHECK_INT(s_rows_by(rows, "routed", "alice@local"), 0); /* the bug report's received row names its three */
     CHECK_INT(s_rows_by(rows, "responded", "alice@local"), 1);
     const json_t *r = harness_audit_find(rows, "responded", "engineering");
     REQUIRE(r != NULL);

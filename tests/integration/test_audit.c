@@ -1,6 +1,7 @@
 /*
  * audit - the audit log of a real hub, read back with hubctl: the sample
- * bug report gets its received row and one routed row per department, the
+ * bug report gets its received row, which names each department it went to
+ * (an event routed to more than that row holds gets routed rows), the
  * department that takes and acknowledges it gets delivered and acked range
  * rows covering its seq, a refused publish gets a rejected row; and
  * `hubctl audit verify` holds on the log and names the first bad row of a
@@ -80,14 +81,14 @@ static int64_t s_time_ms(const char *text)
     return *rest == 'Z' ? ms : -1;
 }
 
-/* The routed row of department dept, checked against what the sample policy
- * says of it: topic, route, slot, seq, and respond_by for the routes with a
- * commitment. */
+/* The notification of department dept in the event's received row,
+ * checked against what the sample policy says of it: topic, route, slot,
+ * seq, and respond_by for the routes with a commitment. */
 static void s_check_routed(const json_t *rows, const char *dept, const char *topic, const char *route, long long slot,
                            uint64_t seq, int64_t respond_within_ms)
 {
-    CHECK_INT(harness_audit_count(rows, "routed", dept), 1);
-    const json_t *r = harness_audit_find(rows, "routed", dept);
+    CHECK_INT(harness_audit_count(rows, "received", dept), 1);
+    const json_t *r = harness_audit_find(rows, "received", dept);
     if (!r)
         return;
     CHECK_STR(s_str(r, "event_id"), S_SAMPLE_ID);
@@ -193,7 +194,7 @@ static void test_event_rows(void)
     CHECK(harness_wait_audit(h, by_case, "acked", "engineering", 1, S_WAIT_MS));
 
     REQUIRE((rows = harness_audit(h, by_case)) != NULL);
-    /* one received row with what the event was and how many notifications */
+    /* one received row with what the event was and where it went */
     CHECK_INT(harness_audit_count(rows, "received", NULL), 1);
     const json_t *rec = harness_audit_find(rows, "received", NULL);
     REQUIRE(rec != NULL);
@@ -203,17 +204,17 @@ static void test_event_rows(void)
     CHECK_INT(s_int(rec, "seq_to"), res.seq);
     CHECK_STR(s_str(s_detail(rec), "type"), "bug_report");
     CHECK_STR(s_str(s_detail(rec), "source"), "support");
-    CHECK_INT(s_int(s_detail(rec), "notifications"), 3);
+    CHECK_INT(json_array_size(json_object_get(s_detail(rec), "notifications")), 3);
     CHECK(*s_str(rec, "actor") != '\0' && strcmp(s_str(rec, "actor"), "hubd") != 0);
     CHECK(*s_str(rec, "hash") != '\0' && strlen(s_str(rec, "hash")) == 64);
 
-    /* one routed row for the event, naming each notification with the
-     * topic its department hears */
-    CHECK_INT(harness_audit_count(rows, "routed", NULL), 1);
+    /* the received row names each notification with the topic its
+     * department hears; no routed row: they all fit it */
+    CHECK_INT(harness_audit_count(rows, "routed", NULL), 0);
     s_check_routed(rows, "engineering", "engineering.defect", "defect", 0, res.seq, 4 * 3600 * 1000LL);
     s_check_routed(rows, "finance", "finance.billing_flag", "billing-flag", 1, res.seq, 0);
     s_check_routed(rows, "sales", "sales.followup", "sales-followup", 2, res.seq, 0);
-    CHECK_INT(harness_audit_count(rows, "routed", "shipping"), 0);
+    CHECK_INT(harness_audit_count(rows, "received", "shipping"), 0);
 
     /* engineering's delivery and ack cover the seq; nobody else took it */
     s_check_range(rows, "delivered", "engineering", res.seq);
@@ -223,8 +224,8 @@ static void test_event_rows(void)
     /* nothing about deadlines yet: 4 h to go */
     CHECK_INT(harness_audit_count(rows, "breached", NULL) + harness_audit_count(rows, "escalated", NULL), 0);
 
-    /* in id order: received, then its routed rows, then delivery, then ack */
-    long long last_id = 0, received_at = -1, first_routed = -1, delivered_at = -1, acked_at = -1;
+    /* in id order: received, then delivery, then ack */
+    long long last_id = 0, received_at = -1, delivered_at = -1, acked_at = -1;
     for (size_t i = 0; i < json_array_size(rows); i++) {
         const json_t *r = json_array_get(rows, i);
         long long id = s_int(r, "id");
@@ -233,23 +234,22 @@ static void test_event_rows(void)
         const char *a = s_str(r, "action");
         if (!strcmp(a, "received"))
             received_at = id;
-        else if (!strcmp(a, "routed") && first_routed < 0)
-            first_routed = id;
         else if (!strcmp(a, "delivered") && delivered_at < 0)
             delivered_at = id;
         else if (!strcmp(a, "acked") && acked_at < 0)
             acked_at = id;
     }
-    CHECK(received_at > 0 && received_at < first_routed && first_routed < delivered_at && delivered_at < acked_at);
+    CHECK(received_at > 0 && received_at < delivered_at && delivered_at < acked_at);
     json_decref(rows);
 
-    /* the filters narrow it: finance's own rows are its routed one */
+    /* the filters narrow it: finance's own rows are the received one
+     * that names it */
     const char *finance[] = {"--case", S_CASE, "--department", "finance", NULL};
     REQUIRE((rows = harness_audit(h, finance)) != NULL);
     CHECK_INT(json_array_size(rows), 1);
-    CHECK_INT(harness_audit_count(rows, "routed", "finance"), 1);
+    CHECK_INT(harness_audit_count(rows, "received", "finance"), 1);
     json_decref(rows);
-    const char *by_action[] = {"--action", "routed", "--department", "engineering", NULL};
+    const char *by_action[] = {"--action", "received", "--department", "engineering", NULL};
     REQUIRE((rows = harness_audit(h, by_action)) != NULL);
     CHECK_INT(json_array_size(rows), 1);
     json_decref(rows);
@@ -420,7 +420,7 @@ static void test_verify_copies(void)
     snprintf(copy_wal, sizeof copy_wal, "%s-wal", copy);
     REQUIRE((rows = harness_audit(h, NULL)) != NULL);
     long long live_rows = (long long)json_array_size(rows);
-    long long edited = s_row_id(rows, "routed", "finance");
+    long long edited = s_row_id(rows, "received", "finance");
     json_decref(rows);
     rows = NULL;
     CHECK(s_file_size(wal) > 0); /* what hubd committed is (still) in the WAL */
@@ -448,14 +448,14 @@ static void test_verify_copies(void)
     CHECK_INT(s_verify_ok(copy), total);
 
     /* an edited detail: the engineering notification's topic */
-    long long routed = s_row_id(rows, "routed", "engineering");
-    REQUIRE(routed > 1);
+    long long named = s_row_id(rows, "received", "engineering");
+    REQUIRE(named > 1);
     REQUIRE(s_fresh_copy(h, "edited.db", copy, sizeof copy) != NULL);
     snprintf(sql, sizeof sql,
              "UPDATE audit SET detail = replace(detail, 'engineering.defect', 'engineering.ignore') WHERE id = %lld",
-             routed);
+             named);
     REQUIRE(s_sql(copy, sql, 0) == 0);
-    s_verify_broken_at(copy, routed);
+    s_verify_broken_at(copy, named);
 
     /* a deleted row in the middle */
     long long middle = total / 2;
@@ -464,13 +464,13 @@ static void test_verify_copies(void)
     REQUIRE(s_sql(copy, sql, 0) == 0);
     s_verify_broken_at(copy, middle);
 
-    /* two rows swapped, hashes and all: the sample's received row and its
-     * routed row, next to each other */
-    long long b = s_row_id(rows, "routed", "finance"), a = b - 1;
+    /* two rows swapped, hashes and all: the sample's received row and the
+     * row before it */
+    long long b = s_row_id(rows, "received", "finance"), a = b - 1;
     REQUIRE(a > 1);
     for (size_t i = 0; i < json_array_size(rows); i++)
         if (s_int(json_array_get(rows, i), "id") == a)
-            CHECK_STR(s_str(json_array_get(rows, i), "action"), "received");
+            CHECK(strcmp(s_str(json_array_get(rows, i), "action"), "received") != 0);
     REQUIRE(s_fresh_copy(h, "swapped.db", copy, sizeof copy) != NULL);
     snprintf(sql, sizeof sql,
              "CREATE TEMP TABLE pair AS SELECT * FROM audit WHERE id IN (%lld, %lld);"
@@ -548,7 +548,7 @@ static void test_remote(void)
     /* the case's rows, JSON and table: byte for byte what the file gives */
     CHECK_INT(harness_hubctl(h, NULL, &local, "audit", "--data", dir, "--case", S_CASE, "--json", NULL), 0);
     CHECK_INT(harness_hubctl(h, NULL, &remote, "audit", "--remote", "--case", S_CASE, "--json", NULL), 0);
-    CHECK(harness_count_lines(local.out) >= 4); /* received, routed, delivered, acked */
+    CHECK(harness_count_lines(local.out) >= 3); /* received, delivered, acked */
     CHECK_STR(remote.out, local.out);
     harness_run_free(&local);
     harness_run_free(&remote);
@@ -573,7 +573,7 @@ static void test_remote(void)
     CHECK_INT(harness_hubctl(h, NULL, &remote, "history", S_CASE, "--remote", NULL), 0);
     CHECK_HAS(remote.out, "received");
     CHECK_STR(remote.out, local.out);
-    /* the event's one routed row: a line per notification */
+    /* the notifications its received row names: a line each */
     size_t routed_lines = 0;
     for (const char *p = local.out; (p = strstr(p, " routed ")) != NULL; p++)
         routed_lines++;
@@ -594,21 +594,21 @@ static void test_remote(void)
     CHECK_INT(harness_hubctl(h, NULL, &remote, "audit", "verify", "--remote", NULL), 0);
     long long n = -1;
     CHECK(sscanf(remote.out, "ok: %lld rows, head ", &n) == 1);
-    CHECK(n >= 6);
+    CHECK(n >= 5); /* policy_loaded, subscribed, received, delivered, acked */
     harness_run_free(&remote);
     /* --remote and a file do not mix */
     CHECK_INT(harness_hubctl(h, NULL, &remote, "audit", "--remote", "--data", dir, NULL), 2);
     harness_run_free(&remote);
 
     /* libhub: the reply as JSON, rows as the objects hubctl prints */
-    CHECK_INT(hub_audit_query(pub, "{\"case_id\":\"" S_CASE "\",\"action\":\"routed\",\"limit\":2}", &reply, S_WAIT_MS,
-                              err),
+    CHECK_INT(hub_audit_query(pub, "{\"case_id\":\"" S_CASE "\",\"action\":\"received\",\"limit\":2}", &reply,
+                              S_WAIT_MS, err),
               0);
     REQUIRE(reply && (obj = json_loads(reply, 0, NULL)) != NULL);
-    CHECK_INT(json_array_size(json_object_get(obj, "rows")), 1); /* one routed row for the event */
+    CHECK_INT(json_array_size(json_object_get(obj, "rows")), 1); /* one received row for the event */
     CHECK(json_is_false(json_object_get(obj, "truncated")));
     json_t *row = json_loads(json_string_value(json_array_get(json_object_get(obj, "rows"), 0)), 0, NULL);
-    CHECK_STR(s_str(row, "action"), "routed");
+    CHECK_STR(s_str(row, "action"), "received");
     CHECK_STR(s_str(row, "case_id"), S_CASE);
     const json_t *list = json_object_get(json_object_get(row, "detail"), "notifications");
     CHECK_INT(json_array_size(list), 3);
@@ -629,7 +629,7 @@ static void test_remote(void)
     reply = NULL;
     CHECK_INT(hub_audit_query(pub, "{\"verify\":true}", &reply, S_WAIT_MS, err), 0);
     REQUIRE(reply && (obj = json_loads(reply, 0, NULL)) != NULL);
-    CHECK(json_integer_value(json_object_get(obj, "verified_rows")) >= 6);
+    CHECK(json_integer_value(json_object_get(obj, "verified_rows")) >= 5);
     CHECK_INT(json_integer_value(json_object_get(obj, "broken_at")), 0);
     CHECK_HAS(json_string_value(json_object_get(obj, "verdict")), "ok: ");
     free(reply);
@@ -741,14 +741,125 @@ done:
     HARNESS_END(h);
 }
 
+#define S_WIDE 30 /* departments of test_wide_routing's policy: more than a received row names */
+
+/* The slots of the notifications that rows (in id order) name for event
+ * id, in that order, into slots (S_WIDE); returns how many, and sets
+ * *listed to how many the received row itself named (-1: it gave a count). */
+static size_t s_wide_slots(const json_t *rows, long long slots[S_WIDE], long long *listed)
+{
+    size_t n = 0;
+    *listed = -1;
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        const json_t *r = json_array_get(rows, i);
+        const json_t *list = json_object_get(s_detail(r), "notifications");
+        if (strcmp(s_str(r, "action"), "received") == 0 && json_is_array(list))
+            *listed = (long long)json_array_size(list);
+        for (size_t k = 0; k < json_array_size(list) && n < S_WIDE; k++)
+            slots[n++] = s_int(json_array_get(list, k), "slot");
+    }
+    return n;
+}
+
+/* An event routed to more departments than its received row can name: the
+ * received row names the first ones, routed rows after it the others, each
+ * once and in slot order; the department filter and the case's history
+ * find them all. An event whose source leaves its received row no room
+ * gets their count there, and routed rows name them all. */
+static void test_wide_routing(void)
+{
+    char policy[8192], source[1601], ev[2048];
+    hub_client_t *pub = NULL;
+    json_t *rows = NULL;
+    harness_run_t run = {0};
+    harness_t *h = NULL;
+    size_t len = (size_t)snprintf(policy, sizeof policy, "departments:\n");
+    for (int i = 0; i < S_WIDE; i++)
+        len += (size_t)snprintf(policy + len, sizeof policy - len, "  dept-%02d: {}\n", i);
+    len += (size_t)snprintf(policy + len, sizeof policy - len, "routes:\n");
+    for (int i = 0; i < S_WIDE; i++)
+        len += (size_t)snprintf(policy + len, sizeof policy - len,
+                                "  - name: route-to-department-number-%02d\n"
+                                "    match: { type: wide }\n"
+                                "    notify: dept-%02d\n"
+                                "    kind: wide\n",
+                                i, i);
+    REQUIRE(len < sizeof policy);
+    harness_opts_t o = {.policy_text = policy};
+    h = HARNESS_NEW(&o);
+    REQUIRE(h && harness_start(h) == 0);
+    REQUIRE((pub = harness_client(h, "support")) != NULL);
+    hub_publish_result_t res;
+    REQUIRE(harness_publish(pub, "{\"id\":\"wide-1\",\"type\":\"wide\",\"case_id\":\"CASE-WIDE\"}", &res) == 0);
+    CHECK_INT(res.notifications, S_WIDE);
+
+    const char *by_event[] = {"--event", "wide-1", NULL};
+    REQUIRE((rows = harness_audit(h, by_event)) != NULL);
+    long long slots[S_WIDE], listed = 0;
+    CHECK_INT(s_wide_slots(rows, slots, &listed), S_WIDE);
+    for (long long i = 0; i < S_WIDE; i++)
+        CHECK_INT(slots[i], i);
+    CHECK(listed > 0 && listed < S_WIDE);
+    CHECK(harness_audit_count(rows, "routed", NULL) >= 1);
+    CHECK_INT(harness_audit_count(rows, "received", "dept-00"), 1);
+    CHECK_INT(harness_audit_count(rows, "routed", "dept-29"), 1);
+    const json_t *last = harness_audit_about(harness_audit_find(rows, "routed", "dept-29"), "dept-29");
+    CHECK_STR(s_str(last, "route"), "route-to-department-number-29");
+    CHECK_STR(s_str(last, "topic"), "dept-29.wide");
+    json_decref(rows);
+    const char *first_dept[] = {"--event", "wide-1", "--department", "dept-00", NULL};
+    REQUIRE((rows = harness_audit(h, first_dept)) != NULL);
+    CHECK_INT(json_array_size(rows), 1);
+    CHECK_INT(harness_audit_count(rows, "received", NULL), 1);
+    json_decref(rows);
+    const char *last_dept[] = {"--event", "wide-1", "--department", "dept-29", NULL};
+    REQUIRE((rows = harness_audit(h, last_dept)) != NULL);
+    CHECK_INT(json_array_size(rows), 1);
+    CHECK_INT(harness_audit_count(rows, "routed", NULL), 1);
+    json_decref(rows);
+    rows = NULL;
+    /* a line per notification in the history, each department once */
+    CHECK_INT(harness_hubctl(h, NULL, &run, "history", "CASE-WIDE", "--data", harness_data_dir(h), NULL), 0);
+    size_t lines = 0;
+    for (const char *p = run.out; p && (p = strstr(p, " routed ")) != NULL; p++)
+        lines++;
+    CHECK_INT(lines, S_WIDE);
+    CHECK_HAS(run.out, "dept-00            dept-00.wide (route route-to-department-number-00, seq");
+    CHECK_HAS(run.out, "dept-29            dept-29.wide (route route-to-department-number-29, seq");
+    harness_run_free(&run);
+
+    /* a source of 1,600 bytes: the received row has the count */
+    memset(source, 's', sizeof source - 1);
+    source[sizeof source - 1] = '\0';
+    snprintf(ev, sizeof ev, "{\"id\":\"wide-2\",\"type\":\"wide\",\"case_id\":\"CASE-WIDE\",\"source\":\"%s\"}", source);
+    REQUIRE(harness_publish(pub, ev, &res) == 0);
+    const char *second[] = {"--event", "wide-2", NULL};
+    REQUIRE((rows = harness_audit(h, second)) != NULL);
+    CHECK_INT(s_wide_slots(rows, slots, &listed), S_WIDE);
+    for (long long i = 0; i < S_WIDE; i++)
+        CHECK_INT(slots[i], i);
+    CHECK_INT(listed, -1);
+    const json_t *rec = harness_audit_find(rows, "received", NULL);
+    CHECK(rec && s_int(s_detail(rec), "notifications") == S_WIDE);
+    CHECK_INT(strlen(s_str(s_detail(rec), "source")), sizeof source - 1);
+    CHECK(harness_audit_count(rows, "routed", NULL) >= 2);
+    CHECK(harness_hubctl(NULL, NULL, &run, "audit", "verify", "--data", harness_data_dir(h), NULL) == 0);
+done:
+    harness_run_free(&run);
+    json_decref(rows);
+    hub_client_destroy(&pub);
+    HARNESS_END(h);
+}
+
 int main(void)
 {
     harness_require();
     static const check_case_t cases[] = {
-        {"an event's rows: received, routed per department, delivered and acked, rejected", test_event_rows},
+        {"an event's rows: received naming each department, delivered and acked, rejected", test_event_rows},
         {"audit verify names the edited, deleted or swapped row of a copy, WAL or not", test_verify_copies},
         {"over the wire: the same rows, history and verdict as from the file", test_remote},
         {"a long reading does not hold up publishing", test_long_reading},
+        {"an event routed to more departments than its received row names", test_wide_routing},
         {NULL, NULL},
     };
     return check_run(cases);

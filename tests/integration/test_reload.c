@@ -64,7 +64,7 @@ static void s_next_topic(hub_client_t *c, char *topic, size_t cap, uint64_t *seq
     harness_got_free(got, n);
 }
 
-/* The routed row of event id names one notification, for department by
+/* The received row of event id names one notification, for department by
  * route to topic. */
 static void s_check_routed(harness_t *h, const char *id, const char *department, const char *route,
                            const char *topic)
@@ -72,8 +72,9 @@ static void s_check_routed(harness_t *h, const char *id, const char *department,
     const char *filters[] = {"--event", id, NULL};
     json_t *rows = harness_audit(h, filters);
     CHECK(rows != NULL);
-    CHECK_INT(harness_audit_count(rows, "routed", NULL), 1);
-    json_t *row = rows ? harness_audit_find(rows, "routed", department) : NULL;
+    CHECK_INT(harness_audit_count(rows, "received", NULL), 1);
+    CHECK_INT(harness_audit_count(rows, "routed", NULL), 0);
+    json_t *row = rows ? harness_audit_find(rows, "received", department) : NULL;
     const json_t *n = row ? harness_audit_about(row, department) : NULL;
     CHECK(n != NULL);
     if (n) {

@@ -129,16 +129,22 @@ static void test_conflicts_counted(void)
     sqlite3_close(db);
 }
 
+/* Gives the row (n, NULL, NULL) and ends it; returns what ending said. */
+static int s_row_n(hub_rowbatch_t *rows, int64_t n)
+{
+    hub_rowbatch_int(rows, n);
+    hub_rowbatch_null(rows);
+    hub_rowbatch_null(rows);
+    return hub_rowbatch_end(rows);
+}
+
 /* A row with a value too few or too many, or a value past a full batch,
  * makes the next flush fail and write nothing; the batch is usable after. */
 static void test_misuse(void)
 {
     sqlite3 *db = s_db();
     hub_rowbatch_t *rows = hub_rowbatch_new(db, "INSERT INTO t(n, s, b)", "", 3);
-    hub_rowbatch_int(rows, 1);
-    hub_rowbatch_null(rows);
-    hub_rowbatch_null(rows);
-    hub_rowbatch_end(rows);
+    s_row_n(rows, 1);
     hub_rowbatch_int(rows, 2);
     hub_rowbatch_null(rows);
     CHECK_INT(hub_rowbatch_end(rows), 0); /* one value short */
@@ -149,26 +155,17 @@ static void test_misuse(void)
     CHECK_INT(s_count(db, "SELECT count(*) FROM t"), 0);
 
     for (int64_t n = 1; n <= HUB_ROWBATCH_ROWS; n++) {
-        hub_rowbatch_int(rows, n);
-        hub_rowbatch_null(rows);
-        hub_rowbatch_null(rows);
-        CHECK_INT(hub_rowbatch_end(rows), n == HUB_ROWBATCH_ROWS);
+        CHECK_INT(s_row_n(rows, n), n == HUB_ROWBATCH_ROWS);
     }
     hub_rowbatch_int(rows, 99); /* full: not taken */
     CHECK_INT(hub_rowbatch_flush(rows, NULL), SQLITE_MISUSE);
     CHECK_INT(s_count(db, "SELECT count(*) FROM t"), 0);
 
-    hub_rowbatch_int(rows, 7);
-    hub_rowbatch_null(rows);
-    hub_rowbatch_null(rows);
-    hub_rowbatch_end(rows);
+    s_row_n(rows, 7);
     hub_rowbatch_drop(rows);
     CHECK_INT(hub_rowbatch_flush(rows, &changes), SQLITE_OK);
     CHECK_INT(changes, 0);
-    hub_rowbatch_int(rows, 8);
-    hub_rowbatch_null(rows);
-    hub_rowbatch_null(rows);
-    hub_rowbatch_end(rows);
+    s_row_n(rows, 8);
     CHECK_INT(hub_rowbatch_flush(rows, &changes), SQLITE_OK);
     CHECK_INT(s_count(db, "SELECT n FROM t"), 8);
     hub_rowbatch_destroy(&rows);
@@ -180,12 +177,8 @@ static void test_error_returned(void)
 {
     sqlite3 *db = s_db();
     hub_rowbatch_t *rows = hub_rowbatch_new(db, "INSERT INTO t(n, s, b)", "", 3);
-    for (int i = 0; i < 3; i++) {
-        hub_rowbatch_int(rows, 5); /* the same key three times */
-        hub_rowbatch_null(rows);
-        hub_rowbatch_null(rows);
-        hub_rowbatch_end(rows);
-    }
+    for (int i = 0; i < 3; i++)
+        s_row_n(rows, 5); /* the same key three times */
     CHECK_INT(hub_rowbatch_flush(rows, NULL), SQLITE_CONSTRAINT);
     hub_rowbatch_destroy(&rows);
     rows = hub_rowbatch_new(db, "INSERT INTO nowhere(n)", "", 1);

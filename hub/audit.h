@@ -30,10 +30,13 @@
  *      detail {"type","source","notifications":[{"slot","department",
  *      "route","topic","reason","respond_by"}...]}; notifications that do
  *      not fit that detail go to "routed" rows after it, department NULL,
- *      detail {"notifications":[...]}. Logs written before hold the count
- *      in the received row ("notifications":3) and the list in one routed
- *      row per event, or in one routed row per notification, with its
- *      department and those members in detail; readers (hubctl history,
+ *      detail {"notifications":[...]}. When the event's type and source,
+ *      or its first notification, leave the received row no room, it holds
+ *      their count ("notifications":3) and routed rows list them all, as
+ *      in the logs below. An event routed nowhere lists []. Logs written
+ *      before hold the count in the received row and the list in one
+ *      routed row per event, or in one routed row per notification, with
+ *      its department and those members in detail; readers (hubctl history,
  *      the console's case board, the department filter) take all three.
  *      An event the hub makes itself (a dead letter, an escalation) has a
  *      received row with the count, its notification being named by the

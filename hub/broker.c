@@ -918,6 +918,7 @@ typedef struct {
     size_t len;             /* bytes used, without the closing bracket */
     size_t count;
     size_t cap;             /* bytes the array may take in the row being built */
+    size_t total;           /* the event's notifications */
     hub_detail_t *received; /* the received row's detail, until that row is journaled */
 } s_routed_t;
 
@@ -933,6 +934,7 @@ static void s_routed_start(hub_broker_t *self, int entry, const Hub__Event *ev, 
     size_t used = d->len + strlen(",\"notifications\":") + 2;
     r->len = r->count = 0;
     r->cap = sizeof r->text;
+    r->total = count;
     r->received = d;
     if (used + sizeof r->text / 2 <= HUB_DETAIL_LEN) {
         if (HUB_DETAIL_LEN - used < r->cap)
@@ -944,9 +946,10 @@ static void s_routed_start(hub_broker_t *self, int entry, const Hub__Event *ev, 
     r->received = NULL;
 }
 
-/* Journals the row being built: the received row (with an empty array
- * when the event has no notifications), or a routed row when it holds
- * any. */
+/* Journals the row being built: the received row, or a routed row when
+ * it holds any. A received row that lists none has an empty array when
+ * the event has no notifications, else their count (the first did not
+ * fit it: routed rows list them, as for an earlier log). */
 static void s_routed_flush(hub_broker_t *self, int entry, const Hub__Event *ev, s_routed_t *r)
 {
     if (r->count == 0 && !r->received)
@@ -956,7 +959,10 @@ static void s_routed_flush(hub_broker_t *self, int entry, const Hub__Event *ev, 
     r->text[r->len] = ']';
     r->text[r->len + 1] = '\0';
     if (r->received) {
-        hub_detail_raw(r->received, "notifications", r->text);
+        if (r->count == 0 && r->total > 0)
+            hub_detail_int(r->received, "notifications", (int64_t)r->total);
+        else
+            hub_detail_raw(r->received, "notifications", r->text);
         s_audit(self, entry, self->audit_actor, "received", ev->id, ev->case_id, NULL, 0, 0, r->received);
         r->received = NULL;
     } else {

@@ -112,9 +112,9 @@ static void s_bytes(hub_rowbatch_t *self, s_kind_t kind, const void *data, size_
         return;
     if (self->copies_len + len > self->copies_cap) {
         size_t cap = self->copies_cap ? self->copies_cap : 4096;
-        while (cap < self->copies_len + len)
+        while (cap < self->copies_len + len && cap <= SIZE_MAX / 2)
             cap *= 2;
-        char *copies = realloc(self->copies, cap);
+        char *copies = cap >= self->copies_len + len ? realloc(self->copies, cap) : NULL;
         if (!copies) {
             v->kind = S_NULL;
             self->failed = SQLITE_NOMEM;
@@ -195,25 +195,25 @@ static sqlite3_stmt *s_statement(hub_rowbatch_t *self, int size, int *rc_p)
     return self->stmts[size];
 }
 
-static void s_bind(const hub_rowbatch_t *self, sqlite3_stmt *st, int i, const s_value_t *v)
+/* Binds v as parameter i. Returns SQLite's code. */
+static int s_bind(const hub_rowbatch_t *self, sqlite3_stmt *st, int i, const s_value_t *v)
 {
-    const void *bytes = v->copied ? self->copies + v->offset : v->ptr;
+    /* text or a blob of no bytes is that, not NULL: SQLite takes a NULL
+     * pointer for NULL (and no copy of nothing has made the arena) */
+    const void *bytes = v->copied ? (self->copies ? self->copies + v->offset : NULL) : v->ptr;
+    if (!bytes)
+        bytes = "";
     switch (v->kind) {
     case S_INT:
-        sqlite3_bind_int64(st, i, v->number);
-        break;
+        return sqlite3_bind_int64(st, i, v->number);
     case S_NULL:
-        sqlite3_bind_null(st, i);
-        break;
+        return sqlite3_bind_null(st, i);
     case S_TEXT:
-        sqlite3_bind_text(st, i, bytes, (int)v->len, SQLITE_STATIC);
-        break;
+        return sqlite3_bind_text(st, i, bytes, (int)v->len, SQLITE_STATIC);
     case S_BLOB:
-        /* a blob of no bytes is a blob, not NULL: SQLite takes a NULL
-         * pointer for NULL */
-        sqlite3_bind_blob(st, i, bytes ? bytes : "", (int)v->len, SQLITE_STATIC);
-        break;
+        return sqlite3_bind_blob(st, i, bytes, (int)v->len, SQLITE_STATIC);
     }
+    return SQLITE_MISUSE;
 }
 
 int hub_rowbatch_flush(hub_rowbatch_t *self, int *changes_p)
@@ -229,8 +229,10 @@ int hub_rowbatch_flush(hub_rowbatch_t *self, int *changes_p)
             break;
         size_t rows = (size_t)1 << size;
         const s_value_t *v = self->values + done * (size_t)self->ncols;
-        for (size_t i = 0; i < rows * (size_t)self->ncols; i++)
-            s_bind(self, st, (int)i + 1, &v[i]);
+        for (size_t i = 0; i < rows * (size_t)self->ncols && rc == SQLITE_OK; i++)
+            rc = s_bind(self, st, (int)i + 1, &v[i]);
+        if (rc != SQLITE_OK)
+            break;
         rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc == SQLITE_DONE) {

@@ -37,8 +37,9 @@ typedef struct hub_rowbatch hub_rowbatch_t;
 
 /* A batch for the statement head "VALUES(?, ...), ..." tail, head naming
  * the table and its ncols columns ("INSERT INTO t(a, b)"), tail what
- * follows the rows ("" or, say, " ON CONFLICT(a) DO NOTHING"). NULL when
- * out of memory. */
+ * follows the rows ("" or, say, " ON CONFLICT(a) DO NOTHING"; not a
+ * RETURNING clause: a statement that returns rows counts as failed). NULL
+ * when out of memory. */
 hub_rowbatch_t *hub_rowbatch_new(sqlite3 *db, const char *head, const char *tail, int ncols);
 void hub_rowbatch_destroy(hub_rowbatch_t **self_p);
 
@@ -56,8 +57,9 @@ int hub_rowbatch_end(hub_rowbatch_t *self);
 size_t hub_rowbatch_rows(const hub_rowbatch_t *self);
 
 /* Writes the rows given (rule 3). Returns SQLITE_OK, or SQLite's code of
- * the statement that failed (SQLITE_NOMEM when a copy or a statement could
- * not be made, SQLITE_MISUSE when a row had the wrong number of values);
+ * the statement or binding that failed (SQLITE_NOMEM when a copy or a
+ * statement could not be made, SQLITE_MISUSE when a row had the wrong
+ * number of values, SQLITE_TOOBIG for a value of 2 GiB or more);
  * *changes_p (may be NULL) is the number of rows the statements inserted. */
 int hub_rowbatch_flush(hub_rowbatch_t *self, int *changes_p);
 

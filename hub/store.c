@@ -105,7 +105,7 @@ struct hub_store {
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;
     sqlite3_stmt *rollback;
-    sqlite3_stmt *insert_event;    /* one event: after a duplicate (s_insert_events) */
+    sqlite3_stmt *insert_event;    /* one event: after a duplicate (s_insert_each) */
     sqlite3_stmt *unwind_events;   /* ... the rows written before it was found */
     hub_rowbatch_t *event_rows;    /* the events of a batch, several to a statement */
     sqlite3_stmt *find_event;
@@ -802,7 +802,10 @@ static int s_fail(hub_store_t *self, int rc, const char *what, char err[HUB_ERR_
                  what, sqlite3_errstr(rc));
         return -HUB_EUNAVAILABLE;
     }
-    snprintf(err, HUB_ERR_LEN, "store: %s: %s", what, sqlite3_errmsg(self->db));
+    /* a failure of the store's own (event_rows, audit_rows) is no SQLite
+     * call's: the connection's last message would be another's */
+    int own = sqlite3_extended_errcode(self->db) != rc && sqlite3_errcode(self->db) != rc;
+    snprintf(err, HUB_ERR_LEN, "store: %s: %s", what, own ? sqlite3_errstr(rc) : sqlite3_errmsg(self->db));
     return -HUB_ESTORE;
 }
 
@@ -957,8 +960,9 @@ static int s_insert_each(hub_store_t *self, hub_store_event_t *events, size_t ne
         s_bind_text(st, 4, ev->case_id && *ev->case_id ? ev->case_id : NULL);
         sqlite3_bind_text(st, 5, ev->actor, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 6, ev->received_ms);
-        sqlite3_bind_blob(st, 7, ev->event, (int)ev->event_len, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 8, ev->routing, (int)ev->routing_len, SQLITE_STATIC);
+        /* as event_rows binds them: a blob of no bytes is a blob */
+        sqlite3_bind_blob(st, 7, ev->event ? (const void *)ev->event : "", (int)ev->event_len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 8, ev->routing ? (const void *)ev->routing : "", (int)ev->routing_len, SQLITE_STATIC);
         rc = s_step_done(self, st);
         if (rc != SQLITE_OK)
             break;

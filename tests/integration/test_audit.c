@@ -843,6 +843,21 @@ static void test_wide_routing(void)
     CHECK(rec && s_int(s_detail(rec), "notifications") == S_WIDE);
     CHECK_INT(strlen(s_str(s_detail(rec), "source")), sizeof source - 1);
     CHECK(harness_audit_count(rows, "routed", NULL) >= 2);
+    json_decref(rows);
+
+    /* an event no route takes: its received row lists nothing */
+    REQUIRE(harness_publish(pub, "{\"id\":\"none-1\",\"type\":\"other\",\"case_id\":\"CASE-NONE\"}", &res) == 0);
+    CHECK_INT(res.notifications, 0);
+    const char *none[] = {"--event", "none-1", NULL};
+    REQUIRE((rows = harness_audit(h, none)) != NULL);
+    CHECK_INT(json_array_size(rows), 1);
+    rec = harness_audit_find(rows, "received", NULL);
+    const json_t *list = rec ? json_object_get(s_detail(rec), "notifications") : NULL;
+    CHECK(json_is_array(list) && json_array_size(list) == 0);
+    CHECK_INT(harness_hubctl(h, NULL, &run, "history", "CASE-NONE", "--data", harness_data_dir(h), NULL), 0);
+    CHECK_HAS(run.out, "received      other CASE-NONE (seq");
+    CHECK(run.out && strstr(run.out, " routed ") == NULL);
+    harness_run_free(&run);
     CHECK(harness_hubctl(NULL, NULL, &run, "audit", "verify", "--data", harness_data_dir(h), NULL) == 0);
 done:
     harness_run_free(&run);

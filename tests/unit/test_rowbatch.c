@@ -106,6 +106,18 @@ static void test_values(void)
     CHECK_INT(s_count(db, "SELECT count(*) FROM t WHERE n = 2 AND s IS NULL AND b IS NULL"), 1);
     CHECK_INT(s_count(db, "SELECT count(*) FROM t WHERE n = 3 AND s = 'abc' AND b = CAST('xy' AS BLOB)"), 1);
     hub_rowbatch_destroy(&rows);
+    /* copies of nothing, in a batch that has copied nothing else: text and
+     * a blob of no bytes, not NULL */
+    rows = hub_rowbatch_new(db, "INSERT INTO t(n, s, b)", "", 3);
+    hub_rowbatch_int(rows, 4);
+    hub_rowbatch_text(rows, "", -1, 1);
+    hub_rowbatch_blob(rows, "", 0, 1);
+    hub_rowbatch_end(rows);
+    CHECK_INT(hub_rowbatch_flush(rows, NULL), SQLITE_OK);
+    CHECK_INT(s_count(db, "SELECT count(*) FROM t WHERE n = 4 AND typeof(s) = 'text' AND s = '' AND typeof(b) = 'blob' "
+                          "AND length(b) = 0"),
+              1);
+    hub_rowbatch_destroy(&rows);
     sqlite3_close(db);
 }
 

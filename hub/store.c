@@ -105,9 +105,8 @@ struct hub_store {
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;
     sqlite3_stmt *rollback;
-    sqlite3_stmt *insert_event;    /* one event: after a duplicate (s_insert_each) */
-    sqlite3_stmt *unwind_events;   /* ... the rows written before it was found */
     hub_rowbatch_t *event_rows;    /* the events of a batch, several to a statement */
+    sqlite3_stmt *unwind_events;   /* the rows of a statement that met a duplicate (s_flush_events) */
     sqlite3_stmt *find_event;
     sqlite3_stmt *upsert_cursor;
     sqlite3_stmt *scan;
@@ -631,10 +630,6 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
 
     if (s_prepare(self, &self->begin, "BEGIN IMMEDIATE", err) ||
         s_prepare(self, &self->commit, "COMMIT", err) || s_prepare(self, &self->rollback, "ROLLBACK", err) ||
-        s_prepare(self, &self->insert_event,
-                  "INSERT INTO events(seq, id, type, case_id, actor, received_ms, event, routing) "
-                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO NOTHING",
-                  err) ||
         s_prepare(self, &self->unwind_events, "DELETE FROM events WHERE seq BETWEEN ?1 AND ?2", err) ||
         s_prepare(self, &self->find_event, "SELECT seq FROM events WHERE id = ?1", err) ||
         s_prepare(self, &self->upsert_cursor,
@@ -736,12 +731,12 @@ void hub_store_destroy(hub_store_t **self_p)
     }
     s_stop_writer(self);
     sqlite3_stmt **stmts[] = {&self->begin,           &self->commit,          &self->rollback,
-                              &self->insert_event,    &self->find_event,      &self->upsert_cursor,
-                              &self->scan,            &self->get,             &self->unwind_events,
-                              &self->insert_deadline, &self->breach_deadline, &self->meet_deadlines,
-                              &self->due,             &self->next_due,        &self->scan_back,
-                              &self->deadline,        &self->insert_dead,     &self->close_dead,
-                              &self->get_dead,        &self->list_dead};
+                              &self->unwind_events,   &self->find_event,      &self->upsert_cursor,
+                              &self->scan,            &self->get,             &self->insert_deadline,
+                              &self->breach_deadline, &self->meet_deadlines,  &self->due,
+                              &self->next_due,        &self->scan_back,       &self->deadline,
+                              &self->insert_dead,     &self->close_dead,      &self->get_dead,
+                              &self->list_dead};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
         sqlite3_finalize(*stmts[i]);
         *stmts[i] = NULL;
@@ -946,6 +941,20 @@ static int s_meet_deadlines(hub_store_t *self, const hub_store_event_t *ev, int6
     return SQLITE_OK;
 }
 
+/* Gives event_rows the row of ev as seq. */
+static void s_event_row(hub_store_t *self, const hub_store_event_t *ev, uint64_t seq)
+{
+    hub_rowbatch_t *rows = self->event_rows;
+    hub_rowbatch_int(rows, (int64_t)seq);
+    hub_rowbatch_text(rows, ev->id, -1, 0);
+    hub_rowbatch_text(rows, ev->type, -1, 0);
+    hub_rowbatch_text(rows, ev->case_id && *ev->case_id ? ev->case_id : NULL, -1, 0);
+    hub_rowbatch_text(rows, ev->actor, -1, 0);
+    hub_rowbatch_int(rows, ev->received_ms);
+    hub_rowbatch_blob(rows, ev->event, ev->event_len, 0);
+    hub_rowbatch_blob(rows, ev->routing, ev->routing_len, 0);
+}
+
 /* Writes events one statement each, skipping (and marking) duplicates. */
 static int s_insert_each(hub_store_t *self, hub_store_event_t *events, size_t nevents, uint64_t *next_p)
 {
@@ -953,20 +962,13 @@ static int s_insert_each(hub_store_t *self, hub_store_event_t *events, size_t ne
     uint64_t next = *next_p;
     for (size_t i = 0; i < nevents && rc == SQLITE_OK; i++) {
         hub_store_event_t *ev = &events[i];
-        sqlite3_stmt *st = self->insert_event;
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)next);
-        sqlite3_bind_text(st, 2, ev->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, ev->type, -1, SQLITE_STATIC);
-        s_bind_text(st, 4, ev->case_id && *ev->case_id ? ev->case_id : NULL);
-        sqlite3_bind_text(st, 5, ev->actor, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, ev->received_ms);
-        /* as event_rows binds them: a blob of no bytes is a blob */
-        sqlite3_bind_blob(st, 7, ev->event ? (const void *)ev->event : "", (int)ev->event_len, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 8, ev->routing ? (const void *)ev->routing : "", (int)ev->routing_len, SQLITE_STATIC);
-        rc = s_step_done(self, st);
+        int written = 0;
+        s_event_row(self, ev, next);
+        hub_rowbatch_end(self->event_rows);
+        rc = hub_rowbatch_flush(self->event_rows, &written);
         if (rc != SQLITE_OK)
             break;
-        if (sqlite3_changes(self->db) == 1) {
+        if (written == 1) {
             ev->seq = next++;
             ev->duplicate = 0;
             continue;
@@ -1011,20 +1013,11 @@ static int s_flush_events(hub_store_t *self, hub_store_event_t *events, size_t n
  * (from *next_p on, moved past them) and duplicate. */
 static int s_insert_events(hub_store_t *self, hub_store_event_t *events, size_t nevents, uint64_t *next_p)
 {
-    hub_rowbatch_t *rows = self->event_rows;
-    size_t first = 0; /* the first event in rows */
+    size_t first = 0; /* the first event in event_rows */
     int rc = SQLITE_OK;
     for (size_t i = 0; i < nevents && rc == SQLITE_OK; i++) {
-        const hub_store_event_t *ev = &events[i];
-        hub_rowbatch_int(rows, (int64_t)(*next_p + (i - first)));
-        hub_rowbatch_text(rows, ev->id, -1, 0);
-        hub_rowbatch_text(rows, ev->type, -1, 0);
-        hub_rowbatch_text(rows, ev->case_id && *ev->case_id ? ev->case_id : NULL, -1, 0);
-        hub_rowbatch_text(rows, ev->actor, -1, 0);
-        hub_rowbatch_int(rows, ev->received_ms);
-        hub_rowbatch_blob(rows, ev->event, ev->event_len, 0);
-        hub_rowbatch_blob(rows, ev->routing, ev->routing_len, 0);
-        if (hub_rowbatch_end(rows) || i + 1 == nevents) {
+        s_event_row(self, &events[i], *next_p + (i - first));
+        if (hub_rowbatch_end(self->event_rows) || i + 1 == nevents) {
             rc = s_flush_events(self, events + first, i + 1 - first, next_p);
             first = i + 1;
         }

@@ -922,34 +922,28 @@ typedef struct {
     hub_detail_t *received; /* the received row's detail, until that row is journaled */
 } s_routed_t;
 
-/* Starts the rows of entry, the event ev, whose received detail (type
- * and source) is d. A detail too long to hold notifications as well (type
- * and source of a kilobyte and more) is journaled at once with their count,
- * as logs written before held it, and every notification goes to routed
- * rows. */
-static void s_routed_start(hub_broker_t *self, int entry, const Hub__Event *ev, s_routed_t *r, hub_detail_t *d,
-                           size_t count)
+/* Starts the rows of an event of count notifications whose received
+ * detail (type and source) is d. A detail too long to hold them as well
+ * (type and source of a kilobyte and more) gets no room for the list
+ * (cap 0): its row gets their count, as logs written before held it, and
+ * routed rows list them all. */
+static void s_routed_start(s_routed_t *r, hub_detail_t *d, size_t count)
 {
     /* hub_detail_raw adds ,"notifications": and the array, before "}" and the NUL */
     size_t used = d->len + strlen(",\"notifications\":") + 2;
     r->len = r->count = 0;
-    r->cap = sizeof r->text;
     r->total = count;
     r->received = d;
-    if (used + sizeof r->text / 2 <= HUB_DETAIL_LEN) {
-        if (HUB_DETAIL_LEN - used < r->cap)
-            r->cap = HUB_DETAIL_LEN - used;
-        return;
-    }
-    hub_detail_int(d, "notifications", (int64_t)count);
-    s_audit(self, entry, self->audit_actor, "received", ev->id, ev->case_id, NULL, 0, 0, d);
-    r->received = NULL;
+    r->cap = 0;
+    if (used + sizeof r->text / 2 <= HUB_DETAIL_LEN)
+        r->cap = HUB_DETAIL_LEN - used < sizeof r->text ? HUB_DETAIL_LEN - used : sizeof r->text;
 }
 
 /* Journals the row being built: the received row, or a routed row when
  * it holds any. A received row that lists none has an empty array when
- * the event has no notifications, else their count (the first did not
- * fit it: routed rows list them, as for an earlier log). */
+ * the event has no notifications and it has room, else their count (the
+ * first did not fit it, or nothing would: routed rows list them, as for
+ * an earlier log). */
 static void s_routed_flush(hub_broker_t *self, int entry, const Hub__Event *ev, s_routed_t *r)
 {
     if (r->count == 0 && !r->received)
@@ -959,7 +953,7 @@ static void s_routed_flush(hub_broker_t *self, int entry, const Hub__Event *ev, 
     r->text[r->len] = ']';
     r->text[r->len + 1] = '\0';
     if (r->received) {
-        if (r->count == 0 && r->total > 0)
+        if (r->count == 0 && (r->total > 0 || r->cap == 0))
             hub_detail_int(r->received, "notifications", (int64_t)r->total);
         else
             hub_detail_raw(r->received, "notifications", r->text);
@@ -1063,7 +1057,7 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
     hub_detail_str(&d, "type", ev->type);
     hub_detail_str(&d, "source", ev->source);
     s_routed_t routed;
-    s_routed_start(self, entry, ev, &routed, &d, routing->n_routes);
+    s_routed_start(&routed, &d, routing->n_routes);
     for (size_t i = 0; i < routing->n_routes; i++) {
         const Hub__Route *r = routing->routes[i];
         char respond_by[HUB_TIME_LEN];

@@ -143,12 +143,23 @@ static void s_describe_routed(s_out_t *out, const char *dept, const json_t *n, i
         s_add(out, ", respond by %s", s_member_time(n, "respond_by", d, sizeof d));
 }
 
+/* The notifications of a received or routed row's list, a line each,
+ * each but the first after again; the first too when on_own_line. */
+static void s_describe_list(s_out_t *out, const json_t *list, int64_t seq, const char *again, int on_own_line)
+{
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *n = json_array_get(list, i);
+        if (i > 0 || on_own_line)
+            s_add(out, "%s", again);
+        s_describe_routed(out, hubctl_or_dash(json_string_value(json_object_get(n, "department"))), n, seq);
+    }
+}
+
 /* Describes row for people (after its time and action). A routed row
- * lists its notifications one per line, each after again (the time and
- * action of the next line); a received row that lists them puts each on
- * a line after again_routed (its time, and "routed"). */
+ * lists its notifications one per line, and so does a received row that
+ * lists them: each after again (the next line's time, and "routed"). */
 static void s_describe(const hub_audit_row_t *row, const int64_t *seqs, size_t nseqs, const char *again,
-                       const char *again_routed, s_out_t *out)
+                       s_out_t *out)
 {
     const char *action = row->action;
     const char *event_id = hubctl_or_dash(row->event_id);
@@ -171,11 +182,7 @@ static void s_describe(const hub_audit_row_t *row, const int64_t *seqs, size_t n
                   json_integer_value(list) == 1 ? "" : "s");
         /* its notifications, a line each, as routed rows have them (those
          * that did not fit follow in routed rows) */
-        for (size_t i = 0; i < json_array_size(list); i++) {
-            const json_t *n = json_array_get(list, i);
-            s_add(out, "%s", again_routed);
-            s_describe_routed(out, hubctl_or_dash(json_string_value(json_object_get(n, "department"))), n, seq);
-        }
+        s_describe_list(out, list, seq, again, 1);
     } else if (strcmp(action, "rejected") == 0) {
         s_add(out, "event %s: %s: %s", event_id, s_member(detail, "code", a, sizeof a),
               s_member(detail, "reason", b, sizeof b));
@@ -183,12 +190,7 @@ static void s_describe(const hub_audit_row_t *row, const int64_t *seqs, size_t n
         const json_t *list = json_object_get(detail, "notifications");
         if (!json_is_array(list)) /* a log written before: one row per notification */
             s_describe_routed(out, dept, detail, seq);
-        for (size_t i = 0; i < json_array_size(list); i++) {
-            const json_t *n = json_array_get(list, i);
-            if (i > 0)
-                s_add(out, "%s", again);
-            s_describe_routed(out, hubctl_or_dash(json_string_value(json_object_get(n, "department"))), n, seq);
-        }
+        s_describe_list(out, list, seq, again, 0);
     } else if (strcmp(action, "delivered") == 0 || strcmp(action, "acked") == 0) {
         s_add(out, "%-18s ", dept);
         s_add_covered(out, seqs, nseqs, seq, seq_to);
@@ -465,10 +467,9 @@ int hubctl_cmd_history(hubctl_t *g, int argc, char **argv)
         char when[HUB_TIME_LEN];
         hubctl_format_time(row.at_ms, when, sizeof when);
         s_out_t line = {.len = 0};
-        char again[HUB_TIME_LEN + 32], again_routed[HUB_TIME_LEN + 32];
-        snprintf(again, sizeof again, "\n%s  %-13s ", when, hubctl_or_dash(row.action));
-        snprintf(again_routed, sizeof again_routed, "\n%s  %-13s ", when, "routed");
-        s_describe(&row, seqs, nseqs, again, again_routed, &line);
+        char again[HUB_TIME_LEN + 32];
+        snprintf(again, sizeof again, "\n%s  %-13s ", when, "routed");
+        s_describe(&row, seqs, nseqs, again, &line);
         printf("%s  %-13s %s\n", when, hubctl_or_dash(row.action), line.text);
         free(detail);
     }

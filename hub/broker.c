@@ -66,6 +66,7 @@
 #include "codec.h"
 #include "deadletter.h"
 #include "delivery.h"
+#include "gather.h"
 #include "ident.h"
 #include "journal.h"
 #include "json.h"
@@ -2223,9 +2224,92 @@ refuse:
 }
 
 /* Handles one client frame; publishes go to the batch. */
-static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *data, size_t len)
+static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *data, size_t len,
+                       int inner);
+
+/* Refuses a Frames message, or a frame inside one, for err. */
+static void s_frames_refused(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, int rc,
+                             const char *err)
+{
+    self->rejected++;
+    hub_info("frames refused: %s", err);
+    s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
+}
+
+/* 1 when a Frames message holds a count of frames the hub takes; else
+ * refuses it (none is handled) and returns 0. */
+static int s_frames_count_ok(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, size_t count)
+{
+    char err[HUB_ERR_LEN];
+    if (count == 0) {
+        snprintf(err, sizeof err, "frames: no frame in the message");
+        s_frames_refused(self, rid, rid_len, corr, -HUB_EINVALID, err);
+        return 0;
+    }
+    if (count > HUB_GATHER_HUB_FRAMES) {
+        snprintf(err, sizeof err, "frames: %zu in one message, over the limit of %d", count, HUB_GATHER_HUB_FRAMES);
+        s_frames_refused(self, rid, rid_len, corr, -HUB_ETOOLARGE, err);
+        return 0;
+    }
+    return 1;
+}
+
+/* The frames of a Frames message in the form gather.h writes: each
+ * handled as if it came alone, once all of them are found whole (a body
+ * that is not is left to the decoder: returns 0 then, 1 when handled). */
+static int s_on_gathered(hub_broker_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *body, size_t len)
 {
     char err[HUB_ERR_LEN] = "";
+    const uint8_t *frame;
+    size_t frame_len, pos = 0, count = 0;
+    int rc;
+    while ((rc = hub_gather_next(body, len, &pos, &frame, &frame_len, err)) == 1)
+        count++;
+    if (rc < 0)
+        return 0;
+    if (s_frames_count_ok(self, rid, rid_len, 0, count))
+        for (pos = 0; hub_gather_next(body, len, &pos, &frame, &frame_len, err) == 1;)
+            s_on_frame(self, rid, rid_len, frame, frame_len, 1);
+    return 1;
+}
+
+/* Refuses a Frames message inside another: none of its frames is handled. */
+static void s_frames_nested(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr)
+{
+    s_frames_refused(self, rid, rid_len, corr, -HUB_EINVALID, "frames: a Frames inside a Frames is not taken");
+}
+
+/* A Frames message the decoder read (any form protobuf takes): its frames,
+ * each handled as if it came alone. */
+static void s_on_frames(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
+                        const Hub__Frames *frames, int inner)
+{
+    if (inner) {
+        s_frames_nested(self, rid, rid_len, corr);
+        return;
+    }
+    if (!s_frames_count_ok(self, rid, rid_len, corr, frames->n_frame))
+        return;
+    for (size_t i = 0; i < frames->n_frame; i++)
+        s_on_frame(self, rid, rid_len, frames->frame[i].data, frames->frame[i].len, 1);
+}
+
+/* Handles one message of a client: a frame, or (not inner) a Frames of
+ * several. inner: it came inside a Frames. */
+static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *data, size_t len,
+                       int inner)
+{
+    char err[HUB_ERR_LEN] = "";
+    const uint8_t *body;
+    size_t body_len;
+    if (hub_gather_body(data, len, &body, &body_len)) {
+        if (inner) {
+            s_frames_nested(self, rid, rid_len, 0);
+            return;
+        }
+        if (s_on_gathered(self, rid, rid_len, body, body_len))
+            return;
+    }
     Hub__Frame *frame = NULL;
     int rc = hub_frame_decode(data, len, self->cfg.max_frame, &frame, err);
     if (rc != 0) {
@@ -2243,6 +2327,8 @@ static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, c
         welcome.identity = (char *)self->actor;
         welcome.has_max_frame = 1;
         welcome.max_frame = self->cfg.max_frame;
+        welcome.has_frames = 1;
+        welcome.frames = HUB_GATHER_HUB_FRAMES;
         Hub__Frame reply = HUB__FRAME__INIT;
         reply.has_corr = 1;
         reply.corr = corr;
@@ -2294,6 +2380,9 @@ static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, c
     case HUB__FRAME__BODY_POLICY_QUERY:
         s_on_policy_query(self, rid, rid_len, corr, frame->policy_query);
         break;
+    case HUB__FRAME__BODY_FRAMES:
+        s_on_frames(self, rid, rid_len, corr, frame->frames, inner);
+        break;
     default:
         self->rejected++;
         snprintf(err, sizeof err, "a %s frame is not something a client sends", hub_frame_kind(frame));
@@ -2336,7 +2425,7 @@ static int s_drain(hub_broker_t *self)
         if (self->cfg.curve && !s_key_known(self, self->actor))
             s_denied(self, r, rlen, 0, 0, "act: its key is no longer known (removed from keys.clients)");
         else
-            s_on_frame(self, r, rlen, zmq_msg_data(&body), zmq_msg_size(&body));
+            s_on_frame(self, r, rlen, zmq_msg_data(&body), zmq_msg_size(&body), 0);
         self->actor = S_LOCAL;
         self->audit_actor = S_LOCAL;
     }

@@ -4,7 +4,7 @@
  * (pack.h) of the messages a Frame can hold.
  *
  * A plan's slots are indexed by field number (every hub message numbers
- * its fields below 32). A field of a kind neither reads nor writes (double,
+ * its fields up to 32). A field of a kind neither reads nor writes (double,
  * bytes, int32, a repeated scalar, required, proto3's none) has a slot that
  * says so: the reader and the writer decline a message that uses it, and
  * protobuf-c takes over.
@@ -17,7 +17,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#define HUB_PLAN_MAX_NUMBER 31 /* field numbers a plan has a slot for */
+#define HUB_PLAN_MAX_NUMBER 32 /* field numbers a plan has a slot for */
 #define HUB_PLAN_MAX_DEPTH 16  /* messages inside messages, read or written */
 
 /* What a field holds; the first two decline. */

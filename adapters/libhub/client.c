@@ -108,13 +108,50 @@ int hub_client_refused(const hub_client_t *self, char err[HUB_ERR_LEN])
 
 /* ------------------------------------------------------------- sending */
 
-int hub_client_send_bytes(hub_client_t *self, const void *data, size_t len)
+/* Sends one message without blocking. */
+static int s_send_raw(hub_client_t *self, const void *data, size_t len)
 {
     if (!self->sock)
         return -ENOTCONN;
     if (zmq_send(self->sock, data, len, ZMQ_DONTWAIT) < 0)
         return -errno;
     return 0;
+}
+
+int hub_client_flush(hub_client_t *self)
+{
+    if (hub_gather_count(&self->gather) == 0)
+        return 0;
+    const uint8_t *msg;
+    size_t len;
+    hub_gather_seal(&self->gather, &msg, &len);
+    int rc = s_send_raw(self, msg, len);
+    hub_gather_reset(&self->gather);
+    return rc;
+}
+
+int hub_client_send_bytes(hub_client_t *self, const void *data, size_t len)
+{
+    (void)hub_client_flush(self);
+    return s_send_raw(self, data, len);
+}
+
+int hub_client_gather(hub_client_t *self, const uint8_t *frame, size_t len)
+{
+    if (self->hub_frames < 2)
+        return hub_client_send_bytes(self, frame, len);
+    size_t most = self->max_frame && self->max_frame < HUB_GATHER_BYTES ? self->max_frame : HUB_GATHER_BYTES;
+    int rc = 0;
+    if (hub_gather_count(&self->gather) > 0 && hub_gather_size_with(&self->gather, len) > most)
+        rc = hub_client_flush(self);
+    if (hub_gather_add(&self->gather, frame, len) != 0)
+        return hub_client_send_bytes(self, frame, len);
+    size_t limit = self->hub_frames < HUB_GATHER_FRAMES ? self->hub_frames : HUB_GATHER_FRAMES;
+    if (hub_gather_count(&self->gather) >= limit) {
+        int sent = hub_client_flush(self);
+        rc = rc ? rc : sent;
+    }
+    return rc;
 }
 
 int hub_client_send(hub_client_t *self, Hub__Frame *frame)
@@ -138,6 +175,8 @@ static void s_send_hello(hub_client_t *self, int64_t now)
     frame.body_case = HUB__FRAME__BODY_HELLO;
     frame.hello = &hello;
     self->ready = 0;
+    self->hub_frames = 0;
+    hub_gather_reset(&self->gather); /* pending publishes go again after the Welcome */
     self->hello_corr = frame.corr;
     self->hello_ms = now;
     self->hello_rc = 0;
@@ -223,6 +262,7 @@ static void s_on_welcome(hub_client_t *self, const Hub__Welcome *welcome, int64_
     if (welcome->instance)
         snprintf(self->instance, sizeof self->instance, "%s", welcome->instance);
     self->max_frame = welcome->has_max_frame ? welcome->max_frame : 0;
+    self->hub_frames = welcome->has_frames ? welcome->frames : 0;
     self->probe_corr = 0;
     self->probe_ms = now;
     hub_publish_on_welcome(self);
@@ -430,6 +470,7 @@ static void s_run_timers(hub_client_t *self, int64_t now)
 
 int hub_client_step(hub_client_t *self, int64_t deadline)
 {
+    (void)hub_client_flush(self); /* the caller waits now: nothing gathered waits with it */
     int handled = s_drain(self);
     if (handled < 0)
         return handled;
@@ -557,6 +598,7 @@ void hub_client_destroy(hub_client_t **self_p)
              * written (with a linger of 0 those would be dropped) */
             int linger = S_DESTROY_LINGER_MS;
             zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
+            (void)hub_client_flush(self);
             if (self->n_acks > 0)
                 hub_subscribe_flush_acks(self);
         }
@@ -570,6 +612,7 @@ void hub_client_destroy(hub_client_t **self_p)
     free(self->endpoint);
     free(self->client_name);
     hub_buf_fini(&self->out);
+    hub_gather_fini(&self->gather);
     hub_key_wipe(self->curve_secret, sizeof self->curve_secret);
     free(self);
     *self_p = NULL;

@@ -47,6 +47,7 @@
 #include "buf.h"
 #include "codec.h"
 #include "dedup.h"
+#include "gather.h"
 #include "hub.h"
 #include "hub.pb-c.h"
 #include "ident.h"
@@ -93,6 +94,8 @@ struct hub_client {
     char hello_err[HUB_ERR_LEN];      /* and its words */
     char instance[HUB_INSTANCE_LEN];  /* hub instance from the last Welcome */
     uint32_t max_frame;               /* hub's frame limit (0: not told) */
+    uint32_t hub_frames;              /* frames the hub takes in one message (Welcome.frames; < 2: none gathered) */
+    hub_gather_t gather;              /* publishes gathered for one message (hub_client_gather) */
     uint64_t sessions;                /* Welcomes received */
     int64_t last_heard_ms;            /* last frame from the hub */
     uint64_t probe_corr;              /* Heartbeat waiting for an answer; 0: none */
@@ -159,8 +162,23 @@ int64_t hub_client_deadline(const hub_client_t *self, int timeout_ms);
  * Returns 0; -EAGAIN when the socket's queue is full; -ENOMEM; -errno. */
 int hub_client_send(hub_client_t *self, Hub__Frame *frame);
 
-/* Sends already packed bytes without blocking. Returns as hub_client_send. */
+/* Sends already packed bytes without blocking, after what is gathered
+ * (so that frames leave in the order they were given). Returns as
+ * hub_client_send. */
 int hub_client_send_bytes(hub_client_t *self, const void *data, size_t len);
+
+/* Gathers a packed frame (a publish) to go out with the next ones in one
+ * Frames message (gather.h): the message leaves when it holds
+ * HUB_GATHER_FRAMES, when one more would pass HUB_GATHER_BYTES or the
+ * hub's frame limit, and at the next hub_client_step or other send, so
+ * a frame waits no longer than the caller takes to wait for anything.
+ * Sent alone when the hub takes no Frames. Returns as hub_client_send
+ * (an error of frames gathered before it included). */
+int hub_client_gather(hub_client_t *self, const uint8_t *frame, size_t len);
+
+/* Sends what is gathered, if anything. Returns as hub_client_send; what
+ * could not be sent is dropped (publishes go again with the resend timer). */
+int hub_client_flush(hub_client_t *self);
 
 /* One round of I/O: sends kept acks, runs the timers, waits until a frame
  * arrives, a timer falls due or the deadline passes, and handles every frame

@@ -129,7 +129,7 @@ int hub_publish_on_error(hub_client_t *self, uint64_t corr, const Hub__Error *er
 static void s_send_entry(hub_client_t *self, hub_pending_entry_t *entry, int64_t now)
 {
     if (self->ready)
-        (void)hub_client_send_bytes(self, entry->frame, entry->frame_len);
+        (void)hub_client_gather(self, entry->frame, entry->frame_len);
     hub_pending_touch(&self->pending, entry, now);
 }
 

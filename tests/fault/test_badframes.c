@@ -2,7 +2,8 @@
  * badframes - what no client should send: bytes that are not a frame, a
  * frame of another protocol version, a frame without body, frames over the
  * size limit, requests with wrong fields (a console's too, and thousands
- * of them with changed bytes), frames only the hub sends. Each
+ * of them with changed bytes), frames only the hub sends, Frames messages
+ * (several frames in one) that are wrong as a whole or in part. Each
  * readable one is answered with an Error of the right code; the hub stays
  * up and serves a normal publish and subscribe afterwards.
  */
@@ -13,6 +14,8 @@
 
 #include "buf.h"
 #include "check.h"
+#include "codec.h"
+#include "gather.h"
 #include "harness.h"
 
 #define MAX_FRAME 4096
@@ -495,6 +498,158 @@ done:
     harness_raw_destroy(&raw);
 }
 
+/* A Heartbeat frame of corr, packed into g (gathered) or out. */
+static void s_gather_heartbeat(hub_gather_t *g, uint64_t corr)
+{
+    Hub__Frame f;
+    Hub__Heartbeat hb = HUB__HEARTBEAT__INIT;
+    s_init_frame(&f, HUB_PROTOCOL_VERSION, corr);
+    f.body_case = HUB__FRAME__BODY_HEARTBEAT;
+    f.heartbeat = &hb;
+    hub_buf_t out = HUB_BUF_INIT;
+    CHECK_INT(hub_frame_encode(&f, &out), 0);
+    CHECK_INT(hub_gather_add(g, out.data, out.len), 0);
+    hub_buf_fini(&out);
+}
+
+/* Sends what g gathered as one message and forgets it. */
+static int s_send_gathered(harness_raw_t *raw, hub_gather_t *g)
+{
+    const uint8_t *msg;
+    size_t len;
+    hub_gather_seal(g, &msg, &len);
+    int rc = harness_raw_send(raw, msg, len);
+    hub_gather_reset(g);
+    return rc;
+}
+
+/* The next frame must be of kind and corr (within 5 s). */
+static int s_next_is(harness_raw_t *raw, Hub__Frame__BodyCase kind, uint64_t corr)
+{
+    Hub__Frame *f = NULL;
+    if (harness_raw_recv(raw, &f, 5000) != 1)
+        return 0;
+    int ok = f->body_case == kind && f->corr == corr;
+    if (!ok)
+        fprintf(stderr, "  got a %s of corr %llu, expected corr %llu\n", hub_frame_kind(f), (unsigned long long)f->corr,
+                (unsigned long long)corr);
+    hub__frame__free_unpacked(f, NULL);
+    return ok;
+}
+
+/* The next frame must be an Error of code whose message is about the
+ * Frames ("frames: ..."; INVALID names the field "frames" too). */
+static int s_next_frames_error(harness_raw_t *raw, int code)
+{
+    Hub__Frame *f = NULL;
+    if (!harness_raw_expect(raw, HUB__FRAME__BODY_ERROR, &f, 5000))
+        return 0;
+    const Hub__Error *e = f->error;
+    int ok = e->has_code && (int)e->code == code && e->message && strncmp(e->message, "frames: ", 8) == 0 &&
+             (code != HUB__ERROR_CODE__ERROR_CODE_INVALID || (e->field && strcmp(e->field, "frames") == 0));
+    if (!ok)
+        fprintf(stderr, "  got an Error of code %d: %s\n", (int)e->code, e->message ? e->message : "");
+    hub__frame__free_unpacked(f, NULL);
+    return ok;
+}
+
+static void test_frames(void)
+{
+    hub_gather_t g = HUB_GATHER_INIT, inner = HUB_GATHER_INIT;
+    harness_raw_t *raw = harness_raw_new(harness_endpoint(s_hub));
+    REQUIRE(raw != NULL);
+
+    /* the Welcome says how many frames a Frames may carry */
+    Hub__Frame hello;
+    Hub__Hello h = HUB__HELLO__INIT;
+    s_init_frame(&hello, HUB_PROTOCOL_VERSION, 1);
+    hello.body_case = HUB__FRAME__BODY_HELLO;
+    hello.hello = &h;
+    REQUIRE(harness_raw_send_frame(raw, &hello) == 0);
+    Hub__Frame *w = NULL;
+    REQUIRE(harness_raw_expect(raw, HUB__FRAME__BODY_WELCOME, &w, 5000));
+    CHECK(w->welcome->has_frames);
+    CHECK_INT(w->welcome->frames, HUB_GATHER_HUB_FRAMES);
+    hub__frame__free_unpacked(w, NULL);
+
+    /* each frame answered alone, in order */
+    s_gather_heartbeat(&g, 11);
+    s_gather_heartbeat(&g, 12);
+    Hub__Frame status;
+    Hub__StatusRequest sr = HUB__STATUS_REQUEST__INIT;
+    s_init_frame(&status, HUB_PROTOCOL_VERSION, 13);
+    status.body_case = HUB__FRAME__BODY_STATUS_REQUEST;
+    status.status_request = &sr;
+    hub_buf_t out = HUB_BUF_INIT;
+    CHECK_INT(hub_frame_encode(&status, &out), 0);
+    CHECK_INT(hub_gather_add(&g, out.data, out.len), 0);
+    REQUIRE(s_send_gathered(raw, &g) == 0);
+    CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 11));
+    CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 12));
+    CHECK(s_next_is(raw, HUB__FRAME__BODY_STATUS_REPLY, 13));
+
+    /* a bad frame among good ones is refused alone */
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 'x'};
+    CHECK_INT(hub_gather_add(&g, garbage, sizeof garbage), 0);
+    s_gather_heartbeat(&g, 21);
+    REQUIRE(s_send_gathered(raw, &g) == 0);
+    CHECK_INT(s_expect_error(raw, NULL, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_MALFORMED);
+    CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 21));
+
+    /* a Frames inside a Frames: refused, its frames not handled */
+    s_gather_heartbeat(&inner, 31);
+    s_gather_heartbeat(&inner, 32);
+    const uint8_t *nested;
+    size_t nested_len;
+    hub_gather_seal(&inner, &nested, &nested_len);
+    CHECK_INT(hub_gather_add(&g, nested, nested_len), 0);
+    s_gather_heartbeat(&g, 33);
+    REQUIRE(s_send_gathered(raw, &g) == 0);
+    CHECK(s_next_frames_error(raw, HUB__ERROR_CODE__ERROR_CODE_INVALID));
+    CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 33));
+
+    /* more frames than the Welcome allows: none handled */
+    for (uint64_t corr = 100; corr < 100 + HUB_GATHER_HUB_FRAMES + 1; corr++)
+        s_gather_heartbeat(&g, corr);
+    REQUIRE(s_send_gathered(raw, &g) == 0);
+    CHECK(s_next_frames_error(raw, HUB__ERROR_CODE__ERROR_CODE_TOO_LARGE));
+
+    /* none at all */
+    static const uint8_t empty[] = {0x82, 0x02, 0x00};
+    REQUIRE(harness_raw_send(raw, empty, sizeof empty) == 0);
+    CHECK(s_next_frames_error(raw, HUB__ERROR_CODE__ERROR_CODE_INVALID));
+
+    /* a frame that runs past the message's end: not a Frame */
+    static const uint8_t truncated[] = {0x82, 0x02, 0x03, 0x0a, 0x05, 0x01};
+    REQUIRE(harness_raw_send(raw, truncated, sizeof truncated) == 0);
+    CHECK_INT(s_expect_error(raw, NULL, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_MALFORMED);
+
+    /* another form protobuf reads as a Frames (a version before it) */
+    s_gather_heartbeat(&g, 41);
+    s_gather_heartbeat(&g, 42);
+    const uint8_t *msg;
+    size_t len;
+    hub_gather_seal(&g, &msg, &len);
+    hub_buf_reset(&out);
+    static const uint8_t version[] = {0x08, HUB_PROTOCOL_VERSION};
+    CHECK_INT(hub_buf_append(&out, version, sizeof version), 0);
+    CHECK_INT(hub_buf_append(&out, msg, len), 0);
+    hub_gather_reset(&g);
+    REQUIRE(harness_raw_send(raw, out.data, out.len) == 0);
+    CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 41));
+    CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 42));
+
+    /* and after all of it, a lone frame is answered next */
+    s_gather_heartbeat(&g, 51);
+    REQUIRE(s_send_gathered(raw, &g) == 0);
+    CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 51));
+done:
+    hub_buf_fini(&out);
+    hub_gather_fini(&g);
+    hub_gather_fini(&inner);
+    harness_raw_destroy(&raw);
+}
+
 static void test_hubctl_bad_json(void)
 {
     harness_run_t run = {0};
@@ -563,6 +718,7 @@ int main(void)
         {"2000 bad frames: counted, memory flat", test_flood},
         {"admin frames: wrong fields, 3000 mutated, none fatal", test_admin_frames},
         {"a two-part message", test_multipart},
+        {"Frames: each answered alone; wrong ones refused", test_frames},
         {"invalid JSON through hubctl", test_hubctl_bad_json},
         {"still serving: publish and subscribe", test_still_serving},
         {NULL, NULL},

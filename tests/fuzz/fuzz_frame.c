@@ -30,6 +30,10 @@
  *   9. hub_pack (which hub_message_pack tries first) writes any frame
  *      protobuf-c read byte for byte as protobuf-c does, or declines and
  *      leaves its buffer as it was.
+ *  10. The hub's walk of a Frames message (hub_gather_body, then
+ *      hub_gather_next to its end without a refusal) finds the frames
+ *      protobuf-c reads from the same bytes, in order; writing those
+ *      frames with hub_gather_* gives the same bytes again.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -38,6 +42,7 @@
 
 #include "codec.h"
 #include "fuzz.h"
+#include "gather.h"
 #include "json.h"
 #include "pack.h"
 #include "redact.h"
@@ -308,6 +313,45 @@ static void s_check_protobuf(const Hub__Frame *frame, const uint8_t *data, size_
         hub__frame__free_unpacked(theirs, NULL);
 }
 
+/* Rule 10. */
+static void s_check_gather(const uint8_t *data, size_t size)
+{
+    const uint8_t *body, *frame;
+    size_t body_len, frame_len, pos = 0, count = 0;
+    if (!hub_gather_body(data, size, &body, &body_len))
+        return;
+    char err[HUB_ERR_LEN] = "";
+    int rc;
+    while ((rc = hub_gather_next(body, body_len, &pos, &frame, &frame_len, err)) == 1)
+        count++;
+    FUZZ_CHECK(rc == 0 || fuzz_err_ok(err, sizeof err), "a refused walk has a reason");
+    if (rc != 0)
+        return;
+    Hub__Frame *pb = hub__frame__unpack(NULL, size, data);
+    if (!pb)
+        return; /* out of memory in protobuf-c: a walk that ends cleanly is a Frame */
+    FUZZ_CHECK(pb->body_case == HUB__FRAME__BODY_FRAMES && pb->frames->n_frame == count,
+               "the walk finds as many frames as protobuf-c");
+    hub_gather_t g = HUB_GATHER_INIT;
+    pos = 0;
+    for (size_t i = 0; hub_gather_next(body, body_len, &pos, &frame, &frame_len, err) == 1; i++) {
+        if (pb->body_case == HUB__FRAME__BODY_FRAMES && i < pb->frames->n_frame)
+            FUZZ_CHECK(pb->frames->frame[i].len == frame_len &&
+                           (frame_len == 0 || memcmp(pb->frames->frame[i].data, frame, frame_len) == 0),
+                       "the walk finds the frames protobuf-c reads");
+        if (hub_gather_add(&g, frame, frame_len) != 0)
+            break;
+    }
+    if (count > 1 && hub_gather_count(&g) == count) {
+        const uint8_t *msg;
+        size_t len;
+        hub_gather_seal(&g, &msg, &len);
+        FUZZ_CHECK(len == size && memcmp(msg, data, size) == 0, "gathering the frames again gives the same bytes");
+    }
+    hub_gather_fini(&g);
+    hub__frame__free_unpacked(pb, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[HUB_ERR_LEN] = "";
@@ -336,6 +380,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s_check_frame(frame);
     hub_frame_free(&frame);
     FUZZ_CHECK(frame == NULL, "hub_frame_free clears the pointer");
+    s_check_gather(data, size);
 
     /* The redaction walk on raw bytes, which protobuf-c never saw first. */
     static const char *const event_keep[] = {"case_id", "customer.name", "customer.tier", "tags", "attributes"};

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "gather.h"
 
 static int s_failed;
 
@@ -499,6 +500,25 @@ int main(int argc, char **argv)
     f.publish = &pub;
     if (hub_frame_encode(&f, &b) == 0)
         s_write(dir, "bad_truncated.bin", b.data, b.len / 2);
+
+    /* Publishes gathered as libhub gathers them, and such a message inside
+     * another (which the hub refuses). */
+    hub_gather_t g = HUB_GATHER_INIT, outer = HUB_GATHER_INIT;
+    for (int i = 0; i < 3; i++) {
+        hub_buf_reset(&b);
+        if (hub_frame_encode(&f, &b) == 0)
+            hub_gather_add(&g, b.data, b.len);
+    }
+    const uint8_t *msg;
+    size_t len;
+    hub_gather_seal(&g, &msg, &len);
+    s_write(dir, "frames.bin", msg, len);
+    hub_gather_add(&outer, msg, len);
+    hub_gather_add(&outer, b.data, b.len);
+    hub_gather_seal(&outer, &msg, &len);
+    s_write(dir, "frames_nested.bin", msg, len);
+    hub_gather_fini(&g);
+    hub_gather_fini(&outer);
     hub_buf_fini(&b);
     return s_failed;
 }

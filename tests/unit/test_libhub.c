@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "dedup.h"
+#include "gather.h"
 #include "ident.h"
 #include "keys.h"
 #include "pending.h"
@@ -422,10 +423,12 @@ typedef struct {
     char endpoint[256];
     uint8_t rid[256];      /* routing id of the last client frame */
     size_t rid_len;
-    uint8_t raw[4096];     /* bytes of the last client frame */
+    uint8_t raw[1 << 17];  /* bytes of the last client frame */
     size_t raw_len;
     const char *instance;  /* told in Welcome and Heartbeat answers */
     int silent;            /* 1: probes are not answered */
+    uint32_t frames;       /* told in Welcome: frames one Frames may carry (0: not told) */
+    uint32_t max_frame;    /* told in Welcome (0: not told) */
     uint64_t acked[512][2]; /* (seq, slot) of every ref in Ack frames */
     size_t n_acked;
     size_t ack_frames;     /* Ack frames seen */
@@ -567,6 +570,10 @@ static hub_client_t *s_connect(s_hub_t *h, int heartbeat_ms)
     CHECK_STR(hello ? hello->hello->client : NULL, "test");
     Hub__Welcome w = HUB__WELCOME__INIT;
     w.instance = (char *)h->instance;
+    w.has_frames = h->frames > 0;
+    w.frames = h->frames;
+    w.has_max_frame = h->max_frame > 0;
+    w.max_frame = h->max_frame;
     Hub__Frame f = HUB__FRAME__INIT;
     f.has_corr = 1;
     f.corr = hello ? hello->corr : 0;
@@ -694,6 +701,121 @@ static void test_client_publish(void)
     CHECK_HAS(err, "case_id");
     CHECK_INT(hub_publish_pending(c), 0);
     hub_client_destroy(&c);
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+}
+
+/* One client message (waits up to wait_ms) read as the frames it holds:
+ * a Frames message's, or itself. Puts the corr of each Publish in corrs
+ * (at most max) and returns how many frames there were (every one must be
+ * a Publish); -1 when no message came. Its size goes to *len. */
+static int s_hub_recv_publishes(s_hub_t *h, int wait_ms, uint64_t *corrs, size_t max, size_t *len)
+{
+    zmq_pollitem_t item = {h->router, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, wait_ms) <= 0)
+        return -1;
+    int n = zmq_recv(h->router, h->rid, sizeof h->rid, 0);
+    h->rid_len = n > 0 ? (size_t)n : 0;
+    n = zmq_recv(h->router, h->raw, sizeof h->raw, 0);
+    h->raw_len = n > 0 ? (size_t)n : 0;
+    *len = h->raw_len;
+    const uint8_t *body = h->raw, *frame;
+    size_t body_len = h->raw_len, frame_len, pos = 0;
+    int gathered = hub_gather_body(h->raw, h->raw_len, &body, &body_len);
+    int count = 0;
+    char err[HUB_ERR_LEN];
+    for (;;) {
+        if (gathered) {
+            int rc = hub_gather_next(body, body_len, &pos, &frame, &frame_len, err);
+            CHECK(rc >= 0);
+            if (rc != 1)
+                break;
+        } else if (count == 0) {
+            frame = h->raw;
+            frame_len = h->raw_len;
+        } else
+            break;
+        Hub__Frame *f = NULL;
+        CHECK_INT(hub_frame_decode(frame, frame_len, 0, &f, err), 0);
+        CHECK_INT(f ? f->body_case : 0, HUB__FRAME__BODY_PUBLISH);
+        if ((size_t)count < max)
+            corrs[count] = f ? f->corr : 0;
+        count++;
+        hub_frame_free(&f);
+    }
+    return count;
+}
+
+/* Pipelined publishes go out gathered in Frames messages when the hub
+ * takes them: a full one at once, the rest when the caller waits, before
+ * any other frame, within the hub's frame limit; one at a time when the
+ * hub does not say it takes them. */
+static void test_client_gathers(void)
+{
+    enum { N = 70 };
+    s_hub_t h;
+    s_hub_open(&h);
+    h.frames = 256;
+    hub_client_t *c = s_connect(&h, 1000);
+    char err[HUB_ERR_LEN];
+    uint64_t tokens[N], corrs[N];
+    size_t len;
+    for (int i = 0; i < N; i++)
+        CHECK_INT(hub_publish_async(c, s_event, &tokens[i], err), 0);
+    CHECK_INT(s_hub_recv_publishes(&h, 2000, corrs, N, &len), HUB_GATHER_FRAMES);
+    for (int i = 0; i < HUB_GATHER_FRAMES; i++)
+        CHECK_INT(corrs[i], tokens[i]);
+    CHECK_INT(s_hub_recv_publishes(&h, 100, corrs, N, &len), -1); /* the rest wait for a wait */
+    CHECK_INT(hub_client_step(c, hub_mono_ms()), 0);
+    CHECK_INT(s_hub_recv_publishes(&h, 2000, corrs, N, &len), N - HUB_GATHER_FRAMES);
+    for (int i = 0; i < N - HUB_GATHER_FRAMES; i++)
+        CHECK_INT(corrs[i], tokens[HUB_GATHER_FRAMES + i]);
+
+    /* another frame leaves after the publishes gathered before it */
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(hub_publish_async(c, s_event, &tokens[i], err), 0);
+    Hub__Heartbeat hb = HUB__HEARTBEAT__INIT;
+    Hub__Frame probe = HUB__FRAME__INIT;
+    probe.has_corr = 1;
+    probe.corr = 999999;
+    probe.body_case = HUB__FRAME__BODY_HEARTBEAT;
+    probe.heartbeat = &hb;
+    CHECK_INT(hub_client_send(c, &probe), 0);
+    CHECK_INT(s_hub_recv_publishes(&h, 2000, corrs, N, &len), 3);
+    CHECK_INT(corrs[2], tokens[2]);
+    Hub__Frame *f = s_hub_recv(&h, 2000);
+    CHECK_INT(f ? f->corr : 0, 999999);
+    hub_frame_free(&f);
+    hub_client_destroy(&c);
+
+    /* a small frame limit: several messages, none over it, all of them */
+    h.max_frame = 600;
+    c = s_connect(&h, 1000);
+    for (int i = 0; i < 20; i++)
+        CHECK_INT(hub_publish_async(c, s_event, &tokens[i], err), 0);
+    CHECK_INT(hub_client_step(c, hub_mono_ms()), 0);
+    int got = 0, messages = 0, n;
+    while (got < 20 && (n = s_hub_recv_publishes(&h, 2000, corrs, N, &len)) > 0) {
+        CHECK(len <= 600);
+        CHECK_INT(corrs[0], tokens[got]);
+        got += n;
+        messages++;
+    }
+    CHECK_INT(got, 20);
+    CHECK(messages > 1 && messages < 20);
+    hub_client_destroy(&c);
+
+    /* a hub that does not say it takes Frames: a message per publish */
+    h.frames = 0;
+    h.max_frame = 0;
+    c = s_connect(&h, 1000);
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(hub_publish_async(c, s_event, &tokens[i], err), 0);
+    CHECK_INT(hub_client_step(c, hub_mono_ms()), 0);
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(s_hub_recv_publishes(&h, 2000, corrs, N, &len), 1);
+        CHECK_INT(corrs[0], tokens[i]);
+    }
     hub_client_destroy(&c);
     s_hub_close(&h);
 }
@@ -1498,6 +1620,7 @@ static const check_case_t cases[] = {
     {"pending: growth and deletions against a model", test_pending_many},
     {"pending: zeroed table", test_pending_zeroed},
     {"client: publish, ack, local refusals", test_client_publish},
+    {"client: pipelined publishes gathered into Frames", test_client_gathers},
     {"client: hub refusals and UNAVAILABLE resend", test_client_refusals},
     {"client: garbage from the hub is dropped", test_client_garbage},
     {"client: hub restart restores the session", test_client_restart},

@@ -5,10 +5,12 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "client_int.h"
@@ -236,6 +238,53 @@ static int s_open(hub_client_t *self)
     }
     self->sock = sock;
     return 0;
+}
+
+/* ------------------------------------------------------------ context */
+
+/* The clients of a process share one ZeroMQ context, so that one I/O
+ * thread serves all their sockets (a process with a publisher and four
+ * subscribers ran five, each woken for its own socket's every message);
+ * the last client to go terminates it. A child forked with clients alive
+ * does not touch its parent's context: it makes its own. */
+static pthread_mutex_t s_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *s_ctx;         /* the shared context, or NULL (under s_ctx_lock) */
+static size_t s_ctx_users;  /* clients holding it */
+static pid_t s_ctx_pid;     /* the process that made it */
+
+/* The shared context, for one more client; NULL with errno when none can
+ * be made. */
+static void *s_ctx_take(void)
+{
+    pthread_mutex_lock(&s_ctx_lock);
+    if (s_ctx && s_ctx_pid != getpid()) {
+        s_ctx = NULL; /* the parent's: left alone, as the parent's clients are */
+        s_ctx_users = 0;
+    }
+    if (!s_ctx) {
+        s_ctx = zmq_ctx_new();
+        s_ctx_pid = getpid();
+    }
+    if (s_ctx)
+        s_ctx_users++;
+    void *ctx = s_ctx;
+    int saved = errno;
+    pthread_mutex_unlock(&s_ctx_lock);
+    errno = saved;
+    return ctx;
+}
+
+/* A client gives the context back (its socket closed); the last one
+ * terminates it, which waits for what sockets still linger to send. */
+static void s_ctx_give(void *ctx)
+{
+    pthread_mutex_lock(&s_ctx_lock);
+    int last = ctx == s_ctx && s_ctx_pid == getpid() && --s_ctx_users == 0;
+    if (last)
+        s_ctx = NULL;
+    pthread_mutex_unlock(&s_ctx_lock);
+    if (last)
+        zmq_ctx_term(ctx);
 }
 
 /* Drops the socket (and whatever it still queued) and starts over on a new
@@ -570,7 +619,7 @@ hub_client_t *hub_client_new(const hub_options_t *opts, char err[HUB_ERR_LEN])
         hub_client_destroy(&self);
         return NULL;
     }
-    self->ctx = zmq_ctx_new();
+    self->ctx = s_ctx_take();
     if (!self->ctx) {
         hub_client_errf(err, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
         hub_client_destroy(&self);
@@ -605,7 +654,7 @@ void hub_client_destroy(hub_client_t **self_p)
         zmq_close(self->sock);
     }
     if (self->ctx)
-        zmq_ctx_term(self->ctx);
+        s_ctx_give(self->ctx);
     hub_publish_fini(self);
     hub_subscribe_fini(self);
     free(self->status_json);

@@ -74,7 +74,7 @@ typedef enum {
 } hub_sub_state_t;
 
 struct hub_client {
-    void *ctx;                        /* ZeroMQ context (owned) */
+    void *ctx;                        /* ZeroMQ context, shared by the process's clients (client.c) */
     void *sock;                       /* DEALER to the hub (owned) */
     char *endpoint;                   /* hub endpoint (owned) */
     char *client_name;                /* sent in Hello (owned) */

@@ -16,6 +16,8 @@
  *     Calls block at most for the timeout they are given; a signal caught
  *     while one waits ends it early with -EINTR. libhub runs no thread of
  *     its own: heartbeats, reconnection and resends happen inside calls.
+ *     The clients of a process share one ZeroMQ context (one I/O thread
+ *     for all their sockets); the last one destroyed ends it.
  *   - Objects are freed with hub_x_destroy(&p), which accepts NULL, is safe
  *     twice and sets p to NULL.
  *

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -820,6 +821,50 @@ static void test_client_gathers(void)
     s_hub_close(&h);
 }
 
+/* The clients of a process share one ZeroMQ context: one goes, the others
+ * go on; after the last, a new client makes a new one; a forked child
+ * makes its own rather than touch its parent's. */
+static void test_client_shared_context(void)
+{
+    s_hub_t h;
+    s_hub_open(&h);
+    hub_client_t *a = s_connect(&h, 1000), *b = s_connect(&h, 1000);
+    CHECK(a->ctx != NULL && a->ctx == b->ctx);
+    void *parent_ctx = a->ctx;
+    pid_t child = fork();
+    if (child == 0) {
+        /* an endpoint nobody binds: the child's Hello must not reach h */
+        char err[HUB_ERR_LEN], nobody[300];
+        snprintf(nobody, sizeof nobody, "ipc://%s/nobody.sock", h.dir);
+        hub_options_t o = {.endpoint = nobody, .client_name = "child", .timeout_ms = 100, .key = ""};
+        hub_client_t *c = hub_client_new(&o, err);
+        int ok = c && c->ctx && c->ctx != parent_ctx;
+        hub_client_destroy(&c);
+        _exit(ok ? 0 : 1);
+    }
+    int status = -1;
+    CHECK(child > 0 && waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    hub_client_destroy(&a);
+    char err[HUB_ERR_LEN];
+    uint64_t token;
+    CHECK_INT(hub_publish_async(b, s_event, &token, err), 0);
+    Hub__Frame *p = s_expect(&h, b, HUB__FRAME__BODY_PUBLISH);
+    CHECK_INT(p ? p->corr : 0, token);
+    hub_frame_free(&p);
+    hub_client_destroy(&b);
+
+    hub_client_t *c = s_connect(&h, 1000);
+    CHECK(c->ctx != NULL);
+    CHECK_INT(hub_publish_async(c, s_event, &token, err), 0);
+    p = s_expect(&h, c, HUB__FRAME__BODY_PUBLISH);
+    CHECK_INT(p ? p->corr : 0, token);
+    hub_frame_free(&p);
+    hub_client_destroy(&c);
+    s_hub_close(&h);
+}
+
 /* The hub's refusals become codes and "field: message"; UNAVAILABLE keeps
  * the publish pending for a resend of the same bytes. */
 static void test_client_refusals(void)
@@ -1621,6 +1666,7 @@ static const check_case_t cases[] = {
     {"pending: zeroed table", test_pending_zeroed},
     {"client: publish, ack, local refusals", test_client_publish},
     {"client: pipelined publishes gathered into Frames", test_client_gathers},
+    {"client: one ZeroMQ context per process", test_client_shared_context},
     {"client: hub refusals and UNAVAILABLE resend", test_client_refusals},
     {"client: garbage from the hub is dropped", test_client_garbage},
     {"client: hub restart restores the session", test_client_restart},

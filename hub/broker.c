@@ -2302,7 +2302,8 @@ static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, c
     char err[HUB_ERR_LEN] = "";
     const uint8_t *body;
     size_t body_len;
-    if (hub_gather_body(data, len, &body, &body_len)) {
+    /* over max_frame, the decoder refuses it as it would any frame */
+    if ((!self->cfg.max_frame || len <= self->cfg.max_frame) && hub_gather_body(data, len, &body, &body_len)) {
         if (inner) {
             s_frames_nested(self, rid, rid_len, 0);
             return;

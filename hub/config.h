@@ -16,7 +16,9 @@
  *   limits:
  *     max_frame: 1048576               bytes in one frame
  *     max_event: 262144                bytes of one packed event
- *     max_batch: 4096                  publishes in one group commit
+ *     max_batch: 4096                  publishes in one group commit (the last
+ *                                      message read may pass it by the publishes
+ *                                      of its Frames)
  *     max_subscriptions_per_client: 16 subscriber names one connection may hold
  *     max_publish_rate: 50000          publishes a second per client, 0: no limit
  *   security: none                     none, or curve (keys and access below)

@@ -77,7 +77,7 @@ int hub_gather_body(const uint8_t *msg, size_t len, const uint8_t **body, size_t
         return 0;
     uint64_t n;
     size_t got = hub_varint_get(msg + 2, msg + len, &n);
-    if (got == 0 || n != len - 2 - got)
+    if (got == 0 || got != hub_varint_size(n) || n != len - 2 - got)
         return 0;
     *body = msg + 2 + got;
     *body_len = (size_t)n;
@@ -98,6 +98,10 @@ int hub_gather_next(const uint8_t *body, size_t len, size_t *pos, const uint8_t 
     size_t got = hub_varint_get(p + 1, end, &n);
     if (got == 0 || n > (uint64_t)(end - p - 1 - got)) {
         snprintf(err, HUB_ERR_LEN, "frames: the frame at byte %zu runs past the message's end", *pos);
+        return -1;
+    }
+    if (got != hub_varint_size(n)) {
+        snprintf(err, HUB_ERR_LEN, "frames: the length of the frame at byte %zu is not written short", *pos);
         return -1;
     }
     *frame = p + 1 + got;

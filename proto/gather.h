@@ -17,10 +17,12 @@
  *      is the message it always was.
  *   2. Frames keep the order they were added in.
  *   3. hub_gather_body recognises exactly the form written; hub_gather_next
- *      walks only frames written as above. Anything else that protobuf
- *      reads as a Frames (other Frame fields around it, a longer tag) is
- *      left to the frame decoder, so what the hub handles is what
- *      protobuf-c reads from the same bytes.
+ *      walks only frames written as above, every length in its shortest
+ *      form (as written; protobuf-c itself refuses lengths of more than
+ *      five bytes). Anything else that protobuf reads as a Frames (other
+ *      Frame fields around it, a longer tag or length) is left to the
+ *      frame decoder, so what the hub handles is what protobuf-c reads
+ *      from the same bytes.
  */
 #ifndef HUB_GATHER_H_INCLUDED
 #define HUB_GATHER_H_INCLUDED

@@ -129,6 +129,9 @@ int hub_client_flush(hub_client_t *self)
     hub_gather_seal(&self->gather, &msg, &len);
     int rc = s_send_raw(self, msg, len);
     hub_gather_reset(&self->gather);
+    int64_t now = hub_mono_ms();
+    if (now > self->gather_ms)
+        hub_pending_restamp(&self->pending, self->gather_ms, now);
     return rc;
 }
 
@@ -138,7 +141,7 @@ int hub_client_send_bytes(hub_client_t *self, const void *data, size_t len)
     return s_send_raw(self, data, len);
 }
 
-int hub_client_gather(hub_client_t *self, const uint8_t *frame, size_t len)
+int hub_client_gather(hub_client_t *self, const uint8_t *frame, size_t len, int64_t now)
 {
     if (self->hub_frames < 2)
         return hub_client_send_bytes(self, frame, len);
@@ -146,6 +149,8 @@ int hub_client_gather(hub_client_t *self, const uint8_t *frame, size_t len)
     int rc = 0;
     if (hub_gather_count(&self->gather) > 0 && hub_gather_size_with(&self->gather, len) > most)
         rc = hub_client_flush(self);
+    if (hub_gather_count(&self->gather) == 0)
+        self->gather_ms = now;
     if (hub_gather_add(&self->gather, frame, len) != 0)
         return hub_client_send_bytes(self, frame, len);
     size_t limit = self->hub_frames < HUB_GATHER_FRAMES ? self->hub_frames : HUB_GATHER_FRAMES;
@@ -251,11 +256,30 @@ static pthread_mutex_t s_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *s_ctx;         /* the shared context, or NULL (under s_ctx_lock) */
 static size_t s_ctx_users;  /* clients holding it */
 static pid_t s_ctx_pid;     /* the process that made it */
+static pthread_once_t s_ctx_once = PTHREAD_ONCE_INIT;
+
+/* A fork waits for the lock and lets it go on both sides, so that a child
+ * forked while another thread held it can still make clients. */
+static void s_ctx_lock_take(void)
+{
+    pthread_mutex_lock(&s_ctx_lock);
+}
+
+static void s_ctx_lock_give(void)
+{
+    pthread_mutex_unlock(&s_ctx_lock);
+}
+
+static void s_ctx_setup(void)
+{
+    (void)pthread_atfork(s_ctx_lock_take, s_ctx_lock_give, s_ctx_lock_give);
+}
 
 /* The shared context, for one more client; NULL with errno when none can
  * be made. */
 static void *s_ctx_take(void)
 {
+    pthread_once(&s_ctx_once, s_ctx_setup);
     pthread_mutex_lock(&s_ctx_lock);
     if (s_ctx && s_ctx_pid != getpid()) {
         s_ctx = NULL; /* the parent's: left alone, as the parent's clients are */

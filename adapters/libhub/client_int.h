@@ -96,6 +96,7 @@ struct hub_client {
     uint32_t max_frame;               /* hub's frame limit (0: not told) */
     uint32_t hub_frames;              /* frames the hub takes in one message (Welcome.frames; < 2: none gathered) */
     hub_gather_t gather;              /* publishes gathered for one message (hub_client_gather) */
+    int64_t gather_ms;                /* the stamp of the first of them */
     uint64_t sessions;                /* Welcomes received */
     int64_t last_heard_ms;            /* last frame from the hub */
     uint64_t probe_corr;              /* Heartbeat waiting for an answer; 0: none */
@@ -172,9 +173,11 @@ int hub_client_send_bytes(hub_client_t *self, const void *data, size_t len);
  * HUB_GATHER_FRAMES, when one more would pass HUB_GATHER_BYTES or the
  * hub's frame limit, and at the next hub_client_step or other send, so
  * a frame waits no longer than the caller takes to wait for anything.
- * Sent alone when the hub takes no Frames. Returns as hub_client_send
- * (an error of frames gathered before it included). */
-int hub_client_gather(hub_client_t *self, const uint8_t *frame, size_t len);
+ * Sent alone when the hub takes no Frames. now is the stamp its pending
+ * entry got: frames that leave later are stamped again when they do.
+ * Returns as hub_client_send (an error of frames gathered before it
+ * included). */
+int hub_client_gather(hub_client_t *self, const uint8_t *frame, size_t len, int64_t now);
 
 /* Sends what is gathered, if anything. Returns as hub_client_send; what
  * could not be sent is dropped (publishes go again with the resend timer). */

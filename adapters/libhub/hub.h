@@ -17,7 +17,14 @@
  *     while one waits ends it early with -EINTR. libhub runs no thread of
  *     its own: heartbeats, reconnection and resends happen inside calls.
  *     The clients of a process share one ZeroMQ context (one I/O thread
- *     for all their sockets); the last one destroyed ends it.
+ *     for all their sockets); the last one destroyed ends it, waiting (up
+ *     to 200 ms) for what their sockets still have to send. Destroy every
+ *     client before the process exits, or the last acks of one destroyed
+ *     earlier may not leave.
+ *   - hub_publish_async gathers publishes into one message (up to 64); they
+ *     leave when it is full and at the next call that waits or talks to
+ *     the hub (hub_publish_wait, even with no time to wait, hub_receive,
+ *     any other request): call one of those soon after publishing.
  *   - Objects are freed with hub_x_destroy(&p), which accepts NULL, is safe
  *     twice and sets p to NULL.
  *

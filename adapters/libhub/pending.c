@@ -136,6 +136,12 @@ void hub_pending_touch(hub_pending_t *self, hub_pending_entry_t *entry, int64_t 
     self->tail = entry;
 }
 
+void hub_pending_restamp(hub_pending_t *self, int64_t since_ms, int64_t now_ms)
+{
+    for (hub_pending_entry_t *e = self->tail; e && e->sent_ms >= since_ms; e = e->prev)
+        e->sent_ms = now_ms;
+}
+
 void hub_pending_entry_destroy(hub_pending_entry_t **entry_p)
 {
     if (!entry_p || !*entry_p)

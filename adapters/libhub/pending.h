@@ -64,6 +64,12 @@ void hub_pending_take(hub_pending_t *self, hub_pending_entry_t *entry);
 /* Stamps entry as sent at now_ms and moves it to the tail. */
 void hub_pending_touch(hub_pending_t *self, hub_pending_entry_t *entry, int64_t now_ms);
 
+/* Stamps now_ms on the entries stamped since_ms or later: the tail's run,
+ * so rule 2 holds. For frames gathered at since_ms that leave only now,
+ * whose resend is due HUB_RESEND_MS after they left, not after they were
+ * gathered. */
+void hub_pending_restamp(hub_pending_t *self, int64_t since_ms, int64_t now_ms);
+
 /* Frees an entry the caller owns. Accepts NULL; sets *entry_p to NULL. */
 void hub_pending_entry_destroy(hub_pending_entry_t **entry_p);
 

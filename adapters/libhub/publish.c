@@ -129,7 +129,7 @@ int hub_publish_on_error(hub_client_t *self, uint64_t corr, const Hub__Error *er
 static void s_send_entry(hub_client_t *self, hub_pending_entry_t *entry, int64_t now)
 {
     if (self->ready)
-        (void)hub_client_gather(self, entry->frame, entry->frame_len);
+        (void)hub_client_gather(self, entry->frame, entry->frame_len, now);
     hub_pending_touch(&self->pending, entry, now);
 }
 
@@ -412,6 +412,7 @@ int hub_publish_wait(hub_client_t *self, hub_publish_outcome_t *out, int max, in
     if (!self || !out || max <= 0)
         return -EINVAL;
     int64_t deadline = hub_client_deadline(self, timeout_ms);
+    (void)hub_client_flush(self); /* the publishes gathered go, even when outcomes wait here */
     for (int stepped = 0;; stepped = 1) {
         if (self->out_len > 0) {
             int n = 0;

@@ -319,6 +319,7 @@ int hub_receive(hub_client_t *self, hub_notification_t **out, int timeout_ms)
     *out = NULL;
     if (self->sub_state == HUB_SUB_NONE)
         return -EINVAL;
+    (void)hub_client_flush(self); /* publishes gathered go, even when notifications wait here */
     /* while notifications of the same frames wait here, their acks go
      * together (one Ack frame, not one per receive), but none is kept
      * long: the hub's ack timeout runs meanwhile */

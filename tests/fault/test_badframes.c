@@ -639,6 +639,41 @@ static void test_frames(void)
     CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 41));
     CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 42));
 
+    /* a Frames (in the decoder's form) inside a gathered one: refused */
+    s_gather_heartbeat(&inner, 61);
+    s_gather_heartbeat(&inner, 62);
+    hub_gather_seal(&inner, &nested, &nested_len);
+    hub_buf_reset(&out);
+    CHECK_INT(hub_buf_append(&out, version, sizeof version), 0);
+    CHECK_INT(hub_buf_append(&out, nested, nested_len), 0);
+    hub_gather_reset(&inner);
+    CHECK_INT(hub_gather_add(&g, out.data, out.len), 0);
+    s_gather_heartbeat(&g, 63);
+    REQUIRE(s_send_gathered(raw, &g) == 0);
+    CHECK(s_next_frames_error(raw, HUB__ERROR_CODE__ERROR_CODE_INVALID));
+    CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 63));
+
+    /* over max_frame as a whole, though each frame is under it: refused
+     * as any frame over the limit, none handled */
+    char instance[480];
+    memset(instance, 'i', sizeof instance - 1);
+    instance[sizeof instance - 1] = '\0';
+    for (uint64_t corr = 70; corr < 80; corr++) {
+        Hub__Frame f;
+        Hub__Heartbeat hb = HUB__HEARTBEAT__INIT;
+        hb.instance = instance;
+        s_init_frame(&f, HUB_PROTOCOL_VERSION, corr);
+        f.body_case = HUB__FRAME__BODY_HEARTBEAT;
+        f.heartbeat = &hb;
+        hub_buf_reset(&out);
+        CHECK_INT(hub_frame_encode(&f, &out), 0);
+        CHECK_INT(hub_gather_add(&g, out.data, out.len), 0);
+    }
+    hub_gather_seal(&g, &msg, &len);
+    CHECK(len > MAX_FRAME);
+    REQUIRE(s_send_gathered(raw, &g) == 0);
+    CHECK_INT(s_expect_error(raw, NULL, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_TOO_LARGE);
+
     /* and after all of it, a lone frame is answered next */
     s_gather_heartbeat(&g, 51);
     REQUIRE(s_send_gathered(raw, &g) == 0);

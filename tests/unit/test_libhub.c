@@ -404,6 +404,30 @@ static void test_pending_many(void)
     hub_pending_fini(&p);
 }
 
+/* A late flush stamps the frames it sends again: the tail's run from the
+ * gather's stamp on, in order. */
+static void test_pending_restamp(void)
+{
+    hub_pending_t p;
+    CHECK_INT(hub_pending_init(&p), 0);
+    static const int64_t stamps[] = {10, 20, 30, 30};
+    hub_pending_entry_t *e[4];
+    for (int i = 0; i < 4; i++) {
+        e[i] = calloc(1, sizeof *e[i]);
+        e[i]->corr = (uint64_t)i + 1;
+        CHECK_INT(hub_pending_add(&p, e[i]), 0);
+        hub_pending_touch(&p, e[i], stamps[i]);
+    }
+    hub_pending_restamp(&p, 20, 50);
+    CHECK_INT(e[0]->sent_ms, 10);
+    CHECK_INT(e[1]->sent_ms, 50);
+    CHECK_INT(e[3]->sent_ms, 50);
+    CHECK(p.head == e[0] && p.tail == e[3]);
+    hub_pending_restamp(&p, 60, 70); /* nothing stamped since 60 */
+    CHECK_INT(e[3]->sent_ms, 50);
+    hub_pending_fini(&p);
+}
+
 static void test_pending_zeroed(void)
 {
     hub_pending_t p;
@@ -804,6 +828,33 @@ static void test_client_gathers(void)
     }
     CHECK_INT(got, 20);
     CHECK(messages > 1 && messages < 20);
+    hub_client_destroy(&c);
+
+    /* a hub that takes fewer than 64 in one message gets as many */
+    h.frames = 5;
+    h.max_frame = 0;
+    c = s_connect(&h, 1000);
+    for (int i = 0; i < 12; i++)
+        CHECK_INT(hub_publish_async(c, s_event, &tokens[i], err), 0);
+    CHECK_INT(hub_client_step(c, hub_mono_ms()), 0);
+    CHECK_INT(s_hub_recv_publishes(&h, 2000, corrs, N, &len), 5);
+    CHECK_INT(s_hub_recv_publishes(&h, 2000, corrs, N, &len), 5);
+    CHECK_INT(s_hub_recv_publishes(&h, 2000, corrs, N, &len), 2);
+    CHECK_INT(corrs[1], tokens[11]);
+
+    /* hub_publish_wait sends what is gathered even when an outcome waits
+     * and it returns at once */
+    s_ack_publish(&h, corrs[1], 7);
+    hub_publish_outcome_t o;
+    CHECK_INT(s_outcome(c, &o), 1); /* 11's outcome... */
+    s_ack_publish(&h, corrs[0], 6);
+    for (int64_t until = hub_mono_ms() + 3000; hub_publish_pending(c) == 11 && hub_mono_ms() < until;)
+        CHECK_INT(hub_client_step(c, hub_mono_ms() + 2), 0); /* ...and 10's, read but not yet taken */
+    CHECK_INT(hub_publish_pending(c), 10);
+    CHECK_INT(hub_publish_async(c, s_event, &tokens[0], err), 0);
+    CHECK_INT(hub_publish_wait(c, &o, 1, 0), 1);
+    CHECK_INT(s_hub_recv_publishes(&h, 2000, corrs, N, &len), 1);
+    CHECK_INT(corrs[0], tokens[0]);
     hub_client_destroy(&c);
 
     /* a hub that does not say it takes Frames: a message per publish */
@@ -1664,6 +1715,7 @@ static const check_case_t cases[] = {
     {"pending: rule 2, touch keeps send order", test_pending_touch_order},
     {"pending: growth and deletions against a model", test_pending_many},
     {"pending: zeroed table", test_pending_zeroed},
+    {"pending: a late flush stamps again", test_pending_restamp},
     {"client: publish, ack, local refusals", test_client_publish},
     {"client: pipelined publishes gathered into Frames", test_client_gathers},
     {"client: one ZeroMQ context per process", test_client_shared_context},

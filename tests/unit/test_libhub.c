@@ -771,6 +771,20 @@ static int s_hub_recv_publishes(s_hub_t *h, int wait_ms, uint64_t *corrs, size_t
     return count;
 }
 
+/* A client connected to h, which tells it frames and max_frame in its
+ * Welcome, that has published n events (tokens) and then waited once. */
+static hub_client_t *s_published(s_hub_t *h, uint32_t frames, uint32_t max_frame, int n, uint64_t *tokens)
+{
+    h->frames = frames;
+    h->max_frame = max_frame;
+    hub_client_t *c = s_connect(h, 1000);
+    char err[HUB_ERR_LEN];
+    for (int i = 0; i < n; i++)
+        CHECK_INT(hub_publish_async(c, s_event, &tokens[i], err), 0);
+    CHECK_INT(hub_client_step(c, hub_mono_ms()), 0);
+    return c;
+}
+
 /* Pipelined publishes go out gathered in Frames messages when the hub
  * takes them: a full one at once, the rest when the caller waits, before
  * any other frame, within the hub's frame limit; one at a time when the
@@ -814,11 +828,7 @@ static void test_client_gathers(void)
     hub_client_destroy(&c);
 
     /* a small frame limit: several messages, none over it, all of them */
-    h.max_frame = 600;
-    c = s_connect(&h, 1000);
-    for (int i = 0; i < 20; i++)
-        CHECK_INT(hub_publish_async(c, s_event, &tokens[i], err), 0);
-    CHECK_INT(hub_client_step(c, hub_mono_ms()), 0);
+    c = s_published(&h, 256, 600, 20, tokens);
     int got = 0, messages = 0, n;
     while (got < 20 && (n = s_hub_recv_publishes(&h, 2000, corrs, N, &len)) > 0) {
         CHECK(len <= 600);
@@ -831,12 +841,7 @@ static void test_client_gathers(void)
     hub_client_destroy(&c);
 
     /* a hub that takes fewer than 64 in one message gets as many */
-    h.frames = 5;
-    h.max_frame = 0;
-    c = s_connect(&h, 1000);
-    for (int i = 0; i < 12; i++)
-        CHECK_INT(hub_publish_async(c, s_event, &tokens[i], err), 0);
-    CHECK_INT(hub_client_step(c, hub_mono_ms()), 0);
+    c = s_published(&h, 5, 0, 12, tokens);
     CHECK_INT(s_hub_recv_publishes(&h, 2000, corrs, N, &len), 5);
     CHECK_INT(s_hub_recv_publishes(&h, 2000, corrs, N, &len), 5);
     CHECK_INT(s_hub_recv_publishes(&h, 2000, corrs, N, &len), 2);
@@ -858,12 +863,7 @@ static void test_client_gathers(void)
     hub_client_destroy(&c);
 
     /* a hub that does not say it takes Frames: a message per publish */
-    h.frames = 0;
-    h.max_frame = 0;
-    c = s_connect(&h, 1000);
-    for (int i = 0; i < 3; i++)
-        CHECK_INT(hub_publish_async(c, s_event, &tokens[i], err), 0);
-    CHECK_INT(hub_client_step(c, hub_mono_ms()), 0);
+    c = s_published(&h, 0, 0, 3, tokens);
     for (int i = 0; i < 3; i++) {
         CHECK_INT(s_hub_recv_publishes(&h, 2000, corrs, N, &len), 1);
         CHECK_INT(corrs[0], tokens[i]);

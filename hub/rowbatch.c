@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_SIZES 6 /* statements of 1 << 0 ... 1 << 5 rows */
+#define S_SIZES 8 /* statements of 1 << 0 ... 1 << 7 rows */
 
 _Static_assert(HUB_ROWBATCH_ROWS == 1 << (S_SIZES - 1), "one statement per power of two up to the largest");
 

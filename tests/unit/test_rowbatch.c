@@ -32,7 +32,8 @@ static int64_t s_count(sqlite3 *db, const char *sql)
  * each with its own values; copied text outlives its source. */
 static void test_rows_in_order(void)
 {
-    static const size_t counts[] = {1, 2, 3, 31, 32, 33, 70};
+    enum { R = HUB_ROWBATCH_ROWS };
+    static const size_t counts[] = {1, 2, 3, R - 1, R, R + 1, 2 * R + 6};
     for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
         sqlite3 *db = s_db();
         hub_rowbatch_t *rows = hub_rowbatch_new(db, "INSERT INTO t(n, s, b)", "", 3);

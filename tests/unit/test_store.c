@@ -16,6 +16,7 @@
 
 #include "audit.h"
 #include "check.h"
+#include "rowbatch.h"
 #include "storedir.h"
 #include "store.h"
 
@@ -115,48 +116,54 @@ static void test_duplicates_in_a_large_batch(void)
     char err[HUB_ERR_LEN] = "";
     hub_store_t *store = hub_store_open(s_dir, err);
     CHECK(store != NULL);
-    char ids[75][16];
-    hub_store_event_t evs[75];
+    /* a statement of HUB_ROWBATCH_ROWS with two duplicates in it, then
+     * the smaller ones with one */
+    enum { N = HUB_ROWBATCH_ROWS + 38 };
+    char ids[N + 5][16];
+    hub_store_event_t evs[N + 5];
     for (int i = 0; i < 5; i++) {
         snprintf(ids[i], sizeof ids[0], "old-%d", i);
         evs[i] = s_event(ids[i], NULL);
     }
     CHECK_INT(hub_store_commit(store, evs, 5, NULL, 0, err), 0);
     hub_store_event_t *batch = evs + 5;
-    for (int i = 0; i < 70; i++) {
+    for (int i = 0; i < N; i++) {
         snprintf(ids[5 + i], sizeof ids[0], "new-%d", i);
         batch[i] = s_event(ids[5 + i], NULL);
     }
-    batch[3] = s_event("old-2", NULL);   /* stored before, seq 3 */
-    batch[40] = s_event("new-10", NULL); /* this batch's 11th */
-    batch[69] = s_event("new-68", NULL); /* the one just before it */
-    CHECK_INT(hub_store_commit(store, batch, 70, NULL, 0, err), 0);
+    char before_last[16];
+    snprintf(before_last, sizeof before_last, "new-%d", N - 2);
+    batch[3] = s_event("old-2", NULL);      /* stored before, seq 3 */
+    batch[40] = s_event("new-10", NULL);    /* this batch's 11th */
+    batch[N - 1] = s_event(before_last, NULL); /* the one just before it */
+    CHECK_INT(hub_store_commit(store, batch, N, NULL, 0, err), 0);
     uint64_t next = 6;
-    for (int i = 0; i < 70; i++) {
+    for (int i = 0; i < N; i++) {
         if (i == 3) {
             CHECK_INT(batch[i].duplicate, 1);
             CHECK_INT(batch[i].seq, 3);
         } else if (i == 40) {
             CHECK_INT(batch[i].duplicate, 1);
             CHECK_INT(batch[i].seq, batch[10].seq);
-        } else if (i == 69) {
+        } else if (i == N - 1) {
             CHECK_INT(batch[i].duplicate, 1);
-            CHECK_INT(batch[i].seq, batch[68].seq);
+            CHECK_INT(batch[i].seq, batch[N - 2].seq);
         } else {
             CHECK_INT(batch[i].duplicate, 0);
             CHECK_INT(batch[i].seq, next);
             next++;
         }
     }
-    CHECK_INT(hub_store_last_seq(store), 5 + 67);
+    const uint64_t last = 5 + N - 3;
+    CHECK_INT(hub_store_last_seq(store), last);
     hub_store_destroy(&store);
     /* from disk, after a reopen: no gap, each id at its seq */
     store = hub_store_open(s_dir, err);
     CHECK(store != NULL);
-    /* two scans: s_rows_t keeps 64 rows */
-    for (uint64_t from = 6; from <= 72; from += 64) {
+    /* scans of 64 rows: s_rows_t keeps 64 */
+    for (uint64_t from = 6; from <= last; from += 64) {
         s_rows_t rows = {0};
-        CHECK_INT(hub_store_scan(store, from, 64, s_collect, &rows), from == 6 ? 64 : 3);
+        CHECK_INT(hub_store_scan(store, from, 64, s_collect, &rows), last - from + 1 < 64 ? last - from + 1 : 64);
         for (size_t i = 0; i < rows.n; i++) {
             size_t k = (size_t)(from - 6) + i; /* the k-th new event */
             CHECK_INT(rows.seqs[i], 6 + k);
@@ -164,7 +171,7 @@ static void test_duplicates_in_a_large_batch(void)
             CHECK_STR(rows.ids[i], ids[5 + at]);
         }
     }
-    CHECK_INT(hub_store_last_seq(store), 72);
+    CHECK_INT(hub_store_last_seq(store), last);
     hub_store_destroy(&store);
     s_remove_dir();
 }
@@ -587,11 +594,12 @@ static void test_audit_rows_chain_across_batches(void)
     char err[HUB_ERR_LEN] = "";
     hub_store_t *store = hub_store_open(s_dir, err);
     CHECK(store != NULL);
-    /* around the 32 rows the store writes with one statement */
-    static const size_t sizes[] = {1, 7, 8, 9, 16, 17, 3, 31, 32, 33, 70};
+    /* around the HUB_ROWBATCH_ROWS rows the store writes with one statement */
+    enum { R = HUB_ROWBATCH_ROWS, LAST = 2 * R + 6 };
+    static const size_t sizes[] = {1, 7, 8, 9, 16, 17, 3, R - 1, R, R + 1, LAST};
     int64_t expected = 0;
     char ids[40][16];
-    char details[80][48];
+    char details[LAST + 1][48];
     int n_ids = 0;
     for (size_t b = 0; b < sizeof sizes / sizeof sizes[0]; b++) {
         /* two events; the second is the first one again (a duplicate) in
@@ -599,7 +607,7 @@ static void test_audit_rows_chain_across_batches(void)
         snprintf(ids[n_ids], sizeof ids[0], "ev-%zu", b);
         hub_store_event_t evs[2] = {s_event(ids[n_ids], "CASE-1"), s_event(b ? "ev-0" : "ev-first", NULL)};
         n_ids++;
-        hub_store_audit_t audit[80];
+        hub_store_audit_t audit[LAST + 1];
         size_t naudit = sizes[b] + 1;
         for (size_t i = 0; i < naudit; i++) {
             snprintf(details[i], sizeof details[0], "{\"batch\":%zu,\"row\":%zu}", b, i);
@@ -642,10 +650,10 @@ static void test_audit_rows_chain_across_batches(void)
         snprintf(want, sizeof want, "{\"batch\":5,\"row\":%d,\"ref_seq\":7}", row);
         CHECK_STR((const char *)sqlite3_column_text(st, 0), want);
     }
-    /* the last batch's rows, written by two statements of 32 rows, then
+    /* the last batch's rows, written by two statements of R rows, then
      * 4 + 2: each has its own detail */
-    int64_t last_first = expected - 70 + 1;
-    for (int64_t row = 0; row < 70; row++) {
+    int64_t last_first = expected - LAST + 1;
+    for (int64_t row = 0; row < LAST; row++) {
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, last_first + row);
         CHECK_INT(sqlite3_step(st), SQLITE_ROW);

@@ -2386,9 +2386,10 @@ static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, c
         break;
     default:
         self->rejected++;
-        snprintf(err, sizeof err, "a %s frame is not something a client sends", hub_frame_kind(frame));
+        /* the client's mistake, named as a field: INVALID, not INTERNAL */
+        snprintf(err, sizeof err, "body: a %s frame is not something a client sends", hub_frame_kind(frame));
         hub_info("frame refused: %s", err);
-        s_reply_error(self, rid, rid_len, corr, -HUB_EPROTO, err, NULL);
+        s_reply_error(self, rid, rid_len, corr, -HUB_EINVALID, err, NULL);
         break;
     }
     hub_frame_free(&frame);

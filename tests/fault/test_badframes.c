@@ -406,7 +406,9 @@ static void test_admin_frames(void)
     f.body_case = HUB__FRAME__BODY_DEAD_LETTER_DONE;
     f.dead_letter_done = &dd;
     REQUIRE(harness_raw_send_frame(raw, &f) == 0);
-    CHECK(s_expect_error(raw, &corr, NULL, 0, 5000) > 0);
+    CHECK_INT(s_expect_error(raw, &corr, field, sizeof field, 5000), HUB__ERROR_CODE__ERROR_CODE_INVALID);
+    CHECK_INT(corr, 24);
+    CHECK_STR(field, "body");
 
     /* mutated bodies */
     json_t *st = harness_status(s_hub);

@@ -193,6 +193,17 @@ static void test_walk_refuses(void)
     CHECK_INT(hub_gather_next(open_varint, sizeof open_varint, &pos, &frame, &frame_len, err), -1);
     CHECK_HAS(err, "runs past");
 
+    /* a length written longer than it needs (protobuf-c reads up to five
+     * bytes of one; the walk, rule 3, only the shortest) */
+    pos = 0;
+    static const uint8_t long_length[] = {0x0a, 0x81, 0x00, 0x08};
+    CHECK_INT(hub_gather_next(long_length, sizeof long_length, &pos, &frame, &frame_len, err), -1);
+    CHECK_HAS(err, "not written short");
+    const uint8_t *body;
+    size_t body_len;
+    static const uint8_t long_body[] = {0x82, 0x02, 0x82, 0x00, 0x0a, 0x00};
+    CHECK_INT(hub_gather_body(long_body, sizeof long_body, &body, &body_len), 0);
+
     static const uint8_t huge[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     CHECK_INT(hub_gather_next(huge, sizeof huge, &pos, &frame, &frame_len, err), -1);
     CHECK_INT(hub_gather_next(huge, 0, &pos, &frame, &frame_len, err), 0);

@@ -299,16 +299,19 @@ static void *s_ctx_take(void)
 }
 
 /* A client gives the context back (its socket closed); the last one
- * terminates it, which waits for what sockets still linger to send. */
+ * terminates it, which waits for what sockets still linger to send. The
+ * lock is held meanwhile: a context made while another is terminated
+ * races inside libzmq's transports (OpenPGM's process-wide set-up, seen
+ * by ThreadSanitizer), so a client made then waits for the end (at most
+ * the linger, 200 ms). */
 static void s_ctx_give(void *ctx)
 {
     pthread_mutex_lock(&s_ctx_lock);
-    int last = ctx == s_ctx && s_ctx_pid == getpid() && --s_ctx_users == 0;
-    if (last)
+    if (ctx == s_ctx && s_ctx_pid == getpid() && --s_ctx_users == 0) {
         s_ctx = NULL;
-    pthread_mutex_unlock(&s_ctx_lock);
-    if (last)
         zmq_ctx_term(ctx);
+    }
+    pthread_mutex_unlock(&s_ctx_lock);
 }
 
 /* Drops the socket (and whatever it still queued) and starts over on a new

@@ -539,13 +539,29 @@ static void s_check_listed(const json_t *board)
     CHECK_INT(cs_caseboard_involves(board, &user), 1);
 }
 
+/* The case board of CASE-7 built from rows_text (a JSON array of audit
+ * rows): departments columns, the first two as s_check_listed has them.
+ * The caller frees it; NULL when it was not built. */
+static json_t *s_board_listed(const char *rows_text, size_t departments)
+{
+    json_t *rows = s_rows(rows_text);
+    json_t *board = cs_caseboard_build("CASE-7", rows, NULL);
+    json_decref(rows);
+    CHECK(board != NULL);
+    if (board) {
+        CHECK_INT(json_array_size(json_object_get(board, "departments")), departments);
+        s_check_listed(board);
+    }
+    return board;
+}
+
 /* The received row as hubd writes it now: the event's notifications
  * listed in its detail, those that do not fit in a routed row after it; an
  * event the hub made (an escalation) has the count in its received row,
  * which names no department. Each department gets its column. */
 static void test_caseboard_received_list(void)
 {
-    json_t *rows = s_rows(
+    json_t *board = s_board_listed(
         "[{\"action\":\"received\",\"seq\":3,\"actor\":\"support\",\"detail\":{\"type\":\"bug_report\","
         "   \"source\":\"support\",\"notifications\":["
         "   {\"slot\":0,\"department\":\"engineering\",\"route\":\"defect\",\"topic\":\"engineering.defect\","
@@ -555,17 +571,13 @@ static void test_caseboard_received_list(void)
         "   {\"slot\":2,\"department\":\"sales\",\"route\":\"followup\",\"topic\":\"sales.followup\"}]}},"
         " {\"action\":\"received\",\"seq\":5,\"actor\":\"hubd\",\"detail\":{\"type\":\"escalation\","
         "   \"source\":\"hubd\",\"notifications\":1}},"
-        " {\"action\":\"delivered\",\"department\":\"finance\",\"seq\":2,\"seq_to\":4,\"detail\":{\"count\":3}}]");
-    json_t *board = cs_caseboard_build("CASE-7", rows, NULL);
-    CHECK(board != NULL);
+        " {\"action\":\"delivered\",\"department\":\"finance\",\"seq\":2,\"seq_to\":4,\"detail\":{\"count\":3}}]",
+        3);
     if (board) {
-        CHECK_INT(json_array_size(json_object_get(board, "departments")), 3);
-        s_check_listed(board);
         CHECK_STR(s_state(board, "sales"), "notified");
         CHECK_STR(json_string_value(json_object_get(s_column(board, "sales"), "route")), "followup");
     }
     json_decref(board);
-    json_decref(rows);
 }
 
 /* A routed row as hubd wrote it before its received row listed them: one
@@ -573,21 +585,15 @@ static void test_caseboard_received_list(void)
  * their count); each department gets its column. */
 static void test_caseboard_routed_list(void)
 {
-    json_t *rows = s_rows(
+    json_t *board = s_board_listed(
         "[{\"action\":\"received\",\"seq\":3,\"actor\":\"support\",\"detail\":{\"type\":\"bug_report\"}},"
         " {\"action\":\"routed\",\"department\":null,\"seq\":3,\"detail\":{\"notifications\":["
         "   {\"slot\":0,\"department\":\"engineering\",\"route\":\"defect\",\"topic\":\"engineering.defect\","
         "    \"respond_by\":\"2026-11-25T16:55:50.644Z\"},"
         "   {\"slot\":1,\"department\":\"finance\",\"route\":\"billing-flag\",\"topic\":\"finance.billing_flag\"}]}},"
-        " {\"action\":\"delivered\",\"department\":\"finance\",\"seq\":2,\"seq_to\":4,\"detail\":{\"count\":3}}]");
-    json_t *board = cs_caseboard_build("CASE-7", rows, NULL);
-    CHECK(board != NULL);
-    if (board) {
-        CHECK_INT(json_array_size(json_object_get(board, "departments")), 2);
-        s_check_listed(board);
-    }
+        " {\"action\":\"delivered\",\"department\":\"finance\",\"seq\":2,\"seq_to\":4,\"detail\":{\"count\":3}}]",
+        2);
     json_decref(board);
-    json_decref(rows);
 }
 
 /* -------------------------------------------------------------- metrics */

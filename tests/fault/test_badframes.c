@@ -500,11 +500,12 @@ done:
     harness_raw_destroy(&raw);
 }
 
-/* A Heartbeat frame of corr, packed into g (gathered) or out. */
-static void s_gather_heartbeat(hub_gather_t *g, uint64_t corr)
+/* A Heartbeat frame of corr (naming instance, unless NULL), gathered into g. */
+static void s_gather_heartbeat(hub_gather_t *g, uint64_t corr, char *instance)
 {
     Hub__Frame f;
     Hub__Heartbeat hb = HUB__HEARTBEAT__INIT;
+    hb.instance = instance;
     s_init_frame(&f, HUB_PROTOCOL_VERSION, corr);
     f.body_case = HUB__FRAME__BODY_HEARTBEAT;
     f.heartbeat = &hb;
@@ -512,6 +513,20 @@ static void s_gather_heartbeat(hub_gather_t *g, uint64_t corr)
     CHECK_INT(hub_frame_encode(&f, &out), 0);
     CHECK_INT(hub_gather_add(g, out.data, out.len), 0);
     hub_buf_fini(&out);
+}
+
+/* What g gathered, in another form protobuf reads as a Frames (a version
+ * field before it), into out; g forgets it. */
+static void s_decoder_form(hub_gather_t *g, hub_buf_t *out)
+{
+    static const uint8_t version[] = {0x08, HUB_PROTOCOL_VERSION};
+    const uint8_t *msg;
+    size_t len;
+    hub_gather_seal(g, &msg, &len);
+    hub_buf_reset(out);
+    CHECK_INT(hub_buf_append(out, version, sizeof version), 0);
+    CHECK_INT(hub_buf_append(out, msg, len), 0);
+    hub_gather_reset(g);
 }
 
 /* Sends what g gathered as one message and forgets it. */
@@ -575,8 +590,8 @@ static void test_frames(void)
     hub__frame__free_unpacked(w, NULL);
 
     /* each frame answered alone, in order */
-    s_gather_heartbeat(&g, 11);
-    s_gather_heartbeat(&g, 12);
+    s_gather_heartbeat(&g, 11, NULL);
+    s_gather_heartbeat(&g, 12, NULL);
     Hub__Frame status;
     Hub__StatusRequest sr = HUB__STATUS_REQUEST__INIT;
     s_init_frame(&status, HUB_PROTOCOL_VERSION, 13);
@@ -593,26 +608,26 @@ static void test_frames(void)
     /* a bad frame among good ones is refused alone */
     static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 'x'};
     CHECK_INT(hub_gather_add(&g, garbage, sizeof garbage), 0);
-    s_gather_heartbeat(&g, 21);
+    s_gather_heartbeat(&g, 21, NULL);
     REQUIRE(s_send_gathered(raw, &g) == 0);
     CHECK_INT(s_expect_error(raw, NULL, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_MALFORMED);
     CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 21));
 
     /* a Frames inside a Frames: refused, its frames not handled */
-    s_gather_heartbeat(&inner, 31);
-    s_gather_heartbeat(&inner, 32);
+    s_gather_heartbeat(&inner, 31, NULL);
+    s_gather_heartbeat(&inner, 32, NULL);
     const uint8_t *nested;
     size_t nested_len;
     hub_gather_seal(&inner, &nested, &nested_len);
     CHECK_INT(hub_gather_add(&g, nested, nested_len), 0);
-    s_gather_heartbeat(&g, 33);
+    s_gather_heartbeat(&g, 33, NULL);
     REQUIRE(s_send_gathered(raw, &g) == 0);
     CHECK(s_next_frames_error(raw, HUB__ERROR_CODE__ERROR_CODE_INVALID));
     CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 33));
 
     /* more frames than the Welcome allows: none handled */
     for (uint64_t corr = 100; corr < 100 + HUB_GATHER_HUB_FRAMES + 1; corr++)
-        s_gather_heartbeat(&g, corr);
+        s_gather_heartbeat(&g, corr, NULL);
     REQUIRE(s_send_gathered(raw, &g) == 0);
     CHECK(s_next_frames_error(raw, HUB__ERROR_CODE__ERROR_CODE_TOO_LARGE));
 
@@ -627,30 +642,19 @@ static void test_frames(void)
     CHECK_INT(s_expect_error(raw, NULL, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_MALFORMED);
 
     /* another form protobuf reads as a Frames (a version before it) */
-    s_gather_heartbeat(&g, 41);
-    s_gather_heartbeat(&g, 42);
-    const uint8_t *msg;
-    size_t len;
-    hub_gather_seal(&g, &msg, &len);
-    hub_buf_reset(&out);
-    static const uint8_t version[] = {0x08, HUB_PROTOCOL_VERSION};
-    CHECK_INT(hub_buf_append(&out, version, sizeof version), 0);
-    CHECK_INT(hub_buf_append(&out, msg, len), 0);
-    hub_gather_reset(&g);
+    s_gather_heartbeat(&g, 41, NULL);
+    s_gather_heartbeat(&g, 42, NULL);
+    s_decoder_form(&g, &out);
     REQUIRE(harness_raw_send(raw, out.data, out.len) == 0);
     CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 41));
     CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 42));
 
     /* a Frames (in the decoder's form) inside a gathered one: refused */
-    s_gather_heartbeat(&inner, 61);
-    s_gather_heartbeat(&inner, 62);
-    hub_gather_seal(&inner, &nested, &nested_len);
-    hub_buf_reset(&out);
-    CHECK_INT(hub_buf_append(&out, version, sizeof version), 0);
-    CHECK_INT(hub_buf_append(&out, nested, nested_len), 0);
-    hub_gather_reset(&inner);
+    s_gather_heartbeat(&inner, 61, NULL);
+    s_gather_heartbeat(&inner, 62, NULL);
+    s_decoder_form(&inner, &out);
     CHECK_INT(hub_gather_add(&g, out.data, out.len), 0);
-    s_gather_heartbeat(&g, 63);
+    s_gather_heartbeat(&g, 63, NULL);
     REQUIRE(s_send_gathered(raw, &g) == 0);
     CHECK(s_next_frames_error(raw, HUB__ERROR_CODE__ERROR_CODE_INVALID));
     CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 63));
@@ -660,24 +664,17 @@ static void test_frames(void)
     char instance[480];
     memset(instance, 'i', sizeof instance - 1);
     instance[sizeof instance - 1] = '\0';
-    for (uint64_t corr = 70; corr < 80; corr++) {
-        Hub__Frame f;
-        Hub__Heartbeat hb = HUB__HEARTBEAT__INIT;
-        hb.instance = instance;
-        s_init_frame(&f, HUB_PROTOCOL_VERSION, corr);
-        f.body_case = HUB__FRAME__BODY_HEARTBEAT;
-        f.heartbeat = &hb;
-        hub_buf_reset(&out);
-        CHECK_INT(hub_frame_encode(&f, &out), 0);
-        CHECK_INT(hub_gather_add(&g, out.data, out.len), 0);
-    }
+    for (uint64_t corr = 70; corr < 80; corr++)
+        s_gather_heartbeat(&g, corr, instance);
+    const uint8_t *msg;
+    size_t len;
     hub_gather_seal(&g, &msg, &len);
     CHECK(len > MAX_FRAME);
     REQUIRE(s_send_gathered(raw, &g) == 0);
     CHECK_INT(s_expect_error(raw, NULL, NULL, 0, 5000), HUB__ERROR_CODE__ERROR_CODE_TOO_LARGE);
 
     /* and after all of it, a lone frame is answered next */
-    s_gather_heartbeat(&g, 51);
+    s_gather_heartbeat(&g, 51, NULL);
     REQUIRE(s_send_gathered(raw, &g) == 0);
     CHECK(s_next_is(raw, HUB__FRAME__BODY_HEARTBEAT, 51));
 done:

@@ -2223,7 +2223,6 @@ refuse:
     s_reply_error(self, rid, rid_len, corr, rc, err, NULL);
 }
 
-/* Handles one client frame; publishes go to the batch. */
 static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *data, size_t len,
                        int inner);
 
@@ -2240,13 +2239,12 @@ static void s_frames_refused(hub_broker_t *self, const uint8_t *rid, size_t rid_
  * refuses it (none is handled) and returns 0. */
 static int s_frames_count_ok(hub_broker_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, size_t count)
 {
-    char err[HUB_ERR_LEN];
     if (count == 0) {
-        snprintf(err, sizeof err, "frames: no frame in the message");
-        s_frames_refused(self, rid, rid_len, corr, -HUB_EINVALID, err);
+        s_frames_refused(self, rid, rid_len, corr, -HUB_EINVALID, "frames: no frame in the message");
         return 0;
     }
     if (count > HUB_GATHER_HUB_FRAMES) {
+        char err[HUB_ERR_LEN];
         snprintf(err, sizeof err, "frames: %zu in one message, over the limit of %d", count, HUB_GATHER_HUB_FRAMES);
         s_frames_refused(self, rid, rid_len, corr, -HUB_ETOOLARGE, err);
         return 0;
@@ -2294,8 +2292,8 @@ static void s_on_frames(hub_broker_t *self, const uint8_t *rid, size_t rid_len, 
         s_on_frame(self, rid, rid_len, frames->frame[i].data, frames->frame[i].len, 1);
 }
 
-/* Handles one message of a client: a frame, or (not inner) a Frames of
- * several. inner: it came inside a Frames. */
+/* Handles one message of a client: a frame (publishes go to the batch),
+ * or (not inner) a Frames of several. inner: it came inside a Frames. */
 static void s_on_frame(hub_broker_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *data, size_t len,
                        int inner)
 {

@@ -100,6 +100,7 @@ typedef struct {
     size_t case_off;             /* case id, NUL-terminated ("" when none) */
     size_t event_off, event_len; /* packed hub.Event */
     size_t routing_off, routing_len; /* packed hub.Routing */
+    int routing_shared;          /* 1: no deadline in it, other events may share its row (hub_store_event_t) */
     uint32_t nroutes;            /* notifications made of it */
     int is_dead;                 /* 1: made by the hub (dead letter, escalation), nobody to acknowledge */
     int batch_acks;              /* 1: its publisher takes PublishAcks frames */
@@ -823,6 +824,9 @@ static int s_batch_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
     e->event_len = event_len;
     e->event_off = s_arena_put(self, event, event_len, 0);
     e->nroutes = (uint32_t)routing->n_routes;
+    e->routing_shared = rid != NULL; /* the hub's own events are few and name their cause */
+    for (size_t i = 0; i < routing->n_routes && e->routing_shared; i++)
+        e->routing_shared = !routing->routes[i]->has_respond_by_ms;
     e->responder_off = SIZE_MAX;
     e->actor_off = rid ? s_arena_put(self, self->audit_actor, strlen(self->audit_actor), 1)
                        : s_arena_put(self, "hubd", 4, 1);
@@ -1645,6 +1649,7 @@ static void s_commit_begin(hub_broker_t *self, int with_delivery)
             .event_len = e->event_len,
             .routing = b->arena.data + e->routing_off,
             .routing_len = e->routing_len,
+            .routing_shared = e->routing_shared,
             .responder = e->responder_off != SIZE_MAX ? s_arena_str(b, e->responder_off) : NULL,
         };
     }

@@ -4,8 +4,11 @@
  * Tables
  *   events(seq PK, id UNIQUE, type, case_id, actor, received_ms, event, routing)
  *       one row per stored event, its routed notifications in `routing`
- *       (a packed hub.Routing): a notification is (seq, slot), not a row, so
- *       a fan-out to four departments costs one row, not five.
+ *       (a packed hub.Routing, or the id of its row in routings): a
+ *       notification is (seq, slot), not a row, so a fan-out to four
+ *       departments costs one row, not five.
+ *   routings(id PK, routing UNIQUE)
+ *       the routing lists events share, each once (schema 5; see routings.h).
  *   subscribers(name PK, topics, position, dead_letters, updated_ms)
  *       one row per durable subscriber: its position, not a row per delivery.
  *   audit(...)  see audit.h: the chained log of everything that happened.
@@ -40,6 +43,7 @@
 #include "deadletter.h"
 #include "log.h"
 #include "rowbatch.h"
+#include "routings.h"
 #include "walbuf.h"
 
 #define HUB_TAIL_ROWS 65536                /* rows the tail cache holds at most (power of 2) */
@@ -106,6 +110,7 @@ struct hub_store {
     sqlite3_stmt *commit;
     sqlite3_stmt *rollback;
     hub_rowbatch_t *event_rows;    /* the events of a batch, several to a statement */
+    hub_routings_t *routings;      /* (writer) the lists events share */
     sqlite3_stmt *unwind_events;   /* the rows of a statement that met a duplicate (s_flush_events) */
     sqlite3_stmt *find_event;
     sqlite3_stmt *upsert_cursor;
@@ -501,12 +506,13 @@ static int s_open_reader(hub_store_t *self, char err[HUB_ERR_LEN])
     if (sqlite3_open_v2(self->path, &self->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
         sqlite3_exec(self->rdb, "PRAGMA cache_size=-2048", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(self->rdb,
-                           "SELECT seq, id, coalesce(case_id, ''), received_ms, event, routing FROM events "
-                           "WHERE seq >= ?1 AND seq <= ?3 ORDER BY seq LIMIT ?2",
+                           "SELECT e.seq, e.id, coalesce(e.case_id, ''), e.received_ms, e.event, "
+                           HUB_ROUTINGS_COLUMN " FROM events e" HUB_ROUTINGS_JOIN
+                           " WHERE e.seq >= ?1 AND e.seq <= ?3 ORDER BY e.seq LIMIT ?2",
                            -1, SQLITE_PREPARE_PERSISTENT, &self->scan, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(self->rdb,
-                           "SELECT seq, id, coalesce(case_id, ''), received_ms, event, routing FROM events "
-                           "WHERE seq = ?1",
+                           "SELECT e.seq, e.id, coalesce(e.case_id, ''), e.received_ms, e.event, "
+                           HUB_ROUTINGS_COLUMN " FROM events e" HUB_ROUTINGS_JOIN " WHERE e.seq = ?1",
                            -1, SQLITE_PREPARE_PERSISTENT, &self->get, NULL) != SQLITE_OK) {
         snprintf(err, HUB_ERR_LEN, "store: opening a reading connection: %s",
                  self->rdb ? sqlite3_errmsg(self->rdb) : "out of memory");
@@ -623,7 +629,8 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
     }
     char set_version[64];
     snprintf(set_version, sizeof set_version, "PRAGMA user_version=%d", HUB_SCHEMA_VERSION);
-    if (s_exec(self, s_schema, err) != 0 || s_exec(self, hub_audit_schema, err) != 0 ||
+    if (s_exec(self, s_schema, err) != 0 || s_exec(self, hub_routings_schema, err) != 0 ||
+        s_exec(self, hub_audit_schema, err) != 0 ||
         (version > 0 && version < 3 && s_dead_letters_from_events(self, err) != 0) ||
         s_exec(self, set_version, err) != 0)
         goto fail;
@@ -657,8 +664,8 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
                   "WHERE met_ms IS NULL AND breached_ms IS NULL",
                   err) ||
         s_prepare(self, &self->scan_back,
-                  "SELECT seq, id, coalesce(case_id, ''), received_ms, event, routing, type, actor FROM events "
-                  "WHERE seq <= ?1 ORDER BY seq DESC LIMIT ?2",
+                  "SELECT e.seq, e.id, coalesce(e.case_id, ''), e.received_ms, e.event, " HUB_ROUTINGS_COLUMN
+                  ", e.type, e.actor FROM events e" HUB_ROUTINGS_JOIN " WHERE e.seq <= ?1 ORDER BY e.seq DESC LIMIT ?2",
                   err) ||
         s_prepare(self, &self->deadline,
                   "SELECT due_ms, coalesce(met_ms, 0), coalesce(breached_ms, 0), coalesce(escalation_seq, 0) "
@@ -687,6 +694,11 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
         "", 11);
     if (!self->event_rows || !self->audit_rows) {
         snprintf(err, HUB_ERR_LEN, "store: out of memory");
+        goto fail;
+    }
+    self->routings = hub_routings_new(self->db);
+    if (!self->routings) {
+        snprintf(err, HUB_ERR_LEN, "store: preparing the routings' statements: %s", sqlite3_errmsg(self->db));
         goto fail;
     }
     if (s_load_heads(self, err) != 0 || s_open_reader(self, err) != 0 || s_start_writer(self, err) != 0)
@@ -743,6 +755,7 @@ void hub_store_destroy(hub_store_t **self_p)
     }
     hub_rowbatch_destroy(&self->event_rows);
     hub_rowbatch_destroy(&self->audit_rows);
+    hub_routings_destroy(&self->routings);
     if (self->checkpointing) {
         if (write(self->stop_pipe[1], "x", 1) < 0) {
             /* the thread also stops when the pipe closes */
@@ -941,9 +954,17 @@ static int s_meet_deadlines(hub_store_t *self, const hub_store_event_t *ev, int6
     return SQLITE_OK;
 }
 
-/* Gives event_rows the row of ev as seq. */
-static void s_event_row(hub_store_t *self, const hub_store_event_t *ev, uint64_t seq)
+/* Gives event_rows the row of ev as seq: a shared routing as the id of
+ * its row in routings, written now if new. Returns SQLITE_OK or SQLite's
+ * error code (no row given then). */
+static int s_event_row(hub_store_t *self, const hub_store_event_t *ev, uint64_t seq)
 {
+    int64_t routing_id = 0;
+    if (ev->routing_shared) {
+        int rc = hub_routings_id(self->routings, ev->routing, ev->routing_len, &routing_id);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
     hub_rowbatch_t *rows = self->event_rows;
     hub_rowbatch_int(rows, (int64_t)seq);
     hub_rowbatch_text(rows, ev->id, -1, 0);
@@ -952,7 +973,11 @@ static void s_event_row(hub_store_t *self, const hub_store_event_t *ev, uint64_t
     hub_rowbatch_text(rows, ev->actor, -1, 0);
     hub_rowbatch_int(rows, ev->received_ms);
     hub_rowbatch_blob(rows, ev->event, ev->event_len, 0);
-    hub_rowbatch_blob(rows, ev->routing, ev->routing_len, 0);
+    if (routing_id > 0)
+        hub_rowbatch_int(rows, routing_id);
+    else
+        hub_rowbatch_blob(rows, ev->routing, ev->routing_len, 0);
+    return SQLITE_OK;
 }
 
 /* Writes events one statement each, skipping (and marking) duplicates. */
@@ -963,7 +988,9 @@ static int s_insert_each(hub_store_t *self, hub_store_event_t *events, size_t ne
     for (size_t i = 0; i < nevents && rc == SQLITE_OK; i++) {
         hub_store_event_t *ev = &events[i];
         int written = 0;
-        s_event_row(self, ev, next);
+        rc = s_event_row(self, ev, next);
+        if (rc != SQLITE_OK)
+            break;
         hub_rowbatch_end(self->event_rows);
         rc = hub_rowbatch_flush(self->event_rows, &written);
         if (rc != SQLITE_OK)
@@ -1016,7 +1043,9 @@ static int s_insert_events(hub_store_t *self, hub_store_event_t *events, size_t 
     size_t first = 0; /* the first event in event_rows */
     int rc = SQLITE_OK;
     for (size_t i = 0; i < nevents && rc == SQLITE_OK; i++) {
-        s_event_row(self, &events[i], *next_p + (i - first));
+        rc = s_event_row(self, &events[i], *next_p + (i - first));
+        if (rc != SQLITE_OK)
+            break;
         if (hub_rowbatch_end(self->event_rows) || i + 1 == nevents) {
             rc = s_flush_events(self, events + first, i + 1 - first, next_p);
             first = i + 1;
@@ -1157,6 +1186,7 @@ static int s_write(hub_store_t *self, hub_store_batch_t *batch, char err[HUB_ERR
         int ret = s_fail(self, rc, "writing a batch", err);
         if (!sqlite3_get_autocommit(self->db))
             s_step_done(self, self->rollback);
+        hub_routings_forget(self->routings); /* rows it wrote went with the transaction */
         self->audit_id = audit_id;
         memcpy(self->audit_hash, audit_hash, sizeof audit_hash);
         return ret;

@@ -73,8 +73,10 @@
  *   3: dead letters in a table of their own
  *   4: audit hashes as 32 bytes, stored routes with names_in_topic (an
  *      earlier build takes the first for altered rows and reads the second
- *      without department and kind) */
-#define HUB_SCHEMA_VERSION 4
+ *      without department and kind)
+ *   5: routings events share stored once, the event's row naming it by id
+ *      (routings.h; an earlier build would read the id as the list) */
+#define HUB_SCHEMA_VERSION 5
 
 typedef struct hub_store hub_store_t;
 
@@ -92,6 +94,8 @@ typedef struct {
     uint64_t seq;           /* out: its sequence number */
     int duplicate;          /* out: 1 when the id was stored before */
     const char *responder;  /* a response: the answering department, else NULL */
+    int routing_shared;     /* 1: routing holds nothing of this event alone (no
+                             * deadline), so events may share its row (routings.h) */
 } hub_store_event_t;
 
 /* A subscriber's durable state, written with the batch. */

@@ -112,7 +112,7 @@ static uint64_t s_store_dead(hub_store_t *store, const char *subscriber, uint64_
     hub_buf_t evb = HUB_BUF_INIT, rb = HUB_BUF_INIT;
     CHECK_INT(hub_message_pack(&ev.base, &evb), 0);
     CHECK_INT(hub_message_pack(&routing.base, &rb), 0);
-    hub_store_event_t se = {id, "dead_letter", "CASE-D", "hubd", 1000, evb.data, evb.len, rb.data, rb.len, 0, 0, NULL};
+    hub_store_event_t se = {id, "dead_letter", "CASE-D", "hubd", 1000, evb.data, evb.len, rb.data, rb.len, 0, 0, NULL, 0};
     hub_store_dead_t dead = {0, subscriber, orig_seq, 0, "refused"};
     hub_store_batch_t batch = {.events = &se, .nevents = 1, .dead = &dead, .ndead = rows ? 1 : 0};
     char err[HUB_ERR_LEN];

@@ -108,7 +108,7 @@ static void s_publish(hub_store_t *store, size_t n, const char *const *topics, s
     for (size_t i = 0; i < n; i++) {
         char id[32];
         snprintf(id, sizeof id, "ev-%d", ++counter);
-        hub_store_event_t se = {id, "bug_report", "CASE-1", "test", 0, evb.data, evb.len, rb.data, rb.len, 0, 0, NULL};
+        hub_store_event_t se = {id, "bug_report", "CASE-1", "test", 0, evb.data, evb.len, rb.data, rb.len, 0, 0, NULL, 1};
         char err[HUB_ERR_LEN];
         CHECK_INT(hub_store_commit(store, &se, 1, NULL, 0, err), 0);
     }

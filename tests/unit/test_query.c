@@ -73,7 +73,7 @@ static void s_store(hub_store_t *store, const char *type, const char *case_id, c
     snprintf(id, sizeof id, "ev-%d", ++counter);
     static const uint8_t none[1] = {0}; /* an empty routing is stored as an empty blob, not NULL */
     hub_store_event_t se = {id,      type,   case_id,          actor, 1000 * counter, evb.data, evb.len,
-                            rb.len ? rb.data : none, rb.len, 0, 0, NULL};
+                            rb.len ? rb.data : none, rb.len, 0, 0, NULL, 1};
     char err[HUB_ERR_LEN];
     CHECK_INT(hub_store_commit(store, &se, 1, NULL, 0, err), 0);
     hub_buf_fini(&evb);

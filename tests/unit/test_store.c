@@ -42,7 +42,7 @@ static hub_store_event_t s_event(const char *id, const char *case_id)
     static const uint8_t event[] = {0x0a, 0x01, 'x'};
     static const uint8_t routing[] = {0x0a, 0x00};
     hub_store_event_t ev = {id, "bug_report", case_id, "test", 1000, event, sizeof event, routing, sizeof routing,
-                            0, 0, NULL};
+                            0, 0, NULL, 1};
     return ev;
 }
 
@@ -585,6 +585,107 @@ static void test_page_size(void)
     s_remove_dir();
 }
 
+/* The routings seqs 1 - 6 were stored with, as s_routing_rows gives them. */
+static const char *const s_routings[6] = {"defect", "defect", "defect", "defect", "billing", ""};
+
+/* Collects each row's routing by seq (1 - 6) as text. */
+static int s_routing_of(const hub_store_row_t *row, void *arg)
+{
+    char(*seen)[16] = arg;
+    if (row->seq >= 1 && row->seq <= 6 && row->routing_len < 16)
+        snprintf(seen[row->seq - 1], 16, "%.*s", (int)row->routing_len, (const char *)row->routing);
+    return 0;
+}
+
+static int s_routing_record(const hub_store_record_t *rec, void *arg)
+{
+    return s_routing_of(&rec->row, arg);
+}
+
+/* "integer" or "blob" for each of seqs 1 - 6, joined by spaces. */
+static void s_routing_types(char out[128])
+{
+    char path[512];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    snprintf(out, 128, "?");
+    if (sqlite3_open(s_path("hub.db", path), &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT group_concat(typeof(routing), ' ') FROM (SELECT routing FROM events ORDER BY seq)",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        snprintf(out, 128, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* Events whose routing is the same share its row in routings from the
+ * second on; one with a deadline (not shared), one met once and an empty
+ * one keep theirs; every reading gives each its own routing back, from
+ * the cache and from disk. */
+static void test_shared_routings(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    hub_store_event_t evs[6];
+    char ids[6][8];
+    for (int i = 0; i < 6; i++) {
+        snprintf(ids[i], sizeof ids[i], "r%d", i + 1);
+        evs[i] = s_event(ids[i], NULL);
+        evs[i].routing = (const uint8_t *)s_routings[i];
+        evs[i].routing_len = strlen(s_routings[i]);
+    }
+    evs[3].routing_shared = 0; /* a deadline in it */
+    CHECK_INT(hub_store_commit(store, evs, 4, NULL, 0, err), 0);
+    CHECK_INT(hub_store_commit(store, evs + 4, 2, NULL, 0, err), 0);
+    char types[128];
+    s_routing_types(types);
+    CHECK_STR(types, "blob integer integer blob blob blob");
+    for (int pass = 0; pass < 2; pass++) { /* the tail cache, then disk */
+        char seen[6][16];
+        memset(seen, '?', sizeof seen);
+        CHECK_INT(hub_store_scan(store, 1, 10, s_routing_of, seen), 6);
+        for (int i = 0; i < 6; i++)
+            CHECK_STR(seen[i], s_routings[i]);
+        memset(seen, '?', sizeof seen);
+        for (uint64_t seq = 1; seq <= 6; seq++)
+            CHECK_INT(hub_store_get(store, seq, s_routing_of, seen), 1);
+        for (int i = 0; i < 6; i++)
+            CHECK_STR(seen[i], s_routings[i]);
+        memset(seen, '?', sizeof seen);
+        CHECK_INT(hub_store_scan_back(store, 6, 10, s_routing_record, seen), 6);
+        for (int i = 0; i < 6; i++)
+            CHECK_STR(seen[i], s_routings[i]);
+        hub_store_destroy(&store);
+        store = hub_store_open(s_dir, err);
+        CHECK(store != NULL);
+    }
+    /* reopened, the map finds the row by its bytes: no second row */
+    hub_store_event_t more[2] = {s_event("r7", NULL), s_event("r8", NULL)};
+    for (int i = 0; i < 2; i++) {
+        more[i].routing = (const uint8_t *)"defect";
+        more[i].routing_len = 6;
+    }
+    CHECK_INT(hub_store_commit(store, more, 2, NULL, 0, err), 0);
+    hub_store_destroy(&store);
+    char path[512];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    CHECK_INT(sqlite3_open(s_path("hub.db", path), &db), SQLITE_OK);
+    CHECK_INT(sqlite3_prepare_v2(db,
+                                 "SELECT (SELECT count(*) FROM routings), (SELECT count(DISTINCT routing) FROM events "
+                                 "WHERE typeof(routing) = 'integer'), (SELECT typeof(routing) FROM events WHERE seq = 8)",
+                                 -1, &st, NULL),
+              SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(st, 0), 1);
+    CHECK_INT(sqlite3_column_int(st, 1), 1);
+    CHECK_STR((const char *)sqlite3_column_text(st, 2), "integer");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    s_remove_dir();
+}
+
 /* Rule 7: audit rows of batches of every size form one chain in batch
  * order; a duplicate event's rows are left out, and a detail that names
  * another event of the batch gets that event's seq. */
@@ -732,20 +833,24 @@ static void test_audit_hashes_as_bytes(void)
     /* marked as this schema, which an earlier hubd refuses to open */
     CHECK_INT(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(st, 0), 4);
+    CHECK_INT(sqlite3_column_int(st, 0), HUB_SCHEMA_VERSION);
     sqlite3_finalize(st);
     /* and one a later hubd marked newer is refused, untouched */
-    CHECK_INT(sqlite3_exec(db, "PRAGMA user_version=5", NULL, NULL, NULL), SQLITE_OK);
+    char sql[64], refusal[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", HUB_SCHEMA_VERSION + 1);
+    snprintf(refusal, sizeof refusal, "schema %d, newer than this hubd (%d)", HUB_SCHEMA_VERSION + 1,
+             HUB_SCHEMA_VERSION);
+    CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     CHECK(hub_store_open(s_dir, err) == NULL);
-    CHECK_HAS(err, "schema 5, newer than this hubd (4)");
+    CHECK_HAS(err, refusal);
     CHECK_INT(sqlite3_open(s_path("hub.db", path), &db), SQLITE_OK);
     CHECK_INT(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM audit), (SELECT user_version FROM pragma_user_version)",
                                  -1, &st, NULL),
               SQLITE_OK);
     CHECK_INT(sqlite3_step(st), SQLITE_ROW);
     CHECK_INT(sqlite3_column_int(st, 0), 5);
-    CHECK_INT(sqlite3_column_int(st, 1), 5);
+    CHECK_INT(sqlite3_column_int(st, 1), HUB_SCHEMA_VERSION + 1);
     sqlite3_finalize(st);
     sqlite3_close(db);
     s_remove_dir();
@@ -757,6 +862,7 @@ static const check_case_t cases[] = {
     {"duplicates in a large batch", test_duplicates_in_a_large_batch},
     {"events and positions survive reopen", test_survives_reopen},
     {"scan spans disk and cache", test_scan_spans_disk_and_cache},
+    {"events that share a routing name its row", test_shared_routings},
     {"data directory rules", test_directory_rules},
     {"many rows evict the cache", test_many_rows_evict_cache},
     {"a commit under way", test_commit_under_way},

@@ -144,6 +144,7 @@ static void test_bounds(void)
         CHECK_INT(id, 0);
     }
     CHECK_INT(hub_routings_count(map), 0);
+    CHECK_INT(s_count(db, "SELECT count(*) FROM routings"), HUB_ROUTINGS_MAX); /* no row for it */
     free(big);
     hub_routings_destroy(&map);
     sqlite3_close(db);

@@ -339,11 +339,95 @@ static const char s_query_sql[] =
     "   AND (?3 IS NULL OR a.actor = ?3)"
     "   AND (?4 IS NULL OR a.action = ?4)"
     "   AND (?5 IS NULL OR a.department = ?5 OR (a.action IN ('received', 'routed') AND a.department IS NULL"
-    "     AND instr(a.detail, '\"department\":\"' || ?5 || '\"') > 0))"
+    "     AND instr(a.detail, '\"department\":\"' || ?5 || '\"') > 0)"
+    "    OR (a.action = 'received' AND a.department IS NULL AND instr(a.detail, '\"notifications_as\":') > 0"
+    "     AND EXISTS (SELECT 1 FROM audit l WHERE l.action = 'received' AND l.id ="
+    "       CASE WHEN json_valid(a.detail) THEN json_extract(a.detail, '$.notifications_as') END"
+    "       AND instr(l.detail, '\"department\":\"' || ?5 || '\"') > 0)))"
     "   AND (?6 IS NULL OR a.at_ms >= ?6)"
     "   AND (?7 IS NULL OR a.at_ms < ?7)"
     "  ORDER BY a.id DESC LIMIT ?8)"
     " ORDER BY id";
+
+/* What a reading needs to put a list in place of a reference (rule 5). */
+typedef struct {
+    sqlite3 *db;
+    sqlite3_stmt *find; /* a received row's detail by id, made when first needed */
+    int64_t id;         /* the row whose list is in list (0: none) */
+    hub_buf_t list;     /* its notifications array, NUL-terminated */
+    hub_buf_t detail;   /* the detail read, the list in place of the reference */
+} s_lists_t;
+
+#define S_REF_KEY "\"notifications_as\":"
+#define S_LIST_KEY "\"notifications\":["
+
+/* Where in detail its reference member begins (the key's quote), with the
+ * id it names, when its last member is "notifications_as":ID; else NULL. */
+static const char *s_reference(const char *detail, int64_t *id)
+{
+    size_t len = strlen(detail), digits = 0;
+    if (len < 2 || detail[len - 1] != '}')
+        return NULL;
+    while (digits < len - 1 && detail[len - 2 - digits] >= '0' && detail[len - 2 - digits] <= '9')
+        digits++;
+    size_t key_len = strlen(S_REF_KEY);
+    if (digits == 0 || digits > 18 || len - 1 - digits < key_len + 1)
+        return NULL;
+    const char *key = detail + len - 1 - digits - key_len;
+    if (memcmp(key, S_REF_KEY, key_len) != 0 || (key[-1] != ',' && key[-1] != '{'))
+        return NULL;
+    *id = 0;
+    for (size_t i = 0; i < digits; i++)
+        *id = *id * 10 + (key[key_len + i] - '0');
+    return *id > 0 ? key : NULL;
+}
+
+/* Makes l->list the notifications array that received row id lists as
+ * its last member. Returns 0, or -1 when there is no such row or list. */
+static int s_list_of(s_lists_t *l, int64_t id)
+{
+    if (l->id == id)
+        return 0;
+    l->id = 0;
+    if (!l->find && sqlite3_prepare_v2(l->db, "SELECT detail FROM audit WHERE id = ?1 AND action = 'received'", -1,
+                                       &l->find, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(l->find, 1, id);
+    int rc = -1;
+    const char *detail = sqlite3_step(l->find) == SQLITE_ROW ? (const char *)sqlite3_column_text(l->find, 0) : NULL;
+    size_t len = detail ? strlen(detail) : 0;
+    const char *list = NULL;
+    for (const char *p = detail; p && (p = strstr(p, S_LIST_KEY)) != NULL; p++)
+        if (p > detail && (p[-1] == ',' || p[-1] == '{'))
+            list = p + strlen(S_LIST_KEY) - 1;
+    if (list && len >= 2 && strcmp(detail + len - 2, "]}") == 0) {
+        hub_buf_reset(&l->list);
+        size_t n = (size_t)(detail + len - 1 - list);
+        if (hub_buf_append(&l->list, list, n) == 0 && hub_buf_append(&l->list, "", 1) == 0) {
+            l->id = id;
+            rc = 0;
+        }
+    }
+    sqlite3_reset(l->find);
+    return rc;
+}
+
+/* row's detail with the list it refers to in place of the reference, or
+ * as stored when it refers to none or to a row that lists none. */
+static const char *s_with_list(s_lists_t *l, const hub_audit_row_t *row)
+{
+    int64_t id = 0;
+    const char *key = row->detail && strcmp(row->action, "received") == 0 ? s_reference(row->detail, &id) : NULL;
+    if (!key || s_list_of(l, id) != 0)
+        return row->detail;
+    hub_buf_reset(&l->detail);
+    const char *list_key = S_LIST_KEY;
+    if (hub_buf_append(&l->detail, row->detail, (size_t)(key - row->detail)) != 0 ||
+        hub_buf_append(&l->detail, list_key, strlen(list_key) - 1) != 0 ||
+        hub_buf_append(&l->detail, l->list.data, l->list.len - 1) != 0 || hub_buf_append(&l->detail, "}", 2) != 0)
+        return row->detail;
+    return (const char *)l->detail.data;
+}
 
 int hub_audit_read(sqlite3 *db, const hub_audit_filter_t *f, hub_audit_row_fn fn, void *arg, char err[HUB_ERR_LEN])
 {
@@ -363,6 +447,7 @@ int hub_audit_read(sqlite3 *db, const hub_audit_filter_t *f, hub_audit_row_fn fn
         sqlite3_bind_int64(stmt, 7, f->until_ms);
     sqlite3_bind_int64(stmt, 8, f->limit < 0 ? -1 : f->limit);
 
+    s_lists_t lists = {.db = db, .list = HUB_BUF_INIT, .detail = HUB_BUF_INIT};
     int rc, stop = 0;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         hub_audit_row_t row = {
@@ -377,6 +462,7 @@ int hub_audit_read(sqlite3 *db, const hub_audit_filter_t *f, hub_audit_row_fn fn
             .seq_to = sqlite3_column_int64(stmt, 8),
             .detail = (const char *)sqlite3_column_text(stmt, 9),
         };
+        row.detail = s_with_list(&lists, &row);
         char hash[HUB_SHA256_HEX_LEN];
         int has_hash = hub_audit_stored_hash(stmt, 10, hash) == 0;
         stop = fn(&row, has_hash ? hash : NULL, arg);
@@ -385,10 +471,12 @@ int hub_audit_read(sqlite3 *db, const hub_audit_filter_t *f, hub_audit_row_fn fn
     }
     if (stop == 0 && rc != SQLITE_DONE) {
         snprintf(err, HUB_ERR_LEN, "audit: cannot read the audit table: %s", sqlite3_errmsg(db));
-        sqlite3_finalize(stmt);
-        return -HUB_ESTORE;
+        stop = -HUB_ESTORE;
     }
     sqlite3_finalize(stmt);
+    sqlite3_finalize(lists.find);
+    hub_buf_fini(&lists.list);
+    hub_buf_fini(&lists.detail);
     return stop < 0 ? stop : 0;
 }
 

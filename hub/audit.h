@@ -41,6 +41,14 @@
  *      An event the hub makes itself (a dead letter, an escalation) has a
  *      received row with the count, its notification being named by the
  *      row that made it.
+ *   5. A received row whose notifications an earlier, committed received
+ *      row lists whole (its event was routed the same way: the same routes,
+ *      topics and reasons, and no deadline) names that row rather than
+ *      list them again: detail {"type","source","notifications_as":ID},
+ *      the reference its last member. The hash covers the row as stored;
+ *      hub_audit_read hands it out with "notifications":[...], as row ID
+ *      lists them, in place of the reference, so that its readers see the
+ *      layout of rule 4, and its department filter follows the reference.
  */
 #ifndef HUB_AUDIT_H_INCLUDED
 #define HUB_AUDIT_H_INCLUDED

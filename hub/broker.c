@@ -61,6 +61,7 @@
 #include <zmq.h>
 
 #include "ackorder.h"
+#include "blobmap.h"
 #include "buf.h"
 #include "clock.h"
 #include "codec.h"
@@ -101,6 +102,8 @@ typedef struct {
     size_t event_off, event_len; /* packed hub.Event */
     size_t routing_off, routing_len; /* packed hub.Routing */
     int routing_shared;          /* 1: no deadline in it, other events may share its row (hub_store_event_t) */
+    size_t list_row;             /* its received row, when that lists the whole routing and no
+                                  * earlier row does: the journal's index; SIZE_MAX otherwise */
     uint32_t nroutes;            /* notifications made of it */
     int is_dead;                 /* 1: made by the hub (dead letter, escalation), nobody to acknowledge */
     int batch_acks;              /* 1: its publisher takes PublishAcks frames */
@@ -177,6 +180,10 @@ typedef struct {
     uint8_t key[32];             /* CURVE public key */
 } s_key_t;
 
+/* Routings whose list a committed row holds, remembered (s_learn_lists). */
+#define S_LISTS_MAX 1024
+#define S_LISTS_BYTES (512u * 1024)
+
 struct hub_broker {
     hub_config_t cfg;            /* settings in force */
     void *ctx;                   /* ZeroMQ context */
@@ -194,6 +201,7 @@ struct hub_broker {
     uint64_t rejected;           /* frames refused since start */
     hub_metrics_t *metrics;      /* counters and histograms since start */
     s_batch_t batches[2];
+    hub_blobmap_t *lists;        /* routing -> id of a committed received row that lists it all */
     s_batch_t *b;                /* the batch being filled */
     s_batch_t *flight;           /* the other, while the store's writer has it; else NULL */
     const char *actor;           /* identity of the client whose frame is being handled */
@@ -624,7 +632,8 @@ hub_broker_t *hub_broker_new(const hub_config_t *cfg, char err[HUB_ERR_LEN])
     self->batches[0].journal = hub_journal_new();
     self->batches[1].journal = hub_journal_new();
     self->metrics = hub_metrics_new();
-    if (!self->batches[0].journal || !self->batches[1].journal || !self->metrics) {
+    self->lists = hub_blobmap_new(S_LISTS_MAX, S_LISTS_BYTES);
+    if (!self->batches[0].journal || !self->batches[1].journal || !self->metrics || !self->lists) {
         snprintf(err, HUB_ERR_LEN, "out of memory");
         goto fail;
     }
@@ -731,6 +740,7 @@ void hub_broker_destroy(hub_broker_t **self_p)
     hub_store_destroy(&self->store);
     hub_policy_destroy(&self->policy);
     hub_metrics_destroy(&self->metrics);
+    hub_blobmap_destroy(&self->lists);
     for (int i = 0; i < 2; i++)
         s_batch_fini(&self->batches[i]);
     free(self->cursors);
@@ -824,6 +834,7 @@ static int s_batch_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
     e->event_len = event_len;
     e->event_off = s_arena_put(self, event, event_len, 0);
     e->nroutes = (uint32_t)routing->n_routes;
+    e->list_row = SIZE_MAX;
     e->routing_shared = rid != NULL; /* the hub's own events are few and name their cause */
     for (size_t i = 0; i < routing->n_routes && e->routing_shared; i++)
         e->routing_shared = !routing->routes[i]->has_respond_by_ms;
@@ -925,6 +936,7 @@ typedef struct {
     size_t cap;             /* bytes the array may take in the row being built */
     size_t total;           /* the event's notifications */
     hub_detail_t *received; /* the received row's detail, until that row is journaled */
+    size_t in_received;     /* notifications the received row lists (SIZE_MAX: their count instead) */
 } s_routed_t;
 
 /* Starts the rows of an event of count notifications whose received
@@ -939,6 +951,7 @@ static void s_routed_start(s_routed_t *r, hub_detail_t *d, size_t count)
     r->len = r->count = 0;
     r->total = count;
     r->received = d;
+    r->in_received = SIZE_MAX;
     r->cap = 0;
     if (used + sizeof r->text / 2 <= HUB_DETAIL_LEN)
         r->cap = HUB_DETAIL_LEN - used < sizeof r->text ? HUB_DETAIL_LEN - used : sizeof r->text;
@@ -958,10 +971,12 @@ static void s_routed_flush(hub_broker_t *self, int entry, const Hub__Event *ev, 
     r->text[r->len] = ']';
     r->text[r->len + 1] = '\0';
     if (r->received) {
-        if (r->count == 0 && (r->total > 0 || r->cap == 0))
+        if (r->count == 0 && (r->total > 0 || r->cap == 0)) {
             hub_detail_int(r->received, "notifications", (int64_t)r->total);
-        else
+        } else {
             hub_detail_raw(r->received, "notifications", r->text);
+            r->in_received = r->count;
+        }
         s_audit(self, entry, self->audit_actor, "received", ev->id, ev->case_id, NULL, 0, 0, r->received);
         r->received = NULL;
     } else {
@@ -1061,6 +1076,18 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
     hub_detail_init(&d);
     hub_detail_str(&d, "type", ev->type);
     hub_detail_str(&d, "source", ev->source);
+    s_entry_t *e = &self->b->entries[entry];
+    const uint8_t *packed = self->b->arena.data + e->routing_off;
+    int64_t listed_in = 0;
+    if (e->routing_shared && routing->n_routes > 0 &&
+        hub_blobmap_get(self->lists, packed, e->routing_len, &listed_in) == 1) {
+        hub_detail_int(&d, "notifications_as", listed_in);
+        s_audit(self, entry, self->audit_actor, "received", ev->id, ev->case_id, NULL, 0, 0, &d);
+        if (strcmp(ev->type, "response") == 0 && ev->source && *ev->source)
+            s_journal_response(self, entry, ev);
+        return;
+    }
+    size_t first_row = hub_journal_audit_rows(self->b->journal);
     s_routed_t routed;
     s_routed_start(&routed, &d, routing->n_routes);
     for (size_t i = 0; i < routing->n_routes; i++) {
@@ -1102,6 +1129,10 @@ static void s_journal_publish(hub_broker_t *self, int entry, const Hub__Event *e
         }
     }
     s_routed_flush(self, entry, ev, &routed);
+    /* a list in one row, whole: later events with this routing name that row once it is committed */
+    if (e->routing_shared && routing->n_routes > 0 && routed.in_received == routing->n_routes &&
+        hub_journal_audit_rows(self->b->journal) == first_row + 1)
+        e->list_row = first_row;
     if (strcmp(ev->type, "response") == 0 && ev->source && *ev->source)
         s_journal_response(self, entry, ev);
 }
@@ -1663,6 +1694,23 @@ static void s_commit_begin(hub_broker_t *self, int with_delivery)
     self->b = b == &self->batches[0] ? &self->batches[1] : &self->batches[0];
 }
 
+/* Remembers, for each routing listed whole by a received row of the
+ * committed batch b, that row's id: the received rows of later events
+ * with the same routing name it ("notifications_as") rather than list it
+ * again. Past the map's bounds they list it, as before. */
+static void s_learn_lists(hub_broker_t *self, s_batch_t *b)
+{
+    for (size_t i = 0; i < b->nentries; i++) {
+        const s_entry_t *e = &b->entries[i];
+        if (e->list_row == SIZE_MAX || e->list_row >= b->store.naudit)
+            continue;
+        int64_t id = b->store.audit[e->list_row].row.id; /* 0: not written (a duplicate) */
+        int64_t known = 0;
+        if (id > 0 && hub_blobmap_get(self->lists, b->arena.data + e->routing_off, e->routing_len, &known) == 0)
+            (void)hub_blobmap_put(self->lists, b->arena.data + e->routing_off, e->routing_len, id);
+    }
+}
+
 /* Ends the batch the writer has (waiting for it when wait is 1), then
  * acknowledges or refuses each publish. Returns 0, the store's error, or
  * -EAGAIN when wait is 0 and the batch is not written yet. */
@@ -1675,6 +1723,8 @@ static int s_commit_end(hub_broker_t *self, int wait)
         return rc;
     int64_t took_us = hub_mono_us() - b->began_us;
     self->flight = NULL;
+    if (rc == 0)
+        s_learn_lists(self, b);
     hub_journal_reset(b->journal);
     s_bumps_done(self, b, rc == 0);
     if (b->with_delivery)

@@ -269,6 +269,11 @@ int hub_journal_audit(hub_journal_t *self, int event, const char *actor, const c
     return 0;
 }
 
+size_t hub_journal_audit_rows(const hub_journal_t *self)
+{
+    return self->naudit;
+}
+
 void hub_journal_refer(hub_journal_t *self, int event, const char *key)
 {
     if (self->naudit == 0)

@@ -60,6 +60,10 @@ int hub_journal_audit(hub_journal_t *self, int event, const char *actor, const c
                       const char *case_id, const char *department, uint64_t seq, uint64_t seq_to,
                       const char *detail);
 
+/* Audit rows added since the last reset: the index, in the batch's audit,
+ * of the next row added. */
+size_t hub_journal_audit_rows(const hub_journal_t *self);
+
 /* Makes the last row added name, in its detail member key, the seq that
  * event of the batch gets at commit (e.g. "escalation_seq"). key must be a
  * literal. */

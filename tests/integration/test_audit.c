@@ -10,7 +10,8 @@
  * copy's WAL or was checkpointed into the file. Over the wire (hubctl
  * --remote, hub_audit_query) the hub sends the same rows the file holds,
  * and a long reading (a verification of a long log) does not hold up
- * publishing while it runs.
+ * publishing while it runs. Events routed alike store their list once:
+ * later receipts name the first, and every reader shows the list.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -866,6 +867,147 @@ done:
     HARNESS_END(h);
 }
 
+/* The stored detail of event id's received row, into out ("" when none),
+ * and that row's id. */
+static long long s_stored_receipt(harness_t *h, const char *id, char *out, size_t cap)
+{
+    char path[HARNESS_PATH * 2];
+    snprintf(path, sizeof path, "%s/hub.db", harness_data_dir(h));
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long row = -1;
+    out[0] = '\0';
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT id, detail FROM audit WHERE action = 'received' AND event_id = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            row = sqlite3_column_int64(st, 0);
+            snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 1));
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return row;
+}
+
+/* Events routed alike, one commit each: the first received row lists the
+ * notifications, the later ones name it ("notifications_as") and are read
+ * back, from the file and over the wire, with the list in place; the
+ * department filter and the history follow the reference; after a crash
+ * the hub lists a routing once more before it names it again; an event
+ * with a deadline lists its own. The log verifies. */
+static void test_routing_listed_once(void)
+{
+    static const char policy[] = "departments:\n"
+                                 "  eng: {}\n"
+                                 "  fin: {}\n"
+                                 "routes:\n"
+                                 "  - name: to-eng\n"
+                                 "    match: { type: [alike, timed] }\n"
+                                 "    notify: eng\n"
+                                 "    kind: alike\n"
+                                 "  - name: to-fin\n"
+                                 "    match: { type: alike }\n"
+                                 "    notify: fin\n"
+                                 "    kind: alike\n"
+                                 "  - name: timed\n"
+                                 "    match: { type: timed }\n"
+                                 "    notify: fin\n"
+                                 "    kind: timed\n"
+                                 "    respond_within: 1h\n";
+    hub_client_t *pub = NULL;
+    json_t *rows = NULL;
+    harness_run_t run = {0}, remote = {0};
+    char detail[4096], ev[256], ref[64];
+    harness_opts_t o = {.policy_text = policy};
+    harness_t *h = HARNESS_NEW(&o);
+    REQUIRE(h && harness_start(h) == 0);
+    REQUIRE((pub = harness_client(h, "support")) != NULL);
+    hub_publish_result_t res;
+    for (int i = 1; i <= 3; i++) {
+        snprintf(ev, sizeof ev, "{\"id\":\"alike-%d\",\"type\":\"alike\",\"case_id\":\"CASE-ALIKE\"}", i);
+        REQUIRE(harness_publish(pub, ev, &res) == 0);
+        CHECK_INT(res.notifications, 2);
+    }
+    long long first = s_stored_receipt(h, "alike-1", detail, sizeof detail);
+    CHECK(first > 0);
+    CHECK_HAS(detail, "\"notifications\":[{\"slot\":0");
+    snprintf(ref, sizeof ref, ",\"notifications_as\":%lld}", first);
+    for (int i = 2; i <= 3; i++) {
+        snprintf(ev, sizeof ev, "alike-%d", i);
+        CHECK(s_stored_receipt(h, ev, detail, sizeof detail) > first);
+        CHECK_HAS(detail, ref);
+        CHECK(strstr(detail, "\"notifications\"") == NULL);
+    }
+
+    /* read back with the list: the same notifications as the first */
+    const char *by_case[] = {"--case", "CASE-ALIKE", "--action", "received", NULL};
+    REQUIRE((rows = harness_audit(h, by_case)) != NULL);
+    CHECK_INT(json_array_size(rows), 3);
+    const json_t *list1 = json_object_get(s_detail(json_array_get(rows, 0)), "notifications");
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        const json_t *list = json_object_get(s_detail(json_array_get(rows, i)), "notifications");
+        CHECK_INT(json_array_size(list), 2);
+        CHECK(json_equal(list, list1));
+        CHECK_STR(s_str(harness_audit_about(json_array_get(rows, i), "fin"), "topic"), "fin.alike");
+    }
+    json_decref(rows);
+    rows = NULL;
+    const char *fin[] = {"--department", "fin", "--action", "received", NULL};
+    REQUIRE((rows = harness_audit(h, fin)) != NULL);
+    CHECK_INT(json_array_size(rows), 3);
+    json_decref(rows);
+    rows = NULL;
+    CHECK_INT(harness_hubctl(h, NULL, &run, "audit", "--data", harness_data_dir(h), "--case", "CASE-ALIKE", "--json",
+                             NULL),
+              0);
+    CHECK_INT(harness_hubctl(h, NULL, &remote, "audit", "--remote", "--case", "CASE-ALIKE", "--json", NULL), 0);
+    CHECK_STR(remote.out, run.out);
+    CHECK(run.out && strstr(run.out, "notifications_as") == NULL);
+    harness_run_free(&run);
+    harness_run_free(&remote);
+    CHECK_INT(harness_hubctl(h, NULL, &run, "history", "CASE-ALIKE", "--data", harness_data_dir(h), NULL), 0);
+    size_t lines = 0;
+    for (const char *p = run.out; p && (p = strstr(p, "fin.alike (route to-fin")) != NULL; p++)
+        lines++;
+    CHECK_INT(lines, 3);
+    harness_run_free(&run);
+
+    /* a crash: the first receipt after it lists the routing again, the
+     * next names that one */
+    hub_client_destroy(&pub);
+    REQUIRE(harness_kill(h) == 0 && harness_start(h) == 0);
+    REQUIRE((pub = harness_client(h, "support")) != NULL);
+    for (int i = 4; i <= 5; i++) {
+        snprintf(ev, sizeof ev, "{\"id\":\"alike-%d\",\"type\":\"alike\",\"case_id\":\"CASE-ALIKE\"}", i);
+        REQUIRE(harness_publish(pub, ev, &res) == 0);
+    }
+    long long fourth = s_stored_receipt(h, "alike-4", detail, sizeof detail);
+    CHECK_HAS(detail, "\"notifications\":[");
+    snprintf(ref, sizeof ref, ",\"notifications_as\":%lld}", fourth);
+    s_stored_receipt(h, "alike-5", detail, sizeof detail);
+    CHECK_HAS(detail, ref);
+
+    /* a routing with a deadline is its event's own: listed every time */
+    for (int i = 1; i <= 2; i++) {
+        snprintf(ev, sizeof ev, "{\"id\":\"timed-%d\",\"type\":\"timed\",\"case_id\":\"CASE-ALIKE\"}", i);
+        REQUIRE(harness_publish(pub, ev, &res) == 0);
+        snprintf(ev, sizeof ev, "timed-%d", i);
+        s_stored_receipt(h, ev, detail, sizeof detail);
+        CHECK_HAS(detail, "\"respond_by\"");
+        CHECK(strstr(detail, "notifications_as") == NULL);
+    }
+    CHECK_INT(harness_hubctl(NULL, NULL, &run, "audit", "verify", "--data", harness_data_dir(h), NULL), 0);
+    CHECK_HAS(run.out, "ok: ");
+done:
+    harness_run_free(&run);
+    harness_run_free(&remote);
+    json_decref(rows);
+    hub_client_destroy(&pub);
+    HARNESS_END(h);
+}
+
 int main(void)
 {
     harness_require();
@@ -875,6 +1017,7 @@ int main(void)
         {"over the wire: the same rows, history and verdict as from the file", test_remote},
         {"a long reading does not hold up publishing", test_long_reading},
         {"an event routed to more departments than its received row names", test_wide_routing},
+        {"events routed alike: the first receipt lists them, the others name it", test_routing_listed_once},
         {NULL, NULL},
     };
     return check_run(cases);

@@ -729,6 +729,75 @@ static void test_read_stops_and_fails(void)
     sqlite3_close(db);
 }
 
+#define S_LISTED                                                                                                   \
+    "{\"type\":\"bug_report\",\"source\":\"support\",\"notifications\":[{\"slot\":0,\"department\":\"engineering\","  \
+    "\"route\":\"defect\",\"topic\":\"engineering.defect\",\"reason\":\"type=bug_report\"}]}"
+
+/* Details a reading hands out, by id (1 - 8). */
+static int s_collect_detail(const hub_audit_row_t *row, const char *hash, void *arg)
+{
+    char(*details)[512] = arg;
+    if (row->id >= 1 && row->id <= 8)
+        snprintf(details[row->id - 1], 512, "%s", row->detail);
+    return 0;
+}
+
+/* A received row naming an earlier row's list (rule 5) is read with that
+ * list; references that lead nowhere, to a row without a list, from a
+ * row that is not a receipt, or that only look like one are read as
+ * stored; the department filter follows the reference; the chain holds. */
+static void test_read_list_references(void)
+{
+    sqlite3 *db = NULL;
+    CHECK_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
+    s_exec(db, hub_audit_schema);
+    static const struct {
+        const char *action, *detail, *read_as;
+    } rows[] = {
+        {"received", S_LISTED, S_LISTED},
+        {"received", "{\"type\":\"bug_report\",\"source\":\"support\",\"notifications_as\":1}", S_LISTED},
+        {"received", "{\"type\":\"x\",\"notifications_as\":99}", NULL},
+        {"received", "{\"notifications_as\":3}", NULL},
+        {"routed", "{\"notifications_as\":1}", NULL},
+        {"received", "{\"type\":\"a\\\"notifications_as\\\":1\"}", NULL},
+        {"received", "{\"type\":\"bug_report\",\"source\":\"support\",\"notifications_as\":1}", S_LISTED},
+        {"received", "{\"notifications_as\":1}",
+         "{\"notifications\":[{\"slot\":0,\"department\":\"engineering\",\"route\":\"defect\","
+         "\"topic\":\"engineering.defect\",\"reason\":\"type=bug_report\"}]}"},
+    };
+    char prev[HUB_SHA256_HEX_LEN] = "", hash[HUB_SHA256_HEX_LEN];
+    for (size_t i = 0; i < 8; i++) {
+        hub_audit_row_t row = {.id = (int64_t)i + 1, .at_ms = 1795600000000, .actor = "support",
+                               .action = rows[i].action, .event_id = "ev", .seq = (int64_t)i + 1,
+                               .seq_to = (int64_t)i + 1, .detail = rows[i].detail};
+        s_append(db, &row, prev, hash);
+        memcpy(prev, hash, sizeof prev);
+    }
+    char details[8][512];
+    char err[HUB_ERR_LEN] = "";
+    hub_audit_filter_t all = {.limit = -1};
+    CHECK_INT(hub_audit_read(db, &all, s_collect_detail, details, err), 0);
+    for (size_t i = 0; i < 8; i++)
+        CHECK_STR(details[i], rows[i].read_as ? rows[i].read_as : rows[i].detail);
+    json_t *parsed = json_loads(details[1], 0, NULL);
+    CHECK(json_array_size(json_object_get(parsed, "notifications")) == 1);
+    json_decref(parsed);
+
+    s_ids_t ids = {.len = 0};
+    hub_audit_filter_t eng = {.department = "engineering", .limit = -1};
+    CHECK_INT(hub_audit_read(db, &eng, s_collect_id, &ids, err), 0);
+    CHECK_STR(ids.ids, "1 2 7 8");
+    ids = (s_ids_t){.len = 0};
+    hub_audit_filter_t fin = {.department = "finance", .limit = -1};
+    CHECK_INT(hub_audit_read(db, &fin, s_collect_id, &ids, err), 0);
+    CHECK_STR(ids.ids, "");
+
+    hub_audit_verdict_t v;
+    CHECK_INT(hub_audit_verify(db, &v, err), 0);
+    CHECK_INT(v.rows, 8);
+    sqlite3_close(db);
+}
+
 /* Row JSON: what hubctl audit --json prints */
 static void test_row_json(void)
 {
@@ -787,6 +856,7 @@ int main(void)
         {"verify_no_table", test_verify_no_table},
         {"read_filters", test_read_filters},
         {"read_stops_and_fails", test_read_stops_and_fails},
+        {"read_list_references", test_read_list_references},
         {"row_json", test_row_json},
         {NULL, NULL},
     };

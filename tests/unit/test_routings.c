@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "sqlone.h"
 #include "routings.h"
 
 static sqlite3 *s_db(void)
@@ -18,16 +19,6 @@ static sqlite3 *s_db(void)
     CHECK_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
     CHECK_INT(sqlite3_exec(db, hub_routings_schema, NULL, NULL, NULL), SQLITE_OK);
     return db;
-}
-
-static int64_t s_count(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t n = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
 }
 
 /* The id the map gives the list text, with its return code checked. */
@@ -62,7 +53,7 @@ static void test_second_meeting(void)
     CHECK(map != NULL);
     CHECK_INT(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
     CHECK_INT(s_id(map, "engineering.defect"), 0);
-    CHECK_INT(s_count(db, "SELECT count(*) FROM routings"), 0);
+    CHECK_INT(sqlone_int(db, "SELECT count(*) FROM routings"), 0);
     int64_t a = s_id(map, "engineering.defect");
     CHECK(a > 0);
     CHECK_INT(s_id(map, "engineering.defect"), a);
@@ -73,7 +64,7 @@ static void test_second_meeting(void)
     CHECK_INT(s_id(map, "finance.billing"), b);
     CHECK_INT(s_id(map, "engineering.defec"), 0); /* a prefix is another list */
     CHECK_INT(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    CHECK_INT(s_count(db, "SELECT count(*) FROM routings"), 2);
+    CHECK_INT(sqlone_int(db, "SELECT count(*) FROM routings"), 2);
     CHECK(s_row_holds(db, a, "engineering.defect"));
     CHECK(s_row_holds(db, b, "finance.billing"));
     CHECK_INT(hub_routings_count(map), 2);
@@ -84,7 +75,7 @@ static void test_second_meeting(void)
     char sql[96];
     snprintf(sql, sizeof sql, "SELECT typeof(routing) = 'blob' AND length(routing) = 0 FROM routings WHERE id = %lld",
              (long long)empty);
-    CHECK_INT(s_count(db, sql), 1);
+    CHECK_INT(sqlone_int(db, sql), 1);
     hub_routings_destroy(&map);
     CHECK(map == NULL);
     hub_routings_destroy(&map); /* safe twice */
@@ -103,7 +94,7 @@ static void test_new_map_finds_rows(void)
     map = hub_routings_new(db);
     CHECK_INT(s_id(map, "sales.followup"), 0);
     CHECK_INT(s_id(map, "sales.followup"), a);
-    CHECK_INT(s_count(db, "SELECT count(*) FROM routings"), 1);
+    CHECK_INT(sqlone_int(db, "SELECT count(*) FROM routings"), 1);
     hub_routings_destroy(&map);
     sqlite3_close(db);
 }
@@ -129,7 +120,7 @@ static void test_bounds(void)
     CHECK_INT(s_id(map, "one more"), 0);
     CHECK_INT(s_id(map, "one more"), 0);
     CHECK_INT(s_id(map, "list-0"), first);
-    CHECK_INT(s_count(db, "SELECT count(*) FROM routings"), HUB_ROUTINGS_MAX);
+    CHECK_INT(sqlone_int(db, "SELECT count(*) FROM routings"), HUB_ROUTINGS_MAX);
     CHECK_INT(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     hub_routings_destroy(&map);
 
@@ -144,7 +135,7 @@ static void test_bounds(void)
         CHECK_INT(id, 0);
     }
     CHECK_INT(hub_routings_count(map), 0);
-    CHECK_INT(s_count(db, "SELECT count(*) FROM routings"), HUB_ROUTINGS_MAX); /* no row for it */
+    CHECK_INT(sqlone_int(db, "SELECT count(*) FROM routings"), HUB_ROUTINGS_MAX); /* no row for it */
     free(big);
     hub_routings_destroy(&map);
     sqlite3_close(db);
@@ -163,7 +154,7 @@ static void test_forget_after_rollback(void)
     CHECK_INT(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     hub_routings_forget(map);
     CHECK_INT(hub_routings_count(map), 0);
-    CHECK_INT(s_count(db, "SELECT count(*) FROM routings"), 0);
+    CHECK_INT(sqlone_int(db, "SELECT count(*) FROM routings"), 0);
     CHECK_INT(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
     CHECK_INT(s_id(map, "shipping.rma"), 0); /* met once, as far as the map knows */
     int64_t id = s_id(map, "shipping.rma");

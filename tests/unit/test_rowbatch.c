@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "sqlone.h"
 #include "rowbatch.h"
 
 static sqlite3 *s_db(void)
@@ -16,16 +17,6 @@ static sqlite3 *s_db(void)
     CHECK_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
     CHECK_INT(sqlite3_exec(db, "CREATE TABLE t(n INTEGER PRIMARY KEY, s TEXT, b BLOB)", NULL, NULL, NULL), SQLITE_OK);
     return db;
-}
-
-static int64_t s_count(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t n = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
 }
 
 /* Rows of every count up to three statements' worth go in, in order,
@@ -59,7 +50,7 @@ static void test_rows_in_order(void)
         written += changes;
         CHECK_INT(written, n);
         CHECK_INT(hub_rowbatch_rows(rows), 0);
-        CHECK_INT(s_count(db, "SELECT count(*) FROM t"), n);
+        CHECK_INT(sqlone_int(db, "SELECT count(*) FROM t"), n);
         sqlite3_stmt *st = NULL;
         CHECK_INT(sqlite3_prepare_v2(db, "SELECT n, s, b FROM t ORDER BY rowid", -1, &st, NULL), SQLITE_OK);
         for (size_t i = 0; sqlite3_step(st) == SQLITE_ROW; i++) {
@@ -103,9 +94,9 @@ static void test_values(void)
     memcpy(kept, "BEFORE", 6); /* kept by pointer: read at the flush, at the length given */
     CHECK_INT(hub_rowbatch_flush(rows, NULL), SQLITE_OK);
     CHECK_INT(
-        s_count(db, "SELECT count(*) FROM t WHERE n = 1 AND s = 'BEFORE' AND typeof(b) = 'blob' AND length(b) = 0"), 1);
-    CHECK_INT(s_count(db, "SELECT count(*) FROM t WHERE n = 2 AND s IS NULL AND b IS NULL"), 1);
-    CHECK_INT(s_count(db, "SELECT count(*) FROM t WHERE n = 3 AND s = 'abc' AND b = CAST('xy' AS BLOB)"), 1);
+        sqlone_int(db, "SELECT count(*) FROM t WHERE n = 1 AND s = 'BEFORE' AND typeof(b) = 'blob' AND length(b) = 0"), 1);
+    CHECK_INT(sqlone_int(db, "SELECT count(*) FROM t WHERE n = 2 AND s IS NULL AND b IS NULL"), 1);
+    CHECK_INT(sqlone_int(db, "SELECT count(*) FROM t WHERE n = 3 AND s = 'abc' AND b = CAST('xy' AS BLOB)"), 1);
     hub_rowbatch_destroy(&rows);
     /* copies of nothing, in a batch that has copied nothing else: text and
      * a blob of no bytes, not NULL */
@@ -115,7 +106,7 @@ static void test_values(void)
     hub_rowbatch_blob(rows, "", 0, 1);
     hub_rowbatch_end(rows);
     CHECK_INT(hub_rowbatch_flush(rows, NULL), SQLITE_OK);
-    CHECK_INT(s_count(db, "SELECT count(*) FROM t WHERE n = 4 AND typeof(s) = 'text' AND s = '' AND typeof(b) = 'blob' "
+    CHECK_INT(sqlone_int(db, "SELECT count(*) FROM t WHERE n = 4 AND typeof(s) = 'text' AND s = '' AND typeof(b) = 'blob' "
                           "AND length(b) = 0"),
               1);
     hub_rowbatch_destroy(&rows);
@@ -137,7 +128,7 @@ static void test_conflicts_counted(void)
     int changes = -1;
     CHECK_INT(hub_rowbatch_flush(rows, &changes), SQLITE_OK);
     CHECK_INT(changes, 3);
-    CHECK_INT(s_count(db, "SELECT count(*) FROM t WHERE s = 'new'"), 3);
+    CHECK_INT(sqlone_int(db, "SELECT count(*) FROM t WHERE s = 'new'"), 3);
     hub_rowbatch_destroy(&rows);
     sqlite3_close(db);
 }
@@ -165,14 +156,14 @@ static void test_misuse(void)
     int changes = -1;
     CHECK_INT(hub_rowbatch_flush(rows, &changes), SQLITE_MISUSE);
     CHECK_INT(changes, 0);
-    CHECK_INT(s_count(db, "SELECT count(*) FROM t"), 0);
+    CHECK_INT(sqlone_int(db, "SELECT count(*) FROM t"), 0);
 
     for (int64_t n = 1; n <= HUB_ROWBATCH_ROWS; n++) {
         CHECK_INT(s_row_n(rows, n), n == HUB_ROWBATCH_ROWS);
     }
     hub_rowbatch_int(rows, 99); /* full: not taken */
     CHECK_INT(hub_rowbatch_flush(rows, NULL), SQLITE_MISUSE);
-    CHECK_INT(s_count(db, "SELECT count(*) FROM t"), 0);
+    CHECK_INT(sqlone_int(db, "SELECT count(*) FROM t"), 0);
 
     s_row_n(rows, 7);
     hub_rowbatch_drop(rows);
@@ -180,7 +171,7 @@ static void test_misuse(void)
     CHECK_INT(changes, 0);
     s_row_n(rows, 8);
     CHECK_INT(hub_rowbatch_flush(rows, &changes), SQLITE_OK);
-    CHECK_INT(s_count(db, "SELECT n FROM t"), 8);
+    CHECK_INT(sqlone_int(db, "SELECT n FROM t"), 8);
     hub_rowbatch_destroy(&rows);
     sqlite3_close(db);
 }

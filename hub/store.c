@@ -612,6 +612,7 @@ hub_store_t *hub_store_open(const char *dir, char err[HUB_ERR_LEN])
         goto fail;
     }
     sqlite3_extended_result_codes(self->db, 1);
+    sqlite3_busy_timeout(self->db, HUB_STORE_LOCK_WAIT_MS); /* rule 14 */
     /* the page size first: it takes only on a database not yet written */
     if (s_exec(self, "PRAGMA page_size=" S_PAGE_SIZE, err) != 0 || s_exec(self, "PRAGMA journal_mode=WAL", err) != 0 ||
         s_exec(self, "PRAGMA synchronous=FULL", err) != 0 ||
@@ -809,6 +810,11 @@ static int s_fail(hub_store_t *self, int rc, const char *what, char err[HUB_ERR_
         snprintf(err, HUB_ERR_LEN, "store: %s: %s (disk full or not writable); nothing was stored, retry later",
                  what, sqlite3_errstr(rc));
         return -HUB_EUNAVAILABLE;
+    }
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+        snprintf(err, HUB_ERR_LEN, "store: %s: %s (another connection holds the database); nothing was stored, "
+                 "retry later", what, sqlite3_errstr(rc));
+        return -HUB_EUNAVAILABLE; /* rule 14 */
     }
     /* a failure of the store's own (event_rows, audit_rows) is no SQLite
      * call's: the connection's last message would be another's */

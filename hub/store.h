@@ -57,6 +57,12 @@
  *  13. The writing connection goes through walbuf (walbuf.h): a commit's
  *      WAL frames reach the file in one write, before SQLite publishes
  *      them, rather than in two writes per page.
+ *  14. A commit that finds the database's write lock taken waits for it,
+ *      up to HUB_STORE_LOCK_WAIT_MS: another connection takes it for a
+ *      moment when it reads the WAL's index while a commit updates it
+ *      (SQLite does so to read it whole). One still locked fails with
+ *      -HUB_EUNAVAILABLE, "retry later", like a full disk: nothing was
+ *      stored, and publishers send again.
  */
 #ifndef HUB_STORE_H_INCLUDED
 #define HUB_STORE_H_INCLUDED
@@ -77,6 +83,8 @@
  *   5: routings events share stored once, the event's row naming it by id
  *      (routings.h; an earlier build would read the id as the list) */
 #define HUB_SCHEMA_VERSION 5
+
+#define HUB_STORE_LOCK_WAIT_MS 2000 /* rule 14 */
 
 typedef struct hub_store hub_store_t;
 

@@ -931,6 +931,8 @@ typedef struct {
     int64_t t_first, t_last_ack;
     int rc;
     char err[HUB_ERR_LEN];
+    int refused_rc;            /* the first refused publish's status (0: none) */
+    char refused[HUB_ERR_LEN]; /* ... and what was said, kept apart from err, which each publish resets */
 } s_pub_arg_t;
 
 static void s_take_outcomes(s_pub_arg_t *a, const hub_publish_outcome_t *out, int n)
@@ -938,9 +940,11 @@ static void s_take_outcomes(s_pub_arg_t *a, const hub_publish_outcome_t *out, in
     int64_t t = s_now_ns();
     for (int i = 0; i < n; i++) {
         if (out[i].status != 0) {
-            if (a->failed++ == 0)
-                snprintf(a->err, sizeof a->err, "publish %s refused: %s %s", out[i].result.id,
+            if (a->failed++ == 0) {
+                a->refused_rc = out[i].status;
+                snprintf(a->refused, sizeof a->refused, "publish %s refused: %s %s", out[i].result.id,
                          hub_strerror(out[i].status), out[i].err);
+            }
             continue;
         }
         a->acked++;
@@ -1017,8 +1021,10 @@ static void *s_publisher(void *p)
         }
         s_take_outcomes(a, out, n);
     }
-    if (a->rc == 0 && a->failed > 0)
-        a->rc = -HUB_EINVALID;
+    if (a->rc == 0 && a->failed > 0) {
+        a->rc = a->refused_rc;
+        snprintf(a->err, sizeof a->err, "%s", a->refused);
+    }
 done:
     if (a->rc != 0)
         atomic_store(&s_abort, 1);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -585,6 +586,76 @@ static void test_page_size(void)
     s_remove_dir();
 }
 
+/* Another connection that holds the database's write lock for hold_ms
+ * once it has said so on held[1]. */
+typedef struct {
+    const char *path;
+    int held[2];
+    int hold_ms;
+    int rc;
+} s_locker_t;
+
+static void *s_hold_lock(void *arg)
+{
+    s_locker_t *l = arg;
+    sqlite3 *db = NULL;
+    l->rc = sqlite3_open(l->path, &db);
+    if (l->rc == SQLITE_OK)
+        l->rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (write(l->held[1], "x", 1) != 1)
+        l->rc = -1;
+    if (l->rc == SQLITE_OK) {
+        struct timespec ts = {l->hold_ms / 1000, (long)(l->hold_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL); /* the length of the hold is the case itself */
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* Runs a commit of one event while another connection holds the write
+ * lock for hold_ms; returns the commit's result. */
+static int s_commit_while_locked(hub_store_t *store, const char *id, int hold_ms, char err[HUB_ERR_LEN])
+{
+    char path[512];
+    s_locker_t l = {.path = s_path("hub.db", path), .hold_ms = hold_ms};
+    pthread_t th;
+    CHECK_INT(pipe(l.held), 0);
+    CHECK_INT(pthread_create(&th, NULL, s_hold_lock, &l), 0);
+    char c;
+    CHECK_INT(read(l.held[0], &c, 1), 1); /* the lock is taken (or failed: l.rc says) */
+    hub_store_event_t ev = s_event(id, NULL);
+    int rc = hub_store_commit(store, &ev, 1, NULL, 0, err);
+    pthread_join(th, NULL);
+    CHECK_INT(l.rc, SQLITE_OK);
+    close(l.held[0]);
+    close(l.held[1]);
+    return rc;
+}
+
+/* A commit that finds the write lock taken waits for it (rule 14); one
+ * that waits in vain is "unavailable", stores nothing, and the next one
+ * goes through. */
+static void test_commit_waits_for_the_lock(void)
+{
+    s_fresh_dir();
+    char err[HUB_ERR_LEN] = "";
+    hub_store_t *store = hub_store_open(s_dir, err);
+    CHECK(store != NULL);
+    if (!store)
+        return;
+    CHECK_INT(s_commit_while_locked(store, "w1", 100, err), 0);
+    CHECK_INT(hub_store_last_seq(store), 1);
+    CHECK_INT(s_commit_while_locked(store, "w2", HUB_STORE_LOCK_WAIT_MS + 500, err), -HUB_EUNAVAILABLE);
+    CHECK_HAS(err, "retry later");
+    CHECK_INT(hub_store_last_seq(store), 1);
+    hub_store_event_t ev = s_event("w2", NULL);
+    CHECK_INT(hub_store_commit(store, &ev, 1, NULL, 0, err), 0);
+    CHECK_INT(ev.seq, 2);
+    hub_store_destroy(&store);
+    s_remove_dir();
+}
+
 /* The routings seqs 1 - 6 were stored with, as s_routing_rows gives them. */
 static const char *const s_routings[6] = {"defect", "defect", "defect", "defect", "billing", ""};
 
@@ -863,6 +934,7 @@ static const check_case_t cases[] = {
     {"events and positions survive reopen", test_survives_reopen},
     {"scan spans disk and cache", test_scan_spans_disk_and_cache},
     {"events that share a routing name its row", test_shared_routings},
+    {"a commit waits for the write lock, or is unavailable", test_commit_waits_for_the_lock},
     {"data directory rules", test_directory_rules},
     {"many rows evict the cache", test_many_rows_evict_cache},
     {"a commit under way", test_commit_under_way},

@@ -180,6 +180,22 @@ typedef struct {
     uint8_t key[32];             /* CURVE public key */
 } s_key_t;
 
+/* The routing packed last (the broker's packed), when a published event's:
+ * the next one routed alike reuses its bytes. Its routes are told apart by
+ * their policy's strings (pointers, valid while that policy is in force:
+ * a reload forgets it) and by their reasons (copied). */
+#define S_LAST_ROUTES 16
+typedef struct {
+    int valid;
+    size_t n;
+    struct {
+        const char *topic, *name, *department, *kind;
+        char *const *fields;
+        size_t nfields;
+    } route[S_LAST_ROUTES];
+    char reasons[1024]; /* the reasons, each with its NUL */
+} s_last_routing_t;
+
 /* Routings whose list a committed row holds, remembered (s_learn_lists). */
 #define S_LISTS_MAX 1024
 #define S_LISTS_BYTES (512u * 1024)
@@ -202,6 +218,7 @@ struct hub_broker {
     hub_metrics_t *metrics;      /* counters and histograms since start */
     s_batch_t batches[2];
     hub_blobmap_t *lists;        /* routing -> id of a committed received row that lists it all */
+    s_last_routing_t last_routing; /* what packed holds, when a published event's */
     s_batch_t *b;                /* the batch being filled */
     s_batch_t *flight;           /* the other, while the store's writer has it; else NULL */
     const char *actor;           /* identity of the client whose frame is being handled */
@@ -813,6 +830,53 @@ static s_entry_t *s_entry_new(hub_broker_t *self)
     return e;
 }
 
+/* 1 when routing, a published event's, is the one packed last (l). */
+static int s_routing_is_last(const s_last_routing_t *l, const Hub__Routing *routing)
+{
+    if (!l->valid || routing->n_routes != l->n || routing->base.n_unknown_fields)
+        return 0;
+    const char *reason = l->reasons;
+    for (size_t i = 0; i < l->n; i++) {
+        const Hub__Route *r = routing->routes[i];
+        if (r->has_respond_by_ms || r->has_names_in_topic || r->base.n_unknown_fields ||
+            r->topic != l->route[i].topic || r->name != l->route[i].name ||
+            r->department != l->route[i].department || r->kind != l->route[i].kind ||
+            r->fields != l->route[i].fields || r->n_fields != l->route[i].nfields ||
+            strcmp(r->reason ? r->reason : "", reason) != 0)
+            return 0;
+        reason += strlen(reason) + 1;
+    }
+    return 1;
+}
+
+/* Remembers routing as the one packed last, when it is a published
+ * event's (from_policy) and fits; else forgets. */
+static void s_routing_remember(s_last_routing_t *l, const Hub__Routing *routing, int from_policy)
+{
+    l->valid = 0;
+    if (!from_policy || routing->n_routes > S_LAST_ROUTES || routing->base.n_unknown_fields)
+        return;
+    size_t used = 0;
+    for (size_t i = 0; i < routing->n_routes; i++) {
+        const Hub__Route *r = routing->routes[i];
+        const char *reason = r->reason ? r->reason : "";
+        size_t len = strlen(reason) + 1;
+        if (r->has_respond_by_ms || r->has_names_in_topic || r->base.n_unknown_fields ||
+            len > sizeof l->reasons - used)
+            return;
+        l->route[i].topic = r->topic;
+        l->route[i].name = r->name;
+        l->route[i].department = r->department;
+        l->route[i].kind = r->kind;
+        l->route[i].fields = r->fields;
+        l->route[i].nfields = r->n_fields;
+        memcpy(l->reasons + used, reason, len);
+        used += len;
+    }
+    l->n = routing->n_routes;
+    l->valid = 1;
+}
+
 /* Adds an event with its routing to the batch: rid/corr say whom to
  * acknowledge (rid NULL for none). Returns 0 or -ENOMEM (the arena is
  * then rolled back to where it was). */
@@ -842,8 +906,15 @@ static int s_batch_add(hub_broker_t *self, const uint8_t *rid, size_t rid_len, u
     e->actor_off = rid ? s_arena_put(self, self->audit_actor, strlen(self->audit_actor), 1)
                        : s_arena_put(self, "hubd", 4, 1);
     if (e->actor_off == SIZE_MAX || e->rid_off == SIZE_MAX || e->id_off == SIZE_MAX || e->type_off == SIZE_MAX ||
-        e->case_off == SIZE_MAX || e->event_off == SIZE_MAX || hub_routing_pack(routing, &self->packed) != 0)
+        e->case_off == SIZE_MAX || e->event_off == SIZE_MAX)
         goto nomem;
+    /* a published event routed as the one before has the same bytes */
+    if (!(rid && s_routing_is_last(&self->last_routing, routing))) {
+        self->last_routing.valid = 0;
+        if (hub_routing_pack(routing, &self->packed) != 0)
+            goto nomem;
+        s_routing_remember(&self->last_routing, routing, rid != NULL);
+    }
     e->routing_len = self->packed.len;
     e->routing_off = s_arena_put(self, self->packed.data, self->packed.len, 0);
     if (e->routing_off == SIZE_MAX)
@@ -2516,6 +2587,7 @@ static void s_reload(hub_broker_t *self)
     }
     /* nothing kept in a batch points into the policy: its journal and arena hold copies */
     s_notices_drop(self);
+    self->last_routing.valid = 0; /* its pointers were the old policy's */
     hub_policy_destroy(&self->policy);
     self->policy = policy;
     s_audit_policy(self);

@@ -915,10 +915,18 @@ static void test_routing_listed_once(void)
                                  "    match: { type: timed }\n"
                                  "    notify: fin\n"
                                  "    kind: timed\n"
-                                 "    respond_within: 1h\n";
-    hub_client_t *pub = NULL;
+                                 "    respond_within: 1h\n"
+                                 "  - name: tiered\n"
+                                 "    match:\n"
+                                 "      type: tiered\n"
+                                 "      customer.tier: [gold, silver]\n"
+                                 "    notify: eng\n"
+                                 "    kind: tiered\n";
+    hub_client_t *pub = NULL, *eng = NULL;
     json_t *rows = NULL;
     harness_run_t run = {0}, remote = {0};
+    harness_got_t got[4] = {0};
+    size_t ngot = 0;
     char detail[4096], ev[256], ref[64];
     harness_opts_t o = {.policy_text = policy};
     harness_t *h = HARNESS_NEW(&o);
@@ -998,13 +1006,44 @@ static void test_routing_listed_once(void)
         CHECK_HAS(detail, "\"respond_by\"");
         CHECK(strstr(detail, "notifications_as") == NULL);
     }
+    /* the same route for different reasons, one after the other: each
+     * event's notification carries its own reason, and so does its row */
+    static const char *const tiers[] = {"gold", "gold", "silver", "gold"};
+    REQUIRE((eng = harness_client(h, "engineering")) != NULL);
+    const char *eng_topics[] = {"eng.tiered", NULL};
+    REQUIRE(harness_subscribe(eng, "eng", eng_topics, HUB_FROM_LATEST, 0, 10) == 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(ev, sizeof ev,
+                 "{\"id\":\"tiered-%d\",\"type\":\"tiered\",\"case_id\":\"CASE-TIER\","
+                 "\"customer\":{\"tier\":\"%s\"}}",
+                 i, tiers[i]);
+        REQUIRE(harness_publish(pub, ev, &res) == 0);
+    }
+    ngot = harness_collect(eng, got, 4, 1, S_WAIT_MS);
+    REQUIRE(ngot == 4);
+    for (int i = 0; i < 4; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "customer.tier=%s", tiers[i]);
+        snprintf(ev, sizeof ev, "tiered-%d", i);
+        CHECK_STR(got[i].event_id, ev);
+        CHECK_HAS(got[i].json, want);
+        s_stored_receipt(h, ev, detail, sizeof detail);
+        rows = NULL;
+        const char *by_event[] = {"--event", ev, "--action", "received", NULL};
+        REQUIRE((rows = harness_audit(h, by_event)) != NULL);
+        CHECK_HAS(s_str(harness_audit_about(json_array_get(rows, 0), "eng"), "reason"), want);
+        json_decref(rows);
+        rows = NULL;
+    }
     CHECK_INT(harness_hubctl(NULL, NULL, &run, "audit", "verify", "--data", harness_data_dir(h), NULL), 0);
     CHECK_HAS(run.out, "ok: ");
 done:
     harness_run_free(&run);
     harness_run_free(&remote);
+    harness_got_free(got, ngot);
     json_decref(rows);
     hub_client_destroy(&pub);
+    hub_client_destroy(&eng);
     HARNESS_END(h);
 }
 

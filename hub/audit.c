@@ -245,110 +245,6 @@ static int s_read_row(sqlite3_stmt *stmt, hub_audit_row_t *row, char hash[HUB_SH
     return 0;
 }
 
-int hub_audit_verify(sqlite3 *db, hub_audit_verdict_t *verdict, char err[HUB_ERR_LEN])
-{
-    memset(verdict, 0, sizeof *verdict);
-    memcpy(verdict->head, s_zero_hash, sizeof verdict->head);
-
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, hash"
-                           " FROM audit ORDER BY id",
-                           -1, &stmt, NULL) != SQLITE_OK) {
-        snprintf(err, HUB_ERR_LEN, "audit: cannot read the audit table: %s", sqlite3_errmsg(db));
-        return -HUB_ESTORE;
-    }
-
-    int64_t expected = 1;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(stmt, 0);
-        if (id > expected) {
-            verdict->bad_id = expected;
-            snprintf(verdict->what, sizeof verdict->what, "row %" PRId64 " is missing (removed)", expected);
-            break;
-        }
-        if (id < expected) { /* only an id below 1 can come first in id order */
-            verdict->bad_id = expected;
-            snprintf(verdict->what, sizeof verdict->what,
-                     "row %" PRId64 ": a row with id %" PRId64 " comes before it (inserted)", expected, id);
-            break;
-        }
-        hub_audit_row_t row;
-        char stored[HUB_SHA256_HEX_LEN] = "", computed[HUB_SHA256_HEX_LEN] = "";
-        int readable = s_read_row(stmt, &row, stored) == 0;
-        if (readable)
-            hub_audit_hash(verdict->head, &row, computed);
-        if (!readable || strcmp(stored, computed) != 0) {
-            verdict->bad_id = id;
-            snprintf(verdict->what, sizeof verdict->what,
-                     "row %" PRId64 ": content does not match its hash (altered, inserted or moved)", id);
-            break;
-        }
-        memcpy(verdict->head, computed, sizeof verdict->head);
-        verdict->rows++;
-        expected++;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        snprintf(err, HUB_ERR_LEN, "audit: cannot read row %" PRId64 ": %s", expected, sqlite3_errmsg(db));
-        sqlite3_finalize(stmt);
-        return -HUB_ESTORE;
-    }
-    sqlite3_finalize(stmt);
-    return verdict->bad_id ? 1 : 0;
-}
-
-/* ------------------------------------------------------------ reading */
-
-int hub_audit_action_known(const char *action)
-{
-    if (!action)
-        return 0;
-    size_t n = strlen(action);
-    const char *p = HUB_AUDIT_ACTIONS;
-    while (*p) {
-        size_t len = strcspn(p, " ");
-        if (len == n && strncmp(p, action, n) == 0)
-            return 1;
-        p += len;
-        p += strspn(p, " ");
-    }
-    return 0;
-}
-
-/* The sequence numbers of the events of a case (?1): the case's received
- * events, its escalation notifications and its dead letters, as the
- * common table expression case_seqs(s); and those of an event (?2) as
- * event_seqs(s). A range row (delivered, acked, redelivered: no case or
- * event id of its own) concerns the case or event when its [seq, seq_to]
- * covers one of them. ?8 is the row limit (-1: none): the last rows that
- * match, then put back in id order. */
-static const char s_query_sql[] =
-    "WITH case_seqs(s) AS (SELECT seq FROM audit WHERE case_id = ?1 AND action = 'received' AND seq IS NOT NULL"
-    " UNION SELECT json_extract(detail, '$.escalation_seq') FROM audit WHERE case_id = ?1"
-    " AND action = 'escalated' AND json_valid(detail)"
-    " UNION SELECT json_extract(detail, '$.dead_seq') FROM audit WHERE case_id = ?1"
-    " AND action = 'dead_lettered' AND json_valid(detail)),"
-    " event_seqs(s) AS (SELECT seq FROM audit WHERE event_id = ?2 AND action = 'received' AND seq IS NOT NULL)"
-    " SELECT id, at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, hash FROM ("
-    "  SELECT * FROM audit a WHERE"
-    "   (?1 IS NULL OR a.case_id = ?1 OR (a.case_id IS NULL AND a.seq IS NOT NULL AND EXISTS"
-    "     (SELECT 1 FROM case_seqs WHERE s BETWEEN a.seq AND coalesce(a.seq_to, a.seq))))"
-    "   AND (?2 IS NULL OR a.event_id = ?2 OR (a.event_id IS NULL AND a.seq IS NOT NULL AND EXISTS"
-    "     (SELECT 1 FROM event_seqs WHERE s BETWEEN a.seq AND coalesce(a.seq_to, a.seq))))"
-    "   AND (?3 IS NULL OR a.actor = ?3)"
-    "   AND (?4 IS NULL OR a.action = ?4)"
-    "   AND (?5 IS NULL OR a.department = ?5 OR (a.action IN ('received', 'routed') AND a.department IS NULL"
-    "     AND instr(a.detail, '\"department\":\"' || ?5 || '\"') > 0)"
-    "    OR (a.action = 'received' AND a.department IS NULL AND instr(a.detail, '\"notifications_as\":') > 0"
-    "     AND EXISTS (SELECT 1 FROM audit l WHERE l.action = 'received' AND l.id ="
-    "       CASE WHEN json_valid(a.detail) THEN json_extract(a.detail, '$.notifications_as') END"
-    "       AND instr(l.detail, '\"department\":\"' || ?5 || '\"') > 0)))"
-    "   AND (?6 IS NULL OR a.at_ms >= ?6)"
-    "   AND (?7 IS NULL OR a.at_ms < ?7)"
-    "  ORDER BY a.id DESC LIMIT ?8)"
-    " ORDER BY id";
-
 /* What a reading needs to put a list in place of a reference (rule 5). */
 typedef struct {
     sqlite3 *db;
@@ -428,6 +324,125 @@ static const char *s_with_list(s_lists_t *l, const hub_audit_row_t *row)
         return row->detail;
     return (const char *)l->detail.data;
 }
+
+int hub_audit_verify(sqlite3 *db, hub_audit_verdict_t *verdict, char err[HUB_ERR_LEN])
+{
+    memset(verdict, 0, sizeof *verdict);
+    memcpy(verdict->head, s_zero_hash, sizeof verdict->head);
+
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, hash"
+                           " FROM audit ORDER BY id",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        snprintf(err, HUB_ERR_LEN, "audit: cannot read the audit table: %s", sqlite3_errmsg(db));
+        return -HUB_ESTORE;
+    }
+
+    s_lists_t lists = {.db = db, .list = HUB_BUF_INIT, .detail = HUB_BUF_INIT};
+    int64_t expected = 1;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(stmt, 0);
+        if (id > expected) {
+            verdict->bad_id = expected;
+            snprintf(verdict->what, sizeof verdict->what, "row %" PRId64 " is missing (removed)", expected);
+            break;
+        }
+        if (id < expected) { /* only an id below 1 can come first in id order */
+            verdict->bad_id = expected;
+            snprintf(verdict->what, sizeof verdict->what,
+                     "row %" PRId64 ": a row with id %" PRId64 " comes before it (inserted)", expected, id);
+            break;
+        }
+        hub_audit_row_t row;
+        char stored[HUB_SHA256_HEX_LEN] = "", computed[HUB_SHA256_HEX_LEN] = "";
+        int readable = s_read_row(stmt, &row, stored) == 0;
+        if (readable)
+            hub_audit_hash(verdict->head, &row, computed);
+        if (!readable || strcmp(stored, computed) != 0) {
+            verdict->bad_id = id;
+            snprintf(verdict->what, sizeof verdict->what,
+                     "row %" PRId64 ": content does not match its hash (altered, inserted or moved)", id);
+            break;
+        }
+        /* rule 5: a reference names an earlier receipt that lists its notifications */
+        int64_t ref = 0;
+        if (strcmp(row.action, "received") == 0 && s_reference(row.detail, &ref) &&
+            (ref >= id || s_list_of(&lists, ref) != 0)) {
+            verdict->bad_id = id;
+            snprintf(verdict->what, sizeof verdict->what,
+                     "row %" PRId64 ": its notifications are named as those of row %" PRId64
+                     ", which lists none before it (a reference hubd does not write)",
+                     id, ref);
+            break;
+        }
+        memcpy(verdict->head, computed, sizeof verdict->head);
+        verdict->rows++;
+        expected++;
+    }
+    sqlite3_finalize(lists.find);
+    hub_buf_fini(&lists.list);
+    hub_buf_fini(&lists.detail);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        snprintf(err, HUB_ERR_LEN, "audit: cannot read row %" PRId64 ": %s", expected, sqlite3_errmsg(db));
+        sqlite3_finalize(stmt);
+        return -HUB_ESTORE;
+    }
+    sqlite3_finalize(stmt);
+    return verdict->bad_id ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ reading */
+
+int hub_audit_action_known(const char *action)
+{
+    if (!action)
+        return 0;
+    size_t n = strlen(action);
+    const char *p = HUB_AUDIT_ACTIONS;
+    while (*p) {
+        size_t len = strcspn(p, " ");
+        if (len == n && strncmp(p, action, n) == 0)
+            return 1;
+        p += len;
+        p += strspn(p, " ");
+    }
+    return 0;
+}
+
+/* The sequence numbers of the events of a case (?1): the case's received
+ * events, its escalation notifications and its dead letters, as the
+ * common table expression case_seqs(s); and those of an event (?2) as
+ * event_seqs(s). A range row (delivered, acked, redelivered: no case or
+ * event id of its own) concerns the case or event when its [seq, seq_to]
+ * covers one of them. ?8 is the row limit (-1: none): the last rows that
+ * match, then put back in id order. */
+static const char s_query_sql[] =
+    "WITH case_seqs(s) AS (SELECT seq FROM audit WHERE case_id = ?1 AND action = 'received' AND seq IS NOT NULL"
+    " UNION SELECT json_extract(detail, '$.escalation_seq') FROM audit WHERE case_id = ?1"
+    " AND action = 'escalated' AND json_valid(detail)"
+    " UNION SELECT json_extract(detail, '$.dead_seq') FROM audit WHERE case_id = ?1"
+    " AND action = 'dead_lettered' AND json_valid(detail)),"
+    " event_seqs(s) AS (SELECT seq FROM audit WHERE event_id = ?2 AND action = 'received' AND seq IS NOT NULL)"
+    " SELECT id, at_ms, actor, action, event_id, case_id, department, seq, seq_to, detail, hash FROM ("
+    "  SELECT * FROM audit a WHERE"
+    "   (?1 IS NULL OR a.case_id = ?1 OR (a.case_id IS NULL AND a.seq IS NOT NULL AND EXISTS"
+    "     (SELECT 1 FROM case_seqs WHERE s BETWEEN a.seq AND coalesce(a.seq_to, a.seq))))"
+    "   AND (?2 IS NULL OR a.event_id = ?2 OR (a.event_id IS NULL AND a.seq IS NOT NULL AND EXISTS"
+    "     (SELECT 1 FROM event_seqs WHERE s BETWEEN a.seq AND coalesce(a.seq_to, a.seq))))"
+    "   AND (?3 IS NULL OR a.actor = ?3)"
+    "   AND (?4 IS NULL OR a.action = ?4)"
+    "   AND (?5 IS NULL OR a.department = ?5 OR (a.action IN ('received', 'routed') AND a.department IS NULL"
+    "     AND instr(a.detail, '\"department\":\"' || ?5 || '\"') > 0)"
+    "    OR (a.action = 'received' AND a.department IS NULL AND instr(a.detail, '\"notifications_as\":') > 0"
+    "     AND EXISTS (SELECT 1 FROM audit l WHERE l.action = 'received' AND l.id ="
+    "       CASE WHEN json_valid(a.detail) THEN json_extract(a.detail, '$.notifications_as') END"
+    "       AND instr(l.detail, '\"department\":\"' || ?5 || '\"') > 0)))"
+    "   AND (?6 IS NULL OR a.at_ms >= ?6)"
+    "   AND (?7 IS NULL OR a.at_ms < ?7)"
+    "  ORDER BY a.id DESC LIMIT ?8)"
+    " ORDER BY id";
 
 int hub_audit_read(sqlite3 *db, const hub_audit_filter_t *f, hub_audit_row_fn fn, void *arg, char err[HUB_ERR_LEN])
 {

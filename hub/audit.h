@@ -49,6 +49,8 @@
  *      hub_audit_read hands it out with "notifications":[...], as row ID
  *      lists them, in place of the reference, so that its readers see the
  *      layout of rule 4, and its department filter follows the reference.
+ *      hub_audit_verify names a receipt whose reference is not to an
+ *      earlier receipt listing notifications: hubd writes none such.
  */
 #ifndef HUB_AUDIT_H_INCLUDED
 #define HUB_AUDIT_H_INCLUDED

@@ -792,10 +792,45 @@ static void test_read_list_references(void)
     CHECK_INT(hub_audit_read(db, &fin, s_collect_id, &ids, err), 0);
     CHECK_STR(ids.ids, "");
 
+    /* the chain holds, but a reference to a row that lists nothing is
+     * not one hubd writes: verify names the first */
     hub_audit_verdict_t v;
-    CHECK_INT(hub_audit_verify(db, &v, err), 0);
-    CHECK_INT(v.rows, 8);
+    CHECK_INT(hub_audit_verify(db, &v, err), 1);
+    CHECK_INT(v.rows, 2);
+    CHECK_INT(v.bad_id, 3);
+    char line[HUB_ERR_LEN + 64];
+    hub_audit_verdict_line(&v, line, sizeof line);
+    CHECK_STR(line, "audit chain broken at row 3: its notifications are named as those of row 99, which lists none "
+                    "before it (a reference hubd does not write)");
     sqlite3_close(db);
+}
+
+/* A log whose references are all to earlier receipts that list
+ * notifications verifies; one naming a later row does not. */
+static void test_verify_list_references(void)
+{
+    static const char *const details[2][3] = {
+        {S_LISTED, "{\"type\":\"bug_report\",\"notifications_as\":1}", "{\"notifications_as\":1}"},
+        {S_LISTED, "{\"type\":\"bug_report\",\"notifications_as\":3}", S_LISTED},
+    };
+    for (int log = 0; log < 2; log++) {
+        sqlite3 *db = NULL;
+        CHECK_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
+        s_exec(db, hub_audit_schema);
+        char prev[HUB_SHA256_HEX_LEN] = "", hash[HUB_SHA256_HEX_LEN];
+        for (int i = 0; i < 3; i++) {
+            hub_audit_row_t row = {.id = i + 1, .at_ms = 1795600000000, .actor = "support", .action = "received",
+                                   .event_id = "ev", .seq = i + 1, .seq_to = i + 1, .detail = details[log][i]};
+            s_append(db, &row, prev, hash);
+            memcpy(prev, hash, sizeof prev);
+        }
+        hub_audit_verdict_t v;
+        char err[HUB_ERR_LEN] = "";
+        CHECK_INT(hub_audit_verify(db, &v, err), log == 0 ? 0 : 1);
+        CHECK_INT(v.bad_id, log == 0 ? 0 : 2);
+        CHECK_INT(v.rows, log == 0 ? 3 : 1);
+        sqlite3_close(db);
+    }
 }
 
 /* Row JSON: what hubctl audit --json prints */
@@ -857,6 +892,7 @@ int main(void)
         {"read_filters", test_read_filters},
         {"read_stops_and_fails", test_read_stops_and_fails},
         {"read_list_references", test_read_list_references},
+        {"verify_list_references", test_verify_list_references},
         {"row_json", test_row_json},
         {NULL, NULL},
     };

@@ -257,10 +257,14 @@ typedef struct {
 #define S_REF_KEY "\"notifications_as\":"
 #define S_LIST_KEY "\"notifications\":["
 
-/* Where in detail its reference member begins (the key's quote), with the
- * id it names, when its last member is "notifications_as":ID; else NULL. */
-static const char *s_reference(const char *detail, int64_t *id)
+/* Where in row's detail its reference member begins (the key's quote),
+ * with the id it names, when row is a receipt whose detail's last member
+ * is "notifications_as":ID; else NULL. */
+static const char *s_reference(const hub_audit_row_t *row, int64_t *id)
 {
+    const char *detail = row->detail;
+    if (!detail || strcmp(row->action, "received") != 0)
+        return NULL;
     size_t len = strlen(detail), digits = 0;
     if (len < 2 || detail[len - 1] != '}')
         return NULL;
@@ -313,7 +317,7 @@ static int s_list_of(s_lists_t *l, int64_t id)
 static const char *s_with_list(s_lists_t *l, const hub_audit_row_t *row)
 {
     int64_t id = 0;
-    const char *key = row->detail && strcmp(row->action, "received") == 0 ? s_reference(row->detail, &id) : NULL;
+    const char *key = s_reference(row, &id);
     if (!key || s_list_of(l, id) != 0)
         return row->detail;
     hub_buf_reset(&l->detail);
@@ -368,7 +372,7 @@ int hub_audit_verify(sqlite3 *db, hub_audit_verdict_t *verdict, char err[HUB_ERR
         }
         /* rule 5: a reference names an earlier receipt that lists its notifications */
         int64_t ref = 0;
-        if (strcmp(row.action, "received") == 0 && s_reference(row.detail, &ref) &&
+        if (s_reference(&row, &ref) &&
             (ref >= id || s_list_of(&lists, ref) != 0)) {
             verdict->bad_id = id;
             snprintf(verdict->what, sizeof verdict->what,
